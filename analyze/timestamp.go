@@ -1,0 +1,456 @@
+package analyze
+
+import (
+	"time"
+)
+
+// TimeParser reads the timestamp at the start of a log line. It knows:
+//
+//	Jun 21 16:47:48                      BSD syslog (also "Jun  1", fractions,
+//	Sun Jun 21 16:47:48 2005             a weekday before, a year after the time
+//	Jun 21 2005 16:47:48                 or before it: journalctl short-precise)
+//	2005 Jun 21 16:47:48                 ISO year prefix
+//	2026-11-24T10:00:00.123456+01:00     RFC 3339 / ISO 8601 (T or space; zone Z,
+//	                                     +hh:mm, +hhmm or none: journalctl short-iso)
+//	2026/11/24 10:00:00                  nginx error log
+//	[Sun Dec 04 04:47:44 2005]           Apache error log (fractions too)
+//	[10/Oct/2000:13:55:36 -0700]         common/combined access log
+//
+// Dates without a year take it from Ref, one year back when the date would
+// lie more than a day after Ref. Times without a zone are in Loc.
+//
+// A TimeParser caches the last hour it converted, so lines of the same hour
+// cost no calendar arithmetic; it is not safe for concurrent use.
+type TimeParser struct {
+	// Ref is the reference time for dates without a year.
+	Ref time.Time
+	// Loc is the zone of times written without one; nil means time.Local.
+	Loc *time.Location
+
+	cacheKey  int64 // packed year, month, day, hour of cacheBase; 0: empty
+	cacheBase int64 // Unix time of that hour's start in Loc
+	zones     map[int]*time.Location
+}
+
+// NewTimeParser returns a parser with reference time ref and zone loc (nil
+// for time.Local).
+func NewTimeParser(ref time.Time, loc *time.Location) *TimeParser {
+	return &TimeParser{Ref: ref, Loc: loc}
+}
+
+// stamp is a parsed timestamp before conversion.
+type stamp struct {
+	year, mon, day, hour, min, sec, nsec int
+	off                                  int // zone offset in seconds
+	hasYear, hasZone                     bool
+}
+
+// Parse recognises a timestamp at the start of b. It returns the time and
+// the number of bytes the timestamp takes.
+func (p *TimeParser) Parse(b []byte) (time.Time, int, bool) {
+	var s stamp
+	n := 0
+	switch {
+	case len(b) == 0:
+		return time.Time{}, 0, false
+	case b[0] == '[':
+		n = parseBracketed(b, &s)
+	case isDigit(b[0]):
+		n = parseNumeric(b, &s)
+	default:
+		n = parseNamed(b, &s)
+	}
+	if n == 0 {
+		return time.Time{}, 0, false
+	}
+	t, ok := p.convert(&s)
+	if !ok {
+		return time.Time{}, 0, false
+	}
+	return t, n, true
+}
+
+// ParseCLF parses an access-log time such as 10/Oct/2000:13:55:36 -0700
+// (without the brackets) and returns the bytes it takes.
+func (p *TimeParser) ParseCLF(b []byte) (time.Time, int, bool) {
+	var s stamp
+	n := parseCLF(b, &s)
+	if n == 0 {
+		return time.Time{}, 0, false
+	}
+	t, ok := p.convert(&s)
+	return t, n, ok
+}
+
+func (p *TimeParser) loc() *time.Location {
+	if p.Loc == nil {
+		return time.Local
+	}
+	return p.Loc
+}
+
+func (p *TimeParser) convert(s *stamp) (time.Time, bool) {
+	if s.mon < 1 || s.mon > 12 || s.day < 1 || s.day > daysIn(s.mon, s.year, s.hasYear) ||
+		s.hour > 23 || s.min > 59 || s.sec > 60 {
+		return time.Time{}, false
+	}
+	if s.hasZone {
+		sec := civilDays(s.year, s.mon, s.day)*86400 + int64(s.hour*3600+s.min*60+s.sec-s.off)
+		return time.Unix(sec, int64(s.nsec)).In(p.fixedZone(s.off)), true
+	}
+	if s.hasYear {
+		return p.local(s.year, s), true
+	}
+	y := p.Ref.Year()
+	t := p.local(y, s)
+	if t.Sub(p.Ref) > 24*time.Hour {
+		t = p.local(y-1, s)
+	}
+	return t, true
+}
+
+// local converts s in year y in the parser's zone, through the hour cache.
+func (p *TimeParser) local(y int, s *stamp) time.Time {
+	key := int64(y)<<24 | int64(s.mon)<<16 | int64(s.day)<<8 | int64(s.hour) | 1<<62
+	if key != p.cacheKey {
+		p.cacheBase = time.Date(y, time.Month(s.mon), s.day, s.hour, 0, 0, 0, p.loc()).Unix()
+		p.cacheKey = key
+	}
+	return time.Unix(p.cacheBase+int64(s.min*60+s.sec), int64(s.nsec)).In(p.loc())
+}
+
+func (p *TimeParser) fixedZone(off int) *time.Location {
+	if off == 0 {
+		return time.UTC
+	}
+	if z, ok := p.zones[off]; ok {
+		return z
+	}
+	if p.zones == nil {
+		p.zones = make(map[int]*time.Location)
+	}
+	z := time.FixedZone("", off)
+	if len(p.zones) < 64 {
+		p.zones[off] = z
+	}
+	return z
+}
+
+// civilDays returns the days from 1970-01-01 to the given date (proleptic
+// Gregorian calendar).
+func civilDays(y, m, d int) int64 {
+	if m <= 2 {
+		y--
+	}
+	era := y / 400
+	if y < 0 && y%400 != 0 {
+		era--
+	}
+	yoe := y - era*400
+	mp := (m + 9) % 12
+	doy := (153*mp+2)/5 + d - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return int64(era)*146097 + int64(doe) - 719468
+}
+
+func daysIn(m, y int, knownYear bool) int {
+	switch m {
+	case 2:
+		if !knownYear || y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// num reads exactly n digits at b[i:].
+func num(b []byte, i, n int) (int, bool) {
+	if i+n > len(b) {
+		return 0, false
+	}
+	v := 0
+	for _, c := range b[i : i+n] {
+		if !isDigit(c) {
+			return 0, false
+		}
+		v = v*10 + int(c-'0')
+	}
+	return v, true
+}
+
+// month reads a three-letter English month name at b[i:].
+func month(b []byte, i int) (int, bool) {
+	if i+3 > len(b) {
+		return 0, false
+	}
+	c0, c1, c2 := b[i]|0x20, b[i+1]|0x20, b[i+2]|0x20
+	switch c0 {
+	case 'j':
+		if c1 == 'a' && c2 == 'n' {
+			return 1, true
+		}
+		if c1 == 'u' && c2 == 'n' {
+			return 6, true
+		}
+		if c1 == 'u' && c2 == 'l' {
+			return 7, true
+		}
+	case 'f':
+		if c1 == 'e' && c2 == 'b' {
+			return 2, true
+		}
+	case 'm':
+		if c1 == 'a' && c2 == 'r' {
+			return 3, true
+		}
+		if c1 == 'a' && c2 == 'y' {
+			return 5, true
+		}
+	case 'a':
+		if c1 == 'p' && c2 == 'r' {
+			return 4, true
+		}
+		if c1 == 'u' && c2 == 'g' {
+			return 8, true
+		}
+	case 's':
+		if c1 == 'e' && c2 == 'p' {
+			return 9, true
+		}
+	case 'o':
+		if c1 == 'c' && c2 == 't' {
+			return 10, true
+		}
+	case 'n':
+		if c1 == 'o' && c2 == 'v' {
+			return 11, true
+		}
+	case 'd':
+		if c1 == 'e' && c2 == 'c' {
+			return 12, true
+		}
+	}
+	return 0, false
+}
+
+// weekday reports whether b[i:] starts with a three-letter weekday name.
+func weekday(b []byte, i int) bool {
+	if i+3 > len(b) {
+		return false
+	}
+	switch string([]byte{b[i] | 0x20, b[i+1] | 0x20, b[i+2] | 0x20}) {
+	case "mon", "tue", "wed", "thu", "fri", "sat", "sun":
+		return true
+	}
+	return false
+}
+
+// clock reads hh:mm:ss[.frac] at b[i:] and returns the index after it.
+func clock(b []byte, i int, s *stamp) int {
+	var ok1, ok2, ok3 bool
+	s.hour, ok1 = num(b, i, 2)
+	if !ok1 && i+1 < len(b) && b[i+1] == ':' { // single-digit hour
+		s.hour, ok1 = num(b, i, 1)
+		i--
+	}
+	if !ok1 || i+8 > len(b) || b[i+2] != ':' || b[i+5] != ':' {
+		return 0
+	}
+	s.min, ok2 = num(b, i+3, 2)
+	s.sec, ok3 = num(b, i+6, 2)
+	if !ok2 || !ok3 {
+		return 0
+	}
+	i += 8
+	if i < len(b) && (b[i] == '.' || b[i] == ',') && i+1 < len(b) && isDigit(b[i+1]) {
+		i++
+		scale := 100000000
+		for ; i < len(b) && isDigit(b[i]); i++ {
+			s.nsec += int(b[i]-'0') * scale
+			scale /= 10
+		}
+	}
+	return i
+}
+
+// zone reads Z, +hh:mm, +hhmm or +hh at b[i:], returning the index after
+// it, or i when there is none.
+func zone(b []byte, i int, s *stamp) int {
+	if i >= len(b) {
+		return i
+	}
+	if b[i] == 'Z' || b[i] == 'z' {
+		s.hasZone = true
+		return i + 1
+	}
+	if b[i] != '+' && b[i] != '-' {
+		return i
+	}
+	h, ok := num(b, i+1, 2)
+	if !ok || h > 14 {
+		return i
+	}
+	j, m := i+3, 0
+	if j < len(b) && b[j] == ':' {
+		if m, ok = num(b, j+1, 2); !ok {
+			return i
+		}
+		j += 3
+	} else if m, ok = num(b, j, 2); ok {
+		j += 2
+	} else {
+		m = 0
+	}
+	if m > 59 {
+		return i
+	}
+	s.off = h*3600 + m*60
+	if b[i] == '-' {
+		s.off = -s.off
+	}
+	s.hasZone = true
+	return j
+}
+
+// parseNamed: [Ddd ]Mmm dd hh:mm:ss[.f][ yyyy] or [Ddd ]Mmm dd yyyy hh:mm:ss.
+func parseNamed(b []byte, s *stamp) int {
+	i := 0
+	if weekday(b, 0) && len(b) > 4 && b[3] == ' ' {
+		if _, ok := month(b, 4); ok {
+			i = 4
+		}
+	}
+	var ok bool
+	if s.mon, ok = month(b, i); !ok || i+4 > len(b) || b[i+3] != ' ' {
+		return 0
+	}
+	i += 4
+	if b[i] == ' ' { // "Jun  1"
+		i++
+		if s.day, ok = num(b, i, 1); !ok {
+			return 0
+		}
+		i++
+	} else if s.day, ok = num(b, i, 2); ok {
+		i += 2
+	} else if s.day, ok = num(b, i, 1); ok {
+		i++
+	} else {
+		return 0
+	}
+	if i >= len(b) || b[i] != ' ' {
+		return 0
+	}
+	i++
+	if y, ok := num(b, i, 4); ok && i+4 < len(b) && b[i+4] == ' ' {
+		s.year, s.hasYear = y, true
+		i += 5
+	}
+	if i = clock(b, i, s); i == 0 {
+		return 0
+	}
+	if !s.hasYear && i+5 <= len(b) && b[i] == ' ' {
+		if y, ok := num(b, i+1, 4); ok && (i+5 == len(b) || !isDigit(b[i+5]) && b[i+5] != ':') {
+			s.year, s.hasYear = y, true
+			i += 5
+		}
+	}
+	return i
+}
+
+// parseNumeric: ISO 8601, nginx's yyyy/mm/dd, "yyyy Mmm dd", and the CLF
+// date without brackets.
+func parseNumeric(b []byte, s *stamp) int {
+	y, ok := num(b, 0, 4)
+	if !ok {
+		return parseCLF(b, s)
+	}
+	if len(b) < 10 {
+		return 0
+	}
+	s.year, s.hasYear = y, true
+	i := 0
+	switch b[4] {
+	case '-', '/':
+		sep := b[4]
+		var ok1, ok2 bool
+		s.mon, ok1 = num(b, 5, 2)
+		s.day, ok2 = num(b, 8, 2)
+		if !ok1 || !ok2 || b[7] != sep || len(b) < 19 || (b[10] != 'T' && b[10] != ' ') {
+			return 0
+		}
+		if i = clock(b, 11, s); i == 0 {
+			return 0
+		}
+		if sep == '-' {
+			i = zone(b, i, s)
+		}
+	case ' ':
+		if s.mon, ok = month(b, 5); !ok || len(b) < 12 || b[8] != ' ' {
+			return 0
+		}
+		i = 9
+		if b[i] == ' ' {
+			i++
+			s.day, ok = num(b, i, 1)
+			i++
+		} else {
+			s.day, ok = num(b, i, 2)
+			i += 2
+		}
+		if !ok || i >= len(b) || b[i] != ' ' {
+			return 0
+		}
+		i = clock(b, i+1, s)
+	default:
+		return 0
+	}
+	return i
+}
+
+// parseCLF: dd/Mmm/yyyy:hh:mm:ss -0700.
+func parseCLF(b []byte, s *stamp) int {
+	var ok1, ok2, ok3 bool
+	s.day, ok1 = num(b, 0, 2)
+	if !ok1 || len(b) < 20 || b[2] != '/' || b[6] != '/' || b[11] != ':' {
+		return 0
+	}
+	s.mon, ok2 = month(b, 3)
+	s.year, ok3 = num(b, 7, 4)
+	if !ok2 || !ok3 {
+		return 0
+	}
+	s.hasYear = true
+	i := clock(b, 12, s)
+	if i == 0 {
+		return 0
+	}
+	if i < len(b) && b[i] == ' ' {
+		if j := zone(b, i+1, s); j > i+1 {
+			i = j
+		}
+	}
+	return i
+}
+
+// parseBracketed: [Ddd Mmm dd hh:mm:ss[.f] yyyy] or [dd/Mmm/yyyy:... zone].
+func parseBracketed(b []byte, s *stamp) int {
+	i := 0
+	if len(b) > 1 && isDigit(b[1]) {
+		i = parseCLF(b[1:], s)
+	} else {
+		i = parseNamed(b[1:], s)
+		if !s.hasYear {
+			return 0
+		}
+	}
+	if i == 0 || i+1 >= len(b)+1 || i+1 > len(b)-1 || b[i+1] != ']' {
+		return 0
+	}
+	return i + 2
+}
