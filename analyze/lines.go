@@ -23,6 +23,7 @@ type LineReader struct {
 	r          io.Reader
 	buf        []byte
 	start, end int   // unread bytes are buf[start:end]
+	scan       int   // buf[start:scan] is known to hold no '\n'
 	off        int64 // stream offset of buf[start], minus any pending bytes
 	pend       int64 // bytes of an over-long line already discarded
 	num        int64 // number of the last line returned or skipped
@@ -50,9 +51,14 @@ func (lr *LineReader) SetStart(off, num int64) {
 // lines, or on a read error (see Err).
 func (lr *LineReader) Next() ([]byte, bool) {
 	for {
-		if i := bytes.IndexByte(lr.buf[lr.start:lr.end], '\n'); i >= 0 {
+		// Search only bytes not searched before: with small reads, searching
+		// the whole held line again after each read would cost time
+		// quadratic in the line's length.
+		if i := bytes.IndexByte(lr.buf[lr.scan:lr.end], '\n'); i >= 0 {
+			i += lr.scan - lr.start
 			line := lr.buf[lr.start : lr.start+i]
 			lr.start += i + 1
+			lr.scan = lr.start
 			lr.off += lr.pend + int64(i) + 1
 			lr.num++
 			long := lr.skipping || lr.pend > 0
@@ -79,6 +85,7 @@ func (lr *LineReader) Next() ([]byte, bool) {
 			lr.end = copy(lr.buf, lr.buf[lr.start:lr.end])
 			lr.start = 0
 		}
+		lr.scan = lr.end
 		n, err := lr.r.Read(lr.buf[lr.end:])
 		lr.end += n
 		if err != nil {
