@@ -13,6 +13,10 @@ const MaxLineLen = 64 << 10
 
 const readBufSize = 4 * MaxLineLen
 
+// maxEmptyReads is how many reads in a row may return neither bytes nor an
+// error before Next gives up with io.ErrNoProgress (as bufio does).
+const maxEmptyReads = 100
+
 // LineReader splits a stream into lines without copying them.
 //
 // A line ends at '\n'; a '\r' just before it is dropped. Bytes after the
@@ -28,6 +32,7 @@ type LineReader struct {
 	pend       int64 // bytes of an over-long line already discarded
 	num        int64 // number of the last line returned or skipped
 	skipping   bool  // inside a line longer than MaxLineLen
+	empty      int   // consecutive reads that returned nothing
 	err        error
 
 	// Long counts the lines skipped because they exceed MaxLineLen.
@@ -88,8 +93,17 @@ func (lr *LineReader) Next() ([]byte, bool) {
 		lr.scan = lr.end
 		n, err := lr.r.Read(lr.buf[lr.end:])
 		lr.end += n
-		if err != nil {
+		switch {
+		case err != nil:
 			lr.err = err
+		case n > 0:
+			lr.empty = 0
+		default:
+			// A reader may return nothing now and then, but one that
+			// never does must not hang the run holding the state lock.
+			if lr.empty++; lr.empty >= maxEmptyReads {
+				lr.err = io.ErrNoProgress
+			}
 		}
 	}
 }

@@ -223,6 +223,27 @@ func TestLineReaderError(t *testing.T) {
 	}
 }
 
+// stuck returns no bytes and no error, forever.
+type stuck struct{}
+
+func (stuck) Read([]byte) (int, error) { return 0, nil }
+
+// A reader that makes no progress ends the stream with an error instead of
+// hanging the run (and the state lock it holds).
+func TestLineReaderNoProgress(t *testing.T) {
+	lr := NewLineReader(io.MultiReader(strings.NewReader("a\n"), stuck{}))
+	done := make(chan []refLine)
+	go func() { done <- readAll(lr) }()
+	select {
+	case got := <-done:
+		if len(got) != 1 || !errors.Is(lr.Err(), io.ErrNoProgress) {
+			t.Fatalf("got %v, err %v; want one line and io.ErrNoProgress", got, lr.Err())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Next does not return on a reader that makes no progress")
+	}
+}
+
 // cycle repeats its data forever.
 type cycle struct {
 	data []byte
