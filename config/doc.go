@@ -1,0 +1,84 @@
+// Package config reads, checks and writes logjail's YAML configuration.
+//
+// [Load] reads a file ([DefaultPath] unless told otherwise; with no file
+// there, the embedded [Default] serves). [Parse] does the work: it reads
+// the YAML as nodes so that every problem carries its line, reports every
+// problem it finds (not only the first) in one [*Errors], and returns a
+// [Config] whose jails are fully resolved: callers never look at the
+// defaults section. [Config.Format] writes the effective configuration back
+// as YAML that Parse accepts, and [Config.Set] changes a policy value for
+// `replay --set` what-ifs.
+//
+// # The file
+//
+//	state: /var/lib/logjail/state.db
+//	lock_timeout: 30s
+//	history: 30d
+//	metrics_file: ""
+//	firewall: {backend: iptables, blocktype: DROP, maxelem: 1048576}
+//	defaults:                  # any jail setting; a jail's own value wins
+//	  bantime: 10m
+//	jails:
+//	  sshd:                    # the filter defaults to the jail's name
+//	    logpath: [/var/log/auth.log, /var/log/secure]
+//	    port: ssh
+//	digest: {to: [ops@example.com], from: logjail@example.com, every: 1h}
+//
+// Unknown keys, wrong types and impossible values are errors. A key whose
+// value is null (written with nothing after the colon, or ~) counts as not
+// set. Anchors, aliases and merge keys (<<: *common) may be used.
+//
+// # Jails
+//
+// A jail is named [A-Za-z0-9_-]{1,20}, because its firewall chain is
+// called logjail-NAME and iptables allows 28 bytes. Its settings, with the
+// value used when neither the jail nor the defaults section sets them:
+//
+//	enabled            true (so a jail written in the file runs)
+//	filter             the jail's name, which must then be a built-in
+//	                   filter; or {failregex: [...], ignoreregex: [...]}:
+//	                   Go regular expressions, each failregex holding
+//	                   <HOST> once and <USER> at most once
+//	mode               the filter's first mode (see logjail filter list)
+//	logpath            none; an enabled jail needs one. Absolute paths or
+//	                   glob patterns, expanded at each run (Jail.Files)
+//	port               all. Service names (ssh, http, smtp, ...), numbers,
+//	                   ranges 1000:2000, as a list or "ssh,http"
+//	protocol           tcp (tcp or udp)
+//	bantime            10m, or permanent
+//	findtime           10m
+//	maxretry           5
+//	ignoreip           [127.0.0.0/8, "::1"]; addresses or CIDRs, never host
+//	                   names. A jail's list replaces the defaults' list.
+//	start              beginning (or end): where a new log file is read from
+//	ban_prefix6        128; 64 bans an IPv6 attacker's whole /64
+//	bantime_increment  {enabled: false, factor: 2, maxtime: 1w}; each of
+//	                   the three is inherited on its own
+//
+// With the iptables and ipset backends a jail's ports must fit one
+// iptables multiport match: 15 ports, a range counting as two.
+//
+// # Durations
+//
+// Durations are Go durations (90s, 1h30m) with two more units, d (24h) and
+// w (7d): 1d, 2w, 1d12h. A bare number has no unit and is refused: write
+// 600s, not 600. bantime may also be "permanent": the jail's Permanent
+// field is then true and BanTime zero; ask Jail.BanDuration rather than
+// reading the fields.
+//
+// # Digest
+//
+// No digest is sent until digest.to is set; from is needed then. Mail goes
+// through digest.sendmail when set, else to the SMTP server. smtp.starttls
+// is auto (upgrade when offered), always (refuse to send without it),
+// never, or tls: implicit TLS from the first byte (SMTPS), which makes the
+// default port 465 instead of 25. A username needs a password_file, whose
+// first line is the password, so that no secret sits in the config file.
+//
+// # Firewall
+//
+// backend is iptables, ipset, nftables or none (record bans, enforce
+// nothing); blocktype DROP or REJECT. maxelem caps an ipset or nftables
+// set, by default 1048576 (2^20): the kernel's 65536 is low enough for a
+// botnet to fill.
+package config

@@ -1,0 +1,49 @@
+package config
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+
+	"logjail/analyze"
+)
+
+// newRegexFilter builds a jail's custom filter. It is analyze's
+// constructor; Parse checks each expression beforehand (checkRegex) only to
+// report problems at the expression's own line.
+var newRegexFilter = analyze.NewRegexFilter
+
+// checkRegex checks one custom filter expression as analyze.NewRegexFilter
+// does: a failregex holds <HOST> exactly once and <USER> at most once, and
+// each expression compiles with those tags replaced.
+func checkRegex(src string, fail bool) error {
+	if fail {
+		if n := strings.Count(src, "<HOST>"); n != 1 {
+			return fmt.Errorf("must contain <HOST> exactly once, found %d", n)
+		}
+		if strings.Count(src, "<USER>") > 1 {
+			return fmt.Errorf("may contain <USER> only once")
+		}
+	}
+	s := strings.ReplaceAll(src, "<HOST>", `(?P<host>\S+)`)
+	s = strings.ReplaceAll(s, "<USER>", `(?P<user>\S*)`)
+	if _, err := regexp.Compile(s); err != nil {
+		if _, err2 := regexp.Compile(src); err2 != nil {
+			err = err2 // the user's own text is easier to read
+		}
+		return fmt.Errorf("does not compile: %w", err)
+	}
+	return nil
+}
+
+// builtinNames lists the built-in filters for error messages.
+func builtinNames() string {
+	fs := analyze.Builtins()
+	names := make([]string, len(fs))
+	for i, f := range fs {
+		names[i] = f.Name
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
+}
