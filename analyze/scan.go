@@ -106,3 +106,34 @@ func userString(b []byte) string {
 	}
 	return string(b)
 }
+
+// interner hands out one string per distinct user name, so that a flood of
+// failures for "root" allocates nothing after the first.
+type interner struct {
+	m     map[string]string
+	lastB []byte
+	last  string
+}
+
+const internMax = 8192
+
+func (in *interner) get(b []byte) string {
+	if len(b) > 256 {
+		b = b[:256]
+	}
+	if string(b) == string(in.lastB) && in.lastB != nil {
+		return in.last
+	}
+	in.lastB = append(in.lastB[:0], b...)
+	if s, ok := in.m[string(b)]; ok {
+		in.last = s
+		return s
+	}
+	if in.m == nil || len(in.m) >= internMax {
+		in.m = make(map[string]string, 64)
+	}
+	s := string(b)
+	in.m[s] = s
+	in.last = s
+	return s
+}

@@ -30,6 +30,21 @@ type TimeParser struct {
 	cacheKey  int64 // packed year, month, day, hour of cacheBase; 0: empty
 	cacheBase int64 // Unix time of that hour's start in Loc
 	zones     map[int]*time.Location
+
+	// The last line start parsed and its result: lines of the same
+	// second repeat it. Parsing reads at most 6 bytes past the stamp, so
+	// equal keys that cover that much give equal results.
+	lastKey    [32]byte
+	lastKeyLen int
+	lastT      time.Time
+	lastN      int
+	lastRef    time.Time
+	lastLoc    *time.Location
+
+	// The year chosen for the last month, day and hour without a year.
+	yKey, yVal int
+	yRef       time.Time
+	yLoc       *time.Location
 }
 
 // NewTimeParser returns a parser with reference time ref and zone loc (nil
@@ -48,6 +63,19 @@ type stamp struct {
 // Parse recognises a timestamp at the start of b. It returns the time and
 // the number of bytes the timestamp takes.
 func (p *TimeParser) Parse(b []byte) (time.Time, int, bool) {
+	if k := p.lastKeyLen; k > 0 && len(b) >= k && string(b[:k]) == string(p.lastKey[:k]) &&
+		p.Ref == p.lastRef && p.Loc == p.lastLoc {
+		return p.lastT, p.lastN, true
+	}
+	t, n, ok := p.parse(b)
+	if ok && n+6 <= len(p.lastKey) && n+6 <= len(b) {
+		p.lastKeyLen = copy(p.lastKey[:], b[:n+6])
+		p.lastT, p.lastN, p.lastRef, p.lastLoc = t, n, p.Ref, p.Loc
+	}
+	return t, n, ok
+}
+
+func (p *TimeParser) parse(b []byte) (time.Time, int, bool) {
 	var s stamp
 	n := 0
 	switch {
@@ -101,12 +129,37 @@ func (p *TimeParser) convert(s *stamp) (time.Time, bool) {
 	if s.hasYear {
 		return p.local(s.year, s), true
 	}
+	return p.yearless(s), true
+}
+
+// yearless converts a date without a year. The year is decided once per
+// hour of the calendar: only the hour that holds Ref+24h needs a look at
+// the minutes.
+func (p *TimeParser) yearless(s *stamp) time.Time {
+	key := s.mon<<16 | s.day<<8 | s.hour
+	if key != p.yKey || p.Ref != p.yRef || p.Loc != p.yLoc {
+		y := p.Ref.Year()
+		limit := p.Ref.Add(24 * time.Hour).Unix()
+		start := time.Date(y, time.Month(s.mon), s.day, s.hour, 0, 0, 0, p.loc()).Unix()
+		switch {
+		case start+3600 <= limit:
+			p.yVal = y
+		case start > limit:
+			p.yVal = y - 1
+		default:
+			p.yVal = 0 // decide line by line
+		}
+		p.yKey, p.yRef, p.yLoc = key, p.Ref, p.Loc
+	}
+	if p.yVal != 0 {
+		return p.local(p.yVal, s)
+	}
 	y := p.Ref.Year()
 	t := p.local(y, s)
 	if t.Sub(p.Ref) > 24*time.Hour {
 		t = p.local(y-1, s)
 	}
-	return t, true
+	return t
 }
 
 // local converts s in year y in the parser's zone, through the hour cache.

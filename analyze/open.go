@@ -1,0 +1,60 @@
+package analyze
+
+import (
+	"bufio"
+	"compress/gzip"
+	"fmt"
+	"io"
+	"os"
+)
+
+// Log is an open log file, inflated when it is gzip-compressed.
+type Log struct {
+	io.Reader
+	Info os.FileInfo
+	// Compressed reports that the file is gzip and Reader inflates it.
+	Compressed bool
+	f          *os.File
+	gz         *gzip.Reader
+}
+
+// OpenLog opens path for reading. A gzip file is recognised by its content,
+// not its name, so rotated files keep working whatever they are called.
+func OpenLog(path string) (*Log, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	info, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if info.IsDir() {
+		f.Close()
+		return nil, fmt.Errorf("open %s: is a directory", path)
+	}
+	l := &Log{Info: info, f: f}
+	br := bufio.NewReaderSize(f, 64<<10)
+	magic, _ := br.Peek(2)
+	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		gz, err := gzip.NewReader(br)
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("open %s: gzip: %w", path, err)
+		}
+		gz.Multistream(true)
+		l.Reader, l.gz, l.Compressed = gz, gz, true
+		return l, nil
+	}
+	l.Reader = br
+	return l, nil
+}
+
+// Close closes the file.
+func (l *Log) Close() error {
+	if l.gz != nil {
+		l.gz.Close()
+	}
+	return l.f.Close()
+}
