@@ -1,0 +1,34 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"logjail/analyze"
+)
+
+func filterListCommand(g *globals) *cli.Command {
+	return &cli.Command{
+		Name:  "list",
+		Usage: "list the built-in filters with their modes and a line each catches",
+		Action: func(c *cli.Context) error {
+			return runFilterList(g.stdout)
+		},
+	}
+}
+
+func runFilterList(w io.Writer) error {
+	for _, f := range analyze.Builtins() {
+		modes := "-"
+		if len(f.Modes) > 0 {
+			modes = strings.Join(f.Modes, ", ")
+		}
+		if _, err := fmt.Fprintf(w, "%s\n  %s\n  modes:  %s\n  sample: %s\n\n", f.Name, f.Description, modes, f.Sample); err != nil {
+			return err
+		}
+	}
+	return nil
+}

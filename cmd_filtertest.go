@@ -1,0 +1,240 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/netip"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"logjail/analyze"
+)
+
+func filterTestCommand(g *globals) *cli.Command {
+	return &cli.Command{
+		Name:      "test",
+		Usage:     "run a filter over log files and show what it finds (like fail2ban-regex)",
+		ArgsUsage: "FILE...|-",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "filter", Usage: "built-in filter `NAME` (see logjail filter list)"},
+			&cli.StringFlag{Name: "mode", Usage: "filter `MODE` (sshd: normal, ddos, extra, aggressive)"},
+			&cli.StringSliceFlag{Name: "regex", Usage: "a failregex `RE` with <HOST> (repeatable), instead of --filter"},
+			&cli.StringSliceFlag{Name: "ignoreregex", Usage: "with --regex: lines matching `RE` are ignored (repeatable)"},
+			&cli.BoolFlag{Name: "json", Usage: "print one JSON object per failure (JSON Lines) instead of a summary"},
+		},
+		Action: func(c *cli.Context) error {
+			o := filterTestOptions{
+				filter: c.String("filter"), mode: c.String("mode"),
+				regex: c.StringSlice("regex"), ignore: c.StringSlice("ignoreregex"),
+				json: c.Bool("json"), files: c.Args().Slice(),
+			}
+			if g.nowSet {
+				o.now = g.now
+			}
+			return runFilterTest(o, g.stdin, g.stdout)
+		},
+	}
+}
+
+type filterTestOptions struct {
+	filter, mode  string
+	regex, ignore []string
+	json          bool
+	files         []string
+	now           time.Time // zero: each file's modification time
+}
+
+// filterStats counts what a filter made of one input.
+type filterStats struct {
+	lines, matched, ignored, missed, long, pending int64
+	failures                                       int64
+	rules                                          map[string]int64
+	addrs                                          map[netip.Addr]struct{}
+	names                                          map[string]struct{}
+}
+
+func runFilterTest(o filterTestOptions, stdin io.Reader, stdout io.Writer) error {
+	f, mode, err := resolveTestFilter(o)
+	if err != nil {
+		return err
+	}
+	if len(o.files) == 0 {
+		return usagef("filter test: name the log files to read, or - for standard input")
+	}
+	w := bufio.NewWriterSize(stdout, 64<<10)
+	defer w.Flush()
+	st := filterStats{rules: map[string]int64{}, addrs: map[netip.Addr]struct{}{}, names: map[string]struct{}{}}
+	start := time.Now()
+	enc := json.NewEncoder(w)
+	for _, path := range o.files {
+		if err := filterTestFile(o, f, mode, path, stdin, &st, enc); err != nil {
+			return err
+		}
+	}
+	if o.json {
+		return w.Flush()
+	}
+	printFilterSummary(w, o, f, mode, &st, time.Since(start))
+	return w.Flush()
+}
+
+func resolveTestFilter(o filterTestOptions) (*analyze.Filter, string, error) {
+	switch {
+	case o.filter != "" && len(o.regex) > 0:
+		return nil, "", usagef("filter test: give --filter or --regex, not both")
+	case len(o.regex) > 0:
+		if o.mode != "" {
+			return nil, "", usagef("filter test: --mode goes with --filter")
+		}
+		f, err := analyze.NewRegexFilter("regex", o.regex, o.ignore)
+		if err != nil {
+			return nil, "", usageError(err)
+		}
+		return f, "", nil
+	case o.filter != "":
+		if len(o.ignore) > 0 {
+			return nil, "", usagef("filter test: --ignoreregex goes with --regex")
+		}
+		f, ok := analyze.Builtin(o.filter)
+		if !ok {
+			var names []string
+			for _, b := range analyze.Builtins() {
+				names = append(names, b.Name)
+			}
+			return nil, "", usagef("filter test: unknown filter %q (built-in: %s)", o.filter, strings.Join(names, ", "))
+		}
+		mode, err := f.CheckMode(o.mode)
+		if err != nil {
+			return nil, "", usageError(err)
+		}
+		return f, mode, nil
+	}
+	return nil, "", usagef("filter test: give --filter NAME or --regex RE")
+}
+
+// failureJSON is one line of `filter test --json`, as CONTRACT.md fixes it.
+type failureJSON struct {
+	Line   int64  `json:"line"`
+	Time   string `json:"time"`
+	Host   string `json:"host"`
+	User   string `json:"user,omitempty"`
+	Filter string `json:"filter"`
+	File   string `json:"file,omitempty"`
+}
+
+func filterTestFile(o filterTestOptions, f *analyze.Filter, mode, path string, stdin io.Reader, st *filterStats, enc *json.Encoder) error {
+	var r io.Reader
+	ref := o.now
+	if path == "-" {
+		r = stdin
+		if ref.IsZero() {
+			ref = time.Now()
+		}
+	} else {
+		l, err := analyze.OpenLog(path)
+		if err != nil {
+			return fmt.Errorf("filter test: %w", err)
+		}
+		defer l.Close()
+		r = l
+		if ref.IsZero() {
+			ref = l.Info.ModTime()
+		}
+	}
+	tp := analyze.NewTimeParser(ref, nil)
+	lr := analyze.NewLineReader(r)
+	m := f.New(mode)
+	var buf []analyze.Failure
+	var out analyze.Outcome
+	file := ""
+	if len(o.files) > 1 {
+		file = path
+	}
+	for {
+		line, ok := lr.Next()
+		if !ok {
+			break
+		}
+		st.lines++
+		buf, out = m.Match(buf[:0], lr.Num(), line, tp)
+		switch out {
+		case analyze.Matched:
+			st.matched++
+		case analyze.Ignored:
+			st.ignored++
+		default:
+			st.missed++
+		}
+		for i := range buf {
+			fl := &buf[i]
+			st.failures++
+			st.rules[fl.Rule]++
+			if fl.Addr.IsValid() {
+				st.addrs[fl.Addr] = struct{}{}
+			} else {
+				st.names[fl.Host] = struct{}{}
+			}
+			if o.json {
+				err := enc.Encode(failureJSON{Line: fl.Line, Time: fl.Time.Format(time.RFC3339Nano),
+					Host: fl.HostString(), User: fl.User, Filter: f.Name, File: file})
+				if err != nil {
+					return err
+				}
+			}
+		}
+	}
+	st.long += lr.Long
+	st.pending += lr.Pending()
+	if err := lr.Err(); err != nil {
+		return fmt.Errorf("filter test: read %s: %w", path, err)
+	}
+	return nil
+}
+
+func printFilterSummary(w io.Writer, o filterTestOptions, f *analyze.Filter, mode string, st *filterStats, elapsed time.Duration) {
+	name := f.Name
+	if mode != "" {
+		name += " (mode " + mode + ")"
+	}
+	fmt.Fprintf(w, "Filter:    %s\n", name)
+	fmt.Fprintf(w, "Files:     %s\n", strings.Join(o.files, ", "))
+	fmt.Fprintf(w, "Lines:     %d read, %d matched, %d ignored, %d missed\n", st.lines, st.matched, st.ignored, st.missed)
+	if st.long > 0 {
+		fmt.Fprintf(w, "Skipped:   %d lines longer than %d bytes\n", st.long, analyze.MaxLineLen)
+	}
+	if st.pending > 0 {
+		fmt.Fprintf(w, "Not read:  %d bytes after the last line end (an unterminated line)\n", st.pending)
+	}
+	fmt.Fprintf(w, "Failures:  %d from %d addresses", st.failures, len(st.addrs))
+	if len(st.names) > 0 {
+		fmt.Fprintf(w, " and %d host names (never resolved, never banned)", len(st.names))
+	}
+	fmt.Fprintln(w)
+	if len(st.rules) > 0 {
+		fmt.Fprintln(w, "Hits per rule:")
+		rules := make([]string, 0, len(st.rules))
+		for r := range st.rules {
+			rules = append(rules, r)
+		}
+		sort.Slice(rules, func(i, j int) bool {
+			if st.rules[rules[i]] != st.rules[rules[j]] {
+				return st.rules[rules[i]] > st.rules[rules[j]]
+			}
+			return rules[i] < rules[j]
+		})
+		for _, r := range rules {
+			fmt.Fprintf(w, "  %-22s %d\n", r, st.rules[r])
+		}
+	}
+	rate := ""
+	if s := elapsed.Seconds(); s > 0 {
+		rate = fmt.Sprintf(" (%.0f lines/s)", float64(st.lines)/s)
+	}
+	fmt.Fprintf(w, "Elapsed:   %s%s\n", elapsed.Round(time.Microsecond), rate)
+}
+

@@ -1,0 +1,50 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Exit codes, as CONTRACT.md fixes them.
+const (
+	exitOK      = 0
+	exitRuntime = 1 // a step failed at run time; retried by the next run
+	exitUsage   = 2 // usage or configuration error; nothing was changed
+	exitLocked  = 3 // the state is locked by another run
+)
+
+// exitError carries the exit code an error must end the program with.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// usageError marks err as a usage or configuration error (exit 2).
+func usageError(err error) error { return &exitError{code: exitUsage, err: err} }
+
+// usagef formats a usage error.
+func usagef(format string, a ...any) error { return usageError(fmt.Errorf(format, a...)) }
+
+// errNotImplemented answers the commands that later work will build.
+var errNotImplemented = errors.New("not implemented yet")
+
+// exitCode prints err, one line per error, and maps it to an exit code.
+func exitCode(err error, stderr io.Writer) int {
+	if err == nil {
+		return exitOK
+	}
+	code := exitRuntime
+	var ee *exitError
+	if errors.As(err, &ee) {
+		code = ee.code
+	}
+	for _, line := range strings.Split(strings.TrimRight(err.Error(), "\n"), "\n") {
+		fmt.Fprintf(stderr, "logjail: %s\n", line)
+	}
+	return code
+}
