@@ -237,4 +237,3 @@ func printFilterSummary(w io.Writer, o filterTestOptions, f *analyze.Filter, mod
 	}
 	fmt.Fprintf(w, "Elapsed:   %s%s\n", elapsed.Round(time.Microsecond), rate)
 }
-
