@@ -30,7 +30,7 @@ func (p *TimeParser) Syslog(line []byte, h *Header) bool {
 	b := line
 	if len(b) > 0 && b[0] == '<' {
 		j := bytes.IndexByte(b, '>')
-		if j < 2 || j > 4 {
+		if j < 2 || j > 4 || !isDigits(b[1:j]) {
 			return false
 		}
 		b = b[j+1:]
