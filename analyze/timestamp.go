@@ -379,7 +379,7 @@ func parseNamed(b []byte, s *stamp) int {
 		}
 	}
 	var ok bool
-	if s.mon, ok = month(b, i); !ok || i+4 > len(b) || b[i+3] != ' ' {
+	if s.mon, ok = month(b, i); !ok || i+4 >= len(b) || b[i+3] != ' ' {
 		return 0
 	}
 	i += 4

@@ -1,0 +1,210 @@
+package analyze
+
+import (
+	"testing"
+	"time"
+)
+
+func TestParse(t *testing.T) {
+	tests := []struct {
+		name, in string
+		want     string // RFC 3339, with the offset the result must carry
+		n        int
+	}{
+		{"bsd", "Jun 21 16:47:48 host sshd[1]: x", "2026-06-21T16:47:48Z", 15},
+		{"bsd at end", "Jun 21 16:47:48", "2026-06-21T16:47:48Z", 15},
+		{"bsd space-padded day", "Jun  1 06:07:08 host", "2026-06-01T06:07:08Z", 15},
+		{"bsd one-digit day", "Jun 1 06:07:08 host", "2026-06-01T06:07:08Z", 14},
+		{"bsd upper case", "JUN 21 16:47:48 host", "2026-06-21T16:47:48Z", 15},
+		{"bsd one-digit hour", "Nov 24 9:00:00 host", "2026-11-24T09:00:00Z", 14},
+		{"bsd weekday", "Sun Jun 21 16:47:48 host", "2026-06-21T16:47:48Z", 19},
+		{"bsd weekday year", "Sun Jun 21 16:47:48 2005 host", "2005-06-21T16:47:48Z", 24},
+		{"bsd year after time", "Jun 21 16:47:48 2005 host", "2005-06-21T16:47:48Z", 20},
+		{"bsd year after time at end", "Jun 21 16:47:48 2005", "2005-06-21T16:47:48Z", 20},
+		{"bsd five digits are no year", "Jun 21 16:47:48 20051 x", "2026-06-21T16:47:48Z", 15},
+		{"bsd digits and colon are no year", "Jun 21 16:47:48 2005: x", "2026-06-21T16:47:48Z", 15},
+		{"bsd year before time", "Jun 21 2005 16:47:48 host", "2005-06-21T16:47:48Z", 20},
+		{"iso year prefix", "2005 Jun 21 16:47:48 host", "2005-06-21T16:47:48Z", 20},
+		{"iso year prefix padded day", "2005 Jun  1 16:47:48 host", "2005-06-01T16:47:48Z", 20},
+		{"short-precise", "Nov 24 10:00:00.123456 host", "2026-11-24T10:00:00.123456Z", 22},
+		{"fraction with comma", "Nov 24 10:00:00,5 host", "2026-11-24T10:00:00.5Z", 17},
+		{"dot without digits", "Nov 24 10:00:00. host", "2026-11-24T10:00:00Z", 15},
+		{"rfc3339 rsyslog", "2026-11-24T10:00:00.123456+01:00 host", "2026-11-24T10:00:00.123456+01:00", 32},
+		{"rfc3339 utc", "2026-11-24T10:00:00Z host", "2026-11-24T10:00:00Z", 20},
+		{"rfc3339 lower z", "2026-11-24T10:00:00z", "2026-11-24T10:00:00Z", 20},
+		{"rfc3339 negative", "2019-07-08T17:40:16.95-04:00 host", "2019-07-08T17:40:16.95-04:00", 28},
+		{"rfc3339 half hour", "2026-11-24T10:00:00+05:30", "2026-11-24T10:00:00+05:30", 25},
+		{"rfc3339 +14", "2026-11-24T10:00:00+14:00", "2026-11-24T10:00:00+14:00", 25},
+		{"nanoseconds cut", "2026-11-24T10:00:00.1234567891234-05:00", "2026-11-24T10:00:00.123456789-05:00", 39},
+		{"short-iso", "2026-11-24T10:00:00+0100 host", "2026-11-24T10:00:00+01:00", 24},
+		{"hour-only offset", "2026-11-24T10:00:00-04 x", "2026-11-24T10:00:00-04:00", 22},
+		{"offset out of range is no zone", "2026-11-24T10:00:00+15:00", "2026-11-24T10:00:00Z", 19},
+		{"bad offset minutes are no zone", "2026-11-24T10:00:00+01:60", "2026-11-24T10:00:00Z", 19},
+		{"iso no zone", "2026-11-24T10:00:00 x", "2026-11-24T10:00:00Z", 19},
+		{"iso space", "2026-11-24 10:00:00,5 x", "2026-11-24T10:00:00.5Z", 21},
+		{"leap second", "2016-12-31T23:59:60Z", "2017-01-01T00:00:00Z", 20},
+		{"nginx", "2026/11/24 10:00:00 [error] 1#1: x", "2026-11-24T10:00:00Z", 19},
+		{"nginx takes no zone", "2026/11/24 10:00:00+01:00", "2026-11-24T10:00:00Z", 19},
+		{"apache", "[Sun Dec 04 04:47:44 2005] [error]", "2005-12-04T04:47:44Z", 26},
+		{"apache 2.4", "[Mon Nov 24 10:00:00.123456 2026] [auth_basic:error]", "2026-11-24T10:00:00.123456Z", 33},
+		{"clf bracketed", "[10/Oct/2000:13:55:36 -0700] \"GET", "2000-10-10T13:55:36-07:00", 28},
+		{"clf bare", "10/Oct/2000:13:55:36 -0700 x", "2000-10-10T13:55:36-07:00", 26},
+		{"clf without zone", "10/Oct/2000:13:55:36 x", "2000-10-10T13:55:36Z", 20},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := NewTimeParser(mustTime(t, refTime), time.UTC)
+			got, n, ok := p.Parse([]byte(tt.in))
+			if !ok || n != tt.n || got.Format(time.RFC3339Nano) != tt.want {
+				t.Fatalf("Parse(%q) = %v, %d, %v; want %s, %d, true", tt.in, got.Format(time.RFC3339Nano), n, ok, tt.want, tt.n)
+			}
+		})
+	}
+}
+
+func TestParseCLF(t *testing.T) {
+	tests := []struct {
+		name, in string
+		want     string
+		n        int
+	}{
+		{"zone", "10/Oct/2000:13:55:36 -0700] x", "2000-10-10T13:55:36-07:00", 26},
+		{"utc", "10/Oct/2000:13:55:36 +0000", "2000-10-10T13:55:36Z", 26},
+		{"no zone", "10/Oct/2000:13:55:36", "2000-10-10T13:55:36Z", 20},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := NewTimeParser(mustTime(t, refTime), time.UTC)
+			got, n, ok := p.ParseCLF([]byte(tt.in))
+			if !ok || n != tt.n || got.Format(time.RFC3339Nano) != tt.want {
+				t.Fatalf("ParseCLF(%q) = %v, %d, %v; want %s, %d, true", tt.in, got.Format(time.RFC3339Nano), n, ok, tt.want, tt.n)
+			}
+		})
+	}
+}
+
+func TestParseRejects(t *testing.T) {
+	for _, in := range []string{
+		"", "J", "Jun", "Jun ", "Jun 2", "Jun 21", "Jun 21 ", "Jun 21 16:47", "Jun 21 16:47:4",
+		"Sun", "Sun ", "Sun Jun", "Sun Jun ", "Jun  ", "Jun  x", "Jun 2x 16:47:48",
+		"Foo 21 16:47:48", "Jun 32 10:00:00", "Jun 00 10:00:00", "Feb 30 10:00:00",
+		"Jun 21 24:00:00", "Jun 21 16:60:00", "Jun 21 16:47:61", "Jun 21 16-47-48",
+		"2026-02-30T10:00:00Z", "2025-02-29T10:00:00Z", "2100-02-29T10:00:00Z",
+		"2026-11-24T24:00:00Z", "2026-13-01T00:00:00Z", "2026-00-01T00:00:00Z",
+		"2026-11-24X10:00:00", "2026-11-24", "2026-11-24T", "2026/11-24 10:00:00", "2026-11/24 10:00:00",
+		"2005 Foo 21 16:47:48", "2005 Jun 21", "2005 Jun 2x 16:47:48", "2005 Jun  ",
+		"[Sun Dec 04 04:47:44] x", "[Sun Dec 04 04:47:44 2005", "[Sun Dec 04 04:47:44 2005 x",
+		"[10/Oct/2000:13:55:36 -0700", "[10/Foo/2000:13:55:36 -0700]", "[", "[]", "[1",
+		"10/Oct/2000 13:55:36 -0700", "1/Oct/2000:13:55:36 -0700", "10/Oct/2000:13:55",
+		"host sshd: Jun 21 16:47:48", " Jun 21 16:47:48",
+	} {
+		t.Run(in, func(t *testing.T) {
+			p := NewTimeParser(mustTime(t, refTime), time.UTC)
+			if got, n, ok := p.Parse([]byte(in)); ok {
+				t.Fatalf("Parse(%q) = %v, %d, true; want false", in, got, n)
+			}
+		})
+	}
+}
+
+// Dates without a year take the reference's year, one year less when the
+// date would lie more than 24 hours after the reference (CONTRACT.md).
+func TestParseYearless(t *testing.T) {
+	tests := []struct {
+		name, ref, in, want string
+	}{
+		{"new year's eve read on new year", "2027-01-01T00:00:00Z", "Dec 31 23:59:59", "2026-12-31T23:59:59Z"},
+		{"new year read on new year's eve", "2026-12-31T12:00:00Z", "Jan  1 00:00:00", "2026-01-01T00:00:00Z"},
+		{"the reference itself", "2026-01-01T00:00:00Z", "Jan  1 00:00:00", "2026-01-01T00:00:00Z"},
+		{"a second before", "2026-06-01T00:00:00Z", "May 31 23:59:59", "2026-05-31T23:59:59Z"},
+		{"exactly a day after", "2026-06-01T00:00:00Z", "Jun  2 00:00:00", "2026-06-02T00:00:00Z"},
+		{"a day and a second after", "2026-06-01T00:00:00Z", "Jun  2 00:00:01", "2025-06-02T00:00:01Z"},
+		{"a day and a nanosecond after", "2026-06-01T00:00:00Z", "Jun  2 00:00:00.000000001", "2025-06-02T00:00:00.000000001Z"},
+		{"months before", "2026-11-24T12:00:00Z", "Mar  3 03:03:03", "2026-03-03T03:03:03Z"},
+		{"a month after", "2026-11-24T12:00:00Z", "Dec 24 12:00:00", "2025-12-24T12:00:00Z"},
+		{"weekday without year", "2026-11-24T12:00:00Z", "Tue Nov 24 11:00:00", "2026-11-24T11:00:00Z"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := NewTimeParser(mustTime(t, tt.ref), time.UTC)
+			got, _, ok := p.Parse([]byte(tt.in))
+			if !ok || got.Format(time.RFC3339Nano) != tt.want {
+				t.Fatalf("Parse(%q) with Ref %s = %v, %v; want %s", tt.in, tt.ref, got.Format(time.RFC3339Nano), ok, tt.want)
+			}
+		})
+	}
+}
+
+// Many distinct offsets neither grow the zone cache without bound nor give
+// wrong results once it is full.
+func TestParseManyZones(t *testing.T) {
+	p := NewTimeParser(mustTime(t, refTime), time.UTC)
+	for h := -14; h <= 14; h++ {
+		for _, m := range []int{0, 15, 30, 45} {
+			off := h*3600 + m*60
+			if h < 0 {
+				off = h*3600 - m*60
+			}
+			want := time.Date(2026, 11, 24, 10, 0, 0, 0, time.FixedZone("", off))
+			in := want.Format("2006-01-02T15:04:05-07:00")
+			got, _, ok := p.Parse([]byte(in))
+			if !ok || got.Format(time.RFC3339) != want.Format(time.RFC3339) || !got.Equal(want) {
+				t.Fatalf("Parse(%q) = %v, %v", in, got, ok)
+			}
+		}
+	}
+	if len(p.zones) > 64 {
+		t.Fatalf("zone cache holds %d zones", len(p.zones))
+	}
+}
+
+// benchStamps are lines of one hour in each format, each second different
+// as in a real log, so that the benchmark measures parsing, not a repeat.
+var benchStamps = []struct{ name, layout, rest string }{
+	{"bsd", time.Stamp, " host sshd[123]: Failed password"},
+	{"rfc3339", "2006-01-02T15:04:05.000000-07:00", " host sshd[123]: Failed password"},
+	{"apache", "[Mon Jan 02 15:04:05.000000 2006]", " [auth_basic:error]"},
+	{"clf", "[02/Jan/2006:15:04:05 -0700]", " \"GET / HTTP/1.1\""},
+}
+
+func benchLines(tb testing.TB, layout, rest string) [][]byte {
+	loc := mustLoc(tb, "Europe/Berlin")
+	var lines [][]byte
+	for s := 0; s < 3600; s += 61 {
+		tm := time.Date(2026, 11, 24, 10, 0, 0, 0, loc).Add(time.Duration(s)*time.Second + 123456*time.Microsecond)
+		lines = append(lines, []byte(tm.Format(layout)+rest))
+	}
+	return lines
+}
+
+func BenchmarkTimeParse(b *testing.B) {
+	for _, s := range benchStamps {
+		b.Run(s.name, func(b *testing.B) {
+			p := NewTimeParser(mustTime(b, refTime), mustLoc(b, "Europe/Berlin"))
+			lines := benchLines(b, s.layout, s.rest)
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				if _, _, ok := p.Parse(lines[i]); !ok {
+					b.Fatalf("not parsed: %q", lines[i])
+				}
+				if i++; i == len(lines) {
+					i = 0
+				}
+			}
+		})
+	}
+}
+
+func TestParseAllocs(t *testing.T) {
+	for _, s := range benchStamps {
+		t.Run(s.name, func(t *testing.T) {
+			p := NewTimeParser(mustTime(t, refTime), mustLoc(t, "Europe/Berlin"))
+			lines := benchLines(t, s.layout, s.rest)
+			i := 0
+			if n := testing.AllocsPerRun(100, func() { p.Parse(lines[i%len(lines)]); i++ }); n != 0 {
+				t.Fatalf("Parse(%q) makes %v allocations, want 0", lines[0], n)
+			}
+		})
+	}
+}
