@@ -41,8 +41,10 @@ type TimeParser struct {
 	lastRef    time.Time
 	lastLoc    *time.Location
 
-	// The year chosen for the last month, day and hour without a year.
+	// The year chosen for the last month, day and hour without a year,
+	// unless yExact asks to decide line by line.
 	yKey, yVal int
+	yExact     bool
 	yRef       time.Time
 	yLoc       *time.Location
 }
@@ -133,33 +135,46 @@ func (p *TimeParser) convert(s *stamp) (time.Time, bool) {
 }
 
 // yearless converts a date without a year. The year is decided once per
-// hour of the calendar: only the hour that holds Ref+24h needs a look at
-// the minutes.
+// hour of the calendar; only the hours near Ref+24h need a look at the
+// minutes.
 func (p *TimeParser) yearless(s *stamp) time.Time {
 	key := s.mon<<16 | s.day<<8 | s.hour
 	if key != p.yKey || p.Ref != p.yRef || p.Loc != p.yLoc {
-		y := p.Ref.Year()
-		limit := p.Ref.Add(24 * time.Hour).Unix()
-		start := time.Date(y, time.Month(s.mon), s.day, s.hour, 0, 0, 0, p.loc()).Unix()
-		switch {
-		case start+3600 <= limit:
-			p.yVal = y
-		case start > limit:
-			p.yVal = y - 1
-		default:
-			p.yVal = 0 // decide line by line
-		}
+		p.yVal, p.yExact = p.year(s, true)
 		p.yKey, p.yRef, p.yLoc = key, p.Ref, p.Loc
 	}
-	if p.yVal != 0 {
+	if !p.yExact {
 		return p.local(p.yVal, s)
 	}
-	y := p.Ref.Year()
-	t := p.local(y, s)
-	if t.Sub(p.Ref) > 24*time.Hour {
-		t = p.local(y-1, s)
+	y, _ := p.year(s, false)
+	return p.local(y, s)
+}
+
+// year returns the year of a date without one: the latest year, from Ref's
+// on, in which the date exists and lies at most a day after Ref. Only Feb 29
+// can need more than one step back. With hour set it decides for the whole
+// hour of s, or reports that the hour must be decided line by line: three
+// hours of margin cover any daylight-saving shift.
+func (p *TimeParser) year(s *stamp, hour bool) (y int, lineByLine bool) {
+	limit := p.Ref.Add(24 * time.Hour)
+	for y = p.Ref.Year(); ; y-- {
+		if s.mon == 2 && s.day == 29 && !isLeap(y) {
+			continue
+		}
+		if !hour {
+			if !p.local(y, s).After(limit) {
+				return y, false
+			}
+			continue
+		}
+		start := time.Date(y, time.Month(s.mon), s.day, s.hour, 0, 0, 0, p.loc())
+		switch {
+		case !start.Add(3 * time.Hour).After(limit):
+			return y, false
+		case !start.Add(-3 * time.Hour).After(limit):
+			return 0, true
+		}
 	}
-	return t
 }
 
 // local converts s in year y in the parser's zone, through the hour cache.
@@ -206,10 +221,12 @@ func civilDays(y, m, d int) int64 {
 	return int64(era)*146097 + int64(doe) - 719468
 }
 
+func isLeap(y int) bool { return y%4 == 0 && (y%100 != 0 || y%400 == 0) }
+
 func daysIn(m, y int, knownYear bool) int {
 	switch m {
 	case 2:
-		if !knownYear || y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+		if !knownYear || isLeap(y) {
 			return 29
 		}
 		return 28
