@@ -16,8 +16,9 @@ import (
 //	[Sun Dec 04 04:47:44 2005]           Apache error log (fractions too)
 //	[10/Oct/2000:13:55:36 -0700]         common/combined access log
 //
-// Dates without a year take it from Ref, one year back when the date would
-// lie more than a day after Ref. Times without a zone are in Loc.
+// Dates without a year take it from Ref (its year in Loc), one year back
+// when the date would lie more than a day after Ref. Times without a zone
+// are in Loc.
 //
 // A TimeParser caches the last hour it converted, so lines of the same hour
 // cost no calendar arithmetic; it is not safe for concurrent use.
@@ -157,7 +158,9 @@ func (p *TimeParser) yearless(s *stamp) time.Time {
 // hours of margin cover any daylight-saving shift.
 func (p *TimeParser) year(s *stamp, hour bool) (y int, lineByLine bool) {
 	limit := p.Ref.Add(24 * time.Hour)
-	for y = p.Ref.Year(); ; y-- {
+	// Ref's year on the log's calendar, whatever Location Ref carries: at
+	// 23:30 UTC on new year's eve it is already the new year in Berlin.
+	for y = p.Ref.In(p.loc()).Year(); ; y-- {
 		if s.mon == 2 && s.day == 29 && !isLeap(y) {
 			continue
 		}

@@ -143,6 +143,37 @@ func TestParseYearless(t *testing.T) {
 	}
 }
 
+// The year comes from the reference instant seen in the log's zone, so the
+// Location a Ref happens to carry (--now's offset, the file's mtime in Local)
+// changes nothing, and a line logged shortly before Ref keeps its year.
+func TestParseYearlessRefZone(t *testing.T) {
+	berlin := mustLoc(t, "Europe/Berlin")
+	ny := mustLoc(t, "America/New_York")
+	tests := []struct {
+		name, ref string
+		loc       *time.Location
+		in, want  string
+	}{
+		// 23:30 UTC on new year's eve is already 00:30 in Berlin.
+		{"berlin after midnight", "2026-12-31T23:30:00Z", berlin, "Jan  1 00:10:00", "2027-01-01T00:10:00+01:00"},
+		{"berlin before midnight", "2026-12-31T23:30:00Z", berlin, "Dec 31 23:50:00", "2026-12-31T23:50:00+01:00"},
+		// 04:30 UTC on new year's day is still new year's eve in New York.
+		{"utc log, ref in new york", "2027-01-01T04:30:00Z", time.UTC, "Jan  1 04:00:00", "2027-01-01T04:00:00Z"},
+		{"new york log, ref in utc", "2027-01-01T04:30:00Z", ny, "Dec 31 23:00:00", "2026-12-31T23:00:00-05:00"},
+	}
+	for _, tt := range tests {
+		for _, refLoc := range []*time.Location{time.UTC, berlin, ny, time.FixedZone("", 14*3600)} {
+			t.Run(tt.name+"/"+refLoc.String(), func(t *testing.T) {
+				p := NewTimeParser(mustTime(t, tt.ref).In(refLoc), tt.loc)
+				got, _, ok := p.Parse([]byte(tt.in))
+				if !ok || got.Format(time.RFC3339Nano) != tt.want {
+					t.Fatalf("Parse(%q) with Ref %v = %v, %v; want %s", tt.in, p.Ref, got.Format(time.RFC3339Nano), ok, tt.want)
+				}
+			})
+		}
+	}
+}
+
 // Many distinct offsets neither grow the zone cache without bound nor give
 // wrong results once it is full.
 func TestParseManyZones(t *testing.T) {
