@@ -13,6 +13,9 @@ import (
 // and LOGJAIL_CONFIG are not given.
 const DefaultPath = "/etc/logjail/logjail.yaml"
 
+// defaultPath is DefaultPath; tests change it.
+var defaultPath = DefaultPath
+
 // Firewall backends.
 const (
 	BackendIPTables = "iptables"
@@ -175,11 +178,11 @@ func (c *Config) Select(names ...string) error {
 // Problems in the file are returned as a *Errors.
 func Load(path string) (*Config, error) {
 	if path == "" {
-		path = DefaultPath
+		path = defaultPath
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) && path == DefaultPath {
+		if errors.Is(err, fs.ErrNotExist) && path == defaultPath {
 			return Default(), nil
 		}
 		return nil, fmt.Errorf("config: %w", err)

@@ -27,7 +27,7 @@ type Jail struct {
 	Filter *analyze.Filter
 	Mode   string
 	// FailRegex and IgnoreRegex are the rules of a custom filter, as
-	// written; both are nil for a built-in filter.
+	// written (not nil, maybe empty); both are nil for a built-in filter.
 	FailRegex   []string
 	IgnoreRegex []string
 	// LogPath are the log files, as absolute paths or glob patterns; see
@@ -134,13 +134,18 @@ func (j *Jail) Files() ([]string, error) {
 // clone returns a copy of j that shares no slices with it.
 func (j *Jail) clone() *Jail {
 	c := *j
-	c.FailRegex = append([]string(nil), j.FailRegex...)
-	c.IgnoreRegex = append([]string(nil), j.IgnoreRegex...)
-	if j.FailRegex == nil {
-		c.FailRegex, c.IgnoreRegex = nil, nil
-	}
-	c.LogPath = append([]string(nil), j.LogPath...)
-	c.Ports = append([]PortRange(nil), j.Ports...)
-	c.IgnoreIP = append([]netip.Prefix(nil), j.IgnoreIP...)
+	c.FailRegex = cloneSlice(j.FailRegex)
+	c.IgnoreRegex = cloneSlice(j.IgnoreRegex)
+	c.LogPath = cloneSlice(j.LogPath)
+	c.Ports = cloneSlice(j.Ports)
+	c.IgnoreIP = cloneSlice(j.IgnoreIP)
 	return &c
+}
+
+// cloneSlice copies s, keeping nil nil and empty empty.
+func cloneSlice[T any](s []T) []T {
+	if s == nil {
+		return nil
+	}
+	return append(make([]T, 0, len(s)), s...)
 }

@@ -292,14 +292,24 @@ func (p *parser) mergeSources(v *yaml.Node, where string) []pair {
 
 // mapping checks that v is a mapping and returns its entries with null
 // values left out.
+// where prefixes messages, key is the mapping's own key ("" for a jail):
+// messages about its entries start with where + key + ": ".
 func (p *parser) mapping(where, key string, v *yaml.Node) ([]pair, bool) {
 	v = deref(v)
 	if v.Kind != yaml.MappingNode {
-		p.errorf(v, "%s%s must be a mapping, got %s", where, key, kindName(v))
+		if key == "" {
+			p.errorf(v, "%smust be a mapping, got %s", where, kindName(v))
+		} else {
+			p.errorf(v, "%s%s must be a mapping, got %s", where, key, kindName(v))
+		}
 		return nil, false
 	}
+	ctx := where
+	if key != "" {
+		ctx = where + key + ": "
+	}
 	var out []pair
-	for _, kv := range p.pairs(v, where) {
+	for _, kv := range p.pairs(v, ctx) {
 		if !isNull(kv.v) {
 			out = append(out, kv)
 		}
@@ -411,9 +421,17 @@ type item struct {
 	n *yaml.Node
 }
 
-// list reads a list of words: a YAML list, or one string. With split, each
-// string is further split at commas and white space ("ssh,ftp").
-func (p *parser) list(where, key string, v *yaml.Node, split bool) ([]item, bool) {
+// How list splits strings.
+type splitMode int
+
+const (
+	noSplit     splitMode = iota // every string is one entry
+	commaScalar                  // one string (not a list) is split at commas
+	words                        // every string is split at commas and spaces
+)
+
+// list reads a list: a YAML list, or one string, split as mode says.
+func (p *parser) list(where, key string, v *yaml.Node, mode splitMode) ([]item, bool) {
 	v = deref(v)
 	var nodes []*yaml.Node
 	switch v.Kind {
@@ -434,11 +452,20 @@ func (p *parser) list(where, key string, v *yaml.Node, split bool) ([]item, bool
 			ok = false
 			continue
 		}
-		if !split {
-			items = append(items, item{n.Value, n})
-			continue
+		var parts []string
+		switch {
+		case mode == words:
+			parts = strings.FieldsFunc(n.Value, func(r rune) bool { return r == ',' || unicode.IsSpace(r) })
+		case mode == commaScalar && v.Kind == yaml.ScalarNode:
+			for _, w := range strings.Split(n.Value, ",") {
+				if w = strings.TrimSpace(w); w != "" {
+					parts = append(parts, w)
+				}
+			}
+		default:
+			parts = []string{n.Value}
 		}
-		for _, w := range strings.FieldsFunc(n.Value, func(r rune) bool { return r == ',' || unicode.IsSpace(r) }) {
+		for _, w := range parts {
 			items = append(items, item{w, n})
 		}
 	}
@@ -470,7 +497,7 @@ func (p *parser) firewall(v *yaml.Node, fw *Firewall) {
 				fw.MaxElem = n
 			}
 		default:
-			p.unknown(k, where, []string{"backend", "blocktype", "maxelem"})
+			p.unknown(k, "firewall: ", []string{"backend", "blocktype", "maxelem"})
 		}
 	}
 }
@@ -486,7 +513,7 @@ func (p *parser) digest(v *yaml.Node, d *Digest) {
 		k, v := kv.k, kv.v
 		switch k.Value {
 		case "to":
-			items, _ := p.list(where, k.Value, v, true)
+			items, _ := p.list(where, k.Value, v, commaScalar)
 			toNode = v
 			for _, it := range items {
 				if _, err := mail.ParseAddress(it.s); err != nil {
@@ -517,7 +544,7 @@ func (p *parser) digest(v *yaml.Node, d *Digest) {
 				d.Sendmail = s
 			}
 		default:
-			p.unknown(k, where, []string{"to", "from", "every", "smtp", "sendmail"})
+			p.unknown(k, "digest: ", []string{"to", "from", "every", "smtp", "sendmail"})
 		}
 	}
 	if len(d.To) > 0 && d.From == "" && fromNode == nil {
@@ -566,7 +593,7 @@ func (p *parser) smtp(v *yaml.Node, s *SMTP) {
 				passNode = v
 			}
 		default:
-			p.unknown(k, where, []string{"host", "port", "starttls", "username", "password_file"})
+			p.unknown(k, "digest.smtp: ", []string{"host", "port", "starttls", "username", "password_file"})
 		}
 	}
 	if s.StartTLS == StartTLSImplicit && !portSet {

@@ -55,6 +55,7 @@ type banTime struct {
 }
 
 type jailSpec struct {
+	broken     bool // not a mapping: reported, the jail is not built
 	enabled    val[bool]
 	filter     val[filterSpec]
 	mode       val[string]
@@ -95,8 +96,9 @@ func (p *parser) jailSpec(where string, v *yaml.Node) *jailSpec {
 	if isNull(v) {
 		return s // "sshd:" alone: a jail with every default
 	}
-	kvs, ok := p.mapping(strings.TrimSuffix(where, ": "), "", v)
+	kvs, ok := p.mapping(where, "", v)
 	if !ok {
+		s.broken = true
 		return s
 	}
 	for _, kv := range kvs {
@@ -113,7 +115,7 @@ func (p *parser) jailSpec(where string, v *yaml.Node) *jailSpec {
 			m, ok := p.str(where, key, v)
 			put(&s.mode, v, m, ok)
 		case "logpath":
-			items, ok := p.list(where, key, v, false)
+			items, ok := p.list(where, key, v, noSplit)
 			var paths []string
 			for _, it := range items {
 				if err := checkLogPath(it.s); err != nil {
@@ -163,7 +165,7 @@ func (p *parser) jailSpec(where string, v *yaml.Node) *jailSpec {
 			}
 			put(&s.maxretry, v, n, ok)
 		case "ignoreip":
-			items, ok := p.list(where, key, v, true)
+			items, ok := p.list(where, key, v, words)
 			pfxs := []netip.Prefix{}
 			for _, it := range items {
 				pfx, err := ParseIgnoreIP(it.s)
@@ -225,7 +227,7 @@ func (p *parser) increment(where string, v *yaml.Node, s *jailSpec) {
 			}
 			put(&s.incMaxTime, v, d, ok)
 		default:
-			p.unknown(k, w, []string{"enabled", "factor", "maxtime"})
+			p.unknown(k, where+"bantime_increment: ", []string{"enabled", "factor", "maxtime"})
 		}
 	}
 }
@@ -260,7 +262,7 @@ func (p *parser) filter(where string, v *yaml.Node) (filterSpec, bool) {
 		switch k.Value {
 		case "failregex", "ignoreregex":
 			fail := k.Value == "failregex"
-			items, lok := p.list(where+"filter.", k.Value, v, false)
+			items, lok := p.list(where+"filter.", k.Value, v, noSplit)
 			ok = ok && lok
 			res := []string{}
 			for _, it := range items {
@@ -276,7 +278,7 @@ func (p *parser) filter(where string, v *yaml.Node) (filterSpec, bool) {
 				fs.ignore = res
 			}
 		default:
-			p.unknown(k, where+"filter.", []string{"failregex", "ignoreregex"})
+			p.unknown(k, where+"filter: ", []string{"failregex", "ignoreregex"})
 			ok = false
 		}
 	}
@@ -293,7 +295,7 @@ func (p *parser) filter(where string, v *yaml.Node) (filterSpec, bool) {
 
 // ports reads a port list.
 func (p *parser) ports(where string, v *yaml.Node) ([]PortRange, bool) {
-	items, ok := p.list(where, "port", v, true)
+	items, ok := p.list(where, "port", v, words)
 	var rs []PortRange
 	var allNode *yaml.Node
 	for _, it := range items {
@@ -323,6 +325,9 @@ func (p *parser) ports(where string, v *yaml.Node) ([]PortRange, bool) {
 // resolve builds jail name from its spec j and the defaults d. It returns
 // nil when the jail is dropped (lenient parse, filter not compiled in).
 func (p *parser) resolve(key *yaml.Node, j, d *jailSpec, fw *Firewall) *Jail {
+	if j.broken || d.broken {
+		return nil
+	}
 	name := key.Value
 	where := fmt.Sprintf("jail %q: ", name)
 	// at returns where a message about a setting belongs: its own line,
@@ -351,7 +356,7 @@ func (p *parser) resolve(key *yaml.Node, j, d *jailSpec, fw *Firewall) *Jail {
 			filterOK = false
 			break
 		}
-		jail.Filter, jail.FailRegex, jail.IgnoreRegex = f, fs.fail, fs.ignore
+		jail.Filter, jail.FailRegex, jail.IgnoreRegex = f, fs.fail, append([]string{}, fs.ignore...)
 	default:
 		f, ok := analyze.Builtin(fs.builtin)
 		if !ok {
