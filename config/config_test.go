@@ -88,7 +88,7 @@ func TestParseFull(t *testing.T) {
 			FailRegex:   []string{`^login failed for \S+ from <HOST>$`, `^bad password for <USER> from <HOST>`},
 			IgnoreRegex: []string{`^login failed for test `},
 			LogPath:     []string{"/var/log/myapp/*.log"}, Ports: []PortRange{{80, 80}, {443, 443}, {8000, 8100}},
-			Protocol:    ProtoTCP, Permanent: true, FindTime: 30 * time.Minute, MaxRetry: 3,
+			Protocol: ProtoTCP, Permanent: true, FindTime: 30 * time.Minute, MaxRetry: 3,
 			IgnoreIP: defIgnore, Start: StartEnd, BanPrefix6: 64, Increment: inc}},
 		{&Jail{Name: "web-udp", Line: 35, Enabled: false, Mode: "",
 			FailRegex: []string{`^denied <HOST>`}, IgnoreRegex: []string{},
