@@ -30,6 +30,7 @@ type TimeParser struct {
 
 	cacheKey  int64 // packed year, month, day, hour of cacheBase; 0: empty
 	cacheBase int64 // Unix time of that hour's start in Loc
+	cacheOK   bool  // the hour has one offset: cacheBase serves its lines
 	zones     map[int]*time.Location
 
 	// The last line start parsed and its result: lines of the same
@@ -180,14 +181,27 @@ func (p *TimeParser) year(s *stamp, hour bool) (y int, lineByLine bool) {
 	}
 }
 
-// local converts s in year y in the parser's zone, through the hour cache.
+// local converts s in year y in the parser's zone. In an hour throughout
+// which the zone keeps one offset, a line only adds its minutes and seconds
+// to the hour's start, cached. Other hours, those holding a switch to or
+// from daylight saving time that is not on the hour (Lord Howe shifts by 30
+// minutes at 2:00), and leap seconds go through time.Date, which the cached
+// path must agree with.
 func (p *TimeParser) local(y int, s *stamp) time.Time {
+	loc := p.loc()
 	key := int64(y)<<24 | int64(s.mon)<<16 | int64(s.day)<<8 | int64(s.hour) | 1<<62
 	if key != p.cacheKey {
-		p.cacheBase = time.Date(y, time.Month(s.mon), s.day, s.hour, 0, 0, 0, p.loc()).Unix()
+		start := time.Date(y, time.Month(s.mon), s.day, s.hour, 0, 0, 0, loc)
+		last := time.Date(y, time.Month(s.mon), s.day, s.hour, 59, 59, 0, loc)
+		_, end := start.ZoneBounds()
+		p.cacheBase = start.Unix()
+		p.cacheOK = last.Unix()-p.cacheBase == 3599 && (end.IsZero() || end.After(last))
 		p.cacheKey = key
 	}
-	return time.Unix(p.cacheBase+int64(s.min*60+s.sec), int64(s.nsec)).In(p.loc())
+	if !p.cacheOK || s.sec == 60 {
+		return time.Date(y, time.Month(s.mon), s.day, s.hour, s.min, s.sec, s.nsec, loc)
+	}
+	return time.Unix(p.cacheBase+int64(s.min*60+s.sec), int64(s.nsec)).In(loc)
 }
 
 func (p *TimeParser) fixedZone(off int) *time.Location {

@@ -174,6 +174,56 @@ func TestParseYearlessRefZone(t *testing.T) {
 	}
 }
 
+// Times without a zone mean what time.Date makes of them in Loc, on both
+// sides of every switch to and from daylight saving time, whether the hour
+// cache is warm or not.
+func TestParseLocDST(t *testing.T) {
+	days := map[string][]string{
+		"America/New_York":    {"2026-03-08", "2026-11-01"},
+		"Europe/Berlin":       {"2026-03-29", "2026-10-25"},
+		"Europe/London":       {"2026-03-29", "2026-10-25"},
+		"Australia/Lord_Howe": {"2026-04-05", "2026-10-04"}, // shifts by 30 minutes
+	}
+	formats := []struct{ name, layout string }{
+		{"iso", "2006-01-02 15:04:05"},
+		{"bsd", time.Stamp},
+	}
+	for name, ds := range days {
+		loc := mustLoc(t, name)
+		for _, d := range ds {
+			day, err := time.Parse(time.DateOnly, d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Wall-clock times from 22:00 the day before to 02:00 the day
+			// after, as written in a log (the UTC value is the wall clock).
+			var walls []time.Time
+			for w := day.Add(-2 * time.Hour); w.Before(day.Add(26 * time.Hour)); w = w.Add(7*time.Minute + 13*time.Second) {
+				walls = append(walls, w)
+			}
+			for _, f := range formats {
+				for _, reverse := range []bool{false, true} {
+					t.Run(name+"/"+d+"/"+f.name+map[bool]string{false: "", true: "/reverse"}[reverse], func(t *testing.T) {
+						p := NewTimeParser(time.Date(2026, 12, 1, 0, 0, 0, 0, loc), loc)
+						for i := range walls {
+							w := walls[i]
+							if reverse {
+								w = walls[len(walls)-1-i]
+							}
+							in := w.Format(f.layout)
+							want := time.Date(w.Year(), w.Month(), w.Day(), w.Hour(), w.Minute(), w.Second(), 0, loc)
+							got, _, ok := p.Parse([]byte(in))
+							if !ok || !got.Equal(want) || got.Location() != loc {
+								t.Fatalf("Parse(%q) in %s = %v (%v), %v; want %v", in, loc, got, got.Location(), ok, want)
+							}
+						}
+					})
+				}
+			}
+		}
+	}
+}
+
 // Many distinct offsets neither grow the zone cache without bound nor give
 // wrong results once it is full.
 func TestParseManyZones(t *testing.T) {
