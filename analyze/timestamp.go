@@ -28,9 +28,10 @@ type TimeParser struct {
 	// Loc is the zone of times written without one; nil means time.Local.
 	Loc *time.Location
 
-	cacheKey  int64 // packed year, month, day, hour of cacheBase; 0: empty
-	cacheBase int64 // Unix time of that hour's start in Loc
-	cacheOK   bool  // the hour has one offset: cacheBase serves its lines
+	cacheKey  int64          // packed year, month, day, hour of cacheBase; 0: empty
+	cacheBase int64          // Unix time of that hour's start in Loc
+	cacheOK   bool           // the hour has one offset: cacheBase serves its lines
+	cacheLoc  *time.Location // Loc is exported: a change must empty the cache
 	zones     map[int]*time.Location
 
 	// The last line start parsed and its result: lines of the same
@@ -190,13 +191,13 @@ func (p *TimeParser) year(s *stamp, hour bool) (y int, lineByLine bool) {
 func (p *TimeParser) local(y int, s *stamp) time.Time {
 	loc := p.loc()
 	key := int64(y)<<24 | int64(s.mon)<<16 | int64(s.day)<<8 | int64(s.hour) | 1<<62
-	if key != p.cacheKey {
+	if key != p.cacheKey || loc != p.cacheLoc {
 		start := time.Date(y, time.Month(s.mon), s.day, s.hour, 0, 0, 0, loc)
 		last := time.Date(y, time.Month(s.mon), s.day, s.hour, 59, 59, 0, loc)
 		_, end := start.ZoneBounds()
 		p.cacheBase = start.Unix()
 		p.cacheOK = last.Unix()-p.cacheBase == 3599 && (end.IsZero() || end.After(last))
-		p.cacheKey = key
+		p.cacheKey, p.cacheLoc = key, loc
 	}
 	if !p.cacheOK || s.sec == 60 {
 		return time.Date(y, time.Month(s.mon), s.day, s.hour, s.min, s.sec, s.nsec, loc)

@@ -224,6 +224,30 @@ func TestParseLocDST(t *testing.T) {
 	}
 }
 
+// Changing Loc or Ref between lines takes effect at once.
+func TestParseFieldsChange(t *testing.T) {
+	berlin := mustLoc(t, "Europe/Berlin")
+	ny := mustLoc(t, "America/New_York")
+	p := NewTimeParser(mustTime(t, refTime), berlin)
+	steps := []struct {
+		set      func()
+		in, want string
+	}{
+		{func() {}, "2026-11-24 10:00:00", "2026-11-24T10:00:00+01:00"},
+		{func() { p.Loc = ny }, "2026-11-24 10:00:00", "2026-11-24T10:00:00-05:00"},
+		{func() { p.Loc = nil }, "2026-11-24 10:00:00", time.Date(2026, 11, 24, 10, 0, 0, 0, time.Local).Format(time.RFC3339)},
+		{func() { p.Loc = time.UTC }, "Nov 24 10:00:00", "2026-11-24T10:00:00Z"},
+		{func() { p.Ref = mustTime(t, "2020-12-01T00:00:00Z") }, "Nov 24 10:00:00", "2020-11-24T10:00:00Z"},
+	}
+	for i, s := range steps {
+		s.set()
+		got, _, ok := p.Parse([]byte(s.in))
+		if !ok || got.Format(time.RFC3339Nano) != s.want {
+			t.Fatalf("step %d: Parse(%q) = %v, %v; want %s", i, s.in, got.Format(time.RFC3339Nano), ok, s.want)
+		}
+	}
+}
+
 // Many distinct offsets neither grow the zone cache without bound nor give
 // wrong results once it is full.
 func TestParseManyZones(t *testing.T) {
