@@ -148,6 +148,10 @@ func IsHostname(b []byte) bool {
 // name. It returns false when b is neither.
 func hostOf(b []byte) (netip.Addr, string, bool) {
 	if a, ok := ParseHostPort(b); ok {
+		// No connection comes from these: the line is garbage.
+		if a.IsUnspecified() || a.IsMulticast() {
+			return netip.Addr{}, "", false
+		}
 		return a, "", true
 	}
 	if IsHostname(b) {

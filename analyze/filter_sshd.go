@@ -697,8 +697,11 @@ func (m *sshdMatcher) receivedDisconnect(b []byte, ev *sshEvent) bool {
 	host, _ := firstWord(b)
 	if j := bytes.IndexByte(host, ':'); j >= 0 && bytes.Count(host, []byte(":")) == 1 {
 		host = host[:j]
-	} else if host[len(host)-1] == ':' {
+	} else if len(host) > 0 && host[len(host)-1] == ':' {
 		host = host[:len(host)-1]
+	}
+	if len(host) == 0 {
+		return false
 	}
 	i = len(host)
 	rest := b[i:]
@@ -753,16 +756,17 @@ func (m *sshdMatcher) receivedDisconnect(b []byte, ev *sshEvent) bool {
 // suffix. It is a helper line, or a failure before authentication in the
 // ddos and extra modes.
 func (m *sshdMatcher) closed(b []byte, disconnected bool, ev *sshEvent) bool {
+	byFrom := false
 	if c, ok := trimPrefix(b, "by "); ok {
-		b = c
+		b, byFrom = c, true
 	} else if c, ok := trimPrefix(b, "from "); ok {
-		b = c
-	} else if !disconnected {
-		return false
+		b, byFrom = c, true
 	}
 	preauth := hasSuffix(trimSpaceRight(b), " [preauth]")
-	tail := stripSuffix(b, 3, true)
-	userPart, host := lastWord(tail)
+	userPart, host := lastWord(stripSuffix(b, 3, true))
+	if len(host) == 0 {
+		return false
+	}
 	hasUser := false
 	if userPart != nil {
 		u, ok := trimPrefix(userPart, "invalid user ")
@@ -771,9 +775,10 @@ func (m *sshdMatcher) closed(b []byte, disconnected bool, ev *sshEvent) bool {
 				return false
 			}
 		}
-		ev.user, ev.hasU = u, true
-		hasUser = true
-	} else if disconnected && b[0] != 'f' && !hasPrefix(b, "by ") {
+		ev.user, ev.hasU, hasUser = u, true, true
+	}
+	// "Disconnected invalid user X HOST" needs no "from"; the others do.
+	if !byFrom && !(disconnected && hasUser) {
 		return false
 	}
 	ev.host, ev.forget = host, true
@@ -782,6 +787,7 @@ func (m *sshdMatcher) closed(b []byte, disconnected bool, ev *sshEvent) bool {
 		if preauth {
 			ev.rule = "preauth-closed"
 		}
+		return byFrom
 	case m.mode&sshdExtra != 0:
 		// Extra mode replaces the helper rule: only a disconnect of a
 		// named user before authentication is looked at, as a failure.
@@ -790,7 +796,7 @@ func (m *sshdMatcher) closed(b []byte, disconnected bool, ev *sshEvent) bool {
 		}
 		ev.rule = "preauth-closed"
 	}
-	return true
+	return byFrom
 }
 
 // sshNegotiateWith parses HOST [port N] [on X]: no matching ALG found.

@@ -1,0 +1,301 @@
+package analyze
+
+import (
+	"bufio"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+var sshdModeNames = []string{"normal", "ddos", "extra", "aggressive"}
+
+// sshdDeliberate lists where logjail's sshd filter deliberately counts a
+// line that fail2ban 1.0.2 does not, by a text the line contains.
+var sshdDeliberate = []struct{ text, why string }{
+	{"message repeated", "rsyslog's 'message repeated N times' stands for N failures; fail2ban's prefix does not expect the wrapper and counts none"},
+	{"sshd-session[", "OpenSSH 9.8 logs as sshd-session; fail2ban 1.0.2 only knows the sshd tag"},
+	{"<38>1 ", "RFC 5424 lines are recognised from their form; fail2ban needs logtype = rfc5424 set by hand"},
+	{"host.example.org", "a host name is reported as such (never resolved, never banned); fail2ban resolves it and finds nothing here"},
+	{"sshd(pam_unix)[", "the old PAM tag was sshd's only record of a failed password, so it counts; fail2ban only uses PAM lines as helpers"},
+}
+
+func TestSSHDAgreesWithFail2ban(t *testing.T) {
+	files := []string{"../testdata/loghub/OpenSSH_2k.log", "testdata/sshd/crafted.log"}
+	for _, path := range files {
+		text := fileLines(t, path)
+		for _, mode := range sshdModeNames {
+			t.Run(filepath.Base(path)+"/"+mode, func(t *testing.T) {
+				want := fail2banFailures(t, path, "sshd[mode="+mode+"]")
+				got := failureSet(runFilter(t, "sshd", mode, path))
+				if len(want) == 0 {
+					t.Fatal("fail2ban found nothing: the comparison would prove nothing")
+				}
+				for lh := range want {
+					if !got[lh] {
+						t.Errorf("fail2ban counts %v, logjail does not: %s", lh, text[lh.line-1])
+					}
+				}
+				for lh := range got {
+					if want[lh] {
+						continue
+					}
+					if why := deliberate(text[lh.line-1]); why != "" {
+						continue
+					}
+					t.Errorf("logjail counts %v, fail2ban does not: %s", lh, text[lh.line-1])
+				}
+			})
+		}
+	}
+}
+
+func deliberate(line string) string {
+	for _, d := range sshdDeliberate {
+		if strings.Contains(line, d.text) {
+			return d.why
+		}
+	}
+	return ""
+}
+
+// TestSSHDDeliberateDifferencesOccur keeps the table above honest: every
+// entry must still be a line logjail counts in the crafted fixture.
+func TestSSHDDeliberateDifferencesOccur(t *testing.T) {
+	path := "testdata/sshd/crafted.log"
+	text := fileLines(t, path)
+	got := runFilter(t, "sshd", "normal", path)
+	for _, d := range sshdDeliberate {
+		found := false
+		for _, f := range got {
+			if strings.Contains(text[f.Line-1], d.text) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("no failure on a line with %q: remove the entry or fix the filter", d.text)
+		}
+	}
+}
+
+func TestSSHDGolden(t *testing.T) {
+	for _, mode := range sshdModeNames {
+		t.Run(mode, func(t *testing.T) {
+			checkGolden(t, "testdata/sshd/crafted."+mode+".expected", runFilter(t, "sshd", mode, "testdata/sshd/crafted.log"))
+		})
+	}
+	t.Run("loghub", func(t *testing.T) {
+		checkGolden(t, "testdata/sshd/OpenSSH_2k.normal.expected", runFilter(t, "sshd", "normal", "../testdata/loghub/OpenSSH_2k.log"))
+	})
+}
+
+func TestSSHDFraming(t *testing.T) {
+	type tcase struct {
+		expect string
+		line   string
+	}
+	var cases []tcase
+	for _, l := range fileLines(t, "testdata/framing/sshd.txt") {
+		if l == "" || l[0] == '#' {
+			continue
+		}
+		e, line, ok := strings.Cut(l, "\t")
+		if !ok {
+			t.Fatalf("framing corpus: no tab in %q", l)
+		}
+		cases = append(cases, tcase{e, line})
+	}
+	if len(cases) < 20 {
+		t.Fatalf("framing corpus too small: %d cases", len(cases))
+	}
+	framed := netip.MustParseAddr("10.9.9.9")
+	for _, mode := range sshdModeNames {
+		t.Run(mode, func(t *testing.T) {
+			f, _ := Builtin("sshd")
+			m := f.New(mode)
+			tp := NewTimeParser(testRef, time.UTC)
+			for i, c := range cases {
+				got, _ := m.Match(nil, int64(i+1), []byte(c.line), tp)
+				for _, g := range got {
+					if g.Addr == framed || strings.Contains(g.Host, "10.9.9.9") {
+						t.Errorf("framed 10.9.9.9: %s", c.line)
+					}
+				}
+				if mode != "aggressive" {
+					continue
+				}
+				switch {
+				case c.expect == "-" && len(got) > 0:
+					t.Errorf("want no failure, got %s: %s", got[0].HostString(), c.line)
+				case c.expect != "-" && len(got) == 0:
+					t.Errorf("want a failure of %s, got none: %s", c.expect, c.line)
+				case c.expect != "-" && got[0].HostString() != c.expect:
+					t.Errorf("want a failure of %s, got %s: %s", c.expect, got[0].HostString(), c.line)
+				}
+			}
+		})
+	}
+}
+
+// TestSSHDContext checks the multi-line rules one sequence at a time.
+func TestSSHDContext(t *testing.T) {
+
+	at := func(hhmmss, msg string) string { return "Nov 24 " + hhmmss + " h sshd[7]: " + msg }
+	tests := []struct {
+		name  string
+		lines []string
+		want  []string // "line:host" per failure
+	}{
+		{"address from an earlier helper line", []string{
+			at("10:00:00", "pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=192.0.2.1  user=root"),
+			at("10:00:01", "Disconnecting: Too many authentication failures for root [preauth]"),
+		}, []string{"2:192.0.2.1"}},
+		{"failure waits for a later line's address", []string{
+			at("10:00:00", "Disconnecting: Too many authentication failures [preauth]"),
+			at("10:00:01", "Received disconnect from 192.0.2.2 port 22:11: bye [preauth]"),
+		}, []string{"2:192.0.2.2"}},
+		{"a closed connection forgets the address", []string{
+			at("10:00:00", "Received disconnect from 192.0.2.3 port 22:11: bye [preauth]"),
+			at("10:00:01", "Disconnecting: Too many authentication failures [preauth]"),
+		}, nil},
+		{"context expires after ten minutes of silence", []string{
+			at("10:00:00", "pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=192.0.2.4"),
+			at("10:10:01", "Disconnecting: Too many authentication failures [preauth]"),
+		}, nil},
+		{"a second user name turns helper lines into failures", []string{
+			at("10:00:00", "pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=192.0.2.5  user=alice"),
+			at("10:00:01", "pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=192.0.2.5  user=bob"),
+		}, []string{"2:192.0.2.5"}},
+		{"a success clears a waiting failure", []string{
+			at("10:00:00", "Disconnecting: Too many authentication failures [preauth]"),
+			at("10:00:01", "Accepted password for root from 192.0.2.6 port 22 ssh2"),
+		}, nil},
+		{"other processes do not share context", []string{
+			at("10:00:00", "pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=192.0.2.7"),
+			"Nov 24 10:00:01 h sshd[8]: Disconnecting: Too many authentication failures [preauth]",
+		}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, _ := Builtin("sshd")
+			m := f.New("normal")
+			tp := NewTimeParser(testRef, time.UTC)
+			var got []string
+			for i, l := range tt.lines {
+				fs, _ := m.Match(nil, int64(i+1), []byte(l), tp)
+				for _, f := range fs {
+					got = append(got, strings.Join([]string{itoa(f.Line), f.HostString()}, ":"))
+				}
+			}
+			if strings.Join(got, " ") != strings.Join(tt.want, " ") {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestSSHDContextBounded: a flood of processes that never end keeps the
+// context table at its cap.
+func TestSSHDContextBounded(t *testing.T) {
+	f, _ := Builtin("sshd")
+	m := f.New("normal").(*sshdMatcher)
+	tp := NewTimeParser(testRef, time.UTC)
+	for pid := 0; pid < 3*sshProcMax; pid++ {
+		l := "Nov 24 10:00:00 h sshd[" + itoa(int64(pid)) + "]: pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=192.0.2.1"
+		m.Match(nil, 1, []byte(l), tp)
+	}
+	if n := len(m.procs); n > sshProcMax {
+		t.Fatalf("%d process contexts kept, cap %d", n, sshProcMax)
+	}
+}
+
+func TestSSHDNoAllocs(t *testing.T) {
+	f, _ := Builtin("sshd")
+	m := f.New("normal")
+	tp := NewTimeParser(testRef, time.UTC)
+	lines := map[string]string{
+		"other line":   "Dec 10 06:55:46 LabSZ sshd[24200]: input_userauth_request: invalid user webmaster [preauth]",
+		"other prog":   "Dec 10 06:55:46 LabSZ CRON[24200]: pam_unix(cron:session): session opened for user root",
+		"helper":       "Dec 10 06:55:46 LabSZ sshd[24200]: pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=173.234.31.186 ",
+		"failure":      "Dec 10 06:55:48 LabSZ sshd[24200]: Failed password for invalid user webmaster from 173.234.31.186 port 38926 ssh2",
+		"closing line": "Dec 10 06:55:48 LabSZ sshd[24200]: Connection closed by 173.234.31.186 [preauth]",
+	}
+	buf := make([]Failure, 0, 8)
+	for name, l := range lines {
+		b := []byte(l)
+		m.Match(buf[:0], 1, b, tp) // warm the caches
+		if n := testing.AllocsPerRun(200, func() { m.Match(buf[:0], 1, b, tp) }); n != 0 {
+			t.Errorf("%s: %.1f allocations per line, want 0", name, n)
+		}
+	}
+}
+
+func FuzzFilterSSHD(f *testing.F) {
+	for _, path := range []string{"testdata/sshd/crafted.log", "testdata/framing/sshd.txt"} {
+		for _, l := range fileLines(f, path) {
+			if _, line, ok := strings.Cut(l, "\t"); ok {
+				l = line
+			}
+			f.Add(l)
+		}
+	}
+	filter, _ := Builtin("sshd")
+	f.Fuzz(func(t *testing.T, line string) {
+		for _, mode := range sshdModeNames {
+			m := filter.New(mode)
+			tp := NewTimeParser(testRef, time.UTC)
+			got, out := m.Match(nil, 1, []byte(line), tp)
+			if (out == Matched) != (len(got) > 0) {
+				t.Fatalf("outcome %d with %d failures", out, len(got))
+			}
+			for _, g := range got {
+				checkReported(t, line, g)
+			}
+		}
+	})
+}
+
+// checkReported asserts that a failure found in one line alone names an
+// address or host name that the line contains.
+func checkReported(t *testing.T, line string, g Failure) {
+	t.Helper()
+	if g.Addr.IsValid() {
+		if g.Addr.Is4() && !strings.Contains(line, g.Addr.String()) && !strings.Contains(strings.ToLower(line), "::ffff:") {
+			t.Fatalf("reported %s, not in the line %q", g.Addr, line)
+		}
+		return
+	}
+	if g.Host == "" || !strings.Contains(line, g.Host) {
+		t.Fatalf("reported host %q, not in the line %q", g.Host, line)
+	}
+}
+
+func fileLines(t testing.TB, path string) []string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var lines []string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		lines = append(lines, strings.TrimSuffix(sc.Text(), "\r"))
+	}
+	return lines
+}
+
+func itoa(n int64) string {
+	s := []byte{}
+	if n == 0 {
+		return "0"
+	}
+	for n > 0 {
+		s = append([]byte{byte('0' + n%10)}, s...)
+		n /= 10
+	}
+	return string(s)
+}
