@@ -116,18 +116,25 @@ func parseIPv4(b []byte) (netip.Addr, bool) {
 
 // IsHostname reports whether b looks like a DNS name a log could give
 // instead of an address: labels of letters, digits, '-' and '_' joined by
-// dots, at most 253 bytes, not all digits.
+// dots (a final dot allowed), at most 253 bytes, no label starting or ending
+// with '-', and a letter somewhere, so that a mangled address is no name.
+// A lone "-", which many logs write for "no host", is no name either.
 func IsHostname(b []byte) bool {
 	if len(b) == 0 || len(b) > 253 {
 		return false
 	}
 	letter, label := false, 0
-	for _, c := range b {
+	for i, c := range b {
 		switch {
-		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '-' || c == '_':
+		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
 			letter = true
 			label++
-		case c >= '0' && c <= '9':
+		case c >= '0' && c <= '9' || c == '_':
+			label++
+		case c == '-':
+			if label == 0 || i+1 == len(b) || b[i+1] == '.' {
+				return false
+			}
 			label++
 		case c == '.':
 			if label == 0 {
