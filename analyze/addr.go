@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"net/netip"
+	"unsafe"
 )
 
 // ParseAddr parses an IPv4 or IPv6 address written in b, with no port and
@@ -27,7 +28,11 @@ func ParseAddr(b []byte) (netip.Addr, bool) {
 	if !colon {
 		return netip.Addr{}, false
 	}
-	a, err := netip.ParseAddr(string(b))
+	// string(b) would be copied to the heap, since netip keeps its input in
+	// the error it returns: one allocation for every IPv6 failure. The
+	// error is dropped here and the address holds no part of the string
+	// (zones were rejected above), so b's bytes may serve as the string.
+	a, err := netip.ParseAddr(unsafe.String(&b[0], len(b)))
 	if err != nil {
 		return netip.Addr{}, false
 	}

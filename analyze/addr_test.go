@@ -176,3 +176,14 @@ func TestHostOf(t *testing.T) {
 		})
 	}
 }
+
+func TestParseAddrAllocs(t *testing.T) {
+	for _, in := range []string{"192.0.2.1", "2001:db8::1", "::ffff:192.0.2.1", "[2001:db8::1]:22"} {
+		t.Run(in, func(t *testing.T) {
+			b := []byte(in)
+			if n := testing.AllocsPerRun(100, func() { ParseHostPort(b) }); n != 0 {
+				t.Fatalf("ParseHostPort(%q) makes %v allocations, want 0", in, n)
+			}
+		})
+	}
+}
