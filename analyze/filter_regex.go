@@ -20,7 +20,7 @@ const userPattern = `(?P<user>\S*)`
 // expressions. Each failregex must contain <HOST> once and may contain
 // <USER> once. They are matched against the message after the syslog header
 // (or, for lines that are not syslog, after the leading timestamp), anchored
-// at its start; a line on which an ignoreregex matches is ignored.
+// at its start. A line in which an ignoreregex matches anywhere is ignored.
 func NewRegexFilter(name string, failregex, ignoreregex []string) (*Filter, error) {
 	if len(failregex) == 0 {
 		return nil, fmt.Errorf("filter %s: no failregex", name)
@@ -44,7 +44,7 @@ func NewRegexFilter(name string, failregex, ignoreregex []string) (*Filter, erro
 		rules[i] = "failregex " + strconv.Itoa(i+1)
 	}
 	for i, src := range ignoreregex {
-		re, err := compileAnchored(src)
+		re, err := regexp.Compile(src)
 		if err != nil {
 			return nil, fmt.Errorf("filter %s: ignoreregex %d %q: %w", name, i+1, src, err)
 		}

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Runs every test of logjail: gofmt, go vet, all Go tests with the race
+# detector (the root-only firewall and end-to-end tests included), and a
+# short run of every fuzz target.
+#
+#   sudo ./test.sh            FUZZTIME=30s sudo ./test.sh
+#
+# As root it first installs what the tests drive, from Debian's packages
+# (iptables, ipset, nftables, OpenSSH, rsyslog, fail2ban, sshguard, ...).
+# With CI=true a test whose tool is missing fails instead of skipping.
+set -euo pipefail
+cd "$(dirname "$0")"
+fuzztime=${FUZZTIME:-8s}
+
+packages=(iptables ipset nftables iproute2 openssh-server openssh-client sshpass rsyslog fail2ban sshguard bc util-linux)
+tools=(iptables ip6tables ipset nft ip sshd sshpass rsyslogd fail2ban-regex /usr/libexec/sshguard/sshg-parser bc taskset)
+missing=()
+for t in "${tools[@]}"; do command -v "$t" >/dev/null 2>&1 || missing+=("$t"); done
+if [ ${#missing[@]} -gt 0 ]; then
+	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+		echo "test.sh: installing test tools (missing: ${missing[*]})"
+		export DEBIAN_FRONTEND=noninteractive
+		apt-get update -qq
+		apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+	else
+		echo "test.sh: missing ${missing[*]}; the tests that need them will skip (run as root to install them)" >&2
+	fi
+fi
+
+unformatted=$(gofmt -l .)
+if [ -n "$unformatted" ]; then
+	echo "test.sh: not gofmt-formatted: $unformatted" >&2
+	exit 1
+fi
+go vet ./...
+go test -race -count=1 ./...
+
+# A short run of every fuzz target, one at a time (go test -fuzz takes one).
+for pkg in $(go list ./...); do
+	for target in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do
+		go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "$pkg" >/tmp/logjail-fuzz.log 2>&1 || {
+			cat /tmp/logjail-fuzz.log >&2
+			echo "test.sh: fuzz target $target of $pkg failed" >&2
+			exit 1
+		}
+		echo "fuzz ok  $pkg $target ($fuzztime)"
+	done
+done
+echo "test.sh: all tests passed"
