@@ -79,24 +79,28 @@ func (p *TimeParser) Syslog(line []byte, h *Header) bool {
 	return true
 }
 
-// unrepeat strips rsyslog's "message repeated N times: [ msg]" wrapper.
+// unrepeat strips rsyslog's "message repeated N times: [msg]" wrapper.
+// rsyslog copies the message as it holds it, usually with the space that
+// followed the tag's colon ("[ Failed ..."), without it when the message
+// came without one (RFC 5424 input); both are unwrapped.
 func unrepeat(b []byte, h *Header) []byte {
-	const pre = "message repeated "
-	if len(b) < len(pre)+12 || string(b[:len(pre)]) != pre {
+	rest, ok := trimPrefix(b, "message repeated ")
+	if !ok {
 		return b
 	}
-	i, n := len(pre), 0
-	for ; i < len(b) && isDigit(b[i]); i++ {
+	i, n := 0, 0
+	for ; i < len(rest) && isDigit(rest[i]); i++ {
 		if n < 1<<30 {
-			n = n*10 + int(b[i]-'0')
+			n = n*10 + int(rest[i]-'0')
 		}
 	}
-	const mid = " times: [ "
-	if n < 1 || !bytes.HasPrefix(b[i:], []byte(mid)) || b[len(b)-1] != ']' {
+	rest, ok = trimPrefix(rest[i:], " times: [")
+	if n < 1 || !ok || len(rest) == 0 || rest[len(rest)-1] != ']' {
 		return b
 	}
+	rest, _ = trimPrefix(rest, " ")
 	h.Repeat = min(n, maxRepeat)
-	return b[i+len(mid) : len(b)-1]
+	return rest[:len(rest)-1]
 }
 
 // rfc5424 parses "TIME HOST APP PROCID MSGID SD MSG" after "<PRI>1 ".
