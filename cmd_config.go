@@ -1,15 +1,42 @@
 package main
 
-import "github.com/urfave/cli/v2"
+import (
+	"github.com/urfave/cli/v2"
+
+	"logjail/config"
+)
 
 func configCommand(g *globals) *cli.Command {
 	return &cli.Command{
 		Name:  "config",
 		Usage: "check the configuration",
 		Subcommands: []*cli.Command{{
-			Name:   "check",
-			Usage:  "report every error with its line, or print the effective configuration",
-			Action: func(c *cli.Context) error { return errNotImplemented },
+			Name:  "check",
+			Usage: "report every error with its line (exit 2), or print the effective configuration",
+			Action: func(c *cli.Context) error {
+				return runConfigCheck(g)
+			},
 		}},
 	}
+}
+
+func runConfigCheck(g *globals) error {
+	cfg, err := loadConfig(g)
+	if err != nil {
+		return err
+	}
+	return cfg.Format(g.stdout)
+}
+
+// loadConfig reads the configuration named by --config; any problem with it
+// is a configuration error (exit 2), each on its own line.
+func loadConfig(g *globals) (*config.Config, error) {
+	cfg, err := config.Load(g.configPath)
+	if err != nil {
+		return nil, usageError(err)
+	}
+	if g.statePath != "" {
+		cfg.State = g.statePath
+	}
+	return cfg, nil
 }
