@@ -49,11 +49,28 @@ type filterTestOptions struct {
 	now           time.Time // zero: each file's modification time
 }
 
+type ruleCount struct {
+	rule string
+	n    int64
+}
+
+// countRule adds one hit; rule names are few and constant, so a short
+// list beats a map.
+func (st *filterStats) countRule(rule string) {
+	for i := range st.rules {
+		if st.rules[i].rule == rule {
+			st.rules[i].n++
+			return
+		}
+	}
+	st.rules = append(st.rules, ruleCount{rule, 1})
+}
+
 // filterStats counts what a filter made of one input.
 type filterStats struct {
 	lines, matched, ignored, missed, long, pending int64
 	failures                                       int64
-	rules                                          map[string]int64
+	rules                                          []ruleCount
 	addrs                                          map[netip.Addr]struct{}
 	names                                          map[string]struct{}
 }
@@ -68,7 +85,7 @@ func runFilterTest(o filterTestOptions, stdin io.Reader, stdout io.Writer) error
 	}
 	w := bufio.NewWriterSize(stdout, 64<<10)
 	defer w.Flush()
-	st := filterStats{rules: map[string]int64{}, addrs: map[netip.Addr]struct{}{}, names: map[string]struct{}{}}
+	st := filterStats{addrs: map[netip.Addr]struct{}{}, names: map[string]struct{}{}}
 	start := time.Now()
 	enc := json.NewEncoder(w)
 	for _, path := range o.files {
@@ -151,6 +168,7 @@ func filterTestFile(o filterTestOptions, f *analyze.Filter, mode, path string, s
 	m := f.New(mode)
 	var buf []analyze.Failure
 	var out analyze.Outcome
+	var lastAddr netip.Addr
 	file := ""
 	if len(o.files) > 1 {
 		file = path
@@ -173,9 +191,12 @@ func filterTestFile(o filterTestOptions, f *analyze.Filter, mode, path string, s
 		for i := range buf {
 			fl := &buf[i]
 			st.failures++
-			st.rules[fl.Rule]++
+			st.countRule(fl.Rule)
 			if fl.Addr.IsValid() {
-				st.addrs[fl.Addr] = struct{}{}
+				if fl.Addr != lastAddr {
+					st.addrs[fl.Addr] = struct{}{}
+					lastAddr = fl.Addr
+				}
 			} else {
 				st.names[fl.Host] = struct{}{}
 			}
@@ -217,18 +238,15 @@ func printFilterSummary(w io.Writer, o filterTestOptions, f *analyze.Filter, mod
 	fmt.Fprintln(w)
 	if len(st.rules) > 0 {
 		fmt.Fprintln(w, "Hits per rule:")
-		rules := make([]string, 0, len(st.rules))
-		for r := range st.rules {
-			rules = append(rules, r)
-		}
-		sort.Slice(rules, func(i, j int) bool {
-			if st.rules[rules[i]] != st.rules[rules[j]] {
-				return st.rules[rules[i]] > st.rules[rules[j]]
+		sort.Slice(st.rules, func(i, j int) bool {
+			a, b := st.rules[i], st.rules[j]
+			if a.n != b.n {
+				return a.n > b.n
 			}
-			return rules[i] < rules[j]
+			return a.rule < b.rule
 		})
-		for _, r := range rules {
-			fmt.Fprintf(w, "  %-22s %d\n", r, st.rules[r])
+		for _, r := range st.rules {
+			fmt.Fprintf(w, "  %-22s %d\n", r.rule, r.n)
 		}
 	}
 	rate := ""

@@ -35,10 +35,9 @@ func OpenLog(path string) (*Log, error) {
 		return nil, fmt.Errorf("open %s: is a directory", path)
 	}
 	l := &Log{Info: info, f: f}
-	br := bufio.NewReaderSize(f, 64<<10)
-	magic, _ := br.Peek(2)
-	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		gz, err := gzip.NewReader(br)
+	var magic [2]byte
+	if n, _ := f.ReadAt(magic[:], 0); n == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		gz, err := gzip.NewReader(bufio.NewReaderSize(f, 256<<10))
 		if err != nil {
 			f.Close()
 			return nil, fmt.Errorf("open %s: gzip: %w", path, err)
@@ -47,7 +46,8 @@ func OpenLog(path string) (*Log, error) {
 		l.Reader, l.gz, l.Compressed = gz, gz, true
 		return l, nil
 	}
-	l.Reader = br
+	// Plain files are read straight into the LineReader's buffer.
+	l.Reader = f
 	return l, nil
 }
 
