@@ -35,9 +35,9 @@ type TimeParser struct {
 	zones     map[int]*time.Location
 
 	// The last line start parsed and its result: lines of the same
-	// second repeat it. Parsing reads at most 6 bytes past the stamp, so
-	// equal keys that cover that much give equal results.
-	lastKey    [32]byte
+	// second repeat it. Parsing reads at most stampLookahead bytes past
+	// the stamp, so equal keys that cover that much give equal results.
+	lastKey    [48]byte
 	lastKeyLen int
 	lastT      time.Time
 	lastN      int
@@ -51,6 +51,11 @@ type TimeParser struct {
 	yRef       time.Time
 	yLoc       *time.Location
 }
+
+// stampLookahead is how many bytes after a stamp parsing may read to learn
+// where the stamp ends: the most is a CLF zone that turns out malformed,
+// " +01:0x", whose last digit decides.
+const stampLookahead = 7
 
 // NewTimeParser returns a parser with reference time ref and zone loc (nil
 // for time.Local).
@@ -73,8 +78,8 @@ func (p *TimeParser) Parse(b []byte) (time.Time, int, bool) {
 		return p.lastT, p.lastN, true
 	}
 	t, n, ok := p.parse(b)
-	if ok && n+6 <= len(p.lastKey) && n+6 <= len(b) {
-		p.lastKeyLen = copy(p.lastKey[:], b[:n+6])
+	if k := n + stampLookahead; ok && k <= len(p.lastKey) && k <= len(b) {
+		p.lastKeyLen = copy(p.lastKey[:], b[:k])
 		p.lastT, p.lastN, p.lastRef, p.lastLoc = t, n, p.Ref, p.Loc
 	}
 	return t, n, ok
