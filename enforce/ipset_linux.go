@@ -1,0 +1,379 @@
+//go:build linux
+
+package enforce
+
+import (
+	"context"
+	"fmt"
+	"math/bits"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ipsetBackend keeps one hash:net set per jail and family,
+// logjail-<jail>-4 and logjail-<jail>-6, with timeout support, and per set
+// one INPUT rule matching the jail's protocol and ports and the set.
+// Members change with one "ipset restore" per Apply.
+type ipsetBackend struct {
+	opts Options
+	t    target
+	x    *xtables
+}
+
+func (b *ipsetBackend) Kind() string { return "ipset" }
+
+func setName(jail string, fam family) string {
+	return prefix + jail + "-" + strconv.Itoa(int(fam))
+}
+
+// tmpSuffix marks the set a rebuild fills before swapping it in.
+const tmpSuffix = "t"
+
+// parseSetName splits logjail-<jail>-4 (or -6, or a rebuild's -4t).
+func parseSetName(name string) (jail string, fam family, tmp, ok bool) {
+	rest, ok := strings.CutPrefix(name, prefix)
+	if !ok {
+		return "", 0, false, false
+	}
+	rest, tmp = strings.CutSuffix(rest, tmpSuffix)
+	switch {
+	case strings.HasSuffix(rest, "-4"):
+		fam = v4
+	case strings.HasSuffix(rest, "-6"):
+		fam = v6
+	default:
+		return "", 0, false, false
+	}
+	jail = rest[:len(rest)-2]
+	return jail, fam, tmp, jail != ""
+}
+
+// ipsetSet is one set as "ipset save" shows it.
+type ipsetSet struct {
+	name    string
+	typ     string
+	family  string // inet, inet6
+	maxelem int
+	timeout bool
+	members []found[string] // raw: the entry as saved, for "del"
+}
+
+func (b *ipsetBackend) readSets(ctx context.Context, now time.Time) (map[string]*ipsetSet, error) {
+	out, err := b.t.run(ctx, nil, "ipset", "list", "-n")
+	if err != nil {
+		return nil, backendError(b.Kind(), "list", err)
+	}
+	sets := map[string]*ipsetSet{}
+	for _, name := range strings.Fields(string(out)) {
+		if !strings.HasPrefix(name, prefix) {
+			continue
+		}
+		save, err := b.t.run(ctx, nil, "ipset", "save", name)
+		if err != nil {
+			return nil, backendError(b.Kind(), "save "+name, err)
+		}
+		s, err := parseIpsetSave(name, string(save), now)
+		if err != nil {
+			return nil, backendError(b.Kind(), "save "+name, err)
+		}
+		sets[name] = s
+	}
+	return sets, nil
+}
+
+// parseIpsetSave reads the "ipset save NAME" output of one set.
+func parseIpsetSave(name, save string, now time.Time) (*ipsetSet, error) {
+	s := &ipsetSet{name: name}
+	jail, _, _, _ := parseSetName(name)
+	for n, line := range strings.Split(save, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 3 || f[1] != name {
+			continue
+		}
+		switch f[0] {
+		case "create":
+			s.typ = f[2]
+			for i := 3; i+1 < len(f); i++ {
+				switch f[i] {
+				case "family":
+					s.family = f[i+1]
+				case "maxelem":
+					s.maxelem, _ = strconv.Atoi(f[i+1])
+				case "timeout":
+					s.timeout = true
+				}
+			}
+		case "add":
+			m := found[string]{ban: Ban{Jail: jail}, raw: strings.Join(f[2:], " ")}
+			p, err := parseMember(f[2])
+			if err != nil {
+				return nil, fmt.Errorf("line %d: %w", n+1, err)
+			}
+			m.ban.Prefix = p
+			m.ok = p == p.Masked()
+			var left time.Duration
+			opts := f[3:]
+			if len(opts) >= 2 && opts[0] == "timeout" {
+				secs, err := strconv.Atoi(opts[1])
+				if err != nil {
+					return nil, fmt.Errorf("line %d: timeout %q", n+1, opts[1])
+				}
+				left = time.Duration(secs) * time.Second
+				opts = opts[2:]
+			}
+			if len(opts) > 0 {
+				m.ok = false // nomatch, or an extension logjail does not set
+			}
+			m.ban = banOf(jail, p, left, now)
+			s.members = append(s.members, m)
+		}
+	}
+	if s.typ == "" {
+		return nil, fmt.Errorf("no create line for %s", name)
+	}
+	return s, nil
+}
+
+func parseMember(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		return netip.ParsePrefix(s)
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+func ipsetFamily(fam family) string {
+	if fam == v4 {
+		return "inet"
+	}
+	return "inet6"
+}
+
+// createLine is how logjail creates a set; the hash starts big enough for
+// the members it is created with, so that ipset need not grow it while
+// filling.
+func (b *ipsetBackend) createLine(name string, fam family, members int) string {
+	hashsize := 1024
+	if n := members / 8; n > hashsize {
+		hashsize = 1 << bits.Len(uint(n-1))
+	}
+	return fmt.Sprintf("create %s hash:net family %s hashsize %d maxelem %d timeout 0", name, ipsetFamily(fam), hashsize, b.opts.MaxElem)
+}
+
+func addLine(set string, ban Ban, now time.Time) string {
+	return fmt.Sprintf("add %s %s timeout %d", set, Addr(ban.Prefix), kernelTimeout(ban.Until, now)/time.Second)
+}
+
+// ruleSpecs are the INPUT rules matching one jail's set of one family.
+func (b *ipsetBackend) ruleSpecs(j jail, fam family) [][]string {
+	var specs [][]string
+	for _, g := range portGroups(j.ports) {
+		s := matchSpec(j, g)
+		s = append(s, "-m", "set", "--match-set", setName(j.name, fam), "src", "-m", "comment", "--comment", comment)
+		specs = append(specs, append(s, verdictSpec(b.opts.BlockType, j.proto, fam)...))
+	}
+	return specs
+}
+
+func isSetRule(args []string) bool {
+	return hasComment(args) && strings.HasPrefix(argAfter(args, "--match-set"), prefix)
+}
+
+func (b *ipsetBackend) families() []family {
+	if ipv6Enabled() {
+		return families
+	}
+	return []family{v4}
+}
+
+func (b *ipsetBackend) Actual(ctx context.Context, now time.Time) ([]Ban, error) {
+	sets, err := b.readSets(ctx, now)
+	if err != nil {
+		return nil, err
+	}
+	var bans []Ban
+	for name, s := range sets {
+		if _, _, tmp, ok := parseSetName(name); !ok || tmp {
+			continue
+		}
+		for _, m := range s.members {
+			bans = append(bans, m.ban)
+		}
+	}
+	sortBans(bans)
+	return bans, nil
+}
+
+func (b *ipsetBackend) Apply(ctx context.Context, jails []JailSpec, desired []Ban, now time.Time) (Diff, error) {
+	p, err := preparePlan(ctx, b.Kind(), b.t, b.opts, jails, desired, now)
+	if err != nil {
+		return Diff{}, err
+	}
+	fams := b.families()
+	if len(fams) == 1 {
+		p.refuseFamily(v6, "IPv6 is disabled in the kernel")
+	}
+	d := Diff{Refused: p.refused}
+	sets, err := b.readSets(ctx, now)
+	if err != nil {
+		return d, err
+	}
+	fts := map[family]*filterTable{}
+	for _, fam := range fams {
+		if fts[fam], err = b.x.readFilter(ctx, fam); err != nil {
+			return d, err
+		}
+	}
+
+	// Check before changing anything.
+	for _, j := range p.jails {
+		for _, fam := range fams {
+			name := setName(j.name, fam)
+			if s := sets[name]; s != nil && (s.typ != "hash:net" || s.family != ipsetFamily(fam)) {
+				return d, backendError(b.Kind(), "check", fmt.Errorf("set %s exists as %s family %s, logjail needs hash:net family %s (remove it with: ipset destroy %s): %w",
+					name, s.typ, s.family, ipsetFamily(fam), name, ErrConflict))
+			}
+		}
+	}
+
+	// 1. Sets and members, in one ipset restore.
+	var script []string
+	for _, name := range sortedKeys(sets) {
+		if _, _, tmp, _ := parseSetName(name); tmp {
+			script = append(script, "destroy "+name) // left by an interrupted rebuild
+			d.Setup = append(d.Setup, "destroy set "+name+" (ipset)")
+		}
+	}
+	for _, j := range p.jails {
+		for _, fam := range fams {
+			name := setName(j.name, fam)
+			want := p.bySet[setKey{j.name, fam}]
+			s := sets[name]
+			switch {
+			case s == nil:
+				script = append(script, b.createLine(name, fam, len(want)))
+				d.Setup = append(d.Setup, "create set "+name+" (ipset)")
+				for _, w := range want {
+					script = append(script, addLine(name, w, now))
+				}
+				d.Added = append(d.Added, want...)
+			case s.maxelem != b.opts.MaxElem || !s.timeout:
+				// Rebuild beside it and swap: the INPUT rule keeps
+				// pointing at the name, so the jail never goes unguarded.
+				tmp := name + tmpSuffix
+				script = append(script, b.createLine(tmp, fam, len(want)))
+				for _, w := range want {
+					script = append(script, addLine(tmp, w, now))
+				}
+				script = append(script, "swap "+name+" "+tmp, "destroy "+tmp)
+				d.Setup = append(d.Setup, fmt.Sprintf("rebuild set %s with maxelem %d and timeouts (ipset)", name, b.opts.MaxElem))
+				old := map[netip.Prefix]bool{}
+				for _, m := range s.members {
+					old[m.ban.Prefix] = true
+					if _, ok := p.want[memberKey{j.name, m.ban.Prefix}]; !ok || !m.ok {
+						d.Removed = append(d.Removed, m.ban)
+					}
+				}
+				for _, w := range want {
+					if !old[w.Prefix] {
+						d.Added = append(d.Added, w)
+					}
+				}
+			default:
+				md := diffMembers(p, s.members, func(k setKey) bool { return k == setKey{j.name, fam} }, true, now)
+				for _, f := range md.del {
+					script = append(script, "del "+name+" "+strings.Fields(f.raw)[0])
+					d.Removed = append(d.Removed, f.ban)
+				}
+				for _, a := range md.add {
+					script = append(script, addLine(name, a, now))
+				}
+				for _, u := range md.upd {
+					script = append(script, addLine(name, u.ban, now)) // -exist: resets the timeout
+					d.Updated = append(d.Updated, u.ban)
+				}
+				d.Added = append(d.Added, md.add...)
+			}
+		}
+	}
+	if len(script) > 0 {
+		if _, err := b.t.run(ctx, []byte(strings.Join(script, "\n")+"\n"), "ipset", "restore", "-exist"); err != nil {
+			return d, backendError(b.Kind(), "restore", err)
+		}
+	}
+
+	// 2. The INPUT rules matching the sets.
+	for _, fam := range fams {
+		var want [][]string
+		for _, j := range p.jails {
+			want = append(want, b.ruleSpecs(j, fam)...)
+		}
+		setup, err := b.x.reconcileInput(ctx, fam, fts[fam], isSetRule, want)
+		d.Setup = append(d.Setup, setup...)
+		if err != nil {
+			return d, err
+		}
+	}
+
+	// 3. The sets of jails no longer configured, now unreferenced.
+	var destroy []string
+	for name, s := range sets {
+		jailName, fam, tmp, ok := parseSetName(name)
+		if tmp {
+			continue
+		}
+		if _, configured := p.byName[jailName]; ok && configured && slices.Contains(fams, fam) {
+			continue
+		}
+		destroy = append(destroy, "destroy "+name)
+		d.Setup = append(d.Setup, "destroy set "+name+" (ipset)")
+		for _, m := range s.members {
+			d.Removed = append(d.Removed, m.ban)
+		}
+	}
+	if len(destroy) > 0 {
+		slices.Sort(destroy)
+		if _, err := b.t.run(ctx, []byte(strings.Join(destroy, "\n")+"\n"), "ipset", "restore"); err != nil {
+			return d, backendError(b.Kind(), "restore", err)
+		}
+	}
+	slices.Sort(d.Setup)
+	sortBans(d.Added)
+	sortBans(d.Removed)
+	sortBans(d.Updated)
+	return d, nil
+}
+
+func (b *ipsetBackend) Flush(ctx context.Context) error {
+	for _, fam := range b.families() {
+		ft, err := b.x.readFilter(ctx, fam)
+		if err != nil {
+			return err
+		}
+		if _, err := b.x.reconcileInput(ctx, fam, ft, isSetRule, nil); err != nil {
+			return err
+		}
+	}
+	out, err := b.t.run(ctx, nil, "ipset", "list", "-n")
+	if err != nil {
+		return backendError(b.Kind(), "list", err)
+	}
+	var script []string
+	for _, name := range strings.Fields(string(out)) {
+		if strings.HasPrefix(name, prefix) {
+			script = append(script, "destroy "+name)
+		}
+	}
+	if len(script) > 0 {
+		if _, err := b.t.run(ctx, []byte(strings.Join(script, "\n")+"\n"), "ipset", "restore"); err != nil {
+			return backendError(b.Kind(), "restore", err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,601 @@
+//go:build linux
+
+package enforce
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/google/nftables"
+	"github.com/google/nftables/expr"
+	"github.com/google/nftables/userdata"
+	"github.com/mdlayher/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// nftBackend keeps everything in table inet logjail: a base chain "input"
+// hooked on input at priority -1 (ahead of iptables' filter), per jail
+// and family an interval set logjail-<jail>-4 / -6 with per-element
+// timeouts, and per set and port range one rule matching protocol, port
+// and set, identified by its comment. It talks netlink directly through
+// github.com/google/nftables; every Apply is one transaction.
+type nftBackend struct {
+	opts Options
+	t    target
+}
+
+const (
+	nftTable = "logjail"
+	nftChain = "input"
+	// nftChunk is how many elements go in one netlink message: a message's
+	// element list is one attribute, whose length field has 16 bits.
+	nftChunk = 1000
+	// nftTxnElems bounds the elements of one transaction: the whole
+	// transaction travels in one sendmsg, which must fit the socket's
+	// send buffer (nftSendBuf).
+	nftTxnElems = 250000
+	nftSendBuf  = 64 << 20
+)
+
+func (b *nftBackend) Kind() string { return "nftables" }
+
+// nftConn is one Apply's, Actual's or Flush's view of table inet logjail.
+type nftConn struct {
+	c     *nftables.Conn
+	close func()
+	table *nftables.Table // nil when missing
+	chain *nftables.Chain // nil when missing
+	sets  map[string]*nftables.Set
+	rules []*nftables.Rule
+}
+
+func (b *nftBackend) open() (*nftConn, error) {
+	fd, closeNS, err := b.t.nsHandle()
+	if err != nil {
+		return nil, err
+	}
+	opts := []nftables.ConnOption{nftables.AsLasting(), nftables.WithSockOptions(func(c *netlink.Conn) error {
+		// A transaction travels in one message; let it be large, as nft does.
+		raw, err := c.SyscallConn()
+		if err != nil {
+			return err
+		}
+		var serr error
+		if err := raw.Control(func(fd uintptr) {
+			serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, nftSendBuf)
+		}); err != nil {
+			return err
+		}
+		return serr
+	})}
+	if fd >= 0 {
+		opts = append(opts, nftables.WithNetNSFd(fd))
+	}
+	c, err := nftables.New(opts...)
+	if err != nil {
+		closeNS()
+		return nil, fmt.Errorf("open netlink: %w", err)
+	}
+	return &nftConn{c: c, close: func() { _ = c.CloseLasting(); closeNS() }, sets: map[string]*nftables.Set{}}, nil
+}
+
+// read loads the table, chain, sets and rules.
+func (n *nftConn) read() error {
+	tables, err := n.c.ListTablesOfFamily(nftables.TableFamilyINet)
+	if err != nil {
+		return fmt.Errorf("list tables: %w", err)
+	}
+	for _, t := range tables {
+		if t.Name == nftTable {
+			n.table = t
+		}
+	}
+	if n.table == nil {
+		return nil
+	}
+	chains, err := n.c.ListChainsOfTableFamily(nftables.TableFamilyINet)
+	if err != nil {
+		return fmt.Errorf("list chains: %w", err)
+	}
+	for _, ch := range chains {
+		if ch.Table.Name == nftTable && ch.Name == nftChain {
+			ch.Table = n.table
+			n.chain = ch
+		}
+	}
+	sets, err := n.c.GetSets(n.table)
+	if err != nil {
+		return fmt.Errorf("list sets: %w", err)
+	}
+	for _, s := range sets {
+		s.Table = n.table
+		n.sets[s.Name] = s
+	}
+	if n.chain != nil {
+		if n.rules, err = n.c.GetRules(n.table, n.chain); err != nil {
+			return fmt.Errorf("list rules: %w", err)
+		}
+	}
+	return nil
+}
+
+// nftRange is one interval of an interval set: [start, end), with end
+// invalid when the interval runs to the top of the address space.
+type nftRange struct {
+	start, end netip.Addr
+	left       time.Duration
+}
+
+// elements reads a set's members. A range that is no single prefix (made
+// by hand) is listed as the prefixes covering it, all marked not ok.
+func (n *nftConn) elements(s *nftables.Set, jail string, now time.Time) ([]found[nftRange], error) {
+	els, err := n.c.GetSetElements(s)
+	if err != nil {
+		return nil, fmt.Errorf("list elements of %s: %w", s.Name, err)
+	}
+	var out []found[nftRange]
+	for _, r := range intervals(els) {
+		ps := rangePrefixes(r.start, r.end)
+		for _, p := range ps {
+			out = append(out, found[nftRange]{ban: banOf(jail, p, r.left, now), ok: len(ps) == 1, raw: r})
+		}
+	}
+	return out, nil
+}
+
+// intervals pairs the start and end elements of an interval set.
+func intervals(els []nftables.SetElement) []nftRange {
+	sort.Slice(els, func(i, j int) bool {
+		if c := bytes.Compare(els[i].Key, els[j].Key); c != 0 {
+			return c < 0
+		}
+		return els[i].IntervalEnd && !els[j].IntervalEnd // an end closes the range before it
+	})
+	var out []nftRange
+	var open *nftRange
+	for _, e := range els {
+		a, ok := netip.AddrFromSlice(e.Key)
+		if !ok {
+			continue
+		}
+		if e.IntervalEnd {
+			if open != nil {
+				open.end = a
+				out = append(out, *open)
+				open = nil
+			}
+			continue
+		}
+		if open != nil {
+			out = append(out, *open) // no end: runs to the next start
+		}
+		open = &nftRange{start: a, left: e.Expires}
+	}
+	if open != nil {
+		out = append(out, *open)
+	}
+	return out
+}
+
+// rangePrefixes splits [start, end) into the fewest prefixes; an invalid
+// end means the top of the address space.
+func rangePrefixes(start, end netip.Addr) []netip.Prefix {
+	var out []netip.Prefix
+	for a := start; a.IsValid() && (!end.IsValid() || a.Less(end)); {
+		bits := a.BitLen()
+		for bits > 0 {
+			p := netip.PrefixFrom(a, bits-1)
+			if p.Masked().Addr() != a {
+				break
+			}
+			next := lastAddr(p).Next()
+			if end.IsValid() && next.IsValid() && end.Less(next) {
+				break
+			}
+			if end.IsValid() && !next.IsValid() {
+				break
+			}
+			bits--
+		}
+		p := netip.PrefixFrom(a, bits)
+		out = append(out, p)
+		a = lastAddr(p).Next()
+	}
+	return out
+}
+
+// lastAddr is the highest address in p.
+func lastAddr(p netip.Prefix) netip.Addr {
+	b := p.Masked().Addr().AsSlice()
+	for i := p.Bits(); i < len(b)*8; i++ {
+		b[i/8] |= 0x80 >> (i % 8)
+	}
+	a, _ := netip.AddrFromSlice(b)
+	return a
+}
+
+// setElems are the elements of one prefix: a start carrying the timeout,
+// and an end just past the prefix unless it reaches the top.
+func setElems(p netip.Prefix, timeout time.Duration) []nftables.SetElement {
+	els := []nftables.SetElement{{Key: p.Addr().AsSlice(), Timeout: timeout}}
+	if next := lastAddr(p).Next(); next.IsValid() {
+		els = append(els, nftables.SetElement{Key: next.AsSlice(), IntervalEnd: true})
+	}
+	return els
+}
+
+func rangeElems(r nftRange) []nftables.SetElement {
+	els := []nftables.SetElement{{Key: r.start.AsSlice()}}
+	if r.end.IsValid() {
+		els = append(els, nftables.SetElement{Key: r.end.AsSlice(), IntervalEnd: true})
+	}
+	return els
+}
+
+func keyType(fam family) nftables.SetDatatype {
+	if fam == v4 {
+		return nftables.TypeIPAddr
+	}
+	return nftables.TypeIP6Addr
+}
+
+// nftRule is one rule logjail wants in its chain: its comment names it.
+type nftRule struct {
+	id    string
+	jail  jail
+	fam   family
+	ports *portRange
+}
+
+func (b *nftBackend) wantRules(p *plan) []nftRule {
+	var out []nftRule
+	for _, j := range p.jails {
+		for _, fam := range families {
+			ports := []*portRange{nil}
+			if len(j.ports) > 0 {
+				ports = nil
+				for i := range j.ports {
+					ports = append(ports, &j.ports[i])
+				}
+			}
+			for _, r := range ports {
+				id := fmt.Sprintf("%s %s", setName(j.name, fam), j.proto)
+				if r != nil {
+					id += " dport " + strings.ReplaceAll(r.String(), ":", "-")
+				}
+				id += " " + strings.ToLower(b.opts.BlockType)
+				out = append(out, nftRule{id: id, jail: j, fam: fam, ports: r})
+			}
+		}
+	}
+	return out
+}
+
+func be16(v uint16) []byte { return binary.BigEndian.AppendUint16(nil, v) }
+
+func (b *nftBackend) ruleExprs(r nftRule, set *nftables.Set) []expr.Any {
+	nfproto, off, size := byte(unix.NFPROTO_IPV4), uint32(12), uint32(4)
+	if r.fam == v6 {
+		nfproto, off, size = unix.NFPROTO_IPV6, 8, 16
+	}
+	e := []expr.Any{
+		&expr.Meta{Key: expr.MetaKeyNFPROTO, Register: 1},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{nfproto}},
+	}
+	if r.jail.proto != "all" {
+		l4 := byte(unix.IPPROTO_TCP)
+		if r.jail.proto == "udp" {
+			l4 = unix.IPPROTO_UDP
+		}
+		e = append(e,
+			&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
+			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{l4}})
+		if r.ports != nil {
+			e = append(e, &expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2})
+			if r.ports.lo == r.ports.hi {
+				e = append(e, &expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: be16(r.ports.lo)})
+			} else {
+				e = append(e, &expr.Range{Op: expr.CmpOpEq, Register: 1, FromData: be16(r.ports.lo), ToData: be16(r.ports.hi)})
+			}
+		}
+	}
+	e = append(e,
+		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: off, Len: size},
+		&expr.Lookup{SourceRegister: 1, SetName: set.Name, SetID: set.ID},
+		&expr.Counter{})
+	switch {
+	case b.opts.BlockType != "REJECT":
+		e = append(e, &expr.Verdict{Kind: expr.VerdictDrop})
+	case r.jail.proto == "tcp":
+		e = append(e, &expr.Reject{Type: unix.NFT_REJECT_TCP_RST})
+	default:
+		e = append(e, &expr.Reject{Type: unix.NFT_REJECT_ICMPX_UNREACH, Code: unix.NFT_REJECT_ICMPX_PORT_UNREACH})
+	}
+	return e
+}
+
+func ruleID(r *nftables.Rule) string {
+	s, _ := userdata.GetString(r.UserData, userdata.TypeComment)
+	return s
+}
+
+func (b *nftBackend) Actual(ctx context.Context, now time.Time) ([]Ban, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	n, err := b.open()
+	if err != nil {
+		return nil, backendError(b.Kind(), "read", err)
+	}
+	defer n.close()
+	if err := n.read(); err != nil {
+		return nil, backendError(b.Kind(), "read", err)
+	}
+	var bans []Ban
+	for name, s := range n.sets {
+		jailName, _, _, ok := parseSetName(name)
+		if !ok {
+			continue
+		}
+		els, err := n.elements(s, jailName, now)
+		if err != nil {
+			return nil, backendError(b.Kind(), "read", err)
+		}
+		for _, f := range els {
+			bans = append(bans, f.ban)
+		}
+	}
+	sortBans(bans)
+	return bans, nil
+}
+
+func (b *nftBackend) Apply(ctx context.Context, jails []JailSpec, desired []Ban, now time.Time) (Diff, error) {
+	p, err := preparePlan(ctx, b.Kind(), b.t, b.opts, jails, desired, now)
+	if err != nil {
+		return Diff{}, err
+	}
+	d := Diff{Refused: p.refused}
+	n, err := b.open()
+	if err != nil {
+		return d, backendError(b.Kind(), "open", err)
+	}
+	defer n.close()
+	if err := n.read(); err != nil {
+		return d, backendError(b.Kind(), "read", err)
+	}
+	c := n.c
+	tx := &nftTxn{c: c}
+
+	// The table and chain.
+	table := n.table
+	if table == nil {
+		table = c.AddTable(&nftables.Table{Family: nftables.TableFamilyINet, Name: nftTable})
+		d.Setup = append(d.Setup, "create table inet "+nftTable)
+	}
+	chain := n.chain
+	if chain == nil {
+		policy := nftables.ChainPolicyAccept
+		chain = c.AddChain(&nftables.Chain{
+			Name: nftChain, Table: table, Type: nftables.ChainTypeFilter,
+			Hooknum: nftables.ChainHookInput, Priority: nftables.ChainPriorityRef(-1), Policy: &policy,
+		})
+		d.Setup = append(d.Setup, "create chain inet "+nftTable+" "+nftChain)
+	}
+
+	// Which sets stay, which are made anew, which go.
+	type setState struct {
+		set   *nftables.Set
+		fresh bool // created in this transaction
+	}
+	sets := map[string]*setState{}
+	var nextID uint32
+	remake := map[string]bool{}
+	for _, j := range p.jails {
+		for _, fam := range families {
+			name := setName(j.name, fam)
+			s := n.sets[name]
+			if s != nil && (!s.Interval || !s.HasTimeout || s.KeyType.Name != keyType(fam).Name) {
+				remake[name] = true
+			}
+			if s == nil || remake[name] {
+				nextID++
+				sets[name] = &setState{set: &nftables.Set{Table: table, ID: nextID, Name: name, KeyType: keyType(fam), Interval: true, HasTimeout: true}, fresh: true}
+			} else {
+				sets[name] = &setState{set: s}
+			}
+		}
+	}
+
+	// Rules: keep the wanted ones, delete the rest (first, so that the
+	// sets they use may go).
+	want := b.wantRules(p)
+	kept := map[string]bool{}
+	for _, r := range n.rules {
+		id := ruleID(r)
+		i := slices.IndexFunc(want, func(w nftRule) bool { return w.id == id })
+		if i >= 0 && !kept[id] && !sets[setName(want[i].jail.name, want[i].fam)].fresh {
+			kept[id] = true
+			continue
+		}
+		r.Table, r.Chain = table, chain
+		if err := c.DelRule(r); err != nil {
+			return d, backendError(b.Kind(), "delete rule", err)
+		}
+		d.Setup = append(d.Setup, fmt.Sprintf("delete rule %q", id))
+	}
+
+	// Sets of jails no longer configured, and sets in the wrong shape.
+	for _, name := range sortedKeys(n.sets) {
+		jailName, _, tmp, ok := parseSetName(name)
+		if !ok || tmp {
+			continue
+		}
+		if _, configured := p.byName[jailName]; configured && !remake[name] {
+			continue
+		}
+		old, err := n.elements(n.sets[name], jailName, now)
+		if err != nil {
+			return d, backendError(b.Kind(), "read", err)
+		}
+		for _, f := range old {
+			if _, desired := p.want[memberKey{f.ban.Jail, f.ban.Prefix}]; !desired || !remake[name] {
+				d.Removed = append(d.Removed, f.ban)
+			}
+		}
+		c.DelSet(n.sets[name])
+		d.Setup = append(d.Setup, "delete set inet "+nftTable+" "+name)
+	}
+
+	// Members.
+	for _, j := range p.jails {
+		for _, fam := range families {
+			sk := setKey{j.name, fam}
+			st := sets[setName(j.name, fam)]
+			if st.fresh {
+				if err := c.AddSet(st.set, nil); err != nil {
+					return d, backendError(b.Kind(), "create set", err)
+				}
+				d.Setup = append(d.Setup, "create set inet "+nftTable+" "+st.set.Name)
+				for _, w := range p.bySet[sk] {
+					tx.add(st.set, setElems(w.Prefix, kernelTimeout(w.Until, now)))
+				}
+				d.Added = append(d.Added, p.bySet[sk]...)
+				continue
+			}
+			have, err := n.elements(st.set, j.name, now)
+			if err != nil {
+				return d, backendError(b.Kind(), "read", err)
+			}
+			md := diffMembers(p, have, func(k setKey) bool { return k == sk }, true, now)
+			deleted := map[nftRange]bool{}
+			for _, f := range md.del {
+				if !deleted[f.raw] {
+					deleted[f.raw] = true
+					tx.del(st.set, rangeElems(f.raw))
+				}
+				d.Removed = append(d.Removed, f.ban)
+			}
+			for _, u := range md.upd {
+				tx.del(st.set, rangeElems(u.old.raw))
+				tx.add(st.set, setElems(u.ban.Prefix, kernelTimeout(u.ban.Until, now)))
+				d.Updated = append(d.Updated, u.ban)
+			}
+			for _, a := range md.add {
+				tx.add(st.set, setElems(a.Prefix, kernelTimeout(a.Until, now)))
+			}
+			d.Added = append(d.Added, md.add...)
+		}
+	}
+
+	// Missing rules, last: their sets exist by now.
+	for _, w := range want {
+		if kept[w.id] {
+			continue
+		}
+		c.AddRule(&nftables.Rule{
+			Table: table, Chain: chain,
+			Exprs:    b.ruleExprs(w, sets[setName(w.jail.name, w.fam)].set),
+			UserData: userdata.AppendString(nil, userdata.TypeComment, w.id),
+		})
+		d.Setup = append(d.Setup, fmt.Sprintf("add rule %q", w.id))
+	}
+	if err := tx.flush(); err != nil {
+		return d, backendError(b.Kind(), "commit", err)
+	}
+	sortBans(d.Added)
+	sortBans(d.Removed)
+	sortBans(d.Updated)
+	return d, nil
+}
+
+// nftTxn gathers element changes into messages of up to nftChunk
+// elements, and commits early only when a transaction would grow past
+// nftTxnElems, always between two whole prefixes.
+type nftTxn struct {
+	c        *nftables.Conn
+	set      *nftables.Set
+	deleting bool
+	buf      []nftables.SetElement
+	pending  int
+	err      error
+}
+
+func (t *nftTxn) add(s *nftables.Set, els []nftables.SetElement) { t.queue(s, els, false) }
+func (t *nftTxn) del(s *nftables.Set, els []nftables.SetElement) { t.queue(s, els, true) }
+
+func (t *nftTxn) queue(s *nftables.Set, els []nftables.SetElement, del bool) {
+	if t.set != s || t.deleting != del {
+		t.emit()
+		t.set, t.deleting = s, del
+	}
+	t.buf = append(t.buf, els...)
+	if len(t.buf) >= nftChunk {
+		t.emit()
+	}
+}
+
+// emit turns the buffered elements into one message.
+func (t *nftTxn) emit() {
+	if len(t.buf) == 0 || t.err != nil {
+		t.buf = t.buf[:0]
+		return
+	}
+	if t.deleting {
+		t.err = t.c.SetDeleteElements(t.set, t.buf)
+	} else {
+		t.err = t.c.SetAddElements(t.set, t.buf)
+	}
+	t.pending += len(t.buf)
+	t.buf = make([]nftables.SetElement, 0, nftChunk+2)
+	if t.err == nil && t.pending >= nftTxnElems {
+		t.err = t.c.Flush()
+		t.pending = 0
+	}
+}
+
+// flush commits everything queued on the connection.
+func (t *nftTxn) flush() error {
+	t.emit()
+	if t.err != nil {
+		return t.err
+	}
+	return t.c.Flush()
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func (b *nftBackend) Flush(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	n, err := b.open()
+	if err != nil {
+		return backendError(b.Kind(), "open", err)
+	}
+	defer n.close()
+	if err := n.read(); err != nil {
+		return backendError(b.Kind(), "read", err)
+	}
+	if n.table == nil {
+		return nil
+	}
+	n.c.DelTable(n.table)
+	if err := n.c.Flush(); err != nil {
+		return backendError(b.Kind(), "delete table", err)
+	}
+	return nil
+}
