@@ -1,0 +1,125 @@
+// Package enforce makes the firewall hold exactly the active bans.
+//
+// logjail keeps no daemon and trusts no memory of the firewall: on every
+// run it reads what the kernel really holds, compares it with the bans that
+// should be active now, and applies the difference in one batch. A reboot,
+// an "iptables -F" by hand, a member added by someone else, an expired
+// kernel timeout or a run that died half way are all repaired by the next
+// run, and a run that finds nothing to do changes nothing.
+//
+// A Backend (New) is one of four kinds, chosen by the configuration's
+// firewall.backend:
+//
+//	iptables   a chain per jail, one rule per banned address
+//	ipset      a hash:net set per jail and family, one INPUT rule each
+//	nftables   table inet logjail, an interval set per jail and family
+//	none       keeps nothing; reports what it would install
+//
+// # What each backend creates
+//
+// Everything logjail makes is named "logjail-..." (or is table inet
+// logjail), and every rule it puts into INPUT carries the comment
+// "logjail". It never touches anything else.
+//
+// iptables, for each jail and each of iptables and ip6tables (filter
+// table):
+//
+//	-N logjail-sshd
+//	-I INPUT -p tcp -m multiport --dports 22 -m comment --comment logjail -j logjail-sshd
+//	-A logjail-sshd -s 192.0.2.7/32 -m comment --comment logjail -j DROP
+//
+// A jail with all ports has no multiport match; one with more than 15
+// ports gets one jump per group of 15. With blocktype REJECT the member
+// rules end in "-j REJECT --reject-with tcp-reset" for TCP jails (the
+// client sees a closed port) and icmp(6)-port-unreachable otherwise.
+// Chains and jumps are created with go-iptables; the members of a family
+// change with one "iptables-restore --noflush" (ip6tables-restore) per
+// run. This backend keeps no kernel timeouts: a ban ends when a run
+// removes it.
+//
+// ipset, for each jail:
+//
+//	create logjail-sshd-4 hash:net family inet  maxelem 65536 timeout 0
+//	create logjail-sshd-6 hash:net family inet6 maxelem 65536 timeout 0
+//	-I INPUT -p tcp -m multiport --dports 22 -m set --match-set logjail-sshd-4 src -m comment --comment logjail -j DROP
+//	(the same with ip6tables and logjail-sshd-6)
+//
+// Members change with one "ipset restore" per run. Each member carries a
+// kernel timeout at its ban's end, a safety net for when logjail stops
+// running; permanent bans have none. When the configured maxelem differs
+// from an existing set's, the set is rebuilt beside it (logjail-sshd-4t)
+// and swapped in, so the jail is never unguarded.
+//
+// nftables, one table:
+//
+//	table inet logjail {
+//		set logjail-sshd-4 { type ipv4_addr; flags interval,timeout; }
+//		set logjail-sshd-6 { type ipv6_addr; flags interval,timeout; }
+//		chain input {
+//			type filter hook input priority filter - 1; policy accept;
+//			tcp dport 22 ip saddr @logjail-sshd-4 counter drop comment "logjail-sshd-4 tcp dport 22 drop"
+//			tcp dport 22 ip6 saddr @logjail-sshd-6 counter drop comment "logjail-sshd-6 tcp dport 22 drop"
+//		}
+//	}
+//
+// One rule per jail, family and port range, named by its comment. Sets
+// are interval sets so networks work; elements carry timeouts like
+// ipset's. Every Apply is one netlink transaction (split only past
+// 250,000 elements, between whole prefixes).
+//
+// # How a run reconciles
+//
+// Apply(jails, desired, now) does, in order:
+//
+//  1. Cleans desired: masks prefixes, unmaps ::ffff:a.b.c.d, drops bans
+//     that ended at or before now, merges duplicates (permanent or the
+//     later end wins) and folds a ban lying inside a wider ban of the same
+//     jail into it.
+//  2. Guards: refuses bans of unknown jails and bans that overlap loopback
+//     (127.0.0.0/8, ::1), an address of the machine's own interfaces, or
+//     Options.Never (the jails' ignoreip). Refused bans are reported in
+//     Diff.Refused and never installed.
+//  3. Checks limits: a jail and family with more bans than Options.MaxElem
+//     fails with ErrSetFull before anything changes; a ban is never
+//     dropped silently.
+//  4. Reads the kernel, creates what is missing (chains, sets, jumps,
+//     table), rewrites rules whose ports, protocol or block type changed,
+//     deletes members not desired (or not in logjail's form, such as an
+//     ACCEPT rule or an ipset nomatch entry put into logjail's chain or
+//     set), adds the missing ones, resets kernel timeouts that no longer
+//     match their ban's end, and removes the chains and sets of jails that
+//     are no longer configured.
+//
+// The Diff tells what changed; Diff.Empty reports a run that changed
+// nothing, which is what a second run with the same bans gives.
+//
+// Kernel timeouts are capped at 2,147,483 s (about 24.8 days, ipset's
+// limit); a longer ban is refreshed when half of that is used up.
+//
+// # Removing everything by hand
+//
+// "logjail firewall flush" calls Flush, which removes all of it. By hand,
+// per backend (repeat the iptables lines with ip6tables):
+//
+//	# iptables
+//	iptables-save -t filter | grep -- '--comment logjail -j logjail-'   # the jumps
+//	iptables -D INPUT <rule as printed, without "-A INPUT">
+//	iptables -F logjail-sshd && iptables -X logjail-sshd
+//
+//	# ipset: first the INPUT rules matching the sets, as above, then
+//	ipset list -n | grep '^logjail-' | xargs -n1 ipset destroy
+//
+//	# nftables
+//	nft delete table inet logjail
+//
+// Switching backend: flush with the old one first ("logjail firewall
+// flush"), then change firewall.backend.
+//
+// # Namespaces
+//
+// Options.NetNS points a backend at a named network namespace: commands
+// run under "ip netns exec", go-iptables and address lookups run on an OS
+// thread that entered the namespace, and nftables' netlink socket is
+// opened there. Production leaves it empty; the tests use it so that they
+// never touch the host's own firewall.
+package enforce
