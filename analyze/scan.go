@@ -34,6 +34,9 @@ func index(b []byte, s string) int {
 
 // lastIndex returns the last index of s in b, or -1.
 func lastIndex(b []byte, s string) int {
+	if len(s) == 0 {
+		return len(b) // as bytes.LastIndex; the loop would read s[0]
+	}
 	for i := len(b) - len(s); i >= 0; i-- {
 		if b[i] == s[0] && string(b[i:i+len(s)]) == s {
 			return i
