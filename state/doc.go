@@ -1,0 +1,47 @@
+// Package state keeps logjail's memory between runs in one bbolt file.
+//
+// # Contents
+//
+// The file holds, in buckets:
+//
+//	meta     schema version, time of the last run, warnings already reported
+//	files    per jail and log path: where reading stopped (offset, inode,
+//	         fingerprint; see analyze.FileState)
+//	tracks   per jail and address (or IPv6 network): the failures inside
+//	         the window, the last ban and the offense count (analyze.Track)
+//	bans     the bans logjail holds: active ones, and expired ones until a
+//	         run lifts them
+//	history  every ban issued, by start time, kept for `history` (default
+//	         30 days) for digests and reports
+//	outbox   events waiting for the digest mail
+//
+// # Transactions
+//
+// A run reads and writes everything in one write transaction ([DB.Update]):
+// a crash at any instant leaves the file as it was before the run or as it
+// is after it, never a mix. Offsets therefore never run ahead of the
+// failures and bans they produced.
+//
+// # Locking
+//
+// bbolt locks the file with flock: one writer, or any number of readers.
+// [Open] waits up to Options.Timeout for the lock and then fails with
+// [ErrLocked]. Read-only opens take a shared lock, so `status` waits for a
+// run in progress and a run waits for a `status` (which takes milliseconds).
+//
+// # Safety
+//
+// The file is created 0600 in a 0700 directory. A file that another user
+// owns or that others may write is refused ([ErrPermissions]): whoever
+// writes it decides what the firewall does. A damaged file is reported
+// ([ErrCorrupt]), never replaced: the operator moves it aside and the next
+// run starts afresh from the logs. A file written by a newer logjail is
+// refused ([ErrNewerSchema]).
+//
+// # Cost
+//
+// A quiet run (no new lines) touches the meta and files buckets and the
+// bans it holds; it never scans the tracks bucket, whose entries are read
+// one by one as failures arrive. Stale tracks are purged at most once an
+// hour ([Tx.PurgeTracks]).
+package state

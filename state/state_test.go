@@ -1,0 +1,273 @@
+package state
+
+import (
+	"errors"
+	"math/rand"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"logjail/analyze"
+)
+
+var t0 = time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+
+func openTemp(t *testing.T) (*DB, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "lib", "state.db")
+	db, err := Open(path, Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db, path
+}
+
+func TestCreateModes(t *testing.T) {
+	_, path := openTemp(t)
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := fi.Mode().Perm(); m != 0o600 {
+		t.Errorf("state file mode %04o, want 0600", m)
+	}
+	di, _ := os.Stat(filepath.Dir(path))
+	if m := di.Mode().Perm(); m != 0o700 {
+		t.Errorf("state directory mode %04o, want 0700", m)
+	}
+}
+
+func TestRoundTrip(t *testing.T) {
+	db, path := openTemp(t)
+	key := netip.MustParsePrefix("192.0.2.1/32")
+	key6 := netip.MustParsePrefix("2001:db8:1::/64")
+	tr := &analyze.Track{Failures: []int64{t0.UnixNano(), t0.Add(time.Second).UnixNano()}, BanStart: t0.UnixNano(), BanUntil: t0.Add(time.Hour).UnixNano(), Offenses: 2}
+	ban := &Ban{Jail: "sshd", Prefix: key, Start: t0, Until: t0.Add(time.Hour), Offense: 1, Failures: 5, Users: []string{"root"}}
+	perm := &Ban{Jail: "sshd", Prefix: key6, Start: t0, Offense: 3}
+	type file struct{ Offset int64 }
+	err := db.Update(func(tx *Tx) error {
+		for _, f := range []func() error{
+			func() error { return tx.PutTrack("sshd", key, tr) },
+			func() error { return tx.PutTrack("sshd", key6, &analyze.Track{}) },
+			func() error { return tx.PutBan(ban) },
+			func() error { return tx.PutBan(perm) },
+			func() error { return tx.AddHistory(ban) },
+			func() error { return tx.PutFile("sshd", "/var/log/auth.log", file{1234}) },
+			func() error { return tx.AddEvent(&Event{Kind: "ban", Time: t0, Ban: ban}) },
+			func() error { return tx.SetLastRun(t0) },
+			func() error { return tx.SetWarned("missing:/var/log/x", t0) },
+		} {
+			if err := f(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	db, err = Open(path, Options{Timeout: time.Second, ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	err = db.View(func(tx *Tx) error {
+		got, err := tx.Track("sshd", key)
+		if err != nil || !reflect.DeepEqual(got, tr) {
+			t.Errorf("track %+v, %v; want %+v", got, err, tr)
+		}
+		keys := map[string]bool{}
+		tx.ForEachTrack(func(j string, k netip.Prefix, _ *analyze.Track) error { keys[j+" "+k.String()] = true; return nil })
+		if !keys["sshd 192.0.2.1/32"] || !keys["sshd 2001:db8:1::/64"] {
+			t.Errorf("track keys %v", keys)
+		}
+		bans, err := tx.Bans()
+		if err != nil || len(bans) != 2 {
+			t.Fatalf("bans %v, %v", bans, err)
+		}
+		b, _ := tx.Ban("sshd", key6)
+		if b == nil || !b.Permanent() || !b.ActiveAt(t0.Add(1000*time.Hour)) {
+			t.Errorf("permanent ban %+v", b)
+		}
+		var f file
+		if ok, err := tx.File("sshd", "/var/log/auth.log", &f); !ok || err != nil || f.Offset != 1234 {
+			t.Errorf("file %+v %v %v", f, ok, err)
+		}
+		ev, _ := tx.Events()
+		if len(ev) != 1 || ev[0].Ban.Prefix != key {
+			t.Errorf("events %+v", ev)
+		}
+		if lr, ok := tx.LastRun(); !ok || !lr.Equal(t0) {
+			t.Errorf("last run %v", lr)
+		}
+		if !tx.Warned("missing:/var/log/x") || tx.Warned("other") {
+			t.Error("warned flags")
+		}
+		if err := tx.PutBan(ban); !errors.Is(err, ErrReadOnly) {
+			t.Errorf("write in a read transaction: %v", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestHistoryAndOutbox(t *testing.T) {
+	db, _ := openTemp(t)
+	err := db.Update(func(tx *Tx) error {
+		for i := 0; i < 5; i++ {
+			b := &Ban{Jail: "sshd", Prefix: netip.MustParsePrefix("192.0.2.1/32"), Start: t0.Add(time.Duration(i) * time.Hour)}
+			if err := tx.AddHistory(b); err != nil {
+				return err
+			}
+			if err := tx.AddEvent(&Event{Kind: "ban", Ban: b}); err != nil {
+				return err
+			}
+		}
+		n, err := tx.PurgeHistory(t0.Add(2 * time.Hour))
+		if n != 2 || err != nil {
+			t.Errorf("purged %d, %v; want 2", n, err)
+		}
+		var seen []time.Time
+		tx.History(t0, t0.Add(4*time.Hour), func(b *Ban) error { seen = append(seen, b.Start); return nil })
+		if len(seen) != 2 || !seen[0].Equal(t0.Add(2*time.Hour)) {
+			t.Errorf("history %v", seen)
+		}
+		ev, _ := tx.Events()
+		if err := tx.DeleteEvents(ev[2].Seq); err != nil {
+			return err
+		}
+		ev, _ = tx.Events()
+		if len(ev) != 2 || ev[0].Seq != 4 {
+			t.Errorf("outbox after delete: %+v", ev)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestPurgeTracks(t *testing.T) {
+	db, _ := openTemp(t)
+	p := &analyze.Policy{MaxRetry: 3, FindTime: time.Minute, BanTime: time.Hour, History: 24 * time.Hour}
+	err := db.Update(func(tx *Tx) error {
+		tx.PutTrack("sshd", netip.MustParsePrefix("192.0.2.1/32"), &analyze.Track{Failures: []int64{t0.UnixNano()}})
+		tx.PutTrack("sshd", netip.MustParsePrefix("192.0.2.2/32"), &analyze.Track{Failures: []int64{t0.Add(-time.Hour).UnixNano()}})
+		tx.PutTrack("gone", netip.MustParsePrefix("192.0.2.3/32"), &analyze.Track{Failures: []int64{t0.UnixNano()}})
+		pol := func(j string) *analyze.Policy {
+			if j == "sshd" {
+				return p
+			}
+			return nil
+		}
+		if n, err := tx.PurgeTracks(t0, pol); n != 2 || err != nil {
+			t.Errorf("purged %d, %v; want 2 (stale and jail gone)", n, err)
+		}
+		if tr, _ := tx.Track("sshd", netip.MustParsePrefix("192.0.2.1/32")); tr == nil {
+			t.Error("live track purged")
+		}
+		tx.PutTrack("sshd", netip.MustParsePrefix("192.0.2.4/32"), &analyze.Track{})
+		if n, _ := tx.PurgeTracks(t0.Add(10*time.Minute), pol); n != 0 {
+			t.Errorf("second purge within the hour deleted %d", n)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLocked(t *testing.T) {
+	db, path := openTemp(t)
+	_ = db
+	start := time.Now()
+	_, err := Open(path, Options{Timeout: 200 * time.Millisecond})
+	if !errors.Is(err, ErrLocked) {
+		t.Fatalf("second writer: %v, want ErrLocked", err)
+	}
+	if time.Since(start) < 150*time.Millisecond {
+		t.Errorf("gave up before the timeout")
+	}
+	if _, err := Open(path, Options{Timeout: 100 * time.Millisecond, ReadOnly: true}); !errors.Is(err, ErrLocked) {
+		t.Fatalf("reader while a writer holds the file: %v, want ErrLocked", err)
+	}
+}
+
+func TestBadFiles(t *testing.T) {
+	good := func(t *testing.T) string {
+		db, path := openTemp(t)
+		db.Update(func(tx *Tx) error {
+			for i := 0; i < 2000; i++ {
+				tx.PutTrack("sshd", netip.PrefixFrom(netip.AddrFrom4([4]byte{192, 0, byte(i >> 8), byte(i)}), 32), &analyze.Track{Failures: []int64{int64(i)}})
+			}
+			return nil
+		})
+		db.Close()
+		return path
+	}
+	rng := rand.New(rand.NewSource(1))
+	tests := []struct {
+		name  string
+		spoil func(t *testing.T, path string)
+		want  error
+	}{
+		{"random bytes", func(t *testing.T, path string) {
+			b := make([]byte, 64<<10)
+			rng.Read(b)
+			os.WriteFile(path, b, 0o600)
+		}, ErrCorrupt},
+		{"truncated", func(t *testing.T, path string) { os.Truncate(path, 1000) }, ErrCorrupt},
+		{"empty bytes", func(t *testing.T, path string) { os.WriteFile(path, nil, 0o600) }, nil},
+		{"world writable", func(t *testing.T, path string) { os.Chmod(path, 0o666) }, ErrPermissions},
+		{"someone else's", func(t *testing.T, path string) {
+			if os.Geteuid() != 0 {
+				t.Skip("needs root to chown")
+			}
+			os.Chown(path, 65534, 65534)
+		}, ErrPermissions},
+		{"a directory", func(t *testing.T, path string) { os.Remove(path); os.Mkdir(path, 0o700) }, ErrCorrupt},
+		{"newer schema", func(t *testing.T, path string) {
+			db, err := Open(path, Options{Timeout: time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			db.b.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(keyVersion, []byte{9}) })
+			db.Close()
+		}, ErrNewerSchema},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := good(t)
+			tt.spoil(t, path)
+			before, _ := os.ReadFile(path)
+			db, err := Open(path, Options{Timeout: time.Second})
+			if err == nil && tt.want == nil {
+				db.Close()
+				return
+			}
+			if err == nil {
+				// Damage may only show when the pages are read.
+				err = db.View(func(tx *Tx) error {
+					return tx.ForEachTrack(func(string, netip.Prefix, *analyze.Track) error { return nil })
+				})
+				db.Close()
+			}
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("got %v, want %v", err, tt.want)
+			}
+			after, _ := os.ReadFile(path)
+			if string(before) != string(after) {
+				t.Error("the damaged file was changed")
+			}
+		})
+	}
+}

@@ -1,0 +1,419 @@
+package state
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"logjail/analyze"
+)
+
+// Tx is a transaction on the state file with typed accessors. Writes on a
+// read transaction fail.
+type Tx struct {
+	tx   *bolt.Tx
+	path string
+}
+
+// Ban is a ban logjail holds.
+type Ban struct {
+	Jail     string       `json:"jail"`
+	Prefix   netip.Prefix `json:"prefix"`
+	Start    time.Time    `json:"start"`
+	Until    time.Time    `json:"until,omitzero"` // zero: permanent
+	Offense  int          `json:"offense"`
+	Failures int          `json:"failures,omitempty"`
+	Users    []string     `json:"users,omitempty"` // user names tried, a few
+	Manual   bool         `json:"manual,omitempty"`
+}
+
+// Permanent reports a ban without end.
+func (b *Ban) Permanent() bool { return b.Until.IsZero() }
+
+// ActiveAt reports whether the ban holds at t: Start <= t < Until.
+func (b *Ban) ActiveAt(t time.Time) bool {
+	return !t.Before(b.Start) && (b.Permanent() || t.Before(b.Until))
+}
+
+// Event is an entry of the digest outbox.
+type Event struct {
+	Seq  uint64    `json:"-"`
+	Kind string    `json:"kind"` // ban, unban, warning, failures
+	Time time.Time `json:"time"`
+	Ban  *Ban      `json:"ban,omitempty"`
+	Text string    `json:"text,omitempty"`
+	// Counts per jail, for kind "failures".
+	Counts map[string]int `json:"counts,omitempty"`
+}
+
+func jailKey(jail string, rest []byte) []byte {
+	k := make([]byte, 0, len(jail)+1+len(rest))
+	k = append(k, jail...)
+	k = append(k, 0)
+	return append(k, rest...)
+}
+
+func prefixBytes(p netip.Prefix) []byte {
+	a := p.Addr().As16()
+	return append(a[:], byte(p.Bits()), boolByte(p.Addr().Is4()))
+}
+
+func boolByte(b bool) byte {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func (tx *Tx) bucket(name []byte) *bolt.Bucket {
+	b := tx.tx.Bucket(name)
+	if b == nil && tx.tx.Writable() {
+		// Cannot happen after Open; kept for safety on odd files.
+		b, _ = tx.tx.CreateBucketIfNotExists(name)
+	}
+	return b
+}
+
+func (tx *Tx) get(bucket, key []byte) []byte {
+	b := tx.bucket(bucket)
+	if b == nil {
+		return nil
+	}
+	return b.Get(key)
+}
+
+func (tx *Tx) put(bucket, key, val []byte) error {
+	b := tx.bucket(bucket)
+	if b == nil || !tx.tx.Writable() {
+		return fmt.Errorf("%w: %s", ErrReadOnly, tx.path)
+	}
+	return b.Put(key, val)
+}
+
+func (tx *Tx) del(bucket, key []byte) error {
+	b := tx.bucket(bucket)
+	if b == nil || !tx.tx.Writable() {
+		return fmt.Errorf("%w: %s", ErrReadOnly, tx.path)
+	}
+	return b.Delete(key)
+}
+
+// File decodes the saved reading position of a jail's log path into v;
+// found is false when there is none.
+func (tx *Tx) File(jail, path string, v any) (found bool, err error) {
+	data := tx.get(bucketFiles, jailKey(jail, []byte(path)))
+	if data == nil {
+		return false, nil
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return false, corrupt(tx.path, fmt.Errorf("file entry %s %s: %w", jail, path, err))
+	}
+	return true, nil
+}
+
+// PutFile saves the reading position of a jail's log path.
+func (tx *Tx) PutFile(jail, path string, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode file entry %s %s: %w", jail, path, err)
+	}
+	return tx.put(bucketFiles, jailKey(jail, []byte(path)), data)
+}
+
+// DeleteFile forgets a jail's log path.
+func (tx *Tx) DeleteFile(jail, path string) error {
+	return tx.del(bucketFiles, jailKey(jail, []byte(path)))
+}
+
+// Files calls fn for every saved log path with its raw JSON entry.
+func (tx *Tx) Files(fn func(jail, path string, data []byte) error) error {
+	b := tx.bucket(bucketFiles)
+	if b == nil {
+		return nil
+	}
+	return b.ForEach(func(k, v []byte) error {
+		j, p, ok := bytes.Cut(k, []byte{0})
+		if !ok {
+			return corrupt(tx.path, fmt.Errorf("file key %q", k))
+		}
+		return fn(string(j), string(p), v)
+	})
+}
+
+// Track returns the track of key in jail, or nil.
+func (tx *Tx) Track(jail string, key netip.Prefix) (*analyze.Track, error) {
+	data := tx.get(bucketTracks, jailKey(jail, prefixBytes(key)))
+	if data == nil {
+		return nil, nil
+	}
+	tr, err := decodeTrack(data)
+	if err != nil {
+		return nil, corrupt(tx.path, fmt.Errorf("track %s %s: %w", jail, key, err))
+	}
+	return tr, nil
+}
+
+// PutTrack saves a track.
+func (tx *Tx) PutTrack(jail string, key netip.Prefix, tr *analyze.Track) error {
+	return tx.put(bucketTracks, jailKey(jail, prefixBytes(key)), encodeTrack(tr))
+}
+
+// DeleteTrack removes a track.
+func (tx *Tx) DeleteTrack(jail string, key netip.Prefix) error {
+	return tx.del(bucketTracks, jailKey(jail, prefixBytes(key)))
+}
+
+// ForEachTrack calls fn for every track (status, purge).
+func (tx *Tx) ForEachTrack(fn func(jail string, key netip.Prefix, tr *analyze.Track) error) error {
+	b := tx.bucket(bucketTracks)
+	if b == nil {
+		return nil
+	}
+	return b.ForEach(func(k, v []byte) error {
+		jail, key, err := splitTrackKey(k)
+		if err != nil {
+			return corrupt(tx.path, err)
+		}
+		tr, err := decodeTrack(v)
+		if err != nil {
+			return corrupt(tx.path, fmt.Errorf("track %s %s: %w", jail, key, err))
+		}
+		return fn(jail, key, tr)
+	})
+}
+
+// PurgeTracks deletes the tracks stale at now under their jail's policy
+// (policy returns nil for a jail that no longer exists: its tracks go).
+// It runs at most once an hour and returns how many it deleted.
+func (tx *Tx) PurgeTracks(now time.Time, policy func(jail string) *analyze.Policy) (int, error) {
+	if last, ok := tx.timeMeta(keyPurged); ok && now.Sub(last) < time.Hour && !now.Before(last) {
+		return 0, nil
+	}
+	b := tx.bucket(bucketTracks)
+	var dead [][]byte
+	err := b.ForEach(func(k, v []byte) error {
+		jail, _, err := splitTrackKey(k)
+		if err != nil {
+			return corrupt(tx.path, err)
+		}
+		tr, err := decodeTrack(v)
+		if err != nil {
+			return corrupt(tx.path, err)
+		}
+		if p := policy(jail); p == nil || tr.Stale(p, now) {
+			dead = append(dead, append([]byte(nil), k...))
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	for _, k := range dead {
+		if err := b.Delete(k); err != nil {
+			return 0, err
+		}
+	}
+	return len(dead), tx.setTimeMeta(keyPurged, now)
+}
+
+func splitTrackKey(k []byte) (string, netip.Prefix, error) {
+	j, rest, ok := bytes.Cut(k, []byte{0})
+	if !ok || len(rest) != 18 {
+		return "", netip.Prefix{}, fmt.Errorf("track key %q", k)
+	}
+	a := netip.AddrFrom16([16]byte(rest[:16]))
+	if rest[17] == 1 {
+		a = a.Unmap()
+	}
+	p, err := a.Prefix(int(rest[16]))
+	if err != nil {
+		return "", netip.Prefix{}, fmt.Errorf("track key %q: %w", k, err)
+	}
+	return string(j), p, nil
+}
+
+func banKey(jail string, p netip.Prefix) []byte { return jailKey(jail, prefixBytes(p)) }
+
+// Ban returns the ban of prefix in jail, or nil.
+func (tx *Tx) Ban(jail string, p netip.Prefix) (*Ban, error) {
+	data := tx.get(bucketBans, banKey(jail, p))
+	if data == nil {
+		return nil, nil
+	}
+	var b Ban
+	if err := json.Unmarshal(data, &b); err != nil {
+		return nil, corrupt(tx.path, fmt.Errorf("ban %s %s: %w", jail, p, err))
+	}
+	return &b, nil
+}
+
+// Bans returns every ban held, active or expired but not yet lifted.
+func (tx *Tx) Bans() ([]Ban, error) {
+	b := tx.bucket(bucketBans)
+	if b == nil {
+		return nil, nil
+	}
+	var out []Ban
+	err := b.ForEach(func(k, v []byte) error {
+		var ban Ban
+		if err := json.Unmarshal(v, &ban); err != nil {
+			return corrupt(tx.path, fmt.Errorf("ban %q: %w", k, err))
+		}
+		out = append(out, ban)
+		return nil
+	})
+	return out, err
+}
+
+// PutBan saves a ban, replacing one of the same jail and prefix.
+func (tx *Tx) PutBan(b *Ban) error {
+	data, err := json.Marshal(b)
+	if err != nil {
+		return fmt.Errorf("encode ban %s %s: %w", b.Jail, b.Prefix, err)
+	}
+	return tx.put(bucketBans, banKey(b.Jail, b.Prefix), data)
+}
+
+// DeleteBan lifts a ban from the state.
+func (tx *Tx) DeleteBan(jail string, p netip.Prefix) error {
+	return tx.del(bucketBans, banKey(jail, p))
+}
+
+// AddHistory records a ban issued.
+func (tx *Tx) AddHistory(b *Ban) error {
+	data, err := json.Marshal(b)
+	if err != nil {
+		return fmt.Errorf("encode history %s %s: %w", b.Jail, b.Prefix, err)
+	}
+	k := binary.BigEndian.AppendUint64(nil, uint64(b.Start.UnixNano()))
+	k = append(k, banKey(b.Jail, b.Prefix)...)
+	return tx.put(bucketHistory, k, data)
+}
+
+// History calls fn for the bans issued in [from, to), oldest first.
+func (tx *Tx) History(from, to time.Time, fn func(*Ban) error) error {
+	b := tx.bucket(bucketHistory)
+	if b == nil {
+		return nil
+	}
+	c := b.Cursor()
+	end := uint64(to.UnixNano())
+	for k, v := c.Seek(binary.BigEndian.AppendUint64(nil, uint64(from.UnixNano()))); k != nil; k, v = c.Next() {
+		if len(k) < 8 || binary.BigEndian.Uint64(k) >= end {
+			break
+		}
+		var ban Ban
+		if err := json.Unmarshal(v, &ban); err != nil {
+			return corrupt(tx.path, fmt.Errorf("history %q: %w", k, err))
+		}
+		if err := fn(&ban); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// PurgeHistory deletes the bans issued before t.
+func (tx *Tx) PurgeHistory(before time.Time) (int, error) {
+	b := tx.bucket(bucketHistory)
+	c := b.Cursor()
+	end := uint64(before.UnixNano())
+	n := 0
+	for k, _ := c.First(); k != nil && len(k) >= 8 && binary.BigEndian.Uint64(k) < end; k, _ = c.First() {
+		if err := c.Delete(); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// AddEvent appends an event to the digest outbox.
+func (tx *Tx) AddEvent(e *Event) error {
+	b := tx.bucket(bucketOutbox)
+	if b == nil || !tx.tx.Writable() {
+		return fmt.Errorf("%w: %s", ErrReadOnly, tx.path)
+	}
+	seq, err := b.NextSequence()
+	if err != nil {
+		return err
+	}
+	data, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("encode event: %w", err)
+	}
+	return b.Put(binary.BigEndian.AppendUint64(nil, seq), data)
+}
+
+// Events returns the outbox, oldest first.
+func (tx *Tx) Events() ([]Event, error) {
+	b := tx.bucket(bucketOutbox)
+	if b == nil {
+		return nil, nil
+	}
+	var out []Event
+	err := b.ForEach(func(k, v []byte) error {
+		var e Event
+		if err := json.Unmarshal(v, &e); err != nil || len(k) != 8 {
+			return corrupt(tx.path, fmt.Errorf("event %q: %v", k, err))
+		}
+		e.Seq = binary.BigEndian.Uint64(k)
+		out = append(out, e)
+		return nil
+	})
+	return out, err
+}
+
+// DeleteEvents removes the events up to and including seq: those a mail
+// server accepted.
+func (tx *Tx) DeleteEvents(upto uint64) error {
+	b := tx.bucket(bucketOutbox)
+	c := b.Cursor()
+	for k, _ := c.First(); k != nil && binary.BigEndian.Uint64(k) <= upto; k, _ = c.First() {
+		if err := c.Delete(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (tx *Tx) timeMeta(key []byte) (time.Time, bool) {
+	v := tx.get(bucketMeta, key)
+	if v == nil {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(time.RFC3339Nano, string(v))
+	return t, err == nil
+}
+
+func (tx *Tx) setTimeMeta(key []byte, t time.Time) error {
+	return tx.put(bucketMeta, key, []byte(t.Format(time.RFC3339Nano)))
+}
+
+// LastRun returns the time of the last completed run.
+func (tx *Tx) LastRun() (time.Time, bool) { return tx.timeMeta(keyLastRun) }
+
+// SetLastRun records the time of this run.
+func (tx *Tx) SetLastRun(t time.Time) error { return tx.setTimeMeta(keyLastRun, t) }
+
+// Warned reports whether the warning named key was already reported.
+func (tx *Tx) Warned(key string) bool { return tx.get(bucketMeta, []byte(prefixWarn+key)) != nil }
+
+// SetWarned records that the warning named key was reported at t.
+func (tx *Tx) SetWarned(key string, t time.Time) error {
+	return tx.setTimeMeta([]byte(prefixWarn+key), t)
+}
+
+// ClearWarned forgets a warning, so that it is reported again if the
+// problem comes back.
+func (tx *Tx) ClearWarned(key string) error {
+	if tx.get(bucketMeta, []byte(prefixWarn+key)) == nil {
+		return nil
+	}
+	return tx.del(bucketMeta, []byte(prefixWarn+key))
+}
