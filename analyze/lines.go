@@ -108,7 +108,10 @@ func (lr *LineReader) Next() ([]byte, bool) {
 	}
 }
 
-// Num returns the 1-based number of the line last returned.
+// Num returns the 1-based number of the last complete line read: the line
+// Next last returned, or after the end, the last line before Offset (which
+// may have been skipped as too long). A later reader starting at Offset
+// calls SetStart(Offset(), Num()+1).
 func (lr *LineReader) Num() int64 { return lr.num }
 
 // Offset returns the stream offset just past the last complete line read
