@@ -474,7 +474,7 @@ func parseNumeric(b []byte, s *stamp) int {
 		var ok1, ok2 bool
 		s.mon, ok1 = num(b, 5, 2)
 		s.day, ok2 = num(b, 8, 2)
-		if !ok1 || !ok2 || b[7] != sep || len(b) < 19 || (b[10] != 'T' && b[10] != ' ') {
+		if !ok1 || !ok2 || b[7] != sep || len(b) < 11 || (b[10] != 'T' && b[10] != ' ') {
 			return 0
 		}
 		if i = clock(b, 11, s); i == 0 {
