@@ -94,3 +94,11 @@ func Builtins() []*Filter {
 	sort.Slice(fs, func(i, j int) bool { return fs[i].Name < fs[j].Name })
 	return fs
 }
+
+// Snapshotter is a Matcher that remembers earlier lines and can save that
+// memory between runs: a run that stops between two lines of one sshd
+// attempt then loses nothing. Restore takes what Snapshot returned.
+type Snapshotter interface {
+	Snapshot() []byte
+	Restore(data []byte) error
+}

@@ -299,3 +299,38 @@ func itoa(n int64) string {
 	}
 	return string(s)
 }
+
+// TestSSHDSnapshot: a stream cut anywhere and resumed from a snapshot finds
+// the same failures as one pass (a run may end between two lines of one
+// attempt).
+func TestSSHDSnapshot(t *testing.T) {
+	for _, path := range []string{"../testdata/loghub/OpenSSH_2k.log", "testdata/sshd/crafted.log"} {
+		lines := fileLines(t, path)
+		f, _ := Builtin("sshd")
+		pass := func(cut int) []string {
+			var got []string
+			m := f.New("aggressive")
+			tp := NewTimeParser(testRef, time.UTC)
+			for i, l := range lines {
+				if i == cut {
+					data := m.(Snapshotter).Snapshot()
+					m = f.New("aggressive")
+					if err := m.(Snapshotter).Restore(data); err != nil {
+						t.Fatal(err)
+					}
+				}
+				fs, _ := m.Match(nil, int64(i+1), []byte(l), tp)
+				for _, fl := range fs {
+					got = append(got, itoa(fl.Line)+" "+fl.HostString()+" "+fl.User+" "+fl.Rule)
+				}
+			}
+			return got
+		}
+		want := strings.Join(pass(-1), "\n")
+		for cut := 1; cut < len(lines); cut += 1 + len(lines)/40 {
+			if got := strings.Join(pass(cut), "\n"); got != want {
+				t.Fatalf("%s cut at line %d: failures differ from one pass", path, cut+1)
+			}
+		}
+	}
+}

@@ -1,0 +1,54 @@
+package analyze
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"time"
+)
+
+// sshProcJSON is one process context in a snapshot.
+type sshProcJSON struct {
+	Key     uint64     `json:"k"`
+	Addr    netip.Addr `json:"a,omitzero"`
+	Name    string     `json:"n,omitempty"`
+	Users   []string   `json:"u,omitempty"`
+	User    string     `json:"cu,omitempty"`
+	Pending int        `json:"p,omitempty"`
+	Rule    string     `json:"r,omitempty"`
+	Seen    int64      `json:"s"`
+}
+
+// Snapshot saves the process contexts, so that the next run goes on
+// where this one stopped.
+func (m *sshdMatcher) Snapshot() []byte {
+	if len(m.procs) == 0 {
+		return nil
+	}
+	out := make([]sshProcJSON, 0, len(m.procs))
+	for k, p := range m.procs {
+		out = append(out, sshProcJSON{Key: k, Addr: p.addr, Name: p.name, Users: append([]string(nil), p.users[:p.nusers]...),
+			User: p.user, Pending: p.pending, Rule: p.pendingRule, Seen: p.seen.UnixNano()})
+	}
+	data, _ := json.Marshal(out)
+	return data
+}
+
+// Restore loads what Snapshot saved.
+func (m *sshdMatcher) Restore(data []byte) error {
+	var in []sshProcJSON
+	if err := json.Unmarshal(data, &in); err != nil {
+		return fmt.Errorf("sshd context: %w", err)
+	}
+	if len(in) > sshProcMax {
+		in = in[:sshProcMax]
+	}
+	for _, q := range in {
+		p := &sshProc{addr: q.Addr, name: q.Name, user: q.User, pending: q.Pending, pendingRule: q.Rule, seen: time.Unix(0, q.Seen)}
+		for _, u := range q.Users {
+			p.addUser(u)
+		}
+		m.procs[q.Key] = p
+	}
+	return nil
+}
