@@ -36,6 +36,9 @@ func (m *sshdMatcher) Snapshot() []byte {
 
 // Restore loads what Snapshot saved.
 func (m *sshdMatcher) Restore(data []byte) error {
+	if len(data) == 0 {
+		return nil
+	}
 	var in []sshProcJSON
 	if err := json.Unmarshal(data, &in); err != nil {
 		return fmt.Errorf("sshd context: %w", err)
