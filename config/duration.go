@@ -77,8 +77,12 @@ func ParseDuration(s string) (time.Duration, error) {
 			d, err = time.ParseDuration(num + unit)
 		}
 		if err != nil {
-			if strings.Contains(err.Error(), "overflow") {
-				return 0, fmt.Errorf("invalid duration %q: too long", orig)
+			switch unit {
+			case "d", "w", "h", "m", "s", "ms", "us", "µs", "μs", "ns":
+				if strings.Count(num, ".") <= 1 {
+					// A well-formed part Go refuses is out of range.
+					return 0, fmt.Errorf("invalid duration %q: too long", orig)
+				}
 			}
 			return 0, fmt.Errorf("invalid duration %q: bad part %q (units: w, d, h, m, s, ms, us, ns)", orig, num+unit)
 		}

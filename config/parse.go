@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -37,12 +38,45 @@ type parser struct {
 	// lenient drops jails whose built-in filter is not compiled in,
 	// instead of reporting them. Only the embedded default uses it.
 	lenient bool
+	// memo holds the entries of each mapping read; merging the mappings
+	// whose entries are being read (see pairs).
+	memo    map[*yaml.Node][]pair
+	merging map[*yaml.Node]bool
+	// lines is the number of lines of the input.
+	lines int
+}
+
+// lineCount counts lines as YAML does: \r\n, \r, \n, U+0085, U+2028 and
+// U+2029 each end one.
+func lineCount(b []byte) int {
+	n := 1
+	for i := 0; i < len(b); i++ {
+		switch {
+		case b[i] == '\n':
+			n++
+		case b[i] == '\r':
+			if i+1 >= len(b) || b[i+1] != '\n' {
+				n++
+			}
+		case b[i] == 0xC2 && i+1 < len(b) && b[i+1] == 0x85: // U+0085
+			n++
+		case b[i] == 0xE2 && i+2 < len(b) && b[i+1] == 0x80 && (b[i+2] == 0xA8 || b[i+2] == 0xA9):
+			n++
+		}
+	}
+	return n
 }
 
 // yamlLine finds the line in yaml.v3's syntax errors ("yaml: line 3: ...").
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 func (p *parser) parse(r io.Reader) *Config {
+	src, err := io.ReadAll(r)
+	if err != nil {
+		p.errs = append(p.errs, &Error{File: p.file, Msg: fmt.Sprintf("read: %v", err), Err: err})
+		return nil
+	}
+	p.lines = lineCount(src)
 	c := &Config{
 		File:        p.file,
 		State:       "/var/lib/logjail/state.db",
@@ -58,7 +92,7 @@ func (p *parser) parse(r io.Reader) *Config {
 			SMTP:  SMTP{Host: "localhost", Port: 25, StartTLS: StartTLSAuto},
 		},
 	}
-	dec := yaml.NewDecoder(r)
+	dec := yaml.NewDecoder(bytes.NewReader(src))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
@@ -166,6 +200,8 @@ func (p *parser) syntax(err error) {
 	msg := err.Error()
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
+		// At the end of the input yaml.v3 may name the line after the last.
+		line = min(line, p.lines)
 		p.errs = append(p.errs, &Error{File: p.file, Line: line, Msg: "yaml: " + m[2], Err: err})
 		return
 	}
@@ -234,6 +270,21 @@ type pair struct{ k, v *yaml.Node }
 // expanded (the mapping's own keys win) and repeated keys reported.
 func (p *parser) pairs(n *yaml.Node, where string) []pair {
 	n = deref(n)
+	// An alias lets a mapping merge itself, and merges of merges could
+	// take exponential time: remember each mapping's entries, and refuse
+	// a mapping that merges one of the mappings that contain it.
+	if kv, done := p.memo[n]; done {
+		return kv
+	}
+	if p.merging[n] {
+		p.errorf(n, "%s<< merges a mapping into itself", where)
+		return nil
+	}
+	if p.memo == nil {
+		p.memo, p.merging = map[*yaml.Node][]pair{}, map[*yaml.Node]bool{}
+	}
+	p.merging[n] = true
+	defer delete(p.merging, n)
 	var own, merged []pair
 	seen := map[string]*yaml.Node{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
@@ -259,6 +310,7 @@ func (p *parser) pairs(n *yaml.Node, where string) []pair {
 			own = append(own, kv)
 		}
 	}
+	p.memo[n] = own
 	return own
 }
 

@@ -92,7 +92,7 @@ func parsePortWord(w string) (r PortRange, all bool, err error) {
 	if p, ok := ServicePort(w); ok {
 		return PortRange{p, p}, false, nil
 	}
-	if w != "" && (w[0] < '0' || w[0] > '9') {
+	if w != "" && (w[0] >= 'a' && w[0] <= 'z' || w[0] >= 'A' && w[0] <= 'Z') {
 		return r, false, fmt.Errorf("unknown service name %q (write a port number, or one of: %s)", w, serviceNames())
 	}
 	p, err := parsePortNumber(w)

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+	"unicode"
 
 	"gopkg.in/yaml.v3"
 
@@ -504,7 +505,7 @@ func ParseIgnoreIP(s string) (netip.Prefix, error) {
 	}
 	a, err := netip.ParseAddr(s)
 	if err != nil {
-		if analyze.IsHostname([]byte(s)) {
+		if analyze.IsHostname([]byte(s)) && strings.IndexFunc(s, unicode.IsLetter) >= 0 {
 			return netip.Prefix{}, fmt.Errorf("ignoreip %q is a host name; logjail does no DNS, write an address or CIDR", s)
 		}
 		return netip.Prefix{}, fmt.Errorf("ignoreip %q is not an address or CIDR: %w", s, err)
