@@ -510,7 +510,7 @@ func parseNumeric(b []byte, s *stamp) int {
 func parseCLF(b []byte, s *stamp) int {
 	var ok1, ok2, ok3 bool
 	s.day, ok1 = num(b, 0, 2)
-	if !ok1 || len(b) < 20 || b[2] != '/' || b[6] != '/' || b[11] != ':' {
+	if !ok1 || len(b) < 12 || b[2] != '/' || b[6] != '/' || b[11] != ':' {
 		return 0
 	}
 	s.mon, ok2 = month(b, 3)

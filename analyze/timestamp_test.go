@@ -51,6 +51,7 @@ var parseTests = []struct {
 	{"clf bracketed", "[10/Oct/2000:13:55:36 -0700] \"GET", "2000-10-10T13:55:36-07:00", 28},
 	{"clf bare", "10/Oct/2000:13:55:36 -0700 x", "2000-10-10T13:55:36-07:00", 26},
 	{"clf without zone", "10/Oct/2000:13:55:36 x", "2000-10-10T13:55:36Z", 20},
+	{"clf one-digit hour at end", "10/Oct/2000:3:55:36", "2000-10-10T03:55:36Z", 19},
 }
 
 func TestParse(t *testing.T) {
