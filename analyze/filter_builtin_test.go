@@ -19,7 +19,7 @@ import (
 
 // builtinFixtures are the filters whose fixture and golden file live in
 // testdata/filters/<name>.log and .expected.
-var builtinFixtures = []string{"vsftpd", "proftpd", "pure-ftpd", "apache-auth", "nginx-http-auth", "postfix"}
+var builtinFixtures = []string{"vsftpd", "proftpd", "pure-ftpd", "apache-auth", "nginx-http-auth", "postfix", "dovecot"}
 
 // TestBuiltinGolden runs each filter over its fixture and compares the
 // failures with the golden file next to it. Regenerate with:

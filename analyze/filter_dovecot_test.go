@@ -1,0 +1,24 @@
+package analyze
+
+import "testing"
+
+func TestAgreementDovecot(t *testing.T) {
+	checkAgreement(t, "dovecot", "dovecot", []f2bDiff{
+		{25, "203.0.113.99", "logjail", "rsyslog's \"message repeated 2 times\""},
+	})
+}
+
+func TestFramingDovecot(t *testing.T) { checkFraming(t, "dovecot") }
+
+func TestAllocsDovecot(t *testing.T) {
+	checkNoAllocs(t, "dovecot", []string{
+		"Nov 24 09:59:58 mail dovecot: imap-login: Login: user=<alice@example.com>, method=PLAIN, rip=198.51.100.23, lip=192.0.2.10, mpid=3120, TLS, session=<aW2M3kVHtsPGYm4X>",
+		"Nov 24 10:00:19 mail dovecot: imap-login: Disconnected: Inactivity (no auth attempts in 180 secs): user=<>, rip=198.51.100.21, lip=192.0.2.10, TLS handshaking: Disconnected, session=<c3D4e5F6tMPGYm5C>",
+		"Nov 24 10:00:43 mail dovecot: auth-worker(3157): Error: sql(grace,203.0.113.97,<h8I9j0K1tMPGYm5I>): Password query failed: Not connected to database",
+		"Nov 24 10:00:37 mail dovecot: imap(alice@example.com)<3120><aW2M3kVHtsPGYm4X>: Disconnected: Logged out in=152 out=1204",
+		"Nov 24 10:00:00 mail postfix/smtpd[2201]: warning: unknown[203.0.113.45]: SASL LOGIN authentication failed: UGFzc3dvcmQ6",
+		"not a log line at all",
+	})
+}
+
+func FuzzFilterDovecot(f *testing.F) { fuzzFilter(f, "dovecot") }
