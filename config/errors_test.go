@@ -142,6 +142,7 @@ func TestParseErrors(t *testing.T) {
 		{"bad recipient", "digest:\n  from: a@example.com\n  to:\n    - ops@example.com\n    - not an address\n", 5, []string{`digest.to: bad mail address "not an address"`}},
 		{"bad sender", "digest:\n  from: '@@'\n", 2, []string{`digest.from: bad mail address "@@"`}},
 		{"to without from", "digest:\n  to: ops@example.com\n", 2, []string{"digest.from is needed"}},
+		{"to with empty from", "digest:\n  from: ''\n  to: [ops@example.com]\n", 3, []string{"digest.from is needed"}},
 		{"username without password file", "digest:\n  smtp:\n    username: bob\n", 3, []string{`digest.smtp.username "bob" needs a password_file`}},
 		{"password file without username", "digest:\n  smtp:\n    password_file: /etc/pw\n", 3, []string{`digest.smtp.password_file "/etc/pw" needs a username`}},
 	}

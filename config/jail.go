@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"sort"
 	"time"
@@ -109,7 +110,7 @@ func (j *Jail) Ignores(a netip.Addr) bool {
 }
 
 // Files expands the jail's logpath now: every existing file a pattern
-// matches, sorted and without duplicates. A pattern that matches nothing,
+// matches (directories left out), sorted and without duplicates. A pattern that matches nothing,
 // such as the path of a log that does not exist on this machine, adds
 // nothing. Patterns are checked by Parse, so an error is unlikely.
 func (j *Jail) Files() ([]string, error) {
@@ -121,6 +122,9 @@ func (j *Jail) Files() ([]string, error) {
 			return nil, fmt.Errorf("jail %q: logpath %q: %w", j.Name, p, err)
 		}
 		for _, f := range m {
+			if fi, err := os.Stat(f); err == nil && fi.IsDir() {
+				continue // /var/log/* also matches /var/log/apt
+			}
 			if !seen[f] {
 				seen[f] = true
 				files = append(files, f)

@@ -560,7 +560,7 @@ func (p *parser) digest(v *yaml.Node, d *Digest) {
 		return
 	}
 	const where = "digest."
-	var toNode, fromNode *yaml.Node
+	var toNode *yaml.Node
 	for _, kv := range kvs {
 		k, v := kv.k, kv.v
 		switch k.Value {
@@ -576,7 +576,6 @@ func (p *parser) digest(v *yaml.Node, d *Digest) {
 			}
 		case "from":
 			if s, ok := p.str(where, k.Value, v); ok {
-				fromNode = v
 				if _, err := mail.ParseAddress(s); s != "" && err != nil {
 					p.wrapf(v, err, "digest.from: bad mail address %q: %v", s, err)
 				}
@@ -599,7 +598,7 @@ func (p *parser) digest(v *yaml.Node, d *Digest) {
 			p.unknown(k, "digest: ", []string{"to", "from", "every", "smtp", "sendmail"})
 		}
 	}
-	if len(d.To) > 0 && d.From == "" && fromNode == nil {
+	if len(d.To) > 0 && d.From == "" {
 		p.errorf(toNode, "digest.from is needed when digest.to is set")
 	}
 }

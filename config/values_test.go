@@ -250,12 +250,13 @@ func TestFiles(t *testing.T) {
 		filepath.Join(dir, "missing.log"), // not there
 		filepath.Join(dir, "none-*.log"),  // matches nothing
 		filepath.Join(dir, "sub", "*"),
+		filepath.Join(dir, "*"), // also matches the directory sub
 	}}
 	got, err := j.Files()
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{filepath.Join(dir, "a.log"), filepath.Join(dir, "b.log"), filepath.Join(dir, "sub", "d.log")}
+	want := []string{filepath.Join(dir, "a.log"), filepath.Join(dir, "b.log"), filepath.Join(dir, "c.txt"), filepath.Join(dir, "sub", "d.log")}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("Files() = %v, want %v", got, want)
 	}
@@ -263,7 +264,7 @@ func TestFiles(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "e.log"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := j.Files(); len(got) != 4 {
+	if got, _ := j.Files(); len(got) != 5 {
 		t.Fatalf("Files() after a new file = %v", got)
 	}
 	if got, err := (&Jail{LogPath: []string{filepath.Join(dir, "nothing")}}).Files(); err != nil || len(got) != 0 {
