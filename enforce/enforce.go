@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 )
@@ -190,15 +190,13 @@ func New(kind string, opts Options) (Backend, error) {
 // sortBans orders bans by jail, then family (IPv4 first), address and
 // prefix length, so that reports and tests are stable.
 func sortBans(bans []Ban) {
-	sort.Slice(bans, func(i, j int) bool { return banLess(bans[i], bans[j]) })
-}
-
-func banLess(a, b Ban) bool {
-	if a.Jail != b.Jail {
-		return a.Jail < b.Jail
-	}
-	if c := a.Prefix.Addr().Compare(b.Prefix.Addr()); c != 0 {
-		return c < 0
-	}
-	return a.Prefix.Bits() < b.Prefix.Bits()
+	slices.SortFunc(bans, func(a, b Ban) int {
+		if c := strings.Compare(a.Jail, b.Jail); c != 0 {
+			return c
+		}
+		if c := a.Prefix.Addr().Compare(b.Prefix.Addr()); c != 0 {
+			return c
+		}
+		return a.Prefix.Bits() - b.Prefix.Bits()
+	})
 }

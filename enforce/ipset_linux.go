@@ -84,57 +84,68 @@ func (b *ipsetBackend) readSets(ctx context.Context, now time.Time) (map[string]
 	return sets, nil
 }
 
-// parseIpsetSave reads the "ipset save NAME" output of one set.
+// parseIpsetSave reads the "ipset save NAME" output of one set. It runs
+// over every member on every run, so it slices the text instead of
+// splitting it.
 func parseIpsetSave(name, save string, now time.Time) (*ipsetSet, error) {
 	s := &ipsetSet{name: name}
 	jail, _, _, _ := parseSetName(name)
-	for n, line := range strings.Split(save, "\n") {
-		f := strings.Fields(line)
-		if len(f) < 3 || f[1] != name {
+	addPrefix := "add " + name + " "
+	for n := 1; save != ""; n++ {
+		line, rest, _ := strings.Cut(save, "\n")
+		save = rest
+		if entry, ok := strings.CutPrefix(line, addPrefix); ok {
+			m, err := parseEntry(jail, entry, now)
+			if err != nil {
+				return nil, fmt.Errorf("line %d: %w", n, err)
+			}
+			s.members = append(s.members, m)
 			continue
 		}
-		switch f[0] {
-		case "create":
-			s.typ = f[2]
-			for i := 3; i+1 < len(f); i++ {
-				switch f[i] {
-				case "family":
-					s.family = f[i+1]
-				case "maxelem":
-					s.maxelem, _ = strconv.Atoi(f[i+1])
-				case "timeout":
-					s.timeout = true
-				}
+		f := strings.Fields(line)
+		if len(f) < 3 || f[0] != "create" || f[1] != name {
+			continue
+		}
+		s.typ = f[2]
+		for i := 3; i+1 < len(f); i++ {
+			switch f[i] {
+			case "family":
+				s.family = f[i+1]
+			case "maxelem":
+				s.maxelem, _ = strconv.Atoi(f[i+1])
+			case "timeout":
+				s.timeout = true
 			}
-		case "add":
-			m := found[string]{ban: Ban{Jail: jail}, raw: strings.Join(f[2:], " ")}
-			p, err := parseMember(f[2])
-			if err != nil {
-				return nil, fmt.Errorf("line %d: %w", n+1, err)
-			}
-			m.ban.Prefix = p
-			m.ok = p == p.Masked()
-			var left time.Duration
-			opts := f[3:]
-			if len(opts) >= 2 && opts[0] == "timeout" {
-				secs, err := strconv.Atoi(opts[1])
-				if err != nil {
-					return nil, fmt.Errorf("line %d: timeout %q", n+1, opts[1])
-				}
-				left = time.Duration(secs) * time.Second
-				opts = opts[2:]
-			}
-			if len(opts) > 0 {
-				m.ok = false // nomatch, or an extension logjail does not set
-			}
-			m.ban = banOf(jail, p, left, now)
-			s.members = append(s.members, m)
 		}
 	}
 	if s.typ == "" {
 		return nil, fmt.Errorf("no create line for %s", name)
 	}
 	return s, nil
+}
+
+// parseEntry reads "ADDR[/LEN] [timeout N] [more]" of an add line.
+func parseEntry(jail, entry string, now time.Time) (found[string], error) {
+	addr, opts, _ := strings.Cut(entry, " ")
+	p, err := parseMember(addr)
+	if err != nil {
+		return found[string]{}, err
+	}
+	var left time.Duration
+	if t, ok := strings.CutPrefix(opts, "timeout "); ok {
+		secs, rest, _ := strings.Cut(t, " ")
+		n, err := strconv.Atoi(secs)
+		if err != nil {
+			return found[string]{}, fmt.Errorf("timeout %q", secs)
+		}
+		left, opts = time.Duration(n)*time.Second, rest
+	}
+	return found[string]{
+		ban: banOf(jail, p, left, now),
+		// nomatch, or an extension logjail does not set, makes it foreign
+		ok:  opts == "" && p == p.Masked(),
+		raw: entry,
+	}, nil
 }
 
 func parseMember(s string) (netip.Prefix, error) {
@@ -288,7 +299,8 @@ func (b *ipsetBackend) Apply(ctx context.Context, jails []JailSpec, desired []Ba
 			default:
 				md := diffMembers(p, s.members, func(k setKey) bool { return k == setKey{j.name, fam} }, true, now)
 				for _, f := range md.del {
-					script = append(script, "del "+name+" "+strings.Fields(f.raw)[0])
+					addr, _, _ := strings.Cut(f.raw, " ")
+					script = append(script, "del "+name+" "+addr)
 					d.Removed = append(d.Removed, f.ban)
 				}
 				for _, a := range md.add {

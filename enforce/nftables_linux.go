@@ -61,20 +61,7 @@ func (b *nftBackend) open() (*nftConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := []nftables.ConnOption{nftables.AsLasting(), nftables.WithSockOptions(func(c *netlink.Conn) error {
-		// A transaction travels in one message; let it be large, as nft does.
-		raw, err := c.SyscallConn()
-		if err != nil {
-			return err
-		}
-		var serr error
-		if err := raw.Control(func(fd uintptr) {
-			serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, nftSendBuf)
-		}); err != nil {
-			return err
-		}
-		return serr
-	})}
+	opts := []nftables.ConnOption{nftables.AsLasting(), nftables.WithSockOptions(tuneSocket)}
 	if fd >= 0 {
 		opts = append(opts, nftables.WithNetNSFd(fd))
 	}
@@ -84,6 +71,52 @@ func (b *nftBackend) open() (*nftConn, error) {
 		return nil, fmt.Errorf("open netlink: %w", err)
 	}
 	return &nftConn{c: c, close: func() { _ = c.CloseLasting(); closeNS() }, sets: map[string]*nftables.Set{}}, nil
+}
+
+// tuneSocket prepares the netlink socket for large sets.
+//
+// A transaction travels in one sendmsg, so the send buffer must hold it
+// all, as nft arranges too.
+//
+// Reading a set is a dump that the kernel produces in pieces, one per
+// receive, each sized after the largest buffer the socket has been read
+// with (at most 32 KiB), and each piece walks the set from its first
+// element again. The netlink library reads with a 4 KiB buffer, which makes
+// a dump of 100,000 elements cost about eight times what it must; one
+// receive with a 32 KiB buffer here, of the answer to a small request,
+// raises the size for every dump on this socket.
+func tuneSocket(c *netlink.Conn) error {
+	raw, err := c.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := raw.Control(func(fd uintptr) {
+		serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, nftSendBuf)
+	}); err != nil {
+		return err
+	}
+	if serr != nil {
+		return fmt.Errorf("set send buffer: %w", serr)
+	}
+	getgen := netlink.Message{
+		Header: netlink.Header{Type: netlink.HeaderType(unix.NFNL_SUBSYS_NFTABLES<<8 | unix.NFT_MSG_GETGEN), Flags: netlink.Request},
+		Data:   []byte{unix.AF_UNSPEC, unix.NFNETLINK_V0, 0, 0},
+	}
+	if _, err := c.Send(getgen); err != nil {
+		return fmt.Errorf("get generation: %w", err)
+	}
+	buf := make([]byte, 32<<10)
+	if err := raw.Read(func(fd uintptr) bool {
+		_, _, _, _, serr = unix.Recvmsg(int(fd), buf, nil, 0)
+		return serr != unix.EAGAIN && serr != unix.EINTR
+	}); err != nil {
+		return err
+	}
+	if serr != nil {
+		return fmt.Errorf("get generation: %w", serr)
+	}
+	return nil
 }
 
 // read loads the table, chain, sets and rules.

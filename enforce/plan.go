@@ -3,6 +3,7 @@ package enforce
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"sort"
 	"time"
 )
@@ -49,7 +50,7 @@ type plan struct {
 	jails   []jail // sorted by name
 	byName  map[string]jail
 	want    map[memberKey]Ban
-	bySet   map[setKey][]Ban // each sorted by address
+	bySet   map[setKey][]Ban // in no particular order
 	refused []Refusal
 }
 
@@ -112,22 +113,25 @@ func newPlan(specs []JailSpec, desired []Ban, now time.Time, g guard, maxElem in
 		p.bySet[sk] = append(p.bySet[sk], b)
 	}
 	for sk, bans := range p.bySet {
-		sortBans(bans)
-		// Fold bans inside a wider one: sorted by address and then by
-		// length, a covering prefix comes right before what it covers.
-		kept := bans[:0]
-		for _, b := range bans {
-			if len(kept) > 0 {
-				if last := kept[len(kept)-1].Prefix; last.Contains(b.Prefix.Addr()) && last.Bits() <= b.Prefix.Bits() {
-					delete(p.want, memberKey{b.Jail, b.Prefix})
-					continue
+		if slices.ContainsFunc(bans, func(b Ban) bool { return !b.Prefix.IsSingleIP() }) {
+			// Fold bans inside a wider one: sorted by address and then by
+			// length, a covering prefix comes right before what it covers.
+			sortBans(bans)
+			kept := bans[:0]
+			for _, b := range bans {
+				if len(kept) > 0 {
+					if last := kept[len(kept)-1].Prefix; last.Contains(b.Prefix.Addr()) && last.Bits() <= b.Prefix.Bits() {
+						delete(p.want, memberKey{b.Jail, b.Prefix})
+						continue
+					}
 				}
+				kept = append(kept, b)
 			}
-			kept = append(kept, b)
+			bans = kept
+			p.bySet[sk] = kept
 		}
-		p.bySet[sk] = kept
-		if len(kept) > maxElem {
-			return nil, fmt.Errorf("jail %s would hold %d %s bans, maxelem is %d: %w", sk.jail, len(kept), sk.fam, maxElem, ErrSetFull)
+		if len(bans) > maxElem {
+			return nil, fmt.Errorf("jail %s would hold %d %s bans, maxelem is %d: %w", sk.jail, len(bans), sk.fam, maxElem, ErrSetFull)
 		}
 	}
 	return p, nil
