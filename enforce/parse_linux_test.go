@@ -3,6 +3,7 @@
 package enforce
 
 import (
+	"errors"
 	"net/netip"
 	"reflect"
 	"slices"
@@ -129,5 +130,24 @@ func TestIntervals(t *testing.T) {
 	}
 	if got := lastAddr(pf("2001:db8::/64")); got != netip.MustParseAddr("2001:db8::ffff:ffff:ffff:ffff") {
 		t.Errorf("lastAddr: %v", got)
+	}
+}
+
+// TestToolMissing needs no root: the missing program is noticed before
+// anything runs.
+func TestToolMissing(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	for kind, want := range map[string]string{
+		"iptables": "iptables: iptables-save: iptables-save is not installed (program not found)",
+		"ipset":    "ipset: list: ipset is not installed (program not found)",
+	} {
+		b, err := New(kind, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = b.Apply(t.Context(), []JailSpec{{Name: "sshd"}}, nil, now0)
+		if !errors.Is(err, ErrToolMissing) || err.Error() != want {
+			t.Errorf("%s: got %v, want %q", kind, err, want)
+		}
 	}
 }

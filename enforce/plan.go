@@ -67,7 +67,7 @@ const (
 )
 
 func newPlan(specs []JailSpec, desired []Ban, now time.Time, g guard, maxElem int) (*plan, error) {
-	p := &plan{byName: map[string]jail{}, want: map[memberKey]Ban{}, bySet: map[setKey][]Ban{}}
+	p := &plan{byName: map[string]jail{}, want: make(map[memberKey]Ban, len(desired)), bySet: map[setKey][]Ban{}}
 	for _, s := range specs {
 		j, err := parseJail(s)
 		if err != nil {

@@ -23,13 +23,13 @@ type target struct {
 // with "ip netns exec" when there is one.
 func (t target) command(ctx context.Context, name string, args ...string) (*exec.Cmd, error) {
 	if _, err := exec.LookPath(name); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, ErrToolMissing)
+		return nil, fmt.Errorf("%s is not installed (%w)", name, ErrToolMissing)
 	}
 	if t.netns == "" {
 		return exec.CommandContext(ctx, name, args...), nil
 	}
 	if _, err := exec.LookPath("ip"); err != nil {
-		return nil, fmt.Errorf("ip (for ip netns exec): %w", ErrToolMissing)
+		return nil, fmt.Errorf("ip (for ip netns exec) is not installed (%w)", ErrToolMissing)
 	}
 	return exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", t.netns, name}, args...)...), nil
 }

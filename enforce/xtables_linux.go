@@ -54,7 +54,7 @@ func (x *xtables) handle(fam family) (*iptables.IPTables, error) {
 	h, err := iptables.New(iptables.IPFamily(proto), iptables.Timeout(10))
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) || strings.Contains(err.Error(), "executable file not found") {
-			err = fmt.Errorf("%s: %w", fam.xtCommand(), ErrToolMissing)
+			err = fmt.Errorf("%s is not installed (%w)", fam.xtCommand(), ErrToolMissing)
 		}
 		return nil, backendError(x.kind, fam.xtCommand(), err)
 	}
