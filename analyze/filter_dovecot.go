@@ -210,7 +210,8 @@ func dovecotCause(b []byte) []byte {
 		if d == 0 {
 			return nil
 		}
-		if r, _ = trimPrefix(r[d:], " attempts"); len(r) == len(b) {
+		r, ok := trimPrefix(r[d:], " attempts")
+		if !ok {
 			return nil
 		}
 		if s, ok := trimPrefix(r, " in "); ok {

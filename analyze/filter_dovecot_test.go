@@ -22,3 +22,28 @@ func TestAllocsDovecot(t *testing.T) {
 }
 
 func FuzzFilterDovecot(f *testing.F) { fuzzFilter(f, "dovecot") }
+
+func TestDovecotCause(t *testing.T) {
+	for _, c := range []struct {
+		in, fields string // fields "-" for nil
+	}{
+		{"auth failed, 1 attempts in 2 secs): user=<a>", " user=<a>"},
+		{"auth failed, 12 attempts): rip=192.0.2.1", " rip=192.0.2.1"},
+		{"auth failed, 1 attempt): rip=192.0.2.1", "-"},
+		{"auth failed, x attempts): rip=192.0.2.1", "-"},
+		{"auth failed, 1 attempts in secs): rip=192.0.2.1", "-"},
+		{"tried to use disallowed plaintext auth): user=<>", " user=<>"},
+		{"tried to use disabled PLAIN auth): user=<>", " user=<>"},
+		{"tried to use disabled auth): user=<>", "-"},
+		{"proxy dest auth failed): user=<a>", " user=<a>"},
+		{"no auth attempts in 180 secs): user=<>", "-"},
+		{"auth failed, 1 attempts in 2 secs) user=<a>", "-"},
+	} {
+		t.Run(c.in, func(t *testing.T) {
+			got := dovecotCause([]byte(c.in))
+			if s := string(got); (got == nil && c.fields != "-") || (got != nil && s != c.fields) {
+				t.Errorf("dovecotCause(%q) = %q, want %q", c.in, got, c.fields)
+			}
+		})
+	}
+}

@@ -37,27 +37,19 @@ func init() {
 type nginxAuthMatcher struct{ h Header }
 
 func (m *nginxAuthMatcher) Match(dst []Failure, num int64, line []byte, tp *TimeParser) ([]Failure, Outcome) {
-	repeat := 1
-	t, n, ok := tp.Parse(line)
-	if !ok {
+	if t, n, ok := tp.Parse(line); ok && hasPrefix(line[n:], " [error] ") {
+		return nginxAuthFailure(dst, num, t, 1, line[n+len(" [error] "):])
+	}
+	// Through syslog: "TIME HOST nginx: 2026/11/24 10:00:00 [error] ...".
+	h := &m.h
+	if !tp.Syslog(line, h) || string(h.Prog) != "nginx" {
 		return dst, Missed
 	}
-	b := line[n:]
-	if !hasPrefix(b, " [error] ") {
-		// Through syslog: "TIME HOST nginx: 2026/11/24 10:00:00 [error] ...".
-		h := &m.h
-		if !tp.Syslog(line, h) || string(h.Prog) != "nginx" {
-			return dst, Missed
-		}
-		if _, n, ok = tp.Parse(h.Msg); !ok {
-			return dst, Missed
-		}
-		t, repeat, b = h.Time, h.Repeat, h.Msg[n:]
-		if !hasPrefix(b, " [error] ") {
-			return dst, Missed
-		}
+	_, n, ok := tp.Parse(h.Msg)
+	if !ok || !hasPrefix(h.Msg[n:], " [error] ") {
+		return dst, Missed
 	}
-	return nginxAuthFailure(dst, num, t, repeat, b[len(" [error] "):])
+	return nginxAuthFailure(dst, num, h.Time, h.Repeat, h.Msg[n+len(" [error] "):])
 }
 
 // nginxAuthFailure reads "PID#TID: *CID user ..." after the level.
@@ -97,9 +89,13 @@ func nginxAuthFailure(dst []Failure, num int64, t time.Time, repeat int, b []byt
 	if e <= 0 || !hasPrefix(rest[e:], ", server: ") {
 		return dst, Missed
 	}
-	f, ok := newFailure(num, t, rest[:e], user, rule)
+	a, ok := ParseAddr(rest[:e]) // nginx writes the address, never a name
 	if !ok {
 		return dst, Missed
+	}
+	f := Failure{Line: num, Time: t, Addr: a, Rule: rule}
+	if len(user) > 0 {
+		f.User = userString(user)
 	}
 	return appendN(dst, f, repeat), Matched
 }

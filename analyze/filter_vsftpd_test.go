@@ -25,3 +25,37 @@ func TestAllocsVsftpd(t *testing.T) {
 }
 
 func FuzzFilterVsftpd(f *testing.F) { fuzzFilter(f, "vsftpd") }
+
+func TestPamAuthFailure(t *testing.T) {
+	const pre = "logname= uid=0 euid=0 tty=ftp ruser="
+	for _, c := range []struct {
+		name, msg string
+		oldPAM    bool
+		host      string // "" for none
+		user      string
+		st        voteState
+	}{
+		{"user", pre + "bob rhost=192.0.2.1  user=bob", false, "192.0.2.1", "bob", voteOK},
+		{"empty ruser", pre + " rhost=192.0.2.1  user=bob", false, "192.0.2.1", "bob", voteOK},
+		{"no user", pre + " rhost=192.0.2.1 ", false, "192.0.2.1", "", voteOK},
+		{"no user, no space", pre + " rhost=192.0.2.1", false, "192.0.2.1", "", voteOK},
+		{"host name", pre + "bob rhost=client.example.net  user=bob", false, "client.example.net", "bob", voteOK},
+		{"ruser differs", pre + "bob rhost=192.0.2.1  user=eve", false, "", "", voteNone},
+		{"old form refused", pre + "bob rhost=192.0.2.1 ", false, "", "", voteNone},
+		{"old form", pre + "bob rhost=192.0.2.1 ", true, "192.0.2.1", "bob", voteOK},
+		{"spaces in user", pre + "a b rhost=192.0.2.1  user=a b", false, "192.0.2.1", "a b", voteOK},
+		{"forged rhost", pre + "x rhost=10.9.9.9 rhost=192.0.2.1  user=x rhost=10.9.9.9", false, "192.0.2.1", "x rhost=10.9.9.9", voteOK},
+		{"two readings", pre + " rhost=192.0.2.1  user= rhost=10.9.9.9  user= rhost=192.0.2.1  user=", false, "", "", voteSplit},
+		{"empty rhost", pre + "bob rhost=  user=bob", false, "", "", voteNone},
+		{"not an address", pre + "bob rhost=a/b  user=bob", false, "", "", voteNone},
+		{"wrong tty", "logname= uid=0 euid=0 tty=ssh ruser=bob rhost=192.0.2.1  user=bob", false, "", "", voteNone},
+		{"missing key", "logname= uid=0 tty=ftp ruser=bob rhost=192.0.2.1  user=bob", false, "", "", voteNone},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			host, user, st := pamAuthFailure([]byte(c.msg), c.oldPAM, "ftp", "")
+			if st != c.st || (st == voteOK && (string(host) != c.host || string(user) != c.user)) {
+				t.Errorf("pamAuthFailure(%q) = %q, %q, %d; want %q, %q, %d", c.msg, host, user, st, c.host, c.user, c.st)
+			}
+		})
+	}
+}
