@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -488,6 +489,23 @@ func testBackend(t *testing.T, kind string) {
 			t.Errorf("second Flush: %v", err)
 		}
 	})
+
+	if kind == "nftables" {
+		t.Run("Remake", func(t *testing.T) {
+			f := newFixture(t, kind, Options{})
+			f.sh(`nft add table inet logjail
+nft add set inet logjail logjail-sshd-4 '{ type ipv4_addr; }'
+nft add element inet logjail logjail-sshd-4 '{ 203.0.113.7, 198.51.100.99 }'`)
+			want := suiteBans()
+			d := f.apply(suiteJails, want)
+			f.checkBans("Added", d.Added, without(want, 0), true)
+			f.checkBans("Removed", d.Removed, []Ban{ban("sshd", "198.51.100.99", 0)}, true)
+			if !slices.Contains(d.Setup, "delete set inet logjail logjail-sshd-4") {
+				t.Errorf("set in the wrong shape kept: %q", d.Setup)
+			}
+			f.checkActual(want)
+		})
+	}
 
 	if kind == "ipset" {
 		t.Run("Conflict", func(t *testing.T) {

@@ -174,6 +174,16 @@ func (n *nftConn) elements(s *nftables.Set, jail string, now time.Time) ([]found
 		return nil, fmt.Errorf("list elements of %s: %w", s.Name, err)
 	}
 	var out []found[nftRange]
+	if !s.Interval {
+		// not logjail's shape: every element is one address
+		for _, e := range els {
+			if a, ok := netip.AddrFromSlice(e.Key); ok && !e.IntervalEnd {
+				p := netip.PrefixFrom(a, a.BitLen())
+				out = append(out, found[nftRange]{ban: banOf(jail, p, e.Expires, now), raw: nftRange{start: a, end: a.Next(), left: e.Expires}})
+			}
+		}
+		return out, nil
+	}
 	for _, r := range intervals(els) {
 		ps := rangePrefixes(r.start, r.end)
 		for _, p := range ps {
@@ -465,6 +475,7 @@ func (b *nftBackend) Apply(ctx context.Context, jails []JailSpec, desired []Ban,
 	}
 
 	// Sets of jails no longer configured, and sets in the wrong shape.
+	had := map[string]map[netip.Prefix]bool{} // members of sets made anew
 	for _, name := range sortedKeys(n.sets) {
 		jailName, _, tmp, ok := parseSetName(name)
 		if !ok || tmp {
@@ -477,7 +488,9 @@ func (b *nftBackend) Apply(ctx context.Context, jails []JailSpec, desired []Ban,
 		if err != nil {
 			return d, backendError(b.Kind(), "read", err)
 		}
+		had[name] = map[netip.Prefix]bool{}
 		for _, f := range old {
+			had[name][f.ban.Prefix] = true
 			if _, desired := p.want[memberKey{f.ban.Jail, f.ban.Prefix}]; !desired || !remake[name] {
 				d.Removed = append(d.Removed, f.ban)
 			}
@@ -498,8 +511,10 @@ func (b *nftBackend) Apply(ctx context.Context, jails []JailSpec, desired []Ban,
 				d.Setup = append(d.Setup, "create set inet "+nftTable+" "+st.set.Name)
 				for _, w := range p.bySet[sk] {
 					tx.add(st.set, setElems(w.Prefix, kernelTimeout(w.Until, now)))
+					if !had[st.set.Name][w.Prefix] {
+						d.Added = append(d.Added, w)
+					}
 				}
-				d.Added = append(d.Added, p.bySet[sk]...)
 				continue
 			}
 			have, err := n.elements(st.set, j.name, now)
