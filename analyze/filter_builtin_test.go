@@ -315,3 +315,34 @@ func addrWritten(line string, a netip.Addr) bool {
 	}
 	return false
 }
+
+// BenchmarkBuiltins runs each filter over all the fixtures together, so
+// that most lines belong to other programs, as in a shared syslog file.
+func BenchmarkBuiltins(b *testing.B) {
+	var lines [][]byte
+	for _, name := range builtinFixtures {
+		ls, err := readLines(filepath.Join("testdata", "filters", name+".log"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, l := range ls {
+			lines = append(lines, []byte(l))
+		}
+	}
+	for _, name := range builtinFixtures {
+		b.Run(name, func(b *testing.B) {
+			f, _ := Builtin(name)
+			m := f.New("")
+			tp := NewTimeParser(testRef, time.UTC)
+			dst := make([]Failure, 0, 16)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				for j, l := range lines {
+					dst, _ = m.Match(dst[:0], int64(j+1), l, tp)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(lines)), "ns/line")
+		})
+	}
+}
