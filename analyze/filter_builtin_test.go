@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -32,6 +33,12 @@ func TestBuiltinGolden(t *testing.T) {
 			fs := runFilter(t, name, "", base+".log")
 			if len(fs) == 0 {
 				t.Fatalf("%s.log: no failures", base)
+			}
+			f, _ := Builtin(name)
+			for _, x := range fs {
+				if !slices.Contains(f.Rules, x.Rule) {
+					t.Errorf("%s.log:%d: rule %q is not in Rules %v", base, x.Line, x.Rule, f.Rules)
+				}
 			}
 			checkGolden(t, base+".expected", fs)
 		})
@@ -343,6 +350,30 @@ func BenchmarkBuiltins(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(lines)), "ns/line")
+		})
+	}
+}
+
+// TestBuiltinSamples checks that each filter recognises its documented
+// sample line.
+func TestBuiltinSamples(t *testing.T) {
+	for _, name := range builtinFixtures {
+		t.Run(name, func(t *testing.T) {
+			f, _ := Builtin(name)
+			if f.Description == "" || len(f.Rules) == 0 {
+				t.Errorf("%s: no description or rules", name)
+			}
+			fs, out := f.New("").Match(nil, 1, []byte(f.Sample), NewTimeParser(testRef, time.UTC))
+			if out != Matched || len(fs) != 1 {
+				t.Fatalf("%s: sample %q: outcome %d, %d failures", name, f.Sample, out, len(fs))
+			}
+			known := false
+			for _, r := range f.Rules {
+				known = known || r == fs[0].Rule
+			}
+			if !known {
+				t.Errorf("%s: rule %q is not in Rules %v", name, fs[0].Rule, f.Rules)
+			}
 		})
 	}
 }
