@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -199,4 +200,26 @@ func sortBans(bans []Ban) {
 		}
 		return a.Prefix.Bits() - b.Prefix.Bits()
 	})
+}
+
+// concurrently runs every fn at once and returns the first error in
+// argument order. Apply uses it to build its plan while the firewall
+// tools read the kernel.
+func concurrently(fns ...func() error) error {
+	errs := make([]error, len(fns))
+	var wg sync.WaitGroup
+	for i, fn := range fns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = fn()
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -222,25 +222,32 @@ func (b *ipsetBackend) Actual(ctx context.Context, now time.Time) ([]Ban, error)
 }
 
 func (b *ipsetBackend) Apply(ctx context.Context, jails []JailSpec, desired []Ban, now time.Time) (Diff, error) {
-	p, err := preparePlan(ctx, b.Kind(), b.t, b.opts, jails, desired, now)
+	// The plan is built while the tools read the kernel.
+	fams := b.families()
+	var (
+		p      *plan
+		sets   map[string]*ipsetSet
+		ft4    *filterTable
+		ft6    *filterTable
+		readV6 = func() error { return nil }
+	)
+	if len(fams) == 2 {
+		readV6 = func() (err error) { ft6, err = b.x.readFilter(ctx, v6); return err }
+	}
+	err := concurrently(
+		func() (err error) { p, err = preparePlan(ctx, b.Kind(), b.t, b.opts, jails, desired, now); return err },
+		func() (err error) { sets, err = b.readSets(ctx, now); return err },
+		func() (err error) { ft4, err = b.x.readFilter(ctx, v4); return err },
+		readV6,
+	)
 	if err != nil {
 		return Diff{}, err
 	}
-	fams := b.families()
+	fts := map[family]*filterTable{v4: ft4, v6: ft6}
 	if len(fams) == 1 {
 		p.refuseFamily(v6, "IPv6 is disabled in the kernel")
 	}
 	d := Diff{Refused: p.refused}
-	sets, err := b.readSets(ctx, now)
-	if err != nil {
-		return d, err
-	}
-	fts := map[family]*filterTable{}
-	for _, fam := range fams {
-		if fts[fam], err = b.x.readFilter(ctx, fam); err != nil {
-			return d, err
-		}
-	}
 
 	// Check before changing anything.
 	for _, j := range p.jails {

@@ -102,16 +102,26 @@ func (b *iptablesBackend) families() []family {
 }
 
 func (b *iptablesBackend) Apply(ctx context.Context, jails []JailSpec, desired []Ban, now time.Time) (Diff, error) {
-	p, err := preparePlan(ctx, b.Kind(), b.t, b.opts, jails, desired, now)
-	if err != nil {
+	// The plan is built while iptables-save reads the kernel.
+	fams := b.families()
+	var p *plan
+	fts := make([]*filterTable, len(fams))
+	fns := []func() error{func() (err error) {
+		p, err = preparePlan(ctx, b.Kind(), b.t, b.opts, jails, desired, now)
+		return err
+	}}
+	for i, fam := range fams {
+		fns = append(fns, func() (err error) { fts[i], err = b.x.readFilter(ctx, fam); return err })
+	}
+	if err := concurrently(fns...); err != nil {
 		return Diff{}, err
 	}
-	if !ipv6Enabled() {
+	if len(fams) == 1 {
 		p.refuseFamily(v6, "IPv6 is disabled in the kernel")
 	}
 	d := Diff{Refused: p.refused}
-	for _, fam := range b.families() {
-		if err := b.applyFamily(ctx, fam, p, now, &d); err != nil {
+	for i, fam := range fams {
+		if err := b.applyFamily(ctx, fam, fts[i], p, now, &d); err != nil {
 			return d, err
 		}
 	}
@@ -120,12 +130,8 @@ func (b *iptablesBackend) Apply(ctx context.Context, jails []JailSpec, desired [
 	return d, nil
 }
 
-func (b *iptablesBackend) applyFamily(ctx context.Context, fam family, p *plan, now time.Time, d *Diff) error {
+func (b *iptablesBackend) applyFamily(ctx context.Context, fam family, ft *filterTable, p *plan, now time.Time, d *Diff) error {
 	cmd := fam.xtCommand()
-	ft, err := b.x.readFilter(ctx, fam)
-	if err != nil {
-		return err
-	}
 	h, err := b.x.handle(fam)
 	if err != nil {
 		return err

@@ -53,6 +53,7 @@ type nftConn struct {
 	table *nftables.Table // nil when missing
 	chain *nftables.Chain // nil when missing
 	sets  map[string]*nftables.Set
+	elems map[string][]nftables.SetElement // of logjail's sets, as read
 	rules []*nftables.Rule
 }
 
@@ -70,7 +71,7 @@ func (b *nftBackend) open() (*nftConn, error) {
 		closeNS()
 		return nil, fmt.Errorf("open netlink: %w", err)
 	}
-	return &nftConn{c: c, close: func() { _ = c.CloseLasting(); closeNS() }, sets: map[string]*nftables.Set{}}, nil
+	return &nftConn{c: c, close: func() { _ = c.CloseLasting(); closeNS() }, sets: map[string]*nftables.Set{}, elems: map[string][]nftables.SetElement{}}, nil
 }
 
 // tuneSocket prepares the netlink socket for large sets.
@@ -119,7 +120,8 @@ func tuneSocket(c *netlink.Conn) error {
 	return nil
 }
 
-// read loads the table, chain, sets and rules.
+// read loads the table, chain, sets with the elements of logjail's, and
+// rules.
 func (n *nftConn) read() error {
 	tables, err := n.c.ListTablesOfFamily(nftables.TableFamilyINet)
 	if err != nil {
@@ -150,6 +152,11 @@ func (n *nftConn) read() error {
 	for _, s := range sets {
 		s.Table = n.table
 		n.sets[s.Name] = s
+		if _, _, _, ok := parseSetName(s.Name); ok {
+			if n.elems[s.Name], err = n.c.GetSetElements(s); err != nil {
+				return fmt.Errorf("list elements of %s: %w", s.Name, err)
+			}
+		}
 	}
 	if n.chain != nil {
 		if n.rules, err = n.c.GetRules(n.table, n.chain); err != nil {
@@ -169,9 +176,12 @@ type nftRange struct {
 // elements reads a set's members. A range that is no single prefix (made
 // by hand) is listed as the prefixes covering it, all marked not ok.
 func (n *nftConn) elements(s *nftables.Set, jail string, now time.Time) ([]found[nftRange], error) {
-	els, err := n.c.GetSetElements(s)
-	if err != nil {
-		return nil, fmt.Errorf("list elements of %s: %w", s.Name, err)
+	els, ok := n.elems[s.Name]
+	if !ok {
+		var err error
+		if els, err = n.c.GetSetElements(s); err != nil {
+			return nil, fmt.Errorf("list elements of %s: %w", s.Name, err)
+		}
 	}
 	var out []found[nftRange]
 	if !s.Interval {
@@ -400,19 +410,26 @@ func (b *nftBackend) Actual(ctx context.Context, now time.Time) ([]Ban, error) {
 }
 
 func (b *nftBackend) Apply(ctx context.Context, jails []JailSpec, desired []Ban, now time.Time) (Diff, error) {
-	p, err := preparePlan(ctx, b.Kind(), b.t, b.opts, jails, desired, now)
+	// The plan is built while the kernel is read.
+	var p *plan
+	n, err := b.open()
+	if err != nil {
+		return Diff{}, backendError(b.Kind(), "open", err)
+	}
+	defer n.close()
+	err = concurrently(
+		func() (err error) { p, err = preparePlan(ctx, b.Kind(), b.t, b.opts, jails, desired, now); return err },
+		func() error {
+			if err := n.read(); err != nil {
+				return backendError(b.Kind(), "read", err)
+			}
+			return nil
+		},
+	)
 	if err != nil {
 		return Diff{}, err
 	}
 	d := Diff{Refused: p.refused}
-	n, err := b.open()
-	if err != nil {
-		return d, backendError(b.Kind(), "open", err)
-	}
-	defer n.close()
-	if err := n.read(); err != nil {
-		return d, backendError(b.Kind(), "read", err)
-	}
 	c := n.c
 	tx := &nftTxn{c: c}
 
