@@ -88,7 +88,7 @@ func (b *ipsetBackend) readSets(ctx context.Context, now time.Time) (map[string]
 // over every member on every run, so it slices the text instead of
 // splitting it.
 func parseIpsetSave(name, save string, now time.Time) (*ipsetSet, error) {
-	s := &ipsetSet{name: name}
+	s := &ipsetSet{name: name, members: make([]found[string], 0, strings.Count(save, "\n"))}
 	jail, _, _, _ := parseSetName(name)
 	addPrefix := "add " + name + " "
 	for n := 1; save != ""; n++ {
@@ -294,7 +294,7 @@ func (b *ipsetBackend) Apply(ctx context.Context, jails []JailSpec, desired []Ba
 				old := map[netip.Prefix]bool{}
 				for _, m := range s.members {
 					old[m.ban.Prefix] = true
-					if _, ok := p.want[memberKey{j.name, m.ban.Prefix}]; !ok || !m.ok {
+					if _, ok := p.lookup(j.name, m.ban.Prefix); !ok || !m.ok {
 						d.Removed = append(d.Removed, m.ban)
 					}
 				}

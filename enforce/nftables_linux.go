@@ -508,7 +508,7 @@ func (b *nftBackend) Apply(ctx context.Context, jails []JailSpec, desired []Ban,
 		had[name] = map[netip.Prefix]bool{}
 		for _, f := range old {
 			had[name][f.ban.Prefix] = true
-			if _, desired := p.want[memberKey{f.ban.Jail, f.ban.Prefix}]; !desired || !remake[name] {
+			if _, desired := p.lookup(f.ban.Jail, f.ban.Prefix); !desired || !remake[name] {
 				d.Removed = append(d.Removed, f.ban)
 			}
 		}

@@ -39,19 +39,35 @@ type setKey struct {
 	fam  family
 }
 
-// memberKey names one member.
-type memberKey struct {
-	jail   string
-	prefix netip.Prefix
+// pkey is a prefix as a compact map key: the 16-byte address and the
+// length. Maps of it hash far faster than maps of netip.Prefix.
+type pkey [17]byte
+
+func keyOf(p netip.Prefix) pkey {
+	var k pkey
+	a := p.Addr().As16()
+	copy(k[:16], a[:])
+	k[16] = byte(p.Bits())
+	return k
 }
 
 // plan is the cleaned desired state that every backend installs.
 type plan struct {
 	jails   []jail // sorted by name
 	byName  map[string]jail
-	want    map[memberKey]Ban
-	bySet   map[setKey][]Ban // in no particular order
+	bySet   map[setKey][]Ban          // in no particular order
+	index   map[setKey]map[pkey]int32 // position in bySet
 	refused []Refusal
+}
+
+// lookup finds the desired ban of a jail for a prefix.
+func (p *plan) lookup(jail string, pfx netip.Prefix) (Ban, bool) {
+	sk := setKey{jail, familyOf(pfx)}
+	i, ok := p.index[sk][keyOf(pfx)]
+	if !ok {
+		return Ban{}, false
+	}
+	return p.bySet[sk][i], true
 }
 
 // Kernel timeouts are a safety net only: logjail removes a ban itself at
@@ -67,7 +83,7 @@ const (
 )
 
 func newPlan(specs []JailSpec, desired []Ban, now time.Time, g guard, maxElem int) (*plan, error) {
-	p := &plan{byName: map[string]jail{}, want: make(map[memberKey]Ban, len(desired)), bySet: map[setKey][]Ban{}}
+	p := &plan{byName: map[string]jail{}, bySet: map[setKey][]Ban{}, index: map[setKey]map[pkey]int32{}}
 	for _, s := range specs {
 		j, err := parseJail(s)
 		if err != nil {
@@ -81,7 +97,12 @@ func newPlan(specs []JailSpec, desired []Ban, now time.Time, g guard, maxElem in
 	}
 	sort.Slice(p.jails, func(a, b int) bool { return p.jails[a].name < p.jails[b].name })
 
-	for _, b := range desired {
+	var (
+		lastKey setKey
+		bans    []Ban
+		idx     map[pkey]int32
+	)
+	for at, b := range desired {
 		n, ok := normPrefix(b.Prefix)
 		if !ok {
 			p.refused = append(p.refused, Refusal{b, "invalid address"})
@@ -99,19 +120,34 @@ func newPlan(specs []JailSpec, desired []Ban, now time.Time, g guard, maxElem in
 			p.refused = append(p.refused, Refusal{b, why})
 			continue
 		}
-		k := memberKey{b.Jail, n}
-		if old, dup := p.want[k]; dup {
-			if old.Until.IsZero() || (!b.Until.IsZero() && !b.Until.After(old.Until)) {
-				continue
+		if sk := (setKey{b.Jail, familyOf(n)}); sk != lastKey || idx == nil {
+			if lastKey.jail != "" {
+				p.bySet[lastKey] = bans
+			}
+			lastKey, bans, idx = sk, p.bySet[sk], p.index[sk]
+			if idx == nil {
+				// room for the rest: sets of 100,000 bans must not grow
+				// in steps
+				idx = make(map[pkey]int32, len(desired)-at)
+				bans = make([]Ban, 0, len(desired)-at)
+				p.index[sk] = idx
 			}
 		}
-		p.want[k] = b
+		k := keyOf(n)
+		if i, dup := idx[k]; dup {
+			old := bans[i]
+			if !old.Until.IsZero() && (b.Until.IsZero() || b.Until.After(old.Until)) {
+				bans[i] = b
+			}
+			continue
+		}
+		idx[k] = int32(len(bans))
+		bans = append(bans, b)
+	}
+	if lastKey.jail != "" {
+		p.bySet[lastKey] = bans
 	}
 
-	for _, b := range p.want {
-		sk := setKey{b.Jail, familyOf(b.Prefix)}
-		p.bySet[sk] = append(p.bySet[sk], b)
-	}
 	for sk, bans := range p.bySet {
 		if slices.ContainsFunc(bans, func(b Ban) bool { return !b.Prefix.IsSingleIP() }) {
 			// Fold bans inside a wider one: sorted by address and then by
@@ -121,7 +157,6 @@ func newPlan(specs []JailSpec, desired []Ban, now time.Time, g guard, maxElem in
 			for _, b := range bans {
 				if len(kept) > 0 {
 					if last := kept[len(kept)-1].Prefix; last.Contains(b.Prefix.Addr()) && last.Bits() <= b.Prefix.Bits() {
-						delete(p.want, memberKey{b.Jail, b.Prefix})
 						continue
 					}
 				}
@@ -129,6 +164,11 @@ func newPlan(specs []JailSpec, desired []Ban, now time.Time, g guard, maxElem in
 			}
 			bans = kept
 			p.bySet[sk] = kept
+			idx := make(map[pkey]int32, len(kept))
+			for i, b := range kept {
+				idx[keyOf(b.Prefix)] = int32(i)
+			}
+			p.index[sk] = idx
 		}
 		if len(bans) > maxElem {
 			return nil, fmt.Errorf("jail %s would hold %d %s bans, maxelem is %d: %w", sk.jail, len(bans), sk.fam, maxElem, ErrSetFull)
@@ -167,17 +207,33 @@ type update[T any] struct {
 // backend keeps kernel timeouts that must match the bans' ends.
 func diffMembers[T any](p *plan, have []found[T], inScope func(setKey) bool, withTimeouts bool, now time.Time) memberDiff[T] {
 	var d memberDiff[T]
-	matched := make(map[memberKey]bool, len(have))
+	matched := map[setKey][]bool{}
+	var (
+		lastKey setKey
+		want    []Ban
+		idx     map[pkey]int32
+		seen    []bool
+	)
 	for _, f := range have {
-		k := memberKey{f.ban.Jail, f.ban.Prefix}
-		want, desired := p.want[k]
-		if !f.ok || !desired || matched[k] {
+		if !f.ok {
 			d.del = append(d.del, f)
 			continue
 		}
-		matched[k] = true
-		if withTimeouts && !timeoutOK(f.ban.Until, want.Until, now) {
-			d.upd = append(d.upd, update[T]{f, want})
+		if sk := (setKey{f.ban.Jail, familyOf(f.ban.Prefix)}); sk != lastKey || seen == nil {
+			lastKey, want, idx = sk, p.bySet[sk], p.index[sk]
+			if seen = matched[sk]; seen == nil {
+				seen = make([]bool, len(want)+1) // never nil
+				matched[sk] = seen
+			}
+		}
+		i, desired := idx[keyOf(f.ban.Prefix)]
+		if !desired || seen[i] {
+			d.del = append(d.del, f)
+			continue
+		}
+		seen[i] = true
+		if withTimeouts && !timeoutOK(f.ban.Until, want[i].Until, now) {
+			d.upd = append(d.upd, update[T]{f, want[i]})
 		}
 	}
 	for _, j := range p.jails {
@@ -186,8 +242,9 @@ func diffMembers[T any](p *plan, have []found[T], inScope func(setKey) bool, wit
 			if !inScope(sk) {
 				continue
 			}
-			for _, b := range p.bySet[sk] {
-				if !matched[memberKey{b.Jail, b.Prefix}] {
+			seen := matched[sk]
+			for i, b := range p.bySet[sk] {
+				if seen == nil || !seen[i] {
 					d.add = append(d.add, b)
 				}
 			}
@@ -242,8 +299,8 @@ func (p *plan) refuseFamily(fam family, why string) {
 		}
 		for _, b := range bans {
 			p.refused = append(p.refused, Refusal{b, why})
-			delete(p.want, memberKey{b.Jail, b.Prefix})
 		}
 		delete(p.bySet, sk)
+		delete(p.index, sk)
 	}
 }
