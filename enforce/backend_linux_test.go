@@ -28,6 +28,7 @@ var suiteJails = []JailSpec{
 	{Name: "sshd", Protocol: "tcp", Ports: "22"},
 	{Name: "web", Protocol: "tcp", Ports: "80,443,8000:8100"},
 	{Name: "dns", Protocol: "udp", Ports: "53"},
+	{Name: "any", Protocol: "all"},
 }
 
 func ban(jail, prefix string, d time.Duration) Ban {
@@ -52,6 +53,7 @@ func suiteBans() []Ban {
 		ban("web", "203.0.113.8", 0),
 		ban("web", "203.0.113.7", 2*time.Hour),
 		ban("dns", "2001:db8:bad::9", 5*time.Minute),
+		ban("any", "198.51.100.77", 0),
 	}
 }
 
@@ -331,13 +333,13 @@ func testBackend(t *testing.T, kind string) {
 			t.Fatalf("sshd port 22 rule (%q) or dns jail missing:\n%s", marks[0], dump)
 		}
 		// sshd moves to other ports; dns is no longer configured.
-		jails := []JailSpec{{Name: "sshd", Protocol: "tcp", Ports: "2222,3000:3010"}, suiteJails[1]}
+		jails := []JailSpec{{Name: "sshd", Protocol: "tcp", Ports: "2222,3000:3010"}, suiteJails[1], suiteJails[3]}
 		rest := without(want, 6)
 		d := f.apply(jails, rest)
 		if len(d.Setup) == 0 {
 			t.Error("no setup for changed ports")
 		}
-		f.checkBans("Removed with its jail", d.Removed, want[6:], f.hasTimeouts())
+		f.checkBans("Removed with its jail", d.Removed, want[6:7], f.hasTimeouts())
 		dump := f.dump()
 		if strings.Contains(dump, marks[0]) || !strings.Contains(dump, marks[1]) {
 			t.Errorf("want %q and no %q in\n%s", marks[1], marks[0], dump)

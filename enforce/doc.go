@@ -29,7 +29,10 @@
 //	-A logjail-sshd -s 192.0.2.7/32 -m comment --comment logjail -j DROP
 //
 // A jail with all ports has no multiport match; one with more than 15
-// ports gets one jump per group of 15. With blocktype REJECT the member
+// ports gets one jump per group of 15; one with protocol "all" has no
+// protocol match either. Such a jail blocks all of an IPv6 address's
+// ICMPv6 too, neighbour discovery included: an attacker on the same link
+// then gets no REJECT answer and simply times out, as with DROP. With blocktype REJECT the member
 // rules end in "-j REJECT --reject-with tcp-reset" for TCP jails (the
 // client sees a closed port) and icmp(6)-port-unreachable otherwise.
 // Chains and jumps are created with go-iptables; the members of a family
