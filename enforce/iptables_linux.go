@@ -63,7 +63,7 @@ func (b *iptablesBackend) members(ft *filterTable, p *plan, now time.Time) []fou
 		if !ok {
 			continue
 		}
-		f := found[xtMember]{ban: Ban{Jail: jailName}, raw: xtMember{r.chain, r.args}}
+		f := found[xtMember]{ban: Ban{Jail: jailName}, raw: xtMember(r)}
 		if pfx, err := netip.ParsePrefix(argAfter(r.args, "-s")); err == nil {
 			f.ban.Prefix = pfx
 			if p != nil {

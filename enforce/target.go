@@ -3,7 +3,6 @@ package enforce
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -117,13 +116,4 @@ func (t target) ownAddrs() ([]ownAddr, error) {
 		return nil, fmt.Errorf("list own addresses: %w", err)
 	}
 	return out, nil
-}
-
-// exitCode returns the exit status carried by err, or -1.
-func exitCode(err error) int {
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		return ee.ExitCode()
-	}
-	return -1
 }
