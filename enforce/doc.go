@@ -109,14 +109,28 @@
 //	iptables -D INPUT <rule as printed, without "-A INPUT">
 //	iptables -F logjail-sshd && iptables -X logjail-sshd
 //
-//	# ipset: first the INPUT rules matching the sets, as above, then
+//	# ipset: first the INPUT rules matching the sets, then the sets
+//	iptables-save -t filter | grep -- '--match-set logjail-'
+//	iptables -D INPUT <rule as printed, without "-A INPUT">
 //	ipset list -n | grep '^logjail-' | xargs -n1 ipset destroy
 //
 //	# nftables
 //	nft delete table inet logjail
 //
+// # Caveats
+//
 // Switching backend: flush with the old one first ("logjail firewall
-// flush"), then change firewall.backend.
+// flush"), then change firewall.backend; each backend's Flush removes only
+// what its own kind creates.
+//
+// Large nftables sets are slow to read: the kernel hands a set's elements
+// out in pieces of at most 32 KiB and walks the set from its first element
+// again for every piece, so a run that reads 100,000 bans spends about a
+// second on it, where ipset needs a tenth (bench/RESULTS.md). Prefer the
+// ipset backend beyond some 20,000 bans per jail.
+//
+// Apply and Flush are not safe for concurrent use, also not from two
+// processes: logjail serialises its runs with the state lock.
 //
 // # Namespaces
 //
