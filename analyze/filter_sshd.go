@@ -78,7 +78,7 @@ type sshProc struct {
 	user        string // the user last named
 	pending     int    // failures still waiting for an address
 	pendingRule string
-	seen        time.Time
+	seen        int64 // Unix nanoseconds of the process's last line
 }
 
 const (
@@ -97,6 +97,9 @@ type sshdMatcher struct {
 	// mostly come from one machine's sshd.
 	lastHostProg []byte
 	lastHPHash   uint64
+	// The last process looked up: an attempt's lines come together.
+	lastKey  uint64
+	lastProc *sshProc
 	// The last client address parsed: an attack's lines repeat it.
 	lastHost []byte
 	lastAddr netip.Addr
@@ -153,18 +156,23 @@ func (m *sshdMatcher) apply(dst []Failure, num int64, h *Header, ev *sshEvent) (
 		}
 	}
 	key := m.procKey(h)
-	p := m.procs[key]
-	if p != nil && h.Time.Sub(p.seen) > sshProcIdle {
+	p := m.lastProc
+	if p == nil || key != m.lastKey {
+		p = m.procs[key]
+		m.lastKey, m.lastProc = key, p
+	}
+	now := h.Time.UnixNano()
+	if p != nil && now-p.seen > int64(sshProcIdle) {
 		m.drop(key, p)
 		p = nil
 	}
 	nofail := ev.rule == ""
 	multiUser := false
 	if p == nil && !ev.forget {
-		p = m.add(key, h.Time)
+		p = m.add(key, now)
 	}
 	if p != nil {
-		p.seen = h.Time
+		p.seen = now
 		if ev.hasU {
 			p.user = m.users.get(ev.user)
 			multiUser = p.addUser(p.user)
@@ -240,14 +248,14 @@ func (m *sshdMatcher) procKey(h *Header) uint64 {
 	return m.lastHPHash ^ pid*0x9E3779B97F4A7C15
 }
 
-func (m *sshdMatcher) add(key uint64, now time.Time) *sshProc {
+func (m *sshdMatcher) add(key uint64, now int64) *sshProc {
 	if len(m.procs) >= sshProcMax {
 		var oldKey uint64
 		var old *sshProc
 		for k, q := range m.procs {
-			if now.Sub(q.seen) > sshProcIdle {
+			if now-q.seen > int64(sshProcIdle) {
 				m.drop(k, q)
-			} else if old == nil || q.seen.Before(old.seen) {
+			} else if old == nil || q.seen < old.seen {
 				oldKey, old = k, q
 			}
 		}
@@ -262,11 +270,15 @@ func (m *sshdMatcher) add(key uint64, now time.Time) *sshProc {
 		p = new(sshProc)
 	}
 	m.procs[key] = p
+	m.lastKey, m.lastProc = key, p
 	return p
 }
 
 func (m *sshdMatcher) drop(key uint64, p *sshProc) {
 	delete(m.procs, key)
+	if m.lastProc == p {
+		m.lastProc = nil
+	}
 	*p = sshProc{}
 	if len(m.free) < 64 {
 		m.free = append(m.free, p)
@@ -499,8 +511,12 @@ func sshFailed(b []byte, ev *sshEvent) bool {
 	}
 	rest, invalid := trimPrefix(rest, "invalid user ")
 	// The user name is the client's choice and may contain " from ": the
-	// address follows the last one.
-	i := lastIndex(rest, " from ")
+	// address follows the last one. Most lines end "from HOST port N
+	// ssh2", which is read from the end at once.
+	i := fromBeforePortSSH2(rest)
+	if i < 0 {
+		i = lastIndex(rest, " from ")
+	}
 	if i < 0 {
 		return false
 	}
@@ -514,6 +530,27 @@ func sshFailed(b []byte, ev *sshEvent) bool {
 	}
 	ev.rule = "failed"
 	return true
+}
+
+// fromBeforePortSSH2 returns the index of " from " in b when b ends with
+// " from HOST port N ssh2", else -1.
+func fromBeforePortSSH2(b []byte) int {
+	r, ok := trimSuffix(b, " ssh2")
+	if !ok {
+		return -1
+	}
+	r, n := lastWord(r)
+	if !isDigits(n) {
+		return -1
+	}
+	if r, ok = trimSuffix(r, " port"); !ok {
+		return -1
+	}
+	r, host := lastWord(r)
+	if len(host) == 0 || !hasSuffix(r, " from") {
+		return -1
+	}
+	return len(r) - 5
 }
 
 // sshAccepted parses what follows "Accepted ": METHOD for USER from HOST.
@@ -587,11 +624,16 @@ func sshUserNotAllowed(b []byte, ev *sshEvent) bool {
 // sshPAM parses pam_X(sshd:auth): authentication failure; logname= uid=
 // euid= tty= ruser= rhost=HOST [user=USER]: a helper line naming the client.
 func sshPAM(msg []byte, ev *sshEvent) bool {
-	i := index(msg, "(sshd:auth): authentication failure;")
-	if i < 5 || i > 20 {
+	// "pam_" then a short module name, then the fixed words.
+	i := 4
+	for i < len(msg) && i < 20 && msg[i] >= 'a' && msg[i] <= 'z' {
+		i++
+	}
+	b, ok := trimPrefix(msg[i:], "(sshd:auth): authentication failure;")
+	if !ok || i == 4 {
 		return false
 	}
-	return pamFields(msg[i+36:], ev)
+	return pamFields(b, ev)
 }
 
 // pamFields reads the key=value list of a PAM authentication failure:
@@ -599,35 +641,39 @@ func sshPAM(msg []byte, ev *sshEvent) bool {
 // optional user=. Only user= holds the client's text, and it comes last.
 func pamFields(b []byte, ev *sshEvent) bool {
 	var f []byte
-	next := func() bool {
+	for n := 0; ; n++ {
 		for len(b) > 0 && b[0] == ' ' {
 			b = b[1:]
 		}
-		if len(b) == 0 {
+		if len(b) == 0 || n > 4 {
 			return false
 		}
 		f, b = firstWord(b)
-		return true
-	}
-	for n := 0; ; n++ {
-		if !next() || n > 4 {
-			return false
-		}
 		if !hasPrefix(f, "logname=") && !hasPrefix(f, "uid=") && !hasPrefix(f, "euid=") && !hasPrefix(f, "tty=") {
 			break
 		}
 	}
-	if !hasPrefix(f, "ruser=") || !next() || !hasPrefix(f, "rhost=") || len(f) == 6 {
+	if !hasPrefix(f, "ruser=") {
+		return false
+	}
+	for len(b) > 0 && b[0] == ' ' {
+		b = b[1:]
+	}
+	f, b = firstWord(b)
+	if !hasPrefix(f, "rhost=") || len(f) == 6 {
 		return false
 	}
 	ev.host = f[6:]
-	rest := stripSuffix(b, 3, true)
-	for len(rest) > 0 && rest[0] == ' ' {
-		rest = rest[1:]
+	for len(b) > 0 && b[0] == ' ' {
+		b = b[1:]
 	}
+	if len(b) == 0 {
+		return true
+	}
+	rest := stripSuffix(b, 3, true)
 	if len(rest) > 0 {
 		u, ok := trimPrefix(rest, "user=")
-		if !ok || bytes.IndexByte(u, ' ') >= 0 {
+		if !ok || spaceIndex(u) >= 0 {
 			return false
 		}
 		ev.user, ev.hasU = u, true
@@ -689,21 +735,27 @@ func sshChangeUser(b []byte, ev *sshEvent) bool {
 // receivedDisconnect parses what follows "Received disconnect from ":
 // HOST [port N] [on X]: CODE: text.
 func (m *sshdMatcher) receivedDisconnect(b []byte, ev *sshEvent) bool {
-	i := bytes.IndexByte(b, ':')
-	if i < 0 {
-		return false
-	}
-	// An IPv6 address contains colons: the host is the first word.
+	// The host is the first word; a colon may end it ("1.2.3.4: 11:"),
+	// and an IPv6 address holds colons of its own.
 	host, _ := firstWord(b)
-	if j := bytes.IndexByte(host, ':'); j >= 0 && bytes.Count(host, []byte(":")) == 1 {
-		host = host[:j]
+	colons, first := 0, -1
+	for j, c := range host {
+		if c == ':' {
+			if colons == 0 {
+				first = j
+			}
+			colons++
+		}
+	}
+	if colons == 1 {
+		host = host[:first]
 	} else if len(host) > 0 && host[len(host)-1] == ':' {
 		host = host[:len(host)-1]
 	}
 	if len(host) == 0 {
 		return false
 	}
-	i = len(host)
+	i := len(host)
 	rest := b[i:]
 	// skip " port N" and " on X"; a colon may follow at once.
 	for k := 0; k < 2; k++ {

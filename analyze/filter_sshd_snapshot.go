@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
-	"time"
 )
 
 // sshProcJSON is one process context in a snapshot.
@@ -28,7 +27,7 @@ func (m *sshdMatcher) Snapshot() []byte {
 	out := make([]sshProcJSON, 0, len(m.procs))
 	for k, p := range m.procs {
 		out = append(out, sshProcJSON{Key: k, Addr: p.addr, Name: p.name, Users: append([]string(nil), p.users[:p.nusers]...),
-			User: p.user, Pending: p.pending, Rule: p.pendingRule, Seen: p.seen.UnixNano()})
+			User: p.user, Pending: p.pending, Rule: p.pendingRule, Seen: p.seen})
 	}
 	data, _ := json.Marshal(out)
 	return data
@@ -47,7 +46,7 @@ func (m *sshdMatcher) Restore(data []byte) error {
 		in = in[:sshProcMax]
 	}
 	for _, q := range in {
-		p := &sshProc{addr: q.Addr, name: q.Name, user: q.User, pending: q.Pending, pendingRule: q.Rule, seen: time.Unix(0, q.Seen)}
+		p := &sshProc{addr: q.Addr, name: q.Name, user: q.User, pending: q.Pending, pendingRule: q.Rule, seen: q.Seen}
 		for _, u := range q.Users {
 			p.addUser(u)
 		}

@@ -45,14 +45,14 @@ func (p *TimeParser) Syslog(line []byte, h *Header) bool {
 	h.Time = t
 	b = b[n+1:]
 	// Host, unless the first word is already the tag.
-	sp := bytes.IndexByte(b, ' ')
+	sp := spaceIndex(b)
 	if sp <= 0 {
 		return false
 	}
 	if w := b[:sp]; w[len(w)-1] != ':' {
 		h.Host = w
 		b = b[sp+1:]
-		if sp = bytes.IndexByte(b, ' '); sp <= 0 {
+		if sp = spaceIndex(b); sp <= 0 {
 			return false
 		}
 	}

@@ -72,11 +72,23 @@ func lastWord(b []byte) (rest, word []byte) {
 
 // firstWord splits b at its first space: b = word + " " + rest.
 func firstWord(b []byte) (word, rest []byte) {
-	i := bytes.IndexByte(b, ' ')
-	if i < 0 {
-		return b, nil
+	// Words are short: a plain loop beats IndexByte's vector setup.
+	for i, c := range b {
+		if c == ' ' {
+			return b[:i], b[i+1:]
+		}
 	}
-	return b[:i], b[i+1:]
+	return b, nil
+}
+
+// spaceIndex is bytes.IndexByte(b, ' ') for the short fields of a header.
+func spaceIndex(b []byte) int {
+	for i, c := range b {
+		if c == ' ' {
+			return i
+		}
+	}
+	return -1
 }
 
 // trimSpaceRight drops trailing spaces and tabs.
