@@ -30,7 +30,8 @@ var (
 	ErrConflict = errors.New("name taken by something logjail did not create")
 
 	// ErrToolMissing is returned when a program the backend runs
-	// (iptables-restore, ipset, ip) is not installed.
+	// (iptables-restore, ipset, ip) is not installed, or the kernel lacks
+	// what it talks to (nf_tables).
 	ErrToolMissing = errors.New("program not found")
 )
 

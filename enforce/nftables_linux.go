@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -125,6 +126,9 @@ func tuneSocket(c *netlink.Conn) error {
 func (n *nftConn) read() error {
 	tables, err := n.c.ListTablesOfFamily(nftables.TableFamilyINet)
 	if err != nil {
+		if errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.EPROTONOSUPPORT) || errors.Is(err, unix.EAFNOSUPPORT) {
+			return fmt.Errorf("list tables: the kernel has no nf_tables (%w): %w", ErrToolMissing, err)
+		}
 		return fmt.Errorf("list tables: %w", err)
 	}
 	for _, t := range tables {
