@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"logjail/state"
 )
 
 // Exit codes, as CONTRACT.md fixes them.
@@ -33,6 +35,22 @@ func usagef(format string, a ...any) error { return usageError(fmt.Errorf(format
 // errNotImplemented answers the commands that later work will build.
 var errNotImplemented = errors.New("not implemented yet")
 
+// errSilent ends the program with exit code 1 without a message: the
+// problem was already reported (once, not at every cron run).
+var errSilent = &exitError{code: exitRuntime, err: errors.New("")}
+
+// stateError maps the state file's errors to exit codes: a lock held too
+// long is 3; a file to be fixed by hand is 2; the rest 1.
+func stateError(err error) error {
+	switch {
+	case errors.Is(err, state.ErrLocked):
+		return &exitError{code: exitLocked, err: err}
+	case errors.Is(err, state.ErrCorrupt), errors.Is(err, state.ErrNewerSchema), errors.Is(err, state.ErrPermissions):
+		return &exitError{code: exitUsage, err: err}
+	}
+	return err
+}
+
 // exitCode prints err, one line per error, and maps it to an exit code.
 func exitCode(err error, stderr io.Writer) int {
 	if err == nil {
@@ -43,7 +61,11 @@ func exitCode(err error, stderr io.Writer) int {
 	if errors.As(err, &ee) {
 		code = ee.code
 	}
-	for _, line := range strings.Split(strings.TrimRight(err.Error(), "\n"), "\n") {
+	msg := strings.TrimRight(err.Error(), "\n")
+	if msg == "" {
+		return code
+	}
+	for _, line := range strings.Split(msg, "\n") {
 		fmt.Fprintf(stderr, "logjail: %s\n", line)
 	}
 	return code

@@ -27,10 +27,11 @@ var (
 	bucketOutbox  = []byte("outbox")
 	allBuckets    = [][]byte{bucketMeta, bucketFiles, bucketTracks, bucketBans, bucketHistory, bucketOutbox}
 
-	keyVersion = []byte("version")
-	keyLastRun = []byte("last_run")
-	keyPurged  = []byte("tracks_purged")
-	prefixWarn = "warned/"
+	keyVersion  = []byte("version")
+	keyLastRun  = []byte("last_run")
+	keyPurged   = []byte("tracks_purged")
+	prefixWarn  = "warned/"
+	prefixClock = "clock/"
 )
 
 // Options tune Open.

@@ -163,12 +163,7 @@ func TestPurgeTracks(t *testing.T) {
 		tx.PutTrack("sshd", netip.MustParsePrefix("192.0.2.1/32"), &analyze.Track{Failures: []int64{t0.UnixNano()}})
 		tx.PutTrack("sshd", netip.MustParsePrefix("192.0.2.2/32"), &analyze.Track{Failures: []int64{t0.Add(-time.Hour).UnixNano()}})
 		tx.PutTrack("gone", netip.MustParsePrefix("192.0.2.3/32"), &analyze.Track{Failures: []int64{t0.UnixNano()}})
-		pol := func(j string) *analyze.Policy {
-			if j == "sshd" {
-				return p
-			}
-			return nil
-		}
+		pol := func(j string, tr *analyze.Track) bool { return j != "sshd" || tr.Stale(p, t0) }
 		if n, err := tx.PurgeTracks(t0, pol); n != 2 || err != nil {
 			t.Errorf("purged %d, %v; want 2 (stale and jail gone)", n, err)
 		}
@@ -176,7 +171,7 @@ func TestPurgeTracks(t *testing.T) {
 			t.Error("live track purged")
 		}
 		tx.PutTrack("sshd", netip.MustParsePrefix("192.0.2.4/32"), &analyze.Track{})
-		if n, _ := tx.PurgeTracks(t0.Add(10*time.Minute), pol); n != 0 {
+		if n, _ := tx.PurgeTracks(t0.Add(10*time.Minute), func(string, *analyze.Track) bool { return true }); n != 0 {
 			t.Errorf("second purge within the hour deleted %d", n)
 		}
 		return nil

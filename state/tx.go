@@ -187,10 +187,9 @@ func (tx *Tx) ForEachTrack(fn func(jail string, key netip.Prefix, tr *analyze.Tr
 	})
 }
 
-// PurgeTracks deletes the tracks stale at now under their jail's policy
-// (policy returns nil for a jail that no longer exists: its tracks go).
-// It runs at most once an hour and returns how many it deleted.
-func (tx *Tx) PurgeTracks(now time.Time, policy func(jail string) *analyze.Policy) (int, error) {
+// PurgeTracks deletes the tracks for which stale says so. It runs at most
+// once an hour (by now) and returns how many it deleted.
+func (tx *Tx) PurgeTracks(now time.Time, stale func(jail string, tr *analyze.Track) bool) (int, error) {
 	if last, ok := tx.timeMeta(keyPurged); ok && now.Sub(last) < time.Hour && !now.Before(last) {
 		return 0, nil
 	}
@@ -205,7 +204,7 @@ func (tx *Tx) PurgeTracks(now time.Time, policy func(jail string) *analyze.Polic
 		if err != nil {
 			return corrupt(tx.path, err)
 		}
-		if p := policy(jail); p == nil || tr.Stale(p, now) {
+		if stale(jail, tr) {
 			dead = append(dead, append([]byte(nil), k...))
 		}
 		return nil
@@ -219,6 +218,18 @@ func (tx *Tx) PurgeTracks(now time.Time, policy func(jail string) *analyze.Polic
 		}
 	}
 	return len(dead), tx.setTimeMeta(keyPurged, now)
+}
+
+// LogClock returns the time of the newest failure a jail has seen: with
+// logs in time order, no later failure can be older, so windows that ended
+// before it minus findtime can go.
+func (tx *Tx) LogClock(jail string) (time.Time, bool) {
+	return tx.timeMeta([]byte(prefixClock + jail))
+}
+
+// SetLogClock records the newest failure time of a jail.
+func (tx *Tx) SetLogClock(jail string, t time.Time) error {
+	return tx.setTimeMeta([]byte(prefixClock+jail), t)
 }
 
 func splitTrackKey(k []byte) (string, netip.Prefix, error) {

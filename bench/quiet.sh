@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The quiet cron run: 20 log files with nothing new, 10,000 active bans,
+# 100,000 addresses with open windows. Wall time and peak RSS of
+# `logjail run`, beside `logjail version` (process start alone).
+#
+#   bench/quiet.sh [RUNS]       (default 50)
+set -euo pipefail
+runs=${1:-50}
+here=$(cd "$(dirname "$0")/.." && pwd)
+out=$here/bench/out
+mkdir -p "$out"
+cd "$here"
+go build -o "$out/logjail" .
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+now=2026-11-24T12:00:00Z
+cfg=$(go run ./bench/quietstate -dir "$dir" -now "$now")
+lj() { "$out/logjail" --config "$cfg" --now "$now" "$@"; }
+lj run                       # reads the 20 files to their end
+# median wall time (ms) and peak RSS (KiB) of N runs of a command
+measure() {
+	local times=() rss=0
+	for _ in $(seq "$runs"); do
+		local r
+		r=$( { /usr/bin/time -f '%e %M' "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1)
+		local s=$(date +%s%N)
+		"$@" >/dev/null 2>&1
+		local e=$(date +%s%N)
+		times+=($(( (e - s) / 1000 )))
+		local m=${r#* }
+		[ "$m" -gt "$rss" ] && rss=$m
+	done
+	local med
+	med=$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+	printf '%s %s\n' "$med" "$rss"
+}
+read -r q_us q_rss < <(measure lj run)
+read -r v_us v_rss < <(measure "$out/logjail" version)
+printf 'quiet run: 20 files, 10,000 active bans, 100,000 open windows; %s runs, %s\n\n' "$runs" "$(date -u +%Y-%m-%d)"
+printf '| command | median wall ms | peak RSS MiB |\n|---|---|---|\n'
+printf '| logjail run (quiet) | %.1f | %.1f |\n' "$(echo "$q_us/1000" | bc -l)" "$(echo "$q_rss/1024" | bc -l)"
+printf '| logjail version | %.1f | %.1f |\n' "$(echo "$v_us/1000" | bc -l)" "$(echo "$v_rss/1024" | bc -l)"
+printf '\nquiet run costs %.1f ms beyond process start\n' "$(echo "($q_us-$v_us)/1000" | bc -l)"

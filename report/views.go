@@ -1,0 +1,98 @@
+package report
+
+import (
+	"encoding/json"
+	"io"
+	"net/netip"
+	"time"
+)
+
+// Times in JSON are RFC 3339 with offset; a permanent ban's until is null.
+
+// BanJSON is a ban in `run --dry-run --format json` and `status --format json`.
+type BanJSON struct {
+	Jail     string  `json:"jail"`
+	IP       string  `json:"ip"`
+	Start    string  `json:"start"`
+	Until    *string `json:"until"`
+	Failures int     `json:"failures,omitempty"`
+	Offense  int     `json:"offense"`
+}
+
+// UnbanJSON is a lifted ban in `run --dry-run --format json`.
+type UnbanJSON struct {
+	Jail string `json:"jail"`
+	IP   string `json:"ip"`
+}
+
+// DryRunJSON is the document `run --dry-run --format json` prints.
+type DryRunJSON struct {
+	Now    string      `json:"now"`
+	Ban    []BanJSON   `json:"ban"`
+	Unban  []UnbanJSON `json:"unban"`
+	Active int         `json:"active"`
+	// Firewall says what the firewall step would change, or why it
+	// could not be read.
+	Firewall *FirewallJSON `json:"firewall,omitempty"`
+}
+
+// FirewallJSON is the firewall part of a dry run.
+type FirewallJSON struct {
+	Backend string   `json:"backend"`
+	Add     []string `json:"add"`
+	Remove  []string `json:"remove"`
+	Error   string   `json:"error,omitempty"`
+}
+
+// FailureJSON is a failure count in progress in `status --format json`.
+type FailureJSON struct {
+	Jail  string `json:"jail"`
+	IP    string `json:"ip"`
+	Count int    `json:"count"`
+	First string `json:"first"`
+	Last  string `json:"last"`
+}
+
+// FileJSON is a log file's reading position in `status --format json`.
+type FileJSON struct {
+	Jail   string `json:"jail"`
+	Path   string `json:"path"`
+	Offset int64  `json:"offset"`
+	Inode  uint64 `json:"inode"`
+}
+
+// StatusJSON is the document `status --format json` prints.
+type StatusJSON struct {
+	LastRun  *string       `json:"last_run"`
+	Bans     []BanJSON     `json:"bans"`
+	Failures []FailureJSON `json:"failures"`
+	Files    []FileJSON    `json:"files"`
+}
+
+// Time formats t as RFC 3339 with offset.
+func Time(t time.Time) string { return t.Format(time.RFC3339) }
+
+// Until formats a ban's end; nil (JSON null) for a permanent ban.
+func Until(t time.Time) *string {
+	if t.IsZero() {
+		return nil
+	}
+	s := Time(t)
+	return &s
+}
+
+// IP prints a banned prefix as the firewall does: a single address bare,
+// a network in CIDR notation.
+func IP(p netip.Prefix) string {
+	if p.IsSingleIP() {
+		return p.Addr().String()
+	}
+	return p.String()
+}
+
+// JSON writes v as indented JSON.
+func JSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

@@ -1,0 +1,435 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/netip"
+	"sort"
+	"time"
+
+	"logjail/analyze"
+	"logjail/config"
+	"logjail/enforce"
+	"logjail/state"
+)
+
+// Options say what one run does.
+type Options struct {
+	Config *config.Config
+	// Now is the run's time: it decides which bans are active.
+	Now time.Time
+	// DryRun keeps everything: state, firewall and mail.
+	DryRun bool
+	// Firewall enforces the bans; nil leaves the firewall alone.
+	Firewall enforce.Backend
+}
+
+// JailStats counts one jail's work in a run.
+type JailStats struct {
+	Files, Lines, Failures, Bans int64
+}
+
+// Result is what a run did, or would do in a dry run.
+type Result struct {
+	Now time.Time
+	// Bans are the bans this run decided, in the order decided.
+	Bans []state.Ban
+	// Unbans are the bans this run lifted because they ended.
+	Unbans []state.Ban
+	// Active are the bans held after the run that are active at Now.
+	Active []state.Ban
+	Jails  map[string]*JailStats
+	// Warnings are new problems, to be printed once.
+	Warnings []string
+	// Problems are the steps that failed (exit code 1); they are retried
+	// by the next run.
+	Problems []error
+	// Firewall is what the firewall step changed (nil when skipped).
+	Firewall *enforce.Diff
+}
+
+// maxUsers bounds the user names kept with a ban.
+const maxUsers = 5
+
+type trackKey struct {
+	jail string
+	key  netip.Prefix
+}
+
+type trackEntry struct {
+	tr    *analyze.Track
+	users []string
+	dirty bool
+}
+
+type run struct {
+	o Options
+	// clocks are the newest failure time per jail (see state.Tx.LogClock).
+	clocks  map[string]time.Time
+	tx      *state.Tx
+	res     *Result
+	tracks  map[trackKey]*trackEntry
+	files   []fileSave
+	decided []state.Ban
+	buf     []analyze.Failure
+}
+
+type fileSave struct {
+	jail, path string
+	rec        fileRecord
+}
+
+// fileRecord is what the state keeps per jail and log path: where reading
+// stopped, and the filter's memory of unfinished multi-line attempts (so a
+// run that ends between two lines of one sshd attempt loses nothing).
+type fileRecord struct {
+	analyze.FileState
+	Context []byte `json:",omitempty"`
+}
+
+// stateError marks an error of the state file met while reading logs: it
+// stops the run, where a log's own error only skips that log.
+type stateError struct{ err error }
+
+func (e stateError) Error() string { return e.err.Error() }
+func (e stateError) Unwrap() error { return e.err }
+
+// Run carries out one run on an open state file. An error means nothing
+// was kept (the state is as before); failed steps that do not stop the
+// run are in Result.Problems.
+func Run(ctx context.Context, db *state.DB, o Options) (*Result, error) {
+	res := &Result{Now: o.Now, Jails: map[string]*JailStats{}}
+	work := func(tx *state.Tx) error {
+		r := &run{o: o, tx: tx, res: res, tracks: map[trackKey]*trackEntry{}, clocks: map[string]time.Time{}}
+		for _, j := range o.Config.Enabled() {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if err := r.jail(j); err != nil {
+				return err
+			}
+		}
+		return r.finish()
+	}
+	var err error
+	if o.DryRun {
+		err = db.View(work)
+	} else {
+		err = db.Update(work)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if o.Firewall != nil && !o.DryRun {
+		d, err := o.Firewall.Apply(ctx, JailSpecs(o.Config, res.Active), Desired(res.Active), o.Now)
+		if err != nil {
+			res.Problems = append(res.Problems, err)
+		} else {
+			res.Firewall = &d
+		}
+	}
+	return res, nil
+}
+
+// jail reads the new lines of one jail's files.
+func (r *run) jail(j *config.Jail) error {
+	stats := &JailStats{}
+	r.res.Jails[j.Name] = stats
+	pol := Policy(j, r.o.Config.History)
+	files, err := j.Files()
+	if err != nil {
+		r.problem("jail:"+j.Name, fmt.Errorf("jail %s: logpath: %w", j.Name, err))
+		return nil
+	}
+	if len(files) == 0 {
+		r.warnOnce("nolog:"+j.Name, fmt.Sprintf("jail %s: no log file matches %v", j.Name, j.LogPath))
+		return nil
+	}
+	r.clearWarning("nolog:" + j.Name)
+	for _, path := range files {
+		var rec fileRecord
+		found, err := r.tx.File(j.Name, path, &rec)
+		if err != nil {
+			return err
+		}
+		prev := &rec.FileState
+		if !found {
+			prev = nil
+		}
+		m := j.Filter.New(j.Mode)
+		if snap, ok := m.(analyze.Snapshotter); ok && len(rec.Context) > 0 {
+			if err := snap.Restore(rec.Context); err != nil {
+				return fmt.Errorf("jail %s: %s: saved filter context: %w", j.Name, path, err)
+			}
+		}
+		tp := analyze.NewTimeParser(r.o.Now, nil)
+		next, err := analyze.Read(path, prev, j.Start == config.StartEnd, r.o.Now, func(file string, num int64, line []byte) error {
+			stats.Lines++
+			var out analyze.Outcome
+			r.buf, out = m.Match(r.buf[:0], num, line, tp)
+			_ = out
+			for i := range r.buf {
+				stats.Failures++
+				if err := r.failure(j, pol, &r.buf[i]); err != nil {
+					return stateError{err}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			var se stateError
+			if errors.As(err, &se) {
+				return err // the state itself failed: stop, keep nothing
+			}
+			if errors.Is(err, fs.ErrNotExist) {
+				continue // gone between the glob and the open: next run
+			}
+			r.problem("read:"+path, fmt.Errorf("jail %s: %w", j.Name, err))
+			// Keep the lines delivered before the error: they must not
+			// count twice.
+			if found || next.Offset > 0 {
+				r.files = append(r.files, fileSave{j.Name, path, fileRecord{FileState: next, Context: rec.Context}})
+			}
+			continue
+		}
+		r.clearWarning("read:" + path)
+		rec = fileRecord{FileState: next}
+		if snap, ok := m.(analyze.Snapshotter); ok {
+			rec.Context = snap.Snapshot()
+		}
+		stats.Files++
+		r.files = append(r.files, fileSave{j.Name, path, rec})
+	}
+	return nil
+}
+
+// failure applies one failure to its track.
+func (r *run) failure(j *config.Jail, pol *analyze.Policy, f *analyze.Failure) error {
+	if !f.Addr.IsValid() || pol.Ignored(f.Addr) {
+		return nil // host names are never banned
+	}
+	k := trackKey{j.Name, pol.Key(f.Addr)}
+	e := r.tracks[k]
+	if e == nil {
+		tr, err := r.tx.Track(k.jail, k.key)
+		if err != nil {
+			return err
+		}
+		if tr == nil {
+			tr = &analyze.Track{}
+		}
+		e = &trackEntry{tr: tr}
+		r.tracks[k] = e
+	}
+	if f.User != "" && len(e.users) < maxUsers && !contains(e.users, f.User) {
+		e.users = append(e.users, f.User)
+	}
+	e.dirty = true
+	if f.Time.After(r.clock(j.Name)) {
+		r.clocks[j.Name] = f.Time
+	}
+	dec, ok := pol.Step(e.tr, f.Time)
+	if !ok {
+		return nil
+	}
+	b := state.Ban{Jail: j.Name, Prefix: k.key, Start: dec.Start, Until: dec.Until,
+		Offense: dec.Offense, Failures: dec.Failures, Users: append([]string(nil), e.users...)}
+	r.decided = append(r.decided, b)
+	r.res.Jails[j.Name].Bans++
+	return nil
+}
+
+func contains(ss []string, s string) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// finish records the decisions, lifts expired bans and saves the rest.
+func (r *run) finish() error {
+	now := r.o.Now
+	held, err := r.tx.Bans()
+	if err != nil {
+		return err
+	}
+	byKey := map[trackKey]state.Ban{}
+	for _, b := range held {
+		byKey[trackKey{b.Jail, b.Prefix}] = b
+	}
+	write := !r.o.DryRun
+	for i := range r.decided {
+		b := r.decided[i]
+		r.res.Bans = append(r.res.Bans, b)
+		if write {
+			if err := r.tx.AddHistory(&b); err != nil {
+				return err
+			}
+			if err := r.tx.AddEvent(&state.Event{Kind: "ban", Time: now, Ban: &b}); err != nil {
+				return err
+			}
+		}
+		if !b.Permanent() && !b.Until.After(now) {
+			continue // over already (old lines): history only
+		}
+		k := trackKey{b.Jail, b.Prefix}
+		if old, ok := byKey[k]; ok && (old.Permanent() || (!b.Permanent() && old.Until.After(b.Until))) {
+			continue // a longer ban holds already (a manual one, say)
+		}
+		byKey[k] = b
+		if write {
+			if err := r.tx.PutBan(&b); err != nil {
+				return err
+			}
+		}
+	}
+	var keys []trackKey
+	for k := range byKey {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].jail != keys[j].jail {
+			return keys[i].jail < keys[j].jail
+		}
+		return keys[i].key.Addr().Less(keys[j].key.Addr())
+	})
+	for _, k := range keys {
+		b := byKey[k]
+		if !b.Permanent() && !b.Until.After(now) {
+			r.res.Unbans = append(r.res.Unbans, b)
+			if write {
+				if err := r.tx.DeleteBan(b.Jail, b.Prefix); err != nil {
+					return err
+				}
+				if err := r.tx.AddEvent(&state.Event{Kind: "unban", Time: now, Ban: &b}); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		if b.ActiveAt(now) {
+			r.res.Active = append(r.res.Active, b)
+		}
+	}
+	if !write {
+		return nil
+	}
+	for k, e := range r.tracks {
+		if !e.dirty {
+			continue
+		}
+		var err error
+		if r.stale(k.jail, e.tr) {
+			err = r.tx.DeleteTrack(k.jail, k.key)
+		} else {
+			err = r.tx.PutTrack(k.jail, k.key, e.tr)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	for jail, t := range r.clocks {
+		if err := r.tx.SetLogClock(jail, t); err != nil {
+			return err
+		}
+	}
+	for _, f := range r.files {
+		if err := r.tx.PutFile(f.jail, f.path, f.rec); err != nil {
+			return err
+		}
+	}
+	if _, err := r.tx.PurgeTracks(now, r.stale); err != nil {
+		return err
+	}
+	if _, err := r.tx.PurgeHistory(now.Add(-r.o.Config.History)); err != nil {
+		return err
+	}
+	return r.tx.SetLastRun(now)
+}
+
+// clock returns the newest failure time of a jail, this run's included.
+func (r *run) clock(jail string) time.Time {
+	if t, ok := r.clocks[jail]; ok {
+		return t
+	}
+	t, _ := r.tx.LogClock(jail)
+	r.clocks[jail] = t
+	return t
+}
+
+// stale reports whether a track can go: judged at the jail's log clock
+// (not later than now), since a log that lags behind the clock may still
+// bring failures that join an old window.
+func (r *run) stale(jail string, tr *analyze.Track) bool {
+	pol := r.policy(jail)
+	if pol == nil {
+		return true // the jail is gone
+	}
+	at := r.clock(jail)
+	if at.IsZero() || at.After(r.o.Now) {
+		at = r.o.Now
+	}
+	return tr.Stale(pol, at)
+}
+
+func (r *run) policy(jail string) *analyze.Policy {
+	j := r.o.Config.Jail(jail)
+	if j == nil {
+		return nil
+	}
+	return Policy(j, r.o.Config.History)
+}
+
+// problem records a failed step; its message is printed when it is new.
+func (r *run) problem(key string, err error) {
+	r.res.Problems = append(r.res.Problems, err)
+	r.warnOnce(key, err.Error())
+}
+
+func (r *run) warnOnce(key, msg string) {
+	if r.tx.Warned(key) {
+		return
+	}
+	r.res.Warnings = append(r.res.Warnings, msg)
+	if !r.o.DryRun {
+		r.tx.SetWarned(key, r.o.Now)
+	}
+}
+
+func (r *run) clearWarning(key string) {
+	if !r.o.DryRun {
+		r.tx.ClearWarned(key)
+	}
+}
+
+// Desired turns held bans into the firewall's desired set.
+func Desired(bans []state.Ban) []enforce.Ban {
+	out := make([]enforce.Ban, 0, len(bans))
+	for _, b := range bans {
+		out = append(out, enforce.Ban{Jail: b.Jail, Prefix: b.Prefix, Until: b.Until})
+	}
+	return out
+}
+
+// JailSpecs lists the firewall's view of the configured jails, plus any
+// jail that holds a ban but is no longer configured (its bans stay
+// enforced on every port until they end).
+func JailSpecs(cfg *config.Config, bans []state.Ban) []enforce.JailSpec {
+	seen := map[string]bool{}
+	var out []enforce.JailSpec
+	for _, j := range cfg.Jails {
+		seen[j.Name] = true
+		out = append(out, enforce.JailSpec{Name: j.Name, Protocol: j.Protocol, Ports: j.PortSpec()})
+	}
+	for _, b := range bans {
+		if !seen[b.Jail] {
+			seen[b.Jail] = true
+			out = append(out, enforce.JailSpec{Name: b.Jail, Protocol: "all"})
+		}
+	}
+	return out
+}
