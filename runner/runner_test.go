@@ -1,0 +1,143 @@
+package runner
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"logjail/analyze"
+	"logjail/config"
+	"logjail/state"
+)
+
+func testConfig(t *testing.T, log string) *config.Config {
+	t.Helper()
+	y := fmt.Sprintf("firewall: {backend: none}\njails:\n  sshd:\n    logpath: [%s]\n    maxretry: 3\n    findtime: 10m\n    bantime: 20m\n    bantime_increment: {enabled: true, factor: 2, maxtime: 2h}\n", log)
+	cfg, err := config.Parse(strings.NewReader(y), "test.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+func openDB(t *testing.T) *state.DB {
+	t.Helper()
+	db, err := state.Open(filepath.Join(t.TempDir(), "state.db"), state.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func banString(b state.Ban) string {
+	return fmt.Sprintf("%s %s %s %s #%d", b.Jail, b.Prefix, b.Start.UTC().Format(time.RFC3339), b.Until.UTC().Format(time.RFC3339), b.Offense)
+}
+
+// TestReplayEqualsLive: the loghub sample fed to Run in one-minute pieces,
+// with now at each piece's end, decides exactly the bans of one pass of the
+// engine over the whole log, and of one Run over it.
+func TestReplayEqualsLive(t *testing.T) {
+	raw, err := os.ReadFile("../testdata/loghub/OpenSSH_2k.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	sc := bufio.NewScanner(strings.NewReader(strings.ReplaceAll(string(raw), "\r", "")))
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+	}
+	lines = lines[:len(lines)-1] // the sample's last line is unterminated
+	stamp := func(l string) time.Time {
+		ts, err := time.Parse(time.Stamp, l[:15])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ts.AddDate(2025, 0, 0)
+	}
+	end := stamp(lines[len(lines)-1]).Add(time.Minute)
+
+	// One pass of the engine.
+	f, _ := analyze.Builtin("sshd")
+	cfg := testConfig(t, "/unused")
+	pol := Policy(cfg.Jail("sshd"), cfg.History)
+	m := f.New("normal")
+	tp := analyze.NewTimeParser(end, time.UTC)
+	tracks := map[string]*analyze.Track{}
+	var want []string
+	for i, l := range lines {
+		fs, _ := m.Match(nil, int64(i+1), []byte(l), tp)
+		for _, fl := range fs {
+			if !fl.Addr.IsValid() || pol.Ignored(fl.Addr) {
+				continue
+			}
+			k := pol.Key(fl.Addr)
+			tr := tracks[k.String()]
+			if tr == nil {
+				tr = &analyze.Track{}
+				tracks[k.String()] = tr
+			}
+			if d, ok := pol.Step(tr, fl.Time); ok {
+				want = append(want, banString(state.Ban{Jail: "sshd", Prefix: k, Start: d.Start, Until: d.Until, Offense: d.Offense}))
+			}
+		}
+	}
+	if len(want) < 10 {
+		t.Fatalf("the engine banned %d: too few to compare", len(want))
+	}
+
+	decide := func(pieces bool) []string {
+		dir := t.TempDir()
+		log := filepath.Join(dir, "auth.log")
+		cfg := testConfig(t, log)
+		db := openDB(t)
+		fh, err := os.Create(log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer fh.Close()
+		var got []string
+		runAt := func(now time.Time) {
+			res, err := Run(context.Background(), db, Options{Config: cfg, Now: now})
+			if err != nil || len(res.Problems) > 0 {
+				t.Fatalf("run at %s: %v %v", now, err, res.Problems)
+			}
+			for _, b := range res.Bans {
+				got = append(got, banString(b))
+			}
+		}
+		if !pieces {
+			for _, l := range lines {
+				fmt.Fprintln(fh, l)
+			}
+			runAt(end)
+			return got
+		}
+		next := stamp(lines[0]).Truncate(time.Minute).Add(time.Minute)
+		for _, l := range lines {
+			for !stamp(l).Before(next) {
+				runAt(next)
+				next = next.Add(time.Minute)
+			}
+			fmt.Fprintln(fh, l)
+		}
+		runAt(end)
+		return got
+	}
+	for _, mode := range []struct {
+		name   string
+		pieces bool
+	}{{"one run", false}, {"one-minute pieces", true}} {
+		t.Run(mode.name, func(t *testing.T) {
+			got := decide(mode.pieces)
+			if strings.Join(got, "\n") != strings.Join(want, "\n") {
+				t.Fatalf("bans differ from one pass of the engine:\n got %d:\n%s\nwant %d:\n%s", len(got), strings.Join(got, "\n"), len(want), strings.Join(want, "\n"))
+			}
+		})
+	}
+}
