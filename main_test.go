@@ -21,6 +21,16 @@ func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			// expand FILE...: replace $VARS in the files (e.g. $WORK in a
+			// config whose paths must be absolute).
+			"expand": func(ts *testscript.TestScript, neg bool, args []string) {
+				for _, f := range args {
+					data := ts.ReadFile(f)
+					ts.Check(os.WriteFile(ts.MkAbs(f), []byte(os.Expand(data, ts.Getenv)), 0o644))
+				}
+			},
+		},
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("LOGJAIL_CONFIG", env.WorkDir+"/no-such-config.yaml")
 			env.Setenv("TZ", "UTC")
