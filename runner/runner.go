@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"net/netip"
-	"sort"
 	"time"
 
 	"logjail/analyze"
@@ -257,11 +256,11 @@ func (r *run) finish() error {
 	if err != nil {
 		return err
 	}
-	byKey := map[trackKey]state.Ban{}
-	for _, b := range held {
-		byKey[trackKey{b.Jail, b.Prefix}] = b
-	}
+	// Decided bans replace held ones of the same key unless those last
+	// longer (a manual ban, say). Runs decide few bans: look each up.
 	write := !r.o.DryRun
+	var added []state.Ban
+	replaced := map[trackKey]state.Ban{}
 	for i := range r.decided {
 		b := r.decided[i]
 		r.res.Bans = append(r.res.Bans, b)
@@ -277,28 +276,39 @@ func (r *run) finish() error {
 			continue // over already (old lines): history only
 		}
 		k := trackKey{b.Jail, b.Prefix}
-		if old, ok := byKey[k]; ok && (old.Permanent() || (!b.Permanent() && old.Until.After(b.Until))) {
-			continue // a longer ban holds already (a manual one, say)
+		old, ok := replaced[k]
+		if !ok {
+			if o, err := r.tx.Ban(b.Jail, b.Prefix); err != nil {
+				return err
+			} else if o != nil {
+				old, ok = *o, true
+			}
 		}
-		byKey[k] = b
+		if ok && (old.Permanent() || (!b.Permanent() && old.Until.After(b.Until))) {
+			continue
+		}
+		replaced[k] = b
 		if write {
 			if err := r.tx.PutBan(&b); err != nil {
 				return err
 			}
 		}
 	}
-	var keys []trackKey
-	for k := range byKey {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool {
-		if keys[i].jail != keys[j].jail {
-			return keys[i].jail < keys[j].jail
+	for i := range held {
+		k := trackKey{held[i].Jail, held[i].Prefix}
+		if b, ok := replaced[k]; ok {
+			held[i] = b
+			delete(replaced, k)
 		}
-		return keys[i].key.Addr().Less(keys[j].key.Addr())
-	})
-	for _, k := range keys {
-		b := byKey[k]
+	}
+	for _, b := range r.decided {
+		if nb, ok := replaced[trackKey{b.Jail, b.Prefix}]; ok && nb.Start.Equal(b.Start) {
+			added = append(added, nb)
+			delete(replaced, trackKey{b.Jail, b.Prefix})
+		}
+	}
+	r.res.Active = make([]state.Ban, 0, len(held)+len(added))
+	for _, b := range append(held, added...) {
 		if !b.Permanent() && !b.Until.After(now) {
 			r.res.Unbans = append(r.res.Unbans, b)
 			if write {

@@ -256,24 +256,29 @@ func (tx *Tx) Ban(jail string, p netip.Prefix) (*Ban, error) {
 	if data == nil {
 		return nil, nil
 	}
-	var b Ban
-	if err := json.Unmarshal(data, &b); err != nil {
+	b, err := decodeBan(jail, p, data)
+	if err != nil {
 		return nil, corrupt(tx.path, fmt.Errorf("ban %s %s: %w", jail, p, err))
 	}
 	return &b, nil
 }
 
-// Bans returns every ban held, active or expired but not yet lifted.
+// Bans returns every ban held, active or expired but not yet lifted, in
+// key order (jail, then address).
 func (tx *Tx) Bans() ([]Ban, error) {
 	b := tx.bucket(bucketBans)
 	if b == nil {
 		return nil, nil
 	}
-	var out []Ban
+	out := make([]Ban, 0, b.Stats().KeyN)
 	err := b.ForEach(func(k, v []byte) error {
-		var ban Ban
-		if err := json.Unmarshal(v, &ban); err != nil {
-			return corrupt(tx.path, fmt.Errorf("ban %q: %w", k, err))
+		jail, p, err := splitTrackKey(k)
+		if err != nil {
+			return corrupt(tx.path, err)
+		}
+		ban, err := decodeBan(jail, p, v)
+		if err != nil {
+			return corrupt(tx.path, fmt.Errorf("ban %s %s: %w", jail, p, err))
 		}
 		out = append(out, ban)
 		return nil
@@ -283,11 +288,7 @@ func (tx *Tx) Bans() ([]Ban, error) {
 
 // PutBan saves a ban, replacing one of the same jail and prefix.
 func (tx *Tx) PutBan(b *Ban) error {
-	data, err := json.Marshal(b)
-	if err != nil {
-		return fmt.Errorf("encode ban %s %s: %w", b.Jail, b.Prefix, err)
-	}
-	return tx.put(bucketBans, banKey(b.Jail, b.Prefix), data)
+	return tx.put(bucketBans, banKey(b.Jail, b.Prefix), encodeBan(b))
 }
 
 // DeleteBan lifts a ban from the state.
@@ -297,13 +298,9 @@ func (tx *Tx) DeleteBan(jail string, p netip.Prefix) error {
 
 // AddHistory records a ban issued.
 func (tx *Tx) AddHistory(b *Ban) error {
-	data, err := json.Marshal(b)
-	if err != nil {
-		return fmt.Errorf("encode history %s %s: %w", b.Jail, b.Prefix, err)
-	}
 	k := binary.BigEndian.AppendUint64(nil, uint64(b.Start.UnixNano()))
 	k = append(k, banKey(b.Jail, b.Prefix)...)
-	return tx.put(bucketHistory, k, data)
+	return tx.put(bucketHistory, k, encodeBan(b))
 }
 
 // History calls fn for the bans issued in [from, to), oldest first.
@@ -318,9 +315,13 @@ func (tx *Tx) History(from, to time.Time, fn func(*Ban) error) error {
 		if len(k) < 8 || binary.BigEndian.Uint64(k) >= end {
 			break
 		}
-		var ban Ban
-		if err := json.Unmarshal(v, &ban); err != nil {
-			return corrupt(tx.path, fmt.Errorf("history %q: %w", k, err))
+		jail, p, err := splitTrackKey(k[8:])
+		if err != nil {
+			return corrupt(tx.path, fmt.Errorf("history: %w", err))
+		}
+		ban, err := decodeBan(jail, p, v)
+		if err != nil {
+			return corrupt(tx.path, fmt.Errorf("history %s %s: %w", jail, p, err))
 		}
 		if err := fn(&ban); err != nil {
 			return err
