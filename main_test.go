@@ -34,6 +34,11 @@ func TestScripts(t *testing.T) {
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("LOGJAIL_CONFIG", env.WorkDir+"/no-such-config.yaml")
 			env.Setenv("TZ", "UTC")
+			wd, err := os.Getwd()
+			if err != nil {
+				return err
+			}
+			env.Setenv("REPO", wd)
 			return nil
 		},
 	})

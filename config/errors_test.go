@@ -124,7 +124,6 @@ func TestParseErrors(t *testing.T) {
 		{"maxtime zero", sshd("    bantime_increment: {maxtime: 0s}"), 4, []string{"bantime_increment.maxtime must be positive"}},
 		{"jail name too long", "jails:\n  this-jail-name-is-too-long:\n    logpath: [/x]\n", 2, []string{`jail name "this-jail-name-is-too-long"`, "1 to 20"}},
 		{"jail name bad character", "jails:\n  'ssh d':\n    logpath: [/x]\n", 2, []string{`jail name "ssh d"`}},
-		{"logpath relative", "jails:\n  sshd:\n    logpath: [/var/log/auth.log, log/auth.log]\n", 3, []string{`logpath "log/auth.log" must be an absolute path`}},
 		{"logpath bad glob", "jails:\n  sshd:\n    logpath:\n      - '/var/log/[a.log'\n", 4, []string{`logpath "/var/log/[a.log" is not a valid glob`}},
 		{"enabled without logpath", "jails:\n  sshd: {}\n", 2, []string{`jail "sshd": the jail is enabled but has no logpath`}},
 		{"enabled without logpath, empty list", "jails:\n  sshd:\n    logpath: []\n", 3, []string{"enabled but has no logpath"}},
@@ -232,5 +231,19 @@ func TestParseErrorsAll(t *testing.T) {
 	var one *Error
 	if !errors.As(perr, &one) || one != (*errs)[0] {
 		t.Errorf("errors.As(*Error) does not find the first entry")
+	}
+}
+
+func TestRelativePathsFromFileDir(t *testing.T) {
+	src := "state: lib/state.db\njails:\n  sshd:\n    logpath: [logs/auth.log, /var/log/secure]\n"
+	c, err := Parse(strings.NewReader(src), "/etc/logjail/site.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.State != "/etc/logjail/lib/state.db" {
+		t.Errorf("state %q, want it under the file's directory", c.State)
+	}
+	if got := c.Jail("sshd").LogPath; len(got) != 2 || got[0] != "/etc/logjail/logs/auth.log" || got[1] != "/var/log/secure" {
+		t.Errorf("logpath %q", got)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"net/mail"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -22,6 +23,13 @@ import (
 // in one *Errors; on error the returned Config is nil.
 func Parse(r io.Reader, name string) (*Config, error) {
 	p := &parser{file: name}
+	if name != DefaultName && name != "" {
+		// Relative paths in a file are taken from the file's directory,
+		// not from wherever cron happens to start logjail.
+		if abs, err := filepath.Abs(filepath.Dir(name)); err == nil {
+			p.base = abs
+		}
+	}
 	c := p.parse(r)
 	if len(p.errs) > 0 {
 		sort.SliceStable(p.errs, func(i, j int) bool { return p.errs[i].Line < p.errs[j].Line })
@@ -33,6 +41,7 @@ func Parse(r io.Reader, name string) (*Config, error) {
 
 // parser collects the problems of one file.
 type parser struct {
+	base string // directory relative paths are taken from; "" refuses them
 	file string
 	errs Errors
 	// lenient drops jails whose built-in filter is not compiled in,
@@ -135,7 +144,7 @@ func (p *parser) parse(r io.Reader) *Config {
 				if s == "" {
 					p.errorf(v, "state must not be empty")
 				}
-				c.State = s
+				c.State = p.abs(s)
 			}
 		case "lock_timeout":
 			if d, ok := p.duration("", "lock_timeout", v); ok {
@@ -656,4 +665,12 @@ func (p *parser) smtp(v *yaml.Node, s *SMTP) {
 	case s.Username == "" && s.PasswordFile != "":
 		p.errorf(passNode, "digest.smtp.password_file %q needs a username", s.PasswordFile)
 	}
+}
+
+// abs makes a relative path absolute from the file's directory.
+func (p *parser) abs(s string) string {
+	if s == "" || filepath.IsAbs(s) || p.base == "" {
+		return s
+	}
+	return filepath.Join(p.base, s)
 }

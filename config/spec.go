@@ -119,6 +119,7 @@ func (p *parser) jailSpec(where string, v *yaml.Node) *jailSpec {
 			items, ok := p.list(where, key, v, noSplit)
 			var paths []string
 			for _, it := range items {
+				it.s = p.abs(it.s)
 				if err := checkLogPath(it.s); err != nil {
 					p.wrapf(it.n, err, "%s%v", where, err)
 					ok = false
@@ -480,7 +481,7 @@ func checkLogPath(s string) error {
 		return fmt.Errorf("logpath must not be empty")
 	}
 	if !filepath.IsAbs(s) {
-		return fmt.Errorf("logpath %q must be an absolute path", s)
+		return fmt.Errorf("logpath %q must be an absolute path (relative paths are taken from the configuration file's directory, which the embedded default has none of)", s)
 	}
 	if _, err := filepath.Match(s, ""); err != nil {
 		return fmt.Errorf("logpath %q is not a valid glob pattern: %w", s, err)
