@@ -15,26 +15,22 @@ dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 now=2026-11-24T12:00:00Z
 cfg=$(go run ./bench/quietstate -dir "$dir" -now "$now")
-lj() { "$out/logjail" --config "$cfg" --now "$now" "$@"; }
-lj run                       # reads the 20 files to their end
-# median wall time (ms) and peak RSS (KiB) of N runs of a command
+ljc=("$out/logjail" --config "$cfg" --now "$now")
+"${ljc[@]}" run                       # reads the 20 files to their end
+# median wall time (µs) and peak RSS (KiB) of N runs of a command
 measure() {
-	local times=() rss=0
+	local times=() rss=0 m s e
 	for _ in $(seq "$runs"); do
-		local r
-		r=$( { /usr/bin/time -f '%e %M' "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1)
-		local s=$(date +%s%N)
-		"$@" >/dev/null 2>&1
-		local e=$(date +%s%N)
+		s=$(date +%s%N)
+		/usr/bin/time -o "$dir/rss" -f '%M' "$@" >/dev/null 2>&1
+		e=$(date +%s%N)
 		times+=($(( (e - s) / 1000 )))
-		local m=${r#* }
+		m=$(tail -1 "$dir/rss")
 		[ "$m" -gt "$rss" ] && rss=$m
 	done
-	local med
-	med=$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-	printf '%s %s\n' "$med" "$rss"
+	printf '%s %s\n' "$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')" "$rss"
 }
-read -r q_us q_rss < <(measure lj run)
+read -r q_us q_rss < <(measure "${ljc[@]}" run)
 read -r v_us v_rss < <(measure "$out/logjail" version)
 printf 'quiet run: 20 files, 10,000 active bans, 100,000 open windows; %s runs, %s\n\n' "$runs" "$(date -u +%Y-%m-%d)"
 printf '| command | median wall ms | peak RSS MiB |\n|---|---|---|\n'
