@@ -125,6 +125,9 @@ func runBan(ctx context.Context, g *globals, jail, forS string, args []string) e
 		if j != nil && j.Ignores(p.Addr()) {
 			return usagef("ban: %s is in jail %s's ignoreip", report.IP(p), jail)
 		}
+		if p.Addr().IsLoopback() || p.Addr().IsUnspecified() || p.Contains(netip.IPv6Loopback()) || p.Contains(netip.AddrFrom4([4]byte{127, 0, 0, 1})) {
+			return usagef("ban: %s would block this machine's own loopback traffic", report.IP(p))
+		}
 	}
 	fw, err := firewallFor(cfg)
 	if err != nil {
