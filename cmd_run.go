@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -54,9 +56,15 @@ func runRun(ctx context.Context, g *globals, o runOptions) error {
 	if err != nil {
 		return err
 	}
+	started := time.Now()
 	res, err := runner.Run(ctx, db, runner.Options{Config: cfg, Now: g.now, DryRun: o.dryRun, Firewall: fw})
 	if err != nil {
+		writeMetrics(g, cfg, nil, started, o.dryRun)
 		return stateError(err)
+	}
+	if err := writeMetrics(g, cfg, res, started, o.dryRun); err != nil {
+		res.Problems = append(res.Problems, err)
+		fmt.Fprintf(g.stderr, "logjail: %s\n", err)
 	}
 	for _, w := range res.Warnings {
 		fmt.Fprintf(g.stderr, "logjail: %s\n", w)
@@ -210,7 +218,13 @@ func firewallPreview(ctx context.Context, fw enforce.Backend, res *runner.Result
 }
 
 func printRunSummary(w io.Writer, res *runner.Result) {
-	for name, s := range res.Jails {
+	names := make([]string, 0, len(res.Jails))
+	for name := range res.Jails {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		s := res.Jails[name]
 		fmt.Fprintf(w, "jail %s: %d files, %d lines, %d failures, %d bans\n", name, s.Files, s.Lines, s.Failures, s.Bans)
 	}
 	for _, b := range res.Bans {
@@ -223,4 +237,30 @@ func printRunSummary(w io.Writer, res *runner.Result) {
 		fmt.Fprintf(w, "firewall: %d added, %d removed\n", len(res.Firewall.Added), len(res.Firewall.Removed))
 	}
 	fmt.Fprintf(w, "%d bans active\n", len(res.Active))
+}
+
+// writeMetrics writes the Prometheus textfile when metrics_file is set
+// (never for a dry run). res nil means the run failed.
+func writeMetrics(g *globals, cfg *config.Config, res *runner.Result, started time.Time, dry bool) error {
+	if cfg.MetricsFile == "" || dry {
+		return nil
+	}
+	m := &report.Metrics{Jails: map[string]report.JailMetrics{}, Duration: time.Since(started), LastSuccess: report.LastSuccess(cfg.MetricsFile)}
+	for _, j := range cfg.Enabled() {
+		m.Jails[j.Name] = report.JailMetrics{}
+	}
+	if res != nil {
+		for name, s := range res.Jails {
+			m.Jails[name] = report.JailMetrics{Lines: s.Lines, Failures: s.Failures, Bans: s.Bans}
+		}
+		for _, b := range res.Active {
+			jm := m.Jails[b.Jail]
+			jm.Active++
+			m.Jails[b.Jail] = jm
+		}
+		if len(res.Problems) == 0 {
+			m.Success = g.now
+		}
+	}
+	return report.WriteMetrics(cfg.MetricsFile, m)
 }

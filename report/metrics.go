@@ -1,0 +1,97 @@
+package report
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+)
+
+// JailMetrics are one jail's counts in a run.
+type JailMetrics struct {
+	Lines, Failures, Bans int64
+	Active                int
+}
+
+// Metrics is what a run reports to Prometheus' textfile collector.
+type Metrics struct {
+	Jails    map[string]JailMetrics
+	Duration time.Duration
+	// Success is the time of this run if it succeeded; zero keeps the
+	// last success time given in LastSuccess.
+	Success     time.Time
+	LastSuccess time.Time
+}
+
+// WriteMetrics writes m to path in the Prometheus text format, atomically
+// (a temporary file in the same directory, then a rename), so the node
+// exporter never reads half a file.
+func WriteMetrics(path string, m *Metrics) error {
+	var b bytes.Buffer
+	names := make([]string, 0, len(m.Jails))
+	for n := range m.Jails {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	family := func(name, typ, help string, val func(j JailMetrics) float64) {
+		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, typ)
+		for _, n := range names {
+			fmt.Fprintf(&b, "%s{jail=%q} %g\n", name, n, val(m.Jails[n]))
+		}
+	}
+	family("logjail_lines_read", "gauge", "Log lines read by the last run.", func(j JailMetrics) float64 { return float64(j.Lines) })
+	family("logjail_failures", "gauge", "Authentication failures found by the last run.", func(j JailMetrics) float64 { return float64(j.Failures) })
+	family("logjail_bans_issued", "gauge", "Bans decided by the last run.", func(j JailMetrics) float64 { return float64(j.Bans) })
+	family("logjail_bans_active", "gauge", "Bans active after the last run.", func(j JailMetrics) float64 { return float64(j.Active) })
+	fmt.Fprintf(&b, "# HELP logjail_run_duration_seconds Wall time of the last run.\n# TYPE logjail_run_duration_seconds gauge\nlogjail_run_duration_seconds %g\n", m.Duration.Seconds())
+	last := m.LastSuccess
+	if !m.Success.IsZero() {
+		last = m.Success
+	}
+	if !last.IsZero() {
+		fmt.Fprintf(&b, "# HELP logjail_last_success_timestamp_seconds Time of the last run that succeeded.\n# TYPE logjail_last_success_timestamp_seconds gauge\nlogjail_last_success_timestamp_seconds %d\n", last.Unix())
+	}
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("metrics %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(b.Bytes()); err != nil {
+		tmp.Close()
+		return fmt.Errorf("metrics %s: %w", path, err)
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return fmt.Errorf("metrics %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("metrics %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("metrics %s: %w", path, err)
+	}
+	return nil
+}
+
+// LastSuccess reads the last success time from an earlier metrics file,
+// so that a failed run keeps reporting when the last good one was.
+func LastSuccess(path string) time.Time {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return time.Time{}
+	}
+	const key = "\nlogjail_last_success_timestamp_seconds "
+	i := bytes.Index(data, []byte(key))
+	if i < 0 {
+		return time.Time{}
+	}
+	var sec int64
+	fmt.Sscan(string(data[i+len(key):]), &sec)
+	if sec == 0 {
+		return time.Time{}
+	}
+	return time.Unix(sec, 0)
+}
