@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"math/rand"
 	"os"
@@ -52,25 +51,11 @@ func inNS(t *testing.T, ns string, args ...string) string {
 	return string(out)
 }
 
-// ljNS runs logjail acting in namespace ns; it returns stdout and stderr.
+// ljNS runs logjail acting in namespace ns at testNow; it returns stdout
+// and stderr.
 func ljNS(t *testing.T, ns, cfg string, want int, stdin string, args ...string) (string, string) {
 	t.Helper()
-	cmd := exec.Command("logjail", append([]string{"--config", cfg, "--now", testNow}, args...)...)
-	cmd.Env = append(os.Environ(), "LOGJAIL_NETNS="+ns)
-	cmd.Stdin = strings.NewReader(stdin)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	if code != want {
-		t.Fatalf("logjail %s: exit %d, want %d\nstderr: %s", strings.Join(args, " "), code, want, errb.String())
-	}
-	return out.String(), errb.String()
+	return ljExec(t, []string{"LOGJAIL_NETNS=" + ns}, stdin, want, append([]string{"--config", cfg, "--now", testNow}, args...)...)
 }
 
 // TestBanUnbanFirewall drives ban, unban, run and firewall flush against

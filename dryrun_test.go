@@ -55,8 +55,8 @@ func TestDryRunChangesNothing(t *testing.T) {
 			fwBefore := dump()
 			now := at(10*time.Minute + 15*time.Second) // A's ban has ended, B's holds
 			var dry struct {
-				Ban   []struct{ Jail, IP string } `json:"ban"`
-				Unban []struct{ Jail, IP string } `json:"unban"`
+				Ban      []struct{ Jail, IP string } `json:"ban"`
+				Unban    []struct{ Jail, IP string } `json:"unban"`
 				Firewall struct {
 					Add, Remove []string
 					Error       string
@@ -81,7 +81,7 @@ func TestDryRunChangesNothing(t *testing.T) {
 
 			// The real run does what the dry run said.
 			run(now)
-			st := statusNS(t, cfg, now)
+			st := status(t, cfg, now)
 			var banned []string
 			for _, b := range st.Bans {
 				banned = append(banned, b.IP)
@@ -102,10 +102,5 @@ var ticking = regexp.MustCompile(`(?m)( expires [0-9hms]+| timeout [0-9]+)|^#.*$
 
 func ljNSAt(t *testing.T, ns, cfg, now string, want int, args ...string) (string, string) {
 	t.Helper()
-	return ljNS(t, ns, cfg, want, "", append([]string{"--now", now}, args...)...)
-}
-
-func statusNS(t *testing.T, cfg, now string) statusDoc {
-	t.Helper()
-	return status(t, cfg, now)
+	return ljExec(t, []string{"LOGJAIL_NETNS=" + ns}, "", want, append([]string{"--config", cfg, "--now", now}, args...)...)
 }

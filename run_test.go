@@ -25,7 +25,18 @@ const testNow = "2026-11-24T12:00:00Z"
 // an exit code other than want.
 func lj(t *testing.T, cfg string, want int, args ...string) string {
 	t.Helper()
-	cmd := exec.Command("logjail", append([]string{"--config", cfg}, args...)...)
+	out, _ := ljExec(t, nil, "", want, append([]string{"--config", cfg}, args...)...)
+	return out
+}
+
+// ljExec runs logjail with extra environment and standard input, and
+// returns stdout and stderr; it fails the test on an exit code other than
+// want.
+func ljExec(t *testing.T, env []string, stdin string, want int, args ...string) (string, string) {
+	t.Helper()
+	cmd := exec.Command("logjail", args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
@@ -38,7 +49,7 @@ func lj(t *testing.T, cfg string, want int, args ...string) string {
 	if code != want {
 		t.Fatalf("logjail %s: exit %d, want %d\nstderr: %s", strings.Join(args, " "), code, want, errb.String())
 	}
-	return out.String()
+	return out.String(), errb.String()
 }
 
 // writeConfig writes a config with one sshd jail over logs and a state in
