@@ -19,12 +19,14 @@ import (
 // tells one generation of a log from the next.
 const FingerprintLen = 256
 
-// How long the previous file of a path is followed after a rotation (see
+// How long a previous file of a path is followed after a rotation (see
 // PrevFile): it is dropped once it was found unchanged at PrevQuietRuns
 // runs in a row and has not grown for PrevLinger by the runs' own clock.
+// At most MaxPrev are followed, the oldest dropped first.
 const (
 	PrevQuietRuns = 2
 	PrevLinger    = 10 * time.Minute
+	MaxPrev       = 8
 )
 
 var (
@@ -51,31 +53,32 @@ type FileState struct {
 	Offset int64
 	// Size and ModTime are the file's as stat saw them before the last
 	// read. Unchanged, with the same Dev and Inode, they mean nothing new:
-	// a quiet run costs one stat. ModTime also tells which rotated files
-	// were written after the last run. Size 0 after an error means "look
-	// again".
+	// a quiet run costs one stat. Size 0 after an error means "look again".
 	Size    int64
 	ModTime time.Time
 	// Line is the number of the last line consumed, so that line numbers
 	// go on across runs.
 	Line int64
+	// Horizon is the latest modification time of the files read to their
+	// end for this path: a rotated file modified after it holds lines
+	// never seen.
+	Horizon time.Time
 	// Fingerprint is the first up to FingerprintLen bytes of the file (of
 	// its decompressed content for gzip). A file that no longer starts
 	// with them was truncated and rewritten or replaced; a rotated copy or
 	// a compressed sibling that does is the same content.
 	Fingerprint []byte
-	// Prev is the file that was under Path before the last rotation, while
-	// it is followed; nil otherwise.
-	Prev *PrevFile `json:",omitempty"`
+	// Prev lists the files rotated away from Path that may still grow,
+	// oldest first.
+	Prev []PrevFile `json:",omitempty"`
 }
 
-// PrevFile is the previous file of a path after a rename rotation. A
-// program writing to the log (rsyslog, nginx) keeps appending to the renamed
-// file until it is told to reopen, so its new lines are read at the following
-// runs too, before those of the new file. It is dropped when it is gone,
-// found only compressed or as a copy (neither grows), replaced by a newer
-// rotation, or once it was found unchanged at PrevQuietRuns runs in a row
-// and PrevLinger after it last grew.
+// PrevFile is a file rotated away from a path. A program writing to the log
+// (rsyslog, nginx) keeps appending to the renamed file until it is told to
+// reopen, so its new lines are read at the following runs too, before those
+// of the file under the path. It is dropped when it is gone, found only
+// compressed or as a copy (neither grows), or once it was found unchanged
+// at PrevQuietRuns runs in a row and PrevLinger after it last grew.
 type PrevFile struct {
 	// Name is the file's base name in the directory of the path, where it
 	// was last found; it is looked for by Dev and Inode when it moved.
@@ -101,14 +104,15 @@ type LineFunc func(file string, num int64, line []byte) error
 // Read reads the complete lines of path written since st and returns the
 // state to save for the next call. st nil means a path never seen: it is
 // read from its beginning, or with fromEnd from the end of its last complete
-// line (its lines are counted so that numbers stay true, not passed to fn).
+// line (its lines are counted so that numbers stay true, not passed to fn);
+// its rotated files are history, not read.
 //
 // Rotation is followed (see "Sources" in the package documentation): the
-// rest of the file read last time is read first, from wherever the rotation
-// put it in the same directory, then whole rotated files never seen, then
-// the file now under path from its beginning. now is the run's time; it
-// only decides when a previous file stops being followed. Read changes
-// nothing on disk.
+// new lines of the files rotated away earlier come first, then the rest of
+// the file read last time, from wherever the rotation put it in the same
+// directory, then whole rotated files never seen, then the file now under
+// path from its beginning. now is the run's time; it only decides when a
+// rotated file stops being followed. Read changes nothing on disk.
 //
 // An error from fn stops reading and is returned. A missing path returns an
 // error wrapping fs.ErrNotExist, another unreadable one the cause, naming
@@ -118,7 +122,22 @@ type LineFunc func(file string, num int64, line []byte) error
 // made of the lines must drop the returned state too, keeping st.
 func Read(path string, st *FileState, fromEnd bool, now time.Time, fn LineFunc) (FileState, error) {
 	s := &source{path: path, dir: filepath.Dir(path), base: filepath.Base(path), now: now, fn: fn}
-	return s.read(st, fromEnd)
+	if st != nil {
+		s.horizon = st.Horizon
+		if s.horizon.IsZero() {
+			s.horizon = st.ModTime
+		}
+		s.known = [][]byte{st.Fingerprint}
+		for _, p := range st.Prev {
+			s.known = append(s.known, p.Fingerprint)
+		}
+	}
+	since := s.horizon
+	res, err := s.read(st, since, fromEnd)
+	if res.Horizon.Before(s.horizon) {
+		res.Horizon = s.horizon
+	}
+	return res, err
 }
 
 // source is one call of Read.
@@ -126,10 +145,13 @@ type source struct {
 	path, dir, base string
 	now             time.Time
 	fn              LineFunc
-	buf             []byte // the LineReader's buffer, shared by every file read
+	buf             []byte    // the LineReader's buffer, shared by every file read
+	horizon         time.Time // the latest modification time of a file read to its end
 	sibs            []sibling
 	listed          bool
 	claimed         map[string]bool // siblings already read in this call
+	known           [][]byte        // fingerprints of the files read before
+	done            [][]byte        // fingerprints of the files read in this call
 }
 
 // fileID is a file's identity: device and inode numbers.
@@ -147,7 +169,7 @@ type sibling struct {
 }
 
 // remembered is a file read before, to be found again: the current file
-// of a FileState, or its PrevFile.
+// of a FileState, or a PrevFile.
 type remembered struct {
 	id          fileID
 	offset      int64
@@ -177,14 +199,15 @@ type spot struct {
 	off, line int64
 }
 
-func (sp spot) prev() *PrevFile {
-	return &PrevFile{
+func (sp spot) prev() PrevFile {
+	return PrevFile{
 		Name: sp.name, Dev: sp.id.dev, Inode: sp.id.ino, Offset: sp.off, Line: sp.line,
 		Size: sp.size, ModTime: sp.mtime, Fingerprint: sp.fp,
 	}
 }
 
-func (s *source) read(st *FileState, fromEnd bool) (FileState, error) {
+// read does Read's work; since is the horizon of the runs before.
+func (s *source) read(st *FileState, since time.Time, fromEnd bool) (FileState, error) {
 	var keep FileState
 	if st != nil {
 		keep = *st
@@ -204,9 +227,7 @@ func (s *source) read(st *FileState, fromEnd bool) (FileState, error) {
 	prog.Path = s.path
 	if st != nil && id == st.id() && fi.Size() == st.Size && fi.ModTime().Equal(st.ModTime) {
 		// Nothing new in the current file: the quiet run.
-		if st.Prev != nil {
-			prog.Prev, err = s.follow(st.Prev)
-		}
+		prog.Prev, err = s.followAll(st.Prev)
 		return prog, err
 	}
 
@@ -242,11 +263,9 @@ func (s *source) read(st *FileState, fromEnd bool) (FileState, error) {
 		return res, nil
 	}
 
-	// The previous file's lines are older than the current file's.
-	if st.Prev != nil {
-		if prog.Prev, err = s.follow(st.Prev); err != nil {
-			return prog, err
-		}
+	// The rotated files' lines are older than the current file's.
+	if prog.Prev, err = s.followAll(st.Prev); err != nil {
+		return prog, err
 	}
 	out.Prev = prog.Prev
 
@@ -256,6 +275,16 @@ func (s *source) read(st *FileState, fromEnd bool) (FileState, error) {
 		if r, ok, err := seekLog(cur, fp, st.Offset); err != nil || ok {
 			if err != nil {
 				return prog, fmt.Errorf("read %s: %w", s.path, err)
+			}
+			if st.Offset == 0 {
+				// Nothing was read of it: a copytruncate, or a rename
+				// and a new file given the same inode, left nothing in
+				// it to tell. The files written since come first.
+				more, err := s.readUnseen(since, id, fp, &prog)
+				if err != nil {
+					return prog, err
+				}
+				out.Prev = s.addPrev(out.Prev, more)
 			}
 			out.Offset, out.Line = st.Offset, st.Line
 			return s.current(cur, r, &out)
@@ -270,68 +299,27 @@ func (s *source) read(st *FileState, fromEnd bool) (FileState, error) {
 		id: st.id(), offset: st.Offset, line: st.Line,
 		mtime: st.ModTime, fingerprint: st.Fingerprint,
 	}
-	known := [][]byte{st.Fingerprint}
-	if st.Prev != nil {
-		known = append(known, st.Prev.Fingerprint)
-	}
-	// last is the newest rotated file read, which its writer may not have
-	// left yet; nil when it is compressed or a copy.
-	var last *PrevFile
 	f, err := s.locate(old, id)
 	if err != nil {
 		return prog, err
 	}
 	if f != nil {
-		grows := f.byInode && !f.log.Compressed
+		plain := f.byInode && !f.log.Compressed
 		sp, err := s.finish(f, old.offset, old.line)
 		prog.Offset, prog.Line = sp.off, sp.line
 		if err != nil {
 			return prog, err
 		}
-		if grows {
-			last = sp.prev()
+		if plain {
+			// Its writer may not have reopened yet.
+			prog.Prev = s.addPrev(prog.Prev, []PrevFile{sp.prev()})
 		}
 	}
-	unseen, err := s.unseen(st.ModTime, known, id)
+	more, err := s.readUnseen(since, id, nil, &prog)
 	if err != nil {
 		return prog, err
 	}
-	for _, sib := range unseen {
-		f, err := s.open(sib.name, true)
-		if err != nil {
-			return prog, err
-		}
-		if f == nil {
-			continue
-		}
-		s.claim(sib.name)
-		grows := !f.log.Compressed
-		sp, err := s.finish(f, 0, 0)
-		// Should the run stop, this generation stands for the path's
-		// file: the next run finishes it, then reads the generations
-		// modified after it.
-		prog = FileState{
-			Path: s.path, Dev: sp.id.dev, Inode: sp.id.ino, Offset: sp.off, Line: sp.line,
-			Size: sp.size, ModTime: sp.mtime, Fingerprint: sp.fp, Prev: prog.Prev,
-		}
-		if err != nil {
-			return prog, err
-		}
-		last = nil
-		if grows {
-			last = sp.prev()
-		}
-	}
-	if !same {
-		// The file just rotated away replaces any previous one: a writer
-		// that got through a whole rotation without reopening is not
-		// followed further. After copytruncate the writer goes on in the
-		// same file and copies never grow: the previous file stays as is.
-		out.Prev = last
-		if last != nil {
-			last.Seen = s.now
-		}
-	}
+	out.Prev = s.addPrev(prog.Prev, more)
 	r, _, err := seekLog(cur, fp, 0)
 	if err != nil {
 		return out, fmt.Errorf("read %s: %w", s.path, err)
@@ -348,6 +336,7 @@ func (s *source) current(cur *Log, r io.Reader, out *FileState) (FileState, erro
 		return *out, err
 	}
 	out.Size = cur.Info.Size()
+	s.saw(cur.Info.ModTime())
 	return *out, nil
 }
 
@@ -369,14 +358,53 @@ func (s *source) openPath() (*Log, []byte, error) {
 	return l, fp, nil
 }
 
-// follow reads what was appended to the previous file since the last run
-// and returns what to remember of it, nil when it is no longer followed.
-// On an error it returns how far it got.
+// saw notes that a file modified at t was read to its end.
+func (s *source) saw(t time.Time) {
+	if t.After(s.horizon) {
+		s.horizon = t
+	}
+}
+
+// addPrev returns ps with the rotated files just read appended, those not
+// followed already, at most MaxPrev in all.
+func (s *source) addPrev(ps []PrevFile, read []PrevFile) []PrevFile {
+	for _, q := range read {
+		if !slices.ContainsFunc(ps, func(p PrevFile) bool { return p.id() == q.id() }) {
+			q.Seen = s.now
+			ps = append(ps, q)
+		}
+	}
+	if len(ps) > MaxPrev {
+		ps = ps[len(ps)-MaxPrev:]
+	}
+	return ps
+}
+
+// followAll follows each rotated file of ps (see follow) and returns those
+// still followed. On an error the list describes the progress made.
+func (s *source) followAll(ps []PrevFile) ([]PrevFile, error) {
+	var out []PrevFile
+	for i := range ps {
+		q, err := s.follow(&ps[i])
+		if q != nil {
+			out = append(out, *q)
+		}
+		if err != nil {
+			return append(out, ps[i+1:]...), err
+		}
+	}
+	return out, nil
+}
+
+// follow reads what was appended to a rotated file since the last run and
+// returns what to remember of it, nil when it is no longer followed. On an
+// error it returns how far it got.
 func (s *source) follow(p *PrevFile) (*PrevFile, error) {
 	if fi, err := os.Lstat(filepath.Join(s.dir, p.Name)); err == nil && fi.Mode().IsRegular() {
 		if id, err := statID(fi); err == nil && id == p.id() &&
 			fi.Size() == p.Size && fi.ModTime().Equal(p.ModTime) {
 			q := *p
+			s.claim(p.Name)
 			return s.aged(&q), nil
 		}
 	}
@@ -397,17 +425,18 @@ func (s *source) follow(p *PrevFile) (*PrevFile, error) {
 	q.Seen, q.Quiet = p.Seen, p.Quiet
 	switch {
 	case err != nil:
-		return q, err
+		q.Size = 0 // not read to its end: look again
+		return &q, err
 	case !grows:
 		return nil, nil // compressed or copied: read to its end for good
 	case q.Size == p.Size && q.ModTime.Equal(p.ModTime):
-		return s.aged(q), nil // moved, not grown
+		return s.aged(&q), nil // moved, not grown
 	}
 	q.Seen, q.Quiet = s.now, 0
-	return q, nil
+	return &q, nil
 }
 
-// aged returns q, a previous file found unchanged, one quiet run older, or
+// aged returns q, a rotated file found unchanged, one quiet run older, or
 // nil when it has been quiet long enough to be dropped.
 func (s *source) aged(q *PrevFile) *PrevFile {
 	q.Quiet++
@@ -427,6 +456,10 @@ func (s *source) finish(f *found, off, line int64) (spot, error) {
 	}
 	sp.id = id
 	sp.off, sp.line, err = s.lines(filepath.Join(s.dir, f.name), f.r, off, line, f.log.Compressed)
+	s.done = append(s.done, f.fp)
+	if err == nil {
+		s.saw(sp.mtime)
+	}
 	return sp, err
 }
 
@@ -460,13 +493,15 @@ func (s *source) lines(name string, r io.Reader, off, line int64, tolerant bool)
 
 // locate finds a remembered file among the siblings of the path, open and
 // positioned at its offset; nil when it is gone. The file with its device
-// and inode comes first, if it still starts with its fingerprint (else the
-// inode was reused). Failing that, a rotated sibling other than the file
-// cur whose content starts with the fingerprint and reaches the offset: a
-// compressed copy, or the copy made by copytruncate. Among those the oldest
-// modified no earlier than the remembered file was (to the second, as
-// compressors may drop the fraction) wins: newer generations of a log whose
-// first bytes never change would match too.
+// and inode comes first (see try for what makes it the same). Failing
+// that, a rotated sibling other than the file cur whose content starts with
+// the fingerprint and reaches the offset: a compressed copy, or the copy
+// made by copytruncate. Among those the oldest modified no earlier than the
+// remembered file was (to the second, as compressors may drop the
+// fraction) wins: newer generations of a log whose first bytes never
+// change would match too. A file of which nothing was read is found by
+// inode or not at all: all its content is new, and its copies are found as
+// generations never seen.
 func (s *source) locate(m remembered, cur fileID) (*found, error) {
 	if m.hint != "" && !s.claimed[m.hint] {
 		if fi, err := os.Lstat(filepath.Join(s.dir, m.hint)); err == nil && fi.Mode().IsRegular() {
@@ -490,6 +525,9 @@ func (s *source) locate(m remembered, cur fileID) (*found, error) {
 			}
 		}
 	}
+	if m.offset == 0 {
+		return nil, nil
+	}
 	since := m.mtime.Truncate(time.Second)
 	var cands []sibling
 	for _, sib := range sibs {
@@ -506,14 +544,23 @@ func (s *source) locate(m remembered, cur fileID) (*found, error) {
 	return nil, nil
 }
 
-// try opens the sibling name and positions it at m's offset if it starts
-// with m's fingerprint and is long enough; nil otherwise.
+// try opens the sibling name and positions it at m's offset if it is m (or,
+// not byInode, a copy of m's content); nil otherwise. It must start with
+// m's fingerprint, reach its offset, and not have been modified before m
+// was (files do not grow older: such a one took the inode number of a
+// deleted file, or is an older generation). A compressed file is never the
+// plain one read by inode: compressing makes a new file. Nor is a copy of
+// another file read, when m's fingerprint holds no whole line to tell.
 func (s *source) try(name string, m remembered, byInode bool) (*found, error) {
 	f, err := s.open(name, byInode)
 	if f == nil || err != nil {
 		return nil, err
 	}
-	if id, err := statID(f.log.Info); err == nil && (id == m.id) == byInode && fingerprintMatch(m.fingerprint, f.fp) {
+	id, err := statID(f.log.Info)
+	weak := bytes.IndexByte(m.fingerprint, '\n') < 0
+	if err == nil && (id == m.id) == byInode && !(byInode && f.log.Compressed) &&
+		!f.log.Info.ModTime().Before(m.mtime.Truncate(time.Second)) &&
+		fingerprintMatch(m.fingerprint, f.fp) && !(weak && s.copied(f.fp)) {
 		if r, ok, err := seekLog(f.log, f.fp, m.offset); err == nil && ok {
 			f.r = r
 			s.claim(name)
@@ -556,14 +603,57 @@ func (s *source) claim(name string) {
 	s.claimed[name] = true
 }
 
+// copied reports whether a file starting with fp is a copy (see sameStart)
+// of a file read before or in this call.
+func (s *source) copied(fp []byte) bool {
+	same := func(k []byte) bool { return sameStart(k, fp) }
+	return slices.ContainsFunc(s.known, same) || slices.ContainsFunc(s.done, same)
+}
+
+// readUnseen reads the generations unseen returns, oldest first, each from
+// its start. After each, prog describes it as the path's file, so that a
+// run stopped by an error goes on after it. It returns the plain ones read,
+// which may still grow.
+func (s *source) readUnseen(since time.Time, cur fileID, curFP []byte, prog *FileState) ([]PrevFile, error) {
+	unseen, err := s.unseen(since, cur, curFP)
+	if err != nil {
+		return nil, err
+	}
+	var plain []PrevFile
+	for _, sib := range unseen {
+		f, err := s.open(sib.name, true)
+		if err != nil {
+			return nil, err
+		}
+		if f == nil {
+			continue
+		}
+		s.claim(sib.name)
+		grows := !f.log.Compressed
+		sp, err := s.finish(f, 0, 0)
+		*prog = FileState{
+			Path: s.path, Dev: sp.id.dev, Inode: sp.id.ino, Offset: sp.off, Line: sp.line,
+			Size: sp.size, ModTime: sp.mtime, Fingerprint: sp.fp, Prev: prog.Prev,
+		}
+		if err != nil {
+			return nil, err
+		}
+		if grows {
+			plain = append(plain, sp.prev())
+		}
+	}
+	return plain, nil
+}
+
 // unseen returns the rotated siblings written after the last run (modified
-// after mtime, the remembered file's modification time then) that are not
-// the file cur, were not read in this call, and are no copy of a file read
-// before (they start with one of the known fingerprints): whole generations
-// rotated away between two runs. Copies of one another count once, the
-// plain one preferred (a compression may be under way). Oldest first.
-func (s *source) unseen(mtime time.Time, known [][]byte, cur fileID) ([]sibling, error) {
-	if mtime.IsZero() {
+// after since, the horizon of the runs before) that are not the file cur,
+// were not read in this call, and are no copy of a file read before or in
+// this call (see copied), nor of the file cur (curFP: a copytruncate under
+// way): whole generations rotated away between two runs. Empty ones count:
+// their writer may not have reopened yet. Copies of one another count once,
+// the plain one preferred (a compression may be under way). Oldest first.
+func (s *source) unseen(since time.Time, cur fileID, curFP []byte) ([]sibling, error) {
+	if since.IsZero() {
 		return nil, nil
 	}
 	sibs, err := s.siblings()
@@ -577,7 +667,7 @@ func (s *source) unseen(mtime time.Time, known [][]byte, cur fileID) ([]sibling,
 	}
 	var cands []cand
 	for _, sib := range sibs {
-		if !sib.rotated || sib.id == cur || s.claimed[sib.name] || !sib.mtime.After(mtime) {
+		if !sib.rotated || sib.id == cur || s.claimed[sib.name] || !sib.mtime.After(since) {
 			continue
 		}
 		f, err := s.open(sib.name, false)
@@ -588,9 +678,7 @@ func (s *source) unseen(mtime time.Time, known [][]byte, cur fileID) ([]sibling,
 			continue
 		}
 		f.log.Close()
-		if len(f.fp) == 0 || slices.ContainsFunc(known, func(k []byte) bool {
-			return len(k) > 0 && fingerprintMatch(k, f.fp)
-		}) {
+		if s.copied(f.fp) || sameStart(curFP, f.fp) {
 			continue
 		}
 		cands = append(cands, cand{sib, f.fp, f.log.Compressed})
@@ -606,7 +694,7 @@ func (s *source) unseen(mtime time.Time, known [][]byte, cur fileID) ([]sibling,
 	})
 	var out []sibling
 	for i, c := range cands {
-		if !slices.ContainsFunc(cands[:i], func(d cand) bool { return bytes.Equal(c.fp, d.fp) }) {
+		if !slices.ContainsFunc(cands[:i], func(d cand) bool { return sameStart(c.fp, d.fp) }) {
 			out = append(out, c.sibling)
 		}
 	}
@@ -712,6 +800,14 @@ func readFingerprint(l *Log) ([]byte, error) {
 		return nil, err
 	}
 	return b[:n], nil
+}
+
+// sameStart reports whether two fingerprints are of copies of one content:
+// they hold the same first line, complete, and agree as far as both go. A
+// partial first line proves nothing ("Nov 2" starts many logs).
+func sameStart(a, b []byte) bool {
+	n := min(len(a), len(b))
+	return bytes.IndexByte(a[:n], '\n') >= 0 && bytes.Equal(a[:n], b[:n])
 }
 
 // fingerprintMatch reports whether a file starting with now is the file
