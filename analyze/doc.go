@@ -12,6 +12,57 @@
 // skipped. Bytes after the last '\n' are never returned: they may be a line
 // that is still being written, and the next run reads them once complete.
 //
+// # Sources
+//
+// [Read] reads the lines of a log path written since the last run, given
+// the [FileState] saved then, and returns the state to save: the file's
+// device and inode, the offset and number of the last whole line consumed,
+// its size and modification time, and a fingerprint (its first 256 bytes).
+// A run that finds the same file with the same size and time reads nothing:
+// one stat. Otherwise:
+//
+//   - Same inode, same first bytes, not shorter: the file grew; it is read
+//     from the offset. A line not yet ended stays for the next run.
+//   - Same inode but shorter, or other first bytes: truncated in place
+//     (copytruncate) or rewritten. The copy logrotate made, plain or gzip,
+//     is the rotated file that starts with the fingerprint and reaches the
+//     offset; its rest is read, then the file from its start.
+//   - Another inode: renamed (create, nocreate, dateext), deleted and
+//     created anew, or replaced. The old file is looked for in the
+//     directory by device and inode under any name (auth.log.1, .0,
+//     -20261124, -20261124-13), else, already compressed, as the .gz that
+//     starts with the fingerprint and reaches the offset; its rest is read,
+//     then the new file from its start.
+//   - Rotated files modified after the last run's horizon (the latest
+//     modification time of the files read to their end) that are no copy
+//     of a file read hold whole generations never seen (two rotations
+//     between runs): they are read from their start, oldest first, before
+//     the new file.
+//   - A program keeps writing to a renamed file until it reopens the log
+//     (rsyslog until its HUP): the renamed files read are kept in
+//     FileState.Prev and their new lines read at each run, first. One is
+//     dropped when it is gone, compressed, or was found unchanged at two
+//     runs in a row and ten minutes after it last grew (by the run's now).
+//
+// A file is the one remembered only if it was not modified before it was
+// last seen and, found by inode, is not compressed: ext4 gives a deleted
+// file's inode number to the next file created. A symbolic link is
+// followed to the directory and name of the file it points to. Lines are
+// passed with the name of the file they were read from and their number in
+// it.
+//
+// What cannot be recovered: lines of a file deleted, or moved out of the
+// directory (logrotate's olddir), before they were read; a rotated file
+// renamed outside the path's name (logrotate's extension option) or
+// compressed with anything but gzip, unless it kept its inode; lines
+// written between logrotate's copy and its truncation, a line torn by the
+// truncation, and the unended last line of a rotated file; the rotated
+// files of a path seen for the first time (history: see replay). Telling
+// generations apart relies on their first line (a timestamp) differing and
+// on modification times being kept by compression (logrotate and gzip
+// keep them); a file truncated and rewritten to the same size within the
+// file system's time resolution is noticed when it next grows.
+//
 // # Filters
 //
 // A [Filter] names a kind of log (sshd, vsftpd, ...) and makes a [Matcher]

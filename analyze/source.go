@@ -121,7 +121,7 @@ type LineFunc func(file string, num int64, line []byte) error
 // saving it neither loses nor repeats a line. A caller that drops what it
 // made of the lines must drop the returned state too, keeping st.
 func Read(path string, st *FileState, fromEnd bool, now time.Time, fn LineFunc) (FileState, error) {
-	s := &source{path: path, dir: filepath.Dir(path), base: filepath.Base(path), now: now, fn: fn}
+	s := &source{path: path, now: now, fn: fn}
 	if st != nil {
 		s.horizon = st.Horizon
 		if s.horizon.IsZero() {
@@ -142,16 +142,18 @@ func Read(path string, st *FileState, fromEnd bool, now time.Time, fn LineFunc) 
 
 // source is one call of Read.
 type source struct {
-	path, dir, base string
-	now             time.Time
-	fn              LineFunc
-	buf             []byte    // the LineReader's buffer, shared by every file read
-	horizon         time.Time // the latest modification time of a file read to its end
-	sibs            []sibling
-	listed          bool
-	claimed         map[string]bool // siblings already read in this call
-	known           [][]byte        // fingerprints of the files read before
-	done            [][]byte        // fingerprints of the files read in this call
+	path      string
+	dir, base string // where rotated files are, and their stem (see resolve)
+	resolved  bool
+	now       time.Time
+	fn        LineFunc
+	buf       []byte    // the LineReader's buffer, shared by every file read
+	horizon   time.Time // the latest modification time of a file read to its end
+	sibs      []sibling
+	listed    bool
+	claimed   map[string]bool // siblings already read in this call
+	known     [][]byte        // fingerprints of the files read before
+	done      [][]byte        // fingerprints of the files read in this call
 }
 
 // fileID is a file's identity: device and inode numbers.
@@ -358,6 +360,23 @@ func (s *source) openPath() (*Log, []byte, error) {
 	return l, fp, nil
 }
 
+// resolve sets the directory and the name that rotated files of the path
+// are found in and named after: those of the file a symbolic link points
+// to, which is where logrotate (which does not rotate links) and programs
+// that repoint a link rotate it. Resolved only when needed: a quiet run
+// does not.
+func (s *source) resolve() {
+	if s.resolved {
+		return
+	}
+	s.resolved = true
+	p := s.path
+	if r, err := filepath.EvalSymlinks(p); err == nil {
+		p = r
+	}
+	s.dir, s.base = filepath.Dir(p), filepath.Base(p)
+}
+
 // saw notes that a file modified at t was read to its end.
 func (s *source) saw(t time.Time) {
 	if t.After(s.horizon) {
@@ -400,6 +419,7 @@ func (s *source) followAll(ps []PrevFile) ([]PrevFile, error) {
 // returns what to remember of it, nil when it is no longer followed. On an
 // error it returns how far it got.
 func (s *source) follow(p *PrevFile) (*PrevFile, error) {
+	s.resolve()
 	if fi, err := os.Lstat(filepath.Join(s.dir, p.Name)); err == nil && fi.Mode().IsRegular() {
 		if id, err := statID(fi); err == nil && id == p.id() &&
 			fi.Size() == p.Size && fi.ModTime().Equal(p.ModTime) {
@@ -448,6 +468,7 @@ func (s *source) aged(q *PrevFile) *PrevFile {
 
 // finish reads f from off, line to its last complete line and closes it.
 func (s *source) finish(f *found, off, line int64) (spot, error) {
+	s.resolve()
 	defer f.log.Close()
 	sp := spot{name: f.name, size: f.log.Info.Size(), mtime: f.log.Info.ModTime(), fp: f.fp, off: off, line: line}
 	id, err := statID(f.log.Info)
@@ -503,6 +524,7 @@ func (s *source) lines(name string, r io.Reader, off, line int64, tolerant bool)
 // inode or not at all: all its content is new, and its copies are found as
 // generations never seen.
 func (s *source) locate(m remembered, cur fileID) (*found, error) {
+	s.resolve()
 	if m.hint != "" && !s.claimed[m.hint] {
 		if fi, err := os.Lstat(filepath.Join(s.dir, m.hint)); err == nil && fi.Mode().IsRegular() {
 			if id, err := statID(fi); err == nil && id == m.id {
@@ -575,6 +597,7 @@ func (s *source) try(name string, m remembered, byInode bool) (*found, error) {
 // sibling that cannot be opened or decompressed is skipped (nil), unless it
 // vanished since the directory was listed (ErrRotating).
 func (s *source) open(name string, byInode bool) (*found, error) {
+	s.resolve()
 	l, err := OpenLog(filepath.Join(s.dir, name))
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -708,6 +731,7 @@ func (s *source) siblings() ([]sibling, error) {
 	if s.listed {
 		return s.sibs, nil
 	}
+	s.resolve()
 	entries, err := os.ReadDir(s.dir)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: list rotated files: %w", s.path, err)
