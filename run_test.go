@@ -170,9 +170,9 @@ func TestCrashKeepsStateConsistent(t *testing.T) {
 	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
 	const trials = 100
 	killed, finished := 0, 0
-	// Kill at a random instant within 1.5 times what a run takes, so
-	// that some runs die at start, some while reading or committing, and
-	// some finish.
+	// Every fifth run goes uninterrupted and measures how long a run
+	// takes; the others are killed at a random instant within 1.5 times
+	// that, so that some die at start, some while reading or committing.
 	span := time.Duration(0)
 	for i := 0; i < trials; i++ {
 		chunk := lines[i*len(lines)/trials : (i+1)*len(lines)/trials]
@@ -182,9 +182,12 @@ func TestCrashKeepsStateConsistent(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		if i == 0 {
-			cmd.Wait() // the first run measures the span
+		if i%5 == 0 {
+			if err := cmd.Wait(); err != nil {
+				t.Fatalf("uninterrupted run %d: %v", i, err)
+			}
 			span = time.Since(start) * 3 / 2
+			finished++
 			continue
 		}
 		time.Sleep(time.Duration(rng.Int63n(int64(span))))
@@ -196,9 +199,9 @@ func TestCrashKeepsStateConsistent(t *testing.T) {
 			finished++
 		}
 	}
-	t.Logf("%d runs killed, %d finished (kill within %s)", killed, finished, span)
-	if killed < 30 || finished < 5 {
-		t.Fatalf("%d killed and %d finished: the kills did not land in the runs, the test proves nothing", killed, finished)
+	t.Logf("%d runs killed, %d finished (the last kill window %s)", killed, finished, span)
+	if killed < 30 {
+		t.Fatalf("only %d runs were killed before they ended: the test proves nothing", killed)
 	}
 	lj(t, cfg, 0, "--now", testNow, "run")
 	got := status(t, cfg, testNow)
