@@ -553,7 +553,9 @@ func (s *source) locate(m remembered, cur fileID) (*found, error) {
 	since := m.mtime.Truncate(time.Second)
 	var cands []sibling
 	for _, sib := range sibs {
-		if sib.rotated && sib.id != cur && sib.id != m.id && !s.claimed[sib.name] && !sib.mtime.Before(since) {
+		// A copy may have been given the remembered file's inode number
+		// once it was deleted: that does not rule it out.
+		if sib.rotated && sib.id != cur && !s.claimed[sib.name] && !sib.mtime.Before(since) {
 			cands = append(cands, sib)
 		}
 	}
@@ -580,7 +582,7 @@ func (s *source) try(name string, m remembered, byInode bool) (*found, error) {
 	}
 	id, err := statID(f.log.Info)
 	weak := bytes.IndexByte(m.fingerprint, '\n') < 0
-	if err == nil && (id == m.id) == byInode && !(byInode && f.log.Compressed) &&
+	if err == nil && (id == m.id || !byInode) && !(byInode && f.log.Compressed) &&
 		!f.log.Info.ModTime().Before(m.mtime.Truncate(time.Second)) &&
 		fingerprintMatch(m.fingerprint, f.fp) && !(weak && s.copied(f.fp)) {
 		if r, ok, err := seekLog(f.log, f.fp, m.offset); err == nil && ok {

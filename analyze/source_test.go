@@ -1128,6 +1128,12 @@ func srcRandom(t *testing.T, seed uint64, steps int) {
 	h := newSrcHarness(t)
 	h.fromEnd = false
 	var log []string
+	step := func(op string) {
+		log = append(log, op)
+		if srcTrace {
+			t.Logf("%s (t%d)", op, int(h.clock.Sub(time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)).Seconds()))
+		}
+	}
 	defer func() {
 		if t.Failed() {
 			t.Logf("seed %d steps: %s", seed, strings.Join(log, " "))
@@ -1140,38 +1146,38 @@ func srcRandom(t *testing.T, seed uint64, steps int) {
 		switch p := rng.IntN(100); {
 		case p < 35:
 			n := 1 + rng.IntN(3)
-			log = append(log, fmt.Sprint("w", n))
+			step(fmt.Sprint("w", n))
 			h.write(n)
 		case p < 45:
-			log = append(log, "p")
+			step("p")
 			h.partial()
 		case p < 70:
-			log = append(log, "R")
+			step("R")
 			if _, err := h.read(); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				t.Fatalf("read: %v", err)
 			}
 		case p < 78:
 			if h.stale {
-				log = append(log, "o")
+				step("o")
 				h.reopen()
 			}
 			create := rng.IntN(5) > 0
-			log = append(log, fmt.Sprint("rot", map[bool]string{true: "", false: "-nocreate"}[create]))
+			step(fmt.Sprint("rot", map[bool]string{true: "", false: "-nocreate"}[create]))
 			h.rotate(create)
 		case p < 86:
 			if h.stale {
-				log = append(log, "o")
+				step("o")
 				h.reopen()
 			}
 		case p < 91:
 			if h.stale {
-				log = append(log, "o")
+				step("o")
 				h.reopen()
 			}
 			h.tick()
 			h.finishLine()
 			gz := rng.IntN(3) == 0
-			log = append(log, fmt.Sprint("ct", map[bool]string{true: "-gz", false: ""}[gz]))
+			step(fmt.Sprint("ct", map[bool]string{true: "-gz", false: ""}[gz]))
 			h.copytruncate(gz)
 		default:
 			// Compress a rotated plain file the writer has left.
@@ -1180,11 +1186,11 @@ func srcRandom(t *testing.T, seed uint64, steps int) {
 			if _, err := os.Stat(name); err != nil || (h.stale && n == 1) {
 				continue
 			}
-			log = append(log, fmt.Sprint("gz", n))
+			step(fmt.Sprint("gz", n))
 			h.compress(name)
 		}
 	}
-	log = append(log, "end")
+	step("end")
 	if h.stale {
 		h.reopen()
 	}
