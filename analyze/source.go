@@ -147,12 +147,12 @@ type source struct {
 	resolved  bool
 	now       time.Time
 	fn        LineFunc
-	buf       []byte    // the LineReader's buffer, shared by every file read
 	horizon   time.Time // the latest modification time of a file read to its end
 	sibs      []sibling
 	listed    bool
 	claimed   map[string]bool // siblings already read in this call
 	known     [][]byte        // fingerprints of the files read before
+	lost      bool            // a rotated file followed was not found
 	done      [][]byte        // fingerprints of the files read in this call
 }
 
@@ -229,8 +229,18 @@ func (s *source) read(st *FileState, since time.Time, fromEnd bool) (FileState, 
 	prog.Path = s.path
 	if st != nil && id == st.id() && fi.Size() == st.Size && fi.ModTime().Equal(st.ModTime) {
 		// Nothing new in the current file: the quiet run.
-		prog.Prev, err = s.followAll(st.Prev)
-		return prog, err
+		if prog.Prev, err = s.followAll(st.Prev); err != nil || !s.lost {
+			return prog, err
+		}
+		// A rotated file followed vanished: compressed, if it holds
+		// lines, as a generation never seen.
+		gen := prog
+		more, err := s.readUnseen(since, id, nil, &gen)
+		if err != nil {
+			return gen, err
+		}
+		prog.Prev = s.addPrev(prog.Prev, more)
+		return prog, nil
 	}
 
 	cur, fp, err := s.openPath()
@@ -278,10 +288,11 @@ func (s *source) read(st *FileState, since time.Time, fromEnd bool) (FileState, 
 			if err != nil {
 				return prog, fmt.Errorf("read %s: %w", s.path, err)
 			}
-			if st.Offset == 0 {
+			if st.Offset == 0 || s.lost {
 				// Nothing was read of it: a copytruncate, or a rename
 				// and a new file given the same inode, left nothing in
-				// it to tell. The files written since come first.
+				// it to tell. Or a rotated file followed vanished,
+				// compressed. The files written since come first.
 				more, err := s.readUnseen(since, id, fp, &prog)
 				if err != nil {
 					return prog, err
@@ -437,7 +448,10 @@ func (s *source) follow(p *PrevFile) (*PrevFile, error) {
 		return &q, err
 	}
 	if f == nil {
-		return nil, nil // gone
+		// Gone, or compressed with nothing read of it to recognise it
+		// by: then its lines are in a generation never seen.
+		s.lost = true
+		return nil, nil
 	}
 	grows := f.byInode && !f.log.Compressed
 	sp, err := s.finish(f, p.Offset, p.Line)
@@ -490,10 +504,7 @@ func (s *source) finish(f *found, off, line int64) (spot, error) {
 // length). A damaged compressed file (tolerant) ends without an error:
 // reading it again would not repair it.
 func (s *source) lines(name string, r io.Reader, off, line int64, tolerant bool) (int64, int64, error) {
-	if s.buf == nil {
-		s.buf = make([]byte, readBufSize)
-	}
-	lr := &LineReader{r: r, buf: s.buf}
+	lr := NewLineReader(r)
 	lr.SetStart(off, line+1)
 	for {
 		b, ok := lr.Next()
