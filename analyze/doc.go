@@ -40,9 +40,13 @@
 //     the new file.
 //   - A program keeps writing to a renamed file until it reopens the log
 //     (rsyslog until its HUP): the renamed files read are kept in
-//     FileState.Prev and their new lines read at each run, first. One is
-//     dropped when it is gone, compressed, or was found unchanged at two
-//     runs in a row and ten minutes after it last grew (by the run's now).
+//     FileState.Prev (at most eight) and their new lines read at each run,
+//     first. One is dropped when it is gone, compressed (its rest is read
+//     from the .gz), or was found unchanged at two runs in a row and ten
+//     minutes after it last grew (by the run's now). A writer that still
+//     has not reopened after that is misconfigured: what it appends to a
+//     dropped file is missed, or read again whole with the file at a later
+//     rotation.
 //
 // A file is the one remembered only if it was not modified before it was
 // last seen and, found by inode, is not compressed: ext4 gives a deleted
