@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"time"
 
@@ -78,22 +79,13 @@ func runRun(ctx context.Context, g *globals, o runOptions) error {
 	}
 	if len(res.Problems) > 0 {
 		for _, p := range res.Problems {
-			if !contains(res.Warnings, p.Error()) && g.verbose {
+			if !slices.Contains(res.Warnings, p.Error()) && g.verbose {
 				fmt.Fprintf(g.stderr, "logjail: %s\n", p)
 			}
 		}
 		return errSilent
 	}
 	return nil
-}
-
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // openState opens the state file: for writing, or read-only for a dry run,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/netip"
+	"slices"
 	"time"
 
 	"logjail/analyze"
@@ -166,9 +167,7 @@ func (r *run) jail(j *config.Jail) error {
 		tp := analyze.NewTimeParser(r.o.Now, nil)
 		next, err := analyze.Read(path, prev, j.Start == config.StartEnd, r.o.Now, func(file string, num int64, line []byte) error {
 			stats.Lines++
-			var out analyze.Outcome
-			r.buf, out = m.Match(r.buf[:0], num, line, tp)
-			_ = out
+			r.buf, _ = m.Match(r.buf[:0], num, line, tp)
 			for i := range r.buf {
 				stats.Failures++
 				if err := r.failure(j, pol, &r.buf[i]); err != nil {
@@ -222,7 +221,7 @@ func (r *run) failure(j *config.Jail, pol *analyze.Policy, f *analyze.Failure) e
 		e = &trackEntry{tr: tr}
 		r.tracks[k] = e
 	}
-	if f.User != "" && len(e.users) < maxUsers && !contains(e.users, f.User) {
+	if f.User != "" && len(e.users) < maxUsers && !slices.Contains(e.users, f.User) {
 		e.users = append(e.users, f.User)
 	}
 	e.dirty = true
@@ -238,15 +237,6 @@ func (r *run) failure(j *config.Jail, pol *analyze.Policy, f *analyze.Failure) e
 	r.decided = append(r.decided, b)
 	r.res.Jails[j.Name].Bans++
 	return nil
-}
-
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // finish records the decisions, lifts expired bans and saves the rest.

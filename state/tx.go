@@ -336,7 +336,7 @@ func (tx *Tx) PurgeHistory(before time.Time) (int, error) {
 	c := b.Cursor()
 	end := uint64(before.UnixNano())
 	n := 0
-	for k, _ := c.First(); k != nil && len(k) >= 8 && binary.BigEndian.Uint64(k) < end; k, _ = c.First() {
+	for k, _ := c.First(); len(k) >= 8 && binary.BigEndian.Uint64(k) < end; k, _ = c.First() {
 		if err := c.Delete(); err != nil {
 			return n, err
 		}
