@@ -6,14 +6,15 @@
 #   sudo ./test.sh            FUZZTIME=30s sudo ./test.sh
 #
 # As root it first installs what the tests drive, from Debian's packages
-# (iptables, ipset, nftables, OpenSSH, rsyslog, fail2ban, sshguard, ...).
+# (iptables, ipset, nftables, OpenSSH, rsyslog, fail2ban, sshguard,
+# chromium, ...) and the Mailpit SMTP server (go install, pinned).
 # With CI=true a test whose tool is missing fails instead of skipping.
 set -euo pipefail
 cd "$(dirname "$0")"
 fuzztime=${FUZZTIME:-8s}
 
-packages=(iptables ipset nftables iproute2 openssh-server openssh-client sshpass rsyslog fail2ban sshguard bc util-linux)
-tools=(iptables ip6tables ipset nft ip sshd sshpass rsyslogd fail2ban-regex /usr/libexec/sshguard/sshg-parser bc taskset)
+packages=(iptables ipset nftables iproute2 openssh-server openssh-client sshpass rsyslog fail2ban sshguard bc util-linux chromium)
+tools=(iptables ip6tables ipset nft ip sshd sshpass rsyslogd fail2ban-regex /usr/libexec/sshguard/sshg-parser bc taskset chromium)
 missing=()
 for t in "${tools[@]}"; do command -v "$t" >/dev/null 2>&1 || missing+=("$t"); done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -25,6 +26,14 @@ if [ ${#missing[@]} -gt 0 ]; then
 	else
 		echo "test.sh: missing ${missing[*]}; the tests that need them will skip (run as root to install them)" >&2
 	fi
+fi
+
+# Mailpit: a real SMTP server (and sendmail) for the digest tests.
+mailpit_version=v1.27.11
+export PATH="$(go env GOPATH)/bin:$PATH"
+if ! mailpit version 2>/dev/null | grep -q "${mailpit_version#v}"; then
+	echo "test.sh: installing mailpit $mailpit_version"
+	(cd / && GOFLAGS=-mod=mod go install "github.com/axllent/mailpit@$mailpit_version")
 fi
 
 unformatted=$(gofmt -l .)
