@@ -31,7 +31,8 @@ fi
 # Mailpit: a real SMTP server (and sendmail) for the digest tests.
 mailpit_version=v1.27.11
 export PATH="$(go env GOPATH)/bin:$PATH"
-if ! mailpit version 2>/dev/null | grep -q "${mailpit_version#v}"; then
+mailpit_bin=$(command -v mailpit || true)
+if [ -z "$mailpit_bin" ] || ! go version -m "$mailpit_bin" | grep -q "mailpit[[:space:]]*$mailpit_version"; then
 	echo "test.sh: installing mailpit $mailpit_version"
 	(cd / && GOFLAGS=-mod=mod go install "github.com/axllent/mailpit@$mailpit_version")
 fi
