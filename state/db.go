@@ -27,11 +27,12 @@ var (
 	bucketOutbox  = []byte("outbox")
 	allBuckets    = [][]byte{bucketMeta, bucketFiles, bucketTracks, bucketBans, bucketHistory, bucketOutbox}
 
-	keyVersion  = []byte("version")
-	keyLastRun  = []byte("last_run")
-	keyPurged   = []byte("tracks_purged")
-	prefixWarn  = "warned/"
-	prefixClock = "clock/"
+	keyVersion    = []byte("version")
+	keyLastRun    = []byte("last_run")
+	keyPurged     = []byte("tracks_purged")
+	keyLastDigest = []byte("last_digest")
+	prefixWarn    = "warned/"
+	prefixClock   = "clock/"
 )
 
 // Options tune Open.

@@ -4,7 +4,8 @@
 //
 // The file holds, in buckets:
 //
-//	meta     schema version, time of the last run, warnings already reported
+//	meta     schema version, time of the last run and of the last digest
+//	         sent, warnings already reported
 //	files    per jail and log path: where reading stopped (offset, inode,
 //	         fingerprint; see analyze.FileState)
 //	tracks   per jail and address (or IPv6 network): the failures inside
@@ -13,7 +14,8 @@
 //	         run lifts them
 //	history  every ban issued, by start time, kept for `history` (default
 //	         30 days) for digests and reports
-//	outbox   events waiting for the digest mail
+//	outbox   events waiting for the digest mail (bans, unbans, failures
+//	         per run, warnings), numbered in the order added ([Event])
 //
 // # Transactions
 //
@@ -21,6 +23,16 @@
 // a crash at any instant leaves the file as it was before the run or as it
 // is after it, never a mix. Offsets therefore never run ahead of the
 // failures and bans they produced.
+//
+// # Outbox
+//
+// A run adds its events to the outbox in its one transaction. The digest
+// reads them, mails them, and deletes exactly the events it carried
+// ([Tx.DeleteEvents], by number) in a second transaction once the mail
+// server has accepted the mail; events added in between stay for the
+// next digest. A crash between the server's acceptance and that commit
+// leaves the events in the outbox, to be mailed again: a digest may come
+// twice, a ban is never lost from it.
 //
 // # Locking
 //

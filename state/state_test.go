@@ -142,12 +142,36 @@ func TestHistoryAndOutbox(t *testing.T) {
 			t.Errorf("history %v", seen)
 		}
 		ev, _ := tx.Events()
-		if err := tx.DeleteEvents(ev[2].Seq); err != nil {
+		if tx.OutboxEmpty() || len(ev) != 5 {
+			t.Fatalf("outbox: %d events", len(ev))
+		}
+		// Deleted by number: 1 and 3 go, a number not there is skipped.
+		if err := tx.DeleteEvents(ev[0].Seq, ev[2].Seq, 99); err != nil {
 			return err
 		}
 		ev, _ = tx.Events()
-		if len(ev) != 2 || ev[0].Seq != 4 {
+		if len(ev) != 3 || ev[0].Seq != 2 || ev[1].Seq != 4 || ev[2].Seq != 5 {
 			t.Errorf("outbox after delete: %+v", ev)
+		}
+		// Numbers only grow: a new event never takes a deleted one's.
+		if err := tx.AddEvent(&Event{Kind: EventWarning, Text: "w"}); err != nil {
+			return err
+		}
+		ev, _ = tx.Events()
+		if last := ev[len(ev)-1]; last.Seq != 6 || last.Text != "w" {
+			t.Errorf("new event %+v, want seq 6", last)
+		}
+		if n, err := tx.ClearEvents(); n != 4 || err != nil || !tx.OutboxEmpty() {
+			t.Errorf("clear: %d, %v", n, err)
+		}
+		if _, ok := tx.LastDigest(); ok {
+			t.Error("last digest before any was sent")
+		}
+		if err := tx.SetLastDigest(t0); err != nil {
+			return err
+		}
+		if ld, ok := tx.LastDigest(); !ok || !ld.Equal(t0) {
+			t.Errorf("last digest %v %v", ld, ok)
 		}
 		return nil
 	})

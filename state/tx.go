@@ -40,17 +40,6 @@ func (b *Ban) ActiveAt(t time.Time) bool {
 	return !t.Before(b.Start) && (b.Permanent() || t.Before(b.Until))
 }
 
-// Event is an entry of the digest outbox.
-type Event struct {
-	Seq  uint64    `json:"-"`
-	Kind string    `json:"kind"` // ban, unban, warning, failures
-	Time time.Time `json:"time"`
-	Ban  *Ban      `json:"ban,omitempty"`
-	Text string    `json:"text,omitempty"`
-	// Counts per jail, for kind "failures".
-	Counts map[string]int `json:"counts,omitempty"`
-}
-
 func jailKey(jail string, rest []byte) []byte {
 	k := make([]byte, 0, len(jail)+1+len(rest))
 	k = append(k, jail...)
@@ -343,55 +332,6 @@ func (tx *Tx) PurgeHistory(before time.Time) (int, error) {
 		n++
 	}
 	return n, nil
-}
-
-// AddEvent appends an event to the digest outbox.
-func (tx *Tx) AddEvent(e *Event) error {
-	b := tx.bucket(bucketOutbox)
-	if b == nil || !tx.tx.Writable() {
-		return fmt.Errorf("%w: %s", ErrReadOnly, tx.path)
-	}
-	seq, err := b.NextSequence()
-	if err != nil {
-		return err
-	}
-	data, err := json.Marshal(e)
-	if err != nil {
-		return fmt.Errorf("encode event: %w", err)
-	}
-	return b.Put(binary.BigEndian.AppendUint64(nil, seq), data)
-}
-
-// Events returns the outbox, oldest first.
-func (tx *Tx) Events() ([]Event, error) {
-	b := tx.bucket(bucketOutbox)
-	if b == nil {
-		return nil, nil
-	}
-	var out []Event
-	err := b.ForEach(func(k, v []byte) error {
-		var e Event
-		if err := json.Unmarshal(v, &e); err != nil || len(k) != 8 {
-			return corrupt(tx.path, fmt.Errorf("event %q: %v", k, err))
-		}
-		e.Seq = binary.BigEndian.Uint64(k)
-		out = append(out, e)
-		return nil
-	})
-	return out, err
-}
-
-// DeleteEvents removes the events up to and including seq: those a mail
-// server accepted.
-func (tx *Tx) DeleteEvents(upto uint64) error {
-	b := tx.bucket(bucketOutbox)
-	c := b.Cursor()
-	for k, _ := c.First(); k != nil && binary.BigEndian.Uint64(k) <= upto; k, _ = c.First() {
-		if err := c.Delete(); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 func (tx *Tx) timeMeta(key []byte) (time.Time, bool) {

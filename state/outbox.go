@@ -1,0 +1,129 @@
+package state
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"time"
+)
+
+// Kinds of outbox events.
+const (
+	EventBan      = "ban"
+	EventUnban    = "unban"
+	EventFailures = "failures"
+	EventWarning  = "warning"
+)
+
+// Event is an entry of the digest outbox.
+type Event struct {
+	// Seq identifies the event in the outbox: it only grows, so the
+	// events a mail carried can be deleted by their numbers once the
+	// server accepted it, and events added later are never among them.
+	Seq  uint64    `json:"-"`
+	Kind string    `json:"kind"` // EventBan, EventUnban, EventFailures, EventWarning
+	Time time.Time `json:"time"`
+	Ban  *Ban      `json:"ban,omitempty"`
+	Text string    `json:"text,omitempty"`
+	// Counts per jail, for kind "failures": the failures one run counted
+	// (ignored addresses and host names left out).
+	Counts map[string]int `json:"counts,omitempty"`
+	// Top are the run's busiest addresses, for kind "failures".
+	Top []Offender `json:"top,omitempty"`
+}
+
+// Offender is an address with its failures in one run.
+type Offender struct {
+	Jail     string       `json:"jail"`
+	Prefix   netip.Prefix `json:"prefix"`
+	Failures int          `json:"failures"`
+	Users    []string     `json:"users,omitempty"`
+}
+
+// AddEvent appends an event to the digest outbox.
+func (tx *Tx) AddEvent(e *Event) error {
+	b := tx.bucket(bucketOutbox)
+	if b == nil || !tx.tx.Writable() {
+		return fmt.Errorf("%w: %s", ErrReadOnly, tx.path)
+	}
+	seq, err := b.NextSequence()
+	if err != nil {
+		return fmt.Errorf("outbox of %s: %w", tx.path, err)
+	}
+	data, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("encode event: %w", err)
+	}
+	return b.Put(binary.BigEndian.AppendUint64(nil, seq), data)
+}
+
+// Events returns the outbox, oldest first.
+func (tx *Tx) Events() ([]Event, error) {
+	b := tx.bucket(bucketOutbox)
+	if b == nil {
+		return nil, nil
+	}
+	var out []Event
+	err := b.ForEach(func(k, v []byte) error {
+		var e Event
+		if err := json.Unmarshal(v, &e); err != nil || len(k) != 8 {
+			return corrupt(tx.path, fmt.Errorf("event %q: %v", k, err))
+		}
+		e.Seq = binary.BigEndian.Uint64(k)
+		out = append(out, e)
+		return nil
+	})
+	return out, err
+}
+
+// OutboxEmpty reports whether no event waits for a digest, without
+// reading the events.
+func (tx *Tx) OutboxEmpty() bool {
+	b := tx.bucket(bucketOutbox)
+	if b == nil {
+		return true
+	}
+	k, _ := b.Cursor().First()
+	return k == nil
+}
+
+// DeleteEvents removes the events numbered seqs (Event.Seq): those a mail
+// server accepted. Numbers no longer in the outbox are skipped.
+func (tx *Tx) DeleteEvents(seqs ...uint64) error {
+	b := tx.bucket(bucketOutbox)
+	if b == nil || !tx.tx.Writable() {
+		return fmt.Errorf("%w: %s", ErrReadOnly, tx.path)
+	}
+	for _, s := range seqs {
+		if err := b.Delete(binary.BigEndian.AppendUint64(nil, s)); err != nil {
+			return fmt.Errorf("outbox of %s: delete event %d: %w", tx.path, s, err)
+		}
+	}
+	return nil
+}
+
+// ClearEvents empties the outbox (digest disabled) and returns how many
+// events it held.
+func (tx *Tx) ClearEvents() (int, error) {
+	b := tx.bucket(bucketOutbox)
+	if b == nil || !tx.tx.Writable() {
+		return 0, fmt.Errorf("%w: %s", ErrReadOnly, tx.path)
+	}
+	n := 0
+	c := b.Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.First() {
+		if err := c.Delete(); err != nil {
+			return n, fmt.Errorf("outbox of %s: %w", tx.path, err)
+		}
+		n++
+	}
+	return n, nil
+}
+
+// LastDigest returns when the last digest was accepted by the mail
+// server.
+func (tx *Tx) LastDigest() (time.Time, bool) { return tx.timeMeta(keyLastDigest) }
+
+// SetLastDigest records when a digest was accepted.
+func (tx *Tx) SetLastDigest(t time.Time) error { return tx.setTimeMeta(keyLastDigest, t) }
