@@ -2,10 +2,11 @@ package analyze
 
 import (
 	"bufio"
-	"compress/gzip"
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/klauspost/compress/gzip"
 )
 
 // Log is an open log file, inflated when it is gzip-compressed.
@@ -49,6 +50,16 @@ func OpenLog(path string) (*Log, error) {
 	// Plain files are read straight into the LineReader's buffer.
 	l.Reader = f
 	return l, nil
+}
+
+// Pos returns how many bytes of the file have been read (compressed bytes
+// for gzip), for progress reports.
+func (l *Log) Pos() int64 {
+	n, err := l.f.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return 0
+	}
+	return n
 }
 
 // Close closes the file.

@@ -1,8 +1,13 @@
 package report
 
 import (
+	"cmp"
+	"maps"
 	"net/netip"
+	"slices"
 	"time"
+
+	"logjail/analyze"
 )
 
 // Replay is what `logjail replay` found, ready to print in any format.
@@ -75,4 +80,119 @@ type UserCount struct {
 	Name      string
 	Failures  int64
 	Addresses int
+}
+
+// ReplayJailPolicy names a jail and the policy it was replayed with.
+type ReplayJailPolicy struct {
+	Name   string
+	Policy *analyze.Policy
+}
+
+// dayStep is the span above which the timeline counts days, not hours.
+const dayStep = 72 * time.Hour
+
+// NewReplay sorts what a replay found into the report. Times are shown in
+// loc (nil: time.Local); day buckets start at loc's midnight.
+func NewReplay(st *analyze.ReplayStats, jails []ReplayJailPolicy, loc *time.Location) *Replay {
+	if loc == nil {
+		loc = time.Local
+	}
+	r := &Replay{Lines: st.Lines, Failures: st.Failures, Step: time.Hour}
+	if st.Failures > 0 {
+		r.From, r.To = st.First.In(loc), st.Last.In(loc)
+	}
+	for _, f := range st.Files {
+		r.Files = append(r.Files, ReplayFile{Path: f.Path, Compressed: f.Compressed, Lines: f.Lines})
+	}
+	for i, j := range st.Jails {
+		rj := ReplayJail{Name: j.Name, Failures: j.Failures, Addresses: j.Addresses, Bans: j.Bans}
+		if i < len(jails) && jails[i].Policy != nil {
+			p := jails[i].Policy
+			rj.MaxRetry, rj.FindTime, rj.BanTime, rj.Permanent = p.MaxRetry, p.FindTime, p.BanTime, p.Permanent
+			if p.Permanent {
+				rj.BanTime = 0
+			}
+		}
+		r.Jails = append(r.Jails, rj)
+	}
+	r.IPs = make([]ReplayIP, 0, len(st.Addrs))
+	for a, s := range st.Addrs {
+		ip := ReplayIP{Addr: a, Failures: s.Failures, First: s.First.In(loc), Last: s.Last.In(loc), Users: s.Users}
+		for i := range st.Jails {
+			if s.Jails&(1<<i) != 0 {
+				ip.Jails = append(ip.Jails, st.Jails[i].Name)
+			}
+		}
+		r.IPs = append(r.IPs, ip)
+	}
+	slices.SortFunc(r.IPs, func(a, b ReplayIP) int {
+		if c := cmp.Compare(b.Failures, a.Failures); c != 0 {
+			return c
+		}
+		return a.Addr.Compare(b.Addr)
+	})
+	r.Bans = make([]ReplayBan, 0, len(st.Bans))
+	for _, b := range st.Bans {
+		rb := ReplayBan{Jail: b.Jail, Prefix: b.Key, Start: b.Start.In(loc), Offense: b.Offense, Failures: b.Failures}
+		if !b.Permanent {
+			rb.Until = b.Until.In(loc)
+		}
+		r.Bans = append(r.Bans, rb)
+	}
+	slices.SortStableFunc(r.Bans, func(a, b ReplayBan) int {
+		if c := a.Start.Compare(b.Start); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.Jail, b.Jail); c != 0 {
+			return c
+		}
+		return a.Prefix.Addr().Compare(b.Prefix.Addr())
+	})
+	r.Users = make([]UserCount, 0, len(st.Users))
+	for u, s := range st.Users {
+		r.Users = append(r.Users, UserCount{Name: u, Failures: s.Failures, Addresses: s.Addresses})
+	}
+	slices.SortFunc(r.Users, func(a, b UserCount) int {
+		if c := cmp.Compare(b.Failures, a.Failures); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Name, b.Name)
+	})
+	r.Timeline, r.Step = timeline(st.Hours, loc)
+	return r
+}
+
+// timeline lays the hourly counts out as contiguous buckets: hours when they
+// span at most dayStep, else days starting at loc's midnight.
+func timeline(hours map[int64]*analyze.HourStats, loc *time.Location) ([]Bucket, time.Duration) {
+	if len(hours) == 0 {
+		return nil, time.Hour
+	}
+	keys := slices.Sorted(maps.Keys(hours))
+	first, last := time.Unix(keys[0], 0).In(loc), time.Unix(keys[len(keys)-1], 0).In(loc)
+	step := time.Hour
+	bucket := func(t time.Time) time.Time { return t.Truncate(time.Hour) }
+	next := func(t time.Time) time.Time { return t.Add(time.Hour) }
+	if last.Sub(first) >= dayStep {
+		step = 24 * time.Hour
+		bucket = func(t time.Time) time.Time {
+			y, m, d := t.Date()
+			return time.Date(y, m, d, 0, 0, 0, 0, loc)
+		}
+		next = func(t time.Time) time.Time {
+			y, m, d := t.Date()
+			return time.Date(y, m, d+1, 0, 0, 0, 0, loc)
+		}
+	}
+	var out []Bucket
+	for t := bucket(first); !t.After(last); t = next(t) {
+		out = append(out, Bucket{Start: t})
+	}
+	for _, k := range keys {
+		t := bucket(time.Unix(k, 0).In(loc))
+		i, _ := slices.BinarySearchFunc(out, t, func(b Bucket, t time.Time) int { return b.Start.Compare(t) })
+		out[i].Failures += hours[k].Failures
+		out[i].Bans += hours[k].Bans
+	}
+	return out, step
 }

@@ -1,0 +1,433 @@
+package analyze
+
+import (
+	"container/heap"
+	"context"
+	"fmt"
+	"net/netip"
+	"time"
+)
+
+// ReplayJail is one jail of a replay: its filter and its policy.
+type ReplayJail struct {
+	Name   string
+	Filter *Filter
+	Mode   string
+	Policy *Policy
+}
+
+// ReplayOptions say what a replay reads and how.
+type ReplayOptions struct {
+	Jails []ReplayJail
+	// From and To keep the failures in [From, To); zero means open.
+	From, To time.Time
+	// Ref is the reference for dates without a year; zero takes each
+	// file's modification time.
+	Ref time.Time
+	// Loc is the zone of times written without one (nil: time.Local).
+	Loc *time.Location
+	// Progress, when set, is called now and then with the bytes read so far
+	// of all files (compressed bytes for gzip files).
+	Progress func(read int64)
+}
+
+// ReplayStats is what a replay found. Its size grows with the distinct
+// addresses, user names and hours seen, never with the number of lines.
+type ReplayStats struct {
+	Files []ReplayFileStats
+	// Lines counts every line read; Failures every failure kept (inside
+	// From/To, not of an ignored address). NoAddr counts the kept failures
+	// that name the client by host name only: counted, never banned.
+	Lines, Failures, NoAddr int64
+	// First and Last are the times of the first and last kept failure.
+	First, Last time.Time
+	Jails       []ReplayJailStats
+	Addrs       map[netip.Addr]*AddrStats
+	Users       map[string]*UserStats
+	// Bans are the bans the policy issues, in the order decided.
+	Bans []ReplayBan
+	// Hours counts failures and bans per hour (Unix seconds of the hour's
+	// start, UTC).
+	Hours map[int64]*HourStats
+}
+
+// ReplayFileStats is one input file.
+type ReplayFileStats struct {
+	Path       string
+	Compressed bool
+	Lines      int64
+	// Long counts lines skipped for exceeding MaxLineLen.
+	Long int64
+}
+
+// ReplayJailStats are one jail's totals.
+type ReplayJailStats struct {
+	Name      string
+	Failures  int64
+	Addresses int
+	Bans      int
+}
+
+// AddrStats describe one address.
+type AddrStats struct {
+	Failures    int64
+	First, Last time.Time
+	// Jails has bit i set for the jail of index i in ReplayOptions.Jails.
+	Jails uint64
+	// Users are the first distinct user names tried, at most MaxAddrUsers.
+	Users []string
+
+	// What the replay needs at each failure, so that most failures cost
+	// one map lookup: the stats of Users, and the track per jail.
+	userStats []*UserStats
+	tracks    []*Track
+}
+
+// MaxAddrUsers bounds the user names kept per address.
+const MaxAddrUsers = 8
+
+// UserStats describe one user name: attempts, and the distinct addresses
+// that tried it.
+type UserStats struct {
+	Failures  int64
+	Addresses int
+}
+
+// HourStats count one hour.
+type HourStats struct{ Failures, Bans int64 }
+
+// ReplayBan is a ban the policy issues.
+type ReplayBan struct {
+	Jail string
+	Decision
+}
+
+// maxReplayJails is how many jails AddrStats.Jails can tell apart.
+const maxReplayJails = 64
+
+// Replay reads the files, merged by time, through every jail's filter and
+// policy, as `run` would over the same lines. Files may be plain or gzip,
+// given in any order. An error names the file; nothing is reported then.
+func Replay(ctx context.Context, files []string, o ReplayOptions) (*ReplayStats, error) {
+	if len(o.Jails) > maxReplayJails {
+		return nil, fmt.Errorf("replay: at most %d jails at once, got %d", maxReplayJails, len(o.Jails))
+	}
+	r := &replay{
+		o:      o,
+		st:     &ReplayStats{Addrs: map[netip.Addr]*AddrStats{}, Users: map[string]*UserStats{}, Hours: map[int64]*HourStats{}},
+		tracks: make([]map[netip.Prefix]*Track, len(o.Jails)),
+		pairs:  map[userAddr]struct{}{},
+		jaddrs: make([]int, len(o.Jails)),
+	}
+	for i, j := range o.Jails {
+		r.tracks[i] = map[netip.Prefix]*Track{}
+		r.st.Jails = append(r.st.Jails, ReplayJailStats{Name: j.Name})
+	}
+	var streams streamHeap
+	defer func() {
+		for _, s := range r.all {
+			s.log.Close()
+		}
+	}()
+	for _, path := range files {
+		s, err := r.open(path)
+		if err != nil {
+			return nil, err
+		}
+		r.all = append(r.all, s)
+	}
+	for _, s := range r.all {
+		if err := s.advance(); err != nil {
+			return nil, err
+		}
+		if len(s.pending) > 0 {
+			streams = append(streams, s)
+		}
+	}
+	heap.Init(&streams)
+	for len(streams) > 0 {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		s := streams[0]
+		// Take the head's failures while it stays the earliest stream:
+		// with one file, or files that do not overlap, that is all of them.
+		for {
+			r.failure(s.jails[s.next], &s.pending[s.next])
+			s.next++
+			if s.next == len(s.pending) {
+				if err := s.advance(); err != nil {
+					return nil, err
+				}
+				if len(s.pending) == 0 {
+					heap.Pop(&streams)
+					break
+				}
+			}
+			if streams.yield() {
+				heap.Fix(&streams, 0)
+				break
+			}
+		}
+	}
+	for _, s := range r.all {
+		r.st.Lines += s.file.Lines
+		r.st.Files = append(r.st.Files, s.file)
+	}
+	for i := range r.st.Jails {
+		r.st.Jails[i].Addresses = r.jaddrs[i]
+	}
+	if r.o.Progress != nil {
+		r.o.Progress(r.read())
+	}
+	return r.st, nil
+}
+
+type replay struct {
+	o      ReplayOptions
+	st     *ReplayStats
+	all    []*stream
+	tracks []map[netip.Prefix]*Track
+	pairs  map[userAddr]struct{}
+	jaddrs []int // distinct addresses per jail
+	// reported is the byte count last given to Progress.
+	reported int64
+	// The hour counted last, looked up again by most failures.
+	lastHour  int64
+	lastStats *HourStats
+}
+
+type userAddr struct {
+	user string
+	addr netip.Addr
+}
+
+// stream is one file being read: the failures of its current line wait in
+// pending, from next on.
+type stream struct {
+	r        *replay
+	order    int
+	log      *Log
+	lines    *LineReader
+	tp       *TimeParser
+	matchers []Matcher
+	// pending are the failures of the current line, from next on, and
+	// jails the index of the jail that found each.
+	pending []Failure
+	jails   []int
+	next    int
+	file    ReplayFileStats
+}
+
+func (r *replay) open(path string) (*stream, error) {
+	l, err := OpenLog(path)
+	if err != nil {
+		return nil, err
+	}
+	ref := r.o.Ref
+	if ref.IsZero() {
+		ref = l.Info.ModTime()
+	}
+	s := &stream{r: r, order: len(r.all), log: l, lines: NewLineReader(l), tp: NewTimeParser(ref, r.o.Loc),
+		file: ReplayFileStats{Path: path, Compressed: l.Compressed}}
+	for _, j := range r.o.Jails {
+		s.matchers = append(s.matchers, j.Filter.New(j.Mode))
+	}
+	return s, nil
+}
+
+// progressEvery is how many lines pass between two looks at the bytes read.
+const progressEvery = 1 << 16
+
+// advance reads lines until one yields failures, or the file ends.
+func (s *stream) advance() error {
+	s.pending, s.jails, s.next = s.pending[:0], s.jails[:0], 0
+	for {
+		line, ok := s.lines.Next()
+		if !ok {
+			break
+		}
+		s.file.Lines++
+		if s.r.o.Progress != nil && s.file.Lines%progressEvery == 0 {
+			s.r.progress()
+		}
+		for ji, m := range s.matchers {
+			n := len(s.pending)
+			s.pending, _ = m.Match(s.pending, s.lines.Num(), line, s.tp)
+			for range len(s.pending) - n {
+				s.jails = append(s.jails, ji)
+			}
+		}
+		if len(s.pending) > 0 {
+			s.sortPending()
+			return nil
+		}
+	}
+	s.file.Long = s.lines.Long
+	if err := s.lines.Err(); err != nil {
+		return fmt.Errorf("replay %s: %w", s.file.Path, err)
+	}
+	return nil
+}
+
+// sortPending puts a line's failures in time order (sshd may complete an
+// earlier attempt and a new one on the same line; jails see the same line
+// apart). Lines rarely hold more than one, so insertion sort serves.
+func (s *stream) sortPending() {
+	for i := 1; i < len(s.pending); i++ {
+		for j := i; j > 0 && s.pending[j].Time.Before(s.pending[j-1].Time); j-- {
+			s.pending[j], s.pending[j-1] = s.pending[j-1], s.pending[j]
+			s.jails[j], s.jails[j-1] = s.jails[j-1], s.jails[j]
+		}
+	}
+}
+
+func (r *replay) read() int64 {
+	var n int64
+	for _, s := range r.all {
+		n += s.log.Pos()
+	}
+	return n
+}
+
+func (r *replay) progress() {
+	if n := r.read(); n != r.reported {
+		r.reported = n
+		r.o.Progress(n)
+	}
+}
+
+// failure counts one failure and runs it through its jail's policy.
+func (r *replay) failure(ji int, f *Failure) {
+	if (!r.o.From.IsZero() && f.Time.Before(r.o.From)) || (!r.o.To.IsZero() && !f.Time.Before(r.o.To)) {
+		return
+	}
+	j := &r.o.Jails[ji]
+	pol := j.Policy
+	if f.Addr.IsValid() && pol.Ignored(f.Addr) {
+		return
+	}
+	st := r.st
+	st.Failures++
+	st.Jails[ji].Failures++
+	if st.First.IsZero() || f.Time.Before(st.First) {
+		st.First = f.Time
+	}
+	if f.Time.After(st.Last) {
+		st.Last = f.Time
+	}
+	r.hour(f.Time).Failures++
+	if !f.Addr.IsValid() {
+		st.NoAddr++
+		return
+	}
+	a := st.Addrs[f.Addr]
+	if a == nil {
+		a = &AddrStats{First: f.Time, Last: f.Time, tracks: make([]*Track, len(r.o.Jails))}
+		st.Addrs[f.Addr] = a
+	}
+	a.Failures++
+	if f.Time.Before(a.First) {
+		a.First = f.Time
+	}
+	if f.Time.After(a.Last) {
+		a.Last = f.Time
+	}
+	if bit := uint64(1) << ji; a.Jails&bit == 0 {
+		a.Jails |= bit
+		r.jaddrs[ji]++
+	}
+	if f.User != "" {
+		r.user(a, f)
+	}
+	tr := a.tracks[ji]
+	if tr == nil {
+		// Addresses of one IPv6 network share its track.
+		key := pol.Key(f.Addr)
+		if tr = r.tracks[ji][key]; tr == nil {
+			tr = &Track{}
+			r.tracks[ji][key] = tr
+		}
+		a.tracks[ji] = tr
+	}
+	d, ok := pol.Step(tr, f.Time)
+	if !ok {
+		return
+	}
+	d.Key = pol.Key(f.Addr)
+	st.Bans = append(st.Bans, ReplayBan{Jail: j.Name, Decision: d})
+	st.Jails[ji].Bans++
+	r.hour(d.Start).Bans++
+}
+
+// user counts a user name tried by an address.
+func (r *replay) user(a *AddrStats, f *Failure) {
+	for i, u := range a.Users {
+		if u == f.User {
+			a.userStats[i].Failures++
+			return
+		}
+	}
+	u := r.st.Users[f.User]
+	if u == nil {
+		u = &UserStats{}
+		r.st.Users[f.User] = u
+	}
+	u.Failures++
+	if len(a.Users) < MaxAddrUsers {
+		a.Users = append(a.Users, f.User)
+		a.userStats = append(a.userStats, u)
+		u.Addresses++
+		return
+	}
+	// Past the first few names of an address, pairs are remembered apart.
+	k := userAddr{f.User, f.Addr}
+	if _, ok := r.pairs[k]; !ok {
+		r.pairs[k] = struct{}{}
+		u.Addresses++
+	}
+}
+
+func (r *replay) hour(t time.Time) *HourStats {
+	k := t.Unix()
+	k -= (k%3600 + 3600) % 3600
+	if k == r.lastHour && r.lastStats != nil {
+		return r.lastStats
+	}
+	h := r.st.Hours[k]
+	if h == nil {
+		h = &HourStats{}
+		r.st.Hours[k] = h
+	}
+	r.lastHour, r.lastStats = k, h
+	return h
+}
+
+// streamHeap orders streams by their next failure's time, then by the
+// order the files were given.
+type streamHeap []*stream
+
+func (h streamHeap) Len() int           { return len(h) }
+func (h streamHeap) Less(i, j int) bool { return before(h[i], h[j]) }
+func (h streamHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *streamHeap) Push(x any)        { *h = append(*h, x.(*stream)) }
+func (h *streamHeap) Pop() any {
+	old := *h
+	s := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return s
+}
+
+// yield reports whether the head must give way to one of its children.
+func (h streamHeap) yield() bool {
+	return (len(h) > 1 && before(h[1], h[0])) || (len(h) > 2 && before(h[2], h[0]))
+}
+
+// before orders two streams by their next failure.
+func before(a, b *stream) bool {
+	ta, tb := a.pending[a.next].Time, b.pending[b.next].Time
+	if !ta.Equal(tb) {
+		return ta.Before(tb)
+	}
+	return a.order < b.order
+}

@@ -1,0 +1,125 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"logjail/config"
+)
+
+// TableTop is how many addresses and user names the table and HTML
+// reports list; JSON and CSV list them all.
+const TableTop = 20
+
+const tableTime = "2006-01-02 15:04:05"
+
+// WriteReplayTable writes the report as plain-text tables.
+func WriteReplayTable(w io.Writer, r *Replay) error {
+	ew := &errWriter{w: w}
+	fmt.Fprintf(ew, "Replayed %d lines of %d %s", r.Lines, len(r.Files), plural(len(r.Files), "file", "files"))
+	if r.Failures == 0 {
+		fmt.Fprintf(ew, ": no failures found.\n")
+		return ew.err
+	}
+	fmt.Fprintf(ew, ", %s to %s (%s).\n", r.From.Format(tableTime), r.To.Format(tableTime), config.FormatDuration(r.To.Sub(r.From).Round(time.Second)))
+	fmt.Fprintf(ew, "%d failures from %d addresses; the policy bans %d times.\n\n", r.Failures, len(r.IPs), len(r.Bans))
+
+	var rows [][]string
+	for _, j := range r.Jails {
+		bt := durationText(j.BanTime, j.Permanent)
+		rows = append(rows, []string{j.Name, itoa(j.Failures), strconv.Itoa(j.Addresses), strconv.Itoa(j.Bans),
+			strconv.Itoa(j.MaxRetry), config.FormatDuration(j.FindTime), bt})
+	}
+	ew.table("Jails", []string{"jail", "failures", "addresses", "bans", "maxretry", "findtime", "bantime"}, rows)
+
+	rows = rows[:0]
+	for _, ip := range r.IPs[:min(len(r.IPs), TableTop)] {
+		rows = append(rows, []string{ip.Addr.String(), itoa(ip.Failures), ip.First.Format(tableTime), ip.Last.Format(tableTime),
+			strings.Join(ip.Jails, ","), Printable(strings.Join(ip.Users, ","))})
+	}
+	ew.table(topTitle("Top addresses", len(r.IPs)), []string{"address", "failures", "first", "last", "jails", "users tried"}, rows)
+
+	rows = rows[:0]
+	for _, b := range r.Bans {
+		until := "permanent"
+		if !b.Until.IsZero() {
+			until = b.Until.Format(tableTime)
+		}
+		rows = append(rows, []string{b.Jail, IP(b.Prefix), b.Start.Format(tableTime), until, strconv.Itoa(b.Offense), strconv.Itoa(b.Failures)})
+	}
+	if len(rows) > 0 {
+		ew.table(fmt.Sprintf("Bans the policy would issue (%d)", len(r.Bans)), []string{"jail", "address", "start", "until", "offense", "failures"}, rows)
+	} else {
+		fmt.Fprintf(ew, "The policy bans no address.\n\n")
+	}
+
+	rows = rows[:0]
+	layout, per := "2006-01-02 15:04", "hour"
+	if r.Step >= 24*time.Hour {
+		layout, per = "2006-01-02", "day"
+	}
+	for _, b := range r.Timeline {
+		rows = append(rows, []string{b.Start.Format(layout), itoa(b.Failures), itoa(b.Bans)})
+	}
+	ew.table("Timeline, per "+per, []string{per, "failures", "bans"}, rows)
+
+	rows = rows[:0]
+	for _, u := range r.Users[:min(len(r.Users), TableTop)] {
+		rows = append(rows, []string{Printable(u.Name), itoa(u.Failures), strconv.Itoa(u.Addresses)})
+	}
+	if len(rows) > 0 {
+		ew.table(topTitle("Most tried user names", len(r.Users)), []string{"user", "failures", "addresses"}, rows)
+	}
+	return ew.err
+}
+
+func topTitle(what string, n int) string {
+	if n > TableTop {
+		return fmt.Sprintf("%s (%d of %d)", what, TableTop, n)
+	}
+	return fmt.Sprintf("%s (%d)", what, n)
+}
+
+// durationText writes a policy duration as the configuration does.
+func durationText(d time.Duration, permanent bool) string {
+	if permanent {
+		return "permanent"
+	}
+	return config.FormatDuration(d)
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// errWriter keeps the first write error, so a report is written without
+// checking every line.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(p)
+	e.err = err
+	return n, err
+}
+
+func (e *errWriter) table(title string, header []string, rows [][]string) {
+	fmt.Fprintf(e, "%s\n", title)
+	if e.err == nil {
+		e.err = Table(e, header, rows)
+	}
+	fmt.Fprintln(e)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
