@@ -28,7 +28,7 @@ func Printable(s string) string {
 		case r == utf8.RuneError && n == 1:
 			b.WriteString(`\x`)
 			b.WriteString(strconv.FormatUint(uint64(s[i])|0x100, 16)[1:])
-		case unicode.IsPrint(r) && r != '\\':
+		case unicode.IsPrint(r):
 			b.WriteString(s[i : i+n])
 		default:
 			q := strconv.QuoteRune(r)

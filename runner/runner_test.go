@@ -40,8 +40,9 @@ func banString(b state.Ban) string {
 }
 
 // TestReplayEqualsLive: the loghub sample fed to Run in one-minute pieces,
-// with now at each piece's end, decides exactly the bans of one pass of the
-// engine over the whole log, and of one Run over it.
+// with now at each piece's end, decides exactly the bans of one replay of
+// the whole log (analyze.Replay, what `logjail replay` runs), and so does
+// one Run over it.
 func TestReplayEqualsLive(t *testing.T) {
 	raw, err := os.ReadFile("../testdata/loghub/OpenSSH_2k.log")
 	if err != nil {
@@ -62,30 +63,23 @@ func TestReplayEqualsLive(t *testing.T) {
 	}
 	end := stamp(lines[len(lines)-1]).Add(time.Minute)
 
-	// One pass of the engine.
+	// One replay of the whole log, as `logjail replay` does it.
 	f, _ := analyze.Builtin("sshd")
 	cfg := testConfig(t, "/unused")
-	pol := Policy(cfg.Jail("sshd"), cfg.History)
-	m := f.New("normal")
-	tp := analyze.NewTimeParser(end, time.UTC)
-	tracks := map[string]*analyze.Track{}
+	j := cfg.Jail("sshd")
+	whole := filepath.Join(t.TempDir(), "whole.log")
+	if err := os.WriteFile(whole, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	st, err := analyze.Replay(context.Background(), []string{whole}, analyze.ReplayOptions{
+		Jails: []analyze.ReplayJail{{Name: j.Name, Filter: f, Mode: j.Mode, Policy: Policy(j, cfg.History)}},
+		Ref:   end, Loc: time.Local})
+	if err != nil {
+		t.Fatal(err)
+	}
 	var want []string
-	for i, l := range lines {
-		fs, _ := m.Match(nil, int64(i+1), []byte(l), tp)
-		for _, fl := range fs {
-			if !fl.Addr.IsValid() || pol.Ignored(fl.Addr) {
-				continue
-			}
-			k := pol.Key(fl.Addr)
-			tr := tracks[k.String()]
-			if tr == nil {
-				tr = &analyze.Track{}
-				tracks[k.String()] = tr
-			}
-			if d, ok := pol.Step(tr, fl.Time); ok {
-				want = append(want, banString(state.Ban{Jail: "sshd", Prefix: k, Start: d.Start, Until: d.Until, Offense: d.Offense}))
-			}
-		}
+	for _, b := range st.Bans {
+		want = append(want, banString(state.Ban{Jail: b.Jail, Prefix: b.Key, Start: b.Start, Until: b.Until, Offense: b.Offense}))
 	}
 	if len(want) < 10 {
 		t.Fatalf("the engine banned %d: too few to compare", len(want))
@@ -136,7 +130,7 @@ func TestReplayEqualsLive(t *testing.T) {
 		t.Run(mode.name, func(t *testing.T) {
 			got := decide(mode.pieces)
 			if strings.Join(got, "\n") != strings.Join(want, "\n") {
-				t.Fatalf("bans differ from one pass of the engine:\n got %d:\n%s\nwant %d:\n%s", len(got), strings.Join(got, "\n"), len(want), strings.Join(want, "\n"))
+				t.Fatalf("bans differ from the replay:\n got %d:\n%s\nwant %d:\n%s", len(got), strings.Join(got, "\n"), len(want), strings.Join(want, "\n"))
 			}
 		})
 	}
