@@ -1,0 +1,103 @@
+package report
+
+import (
+	"bytes"
+	"html/template"
+	"io"
+)
+
+// digestHTML is the digest's HTML part: the tables of the text part,
+// styled inline (mail programs drop style sheets), one column wide on a
+// phone, each table scrolling sideways on its own when it is wider than
+// the screen. html/template escapes every value; the values from logs
+// were escaped for control characters before (digestText).
+var digestHTML = template.Must(template.New("digest").Parse(`<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.Title}}</title>
+</head>
+<body style="margin:0;padding:12px;background:#ffffff;color:#1f2328;font-family:-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;font-size:14px;line-height:1.4">
+<div style="max-width:760px;margin:0 auto">
+<h1 style="font-size:18px;margin:0 0 4px 0">{{.Title}}</h1>
+<p style="margin:0 0 12px 0;color:#57606a">{{.Period}}.</p>
+{{- if .Bans}}
+<h2 style="font-size:16px;margin:16px 0 6px 0">{{.BansTitle}}</h2>
+<div style="overflow-x:auto">
+<table style="border-collapse:collapse;min-width:100%">
+<tr>{{range $h := .BanHeader}}<th style="{{$.TH}}">{{$h}}</th>{{end}}</tr>
+{{- range .Bans}}
+<tr><td style="{{$.TD}}">{{.Jail}}</td><td style="{{$.TD}};white-space:nowrap;font-family:monospace">{{.Addr}}</td><td style="{{$.TD}};white-space:nowrap">{{.Start}}</td><td style="{{$.TD}};white-space:nowrap">{{.Until}}</td><td style="{{$.TD}};text-align:right">{{.Offense}}</td><td style="{{$.TD}};text-align:right">{{.Failures}}</td><td style="{{$.TD}};word-break:break-all">{{.Users}}</td></tr>
+{{- end}}
+</table>
+</div>
+{{- if .MoreBans}}
+<p style="margin:6px 0;color:#57606a">{{.MoreBans}}</p>
+{{- end}}
+{{- end}}
+{{- if .Top}}
+<h2 style="font-size:16px;margin:16px 0 6px 0">{{.TopTitle}}</h2>
+<div style="overflow-x:auto">
+<table style="border-collapse:collapse;min-width:100%">
+<tr>{{range $h := .TopHeader}}<th style="{{$.TH}}">{{$h}}</th>{{end}}</tr>
+{{- range .Top}}
+<tr><td style="{{$.TD}};white-space:nowrap;font-family:monospace">{{.Addr}}</td><td style="{{$.TD}};text-align:right">{{.Failures}}</td><td style="{{$.TD}};text-align:right">{{.Bans}}</td><td style="{{$.TD}}">{{.Jails}}</td><td style="{{$.TD}};word-break:break-all">{{.Users}}</td></tr>
+{{- end}}
+</table>
+</div>
+{{- end}}
+{{- if .Jails}}
+<h2 style="font-size:16px;margin:16px 0 6px 0">Per jail</h2>
+<div style="overflow-x:auto">
+<table style="border-collapse:collapse;min-width:100%">
+<tr>{{range $h := .JailHeader}}<th style="{{$.TH}}">{{$h}}</th>{{end}}</tr>
+{{- range .Jails}}
+<tr><td style="{{$.TD}}">{{.Name}}</td><td style="{{$.TD}};text-align:right">{{.Failures}}</td><td style="{{$.TD}};text-align:right">{{.Bans}}</td><td style="{{$.TD}};text-align:right">{{.Unbans}}</td></tr>
+{{- end}}
+<tr><td style="{{$.TD}};font-weight:bold">{{.Total.Name}}</td><td style="{{$.TD}};text-align:right;font-weight:bold">{{.Total.Failures}}</td><td style="{{$.TD}};text-align:right;font-weight:bold">{{.Total.Bans}}</td><td style="{{$.TD}};text-align:right;font-weight:bold">{{.Total.Unbans}}</td></tr>
+</table>
+</div>
+{{- end}}
+{{- if .Warnings}}
+<h2 style="font-size:16px;margin:16px 0 6px 0">{{.WarningsTitle}}</h2>
+<ul style="margin:0;padding-left:20px">
+{{- range .Warnings}}
+<li style="word-break:break-word">{{.}}</li>
+{{- end}}
+{{- if .MoreWarnings}}
+<li>{{.MoreWarnings}}</li>
+{{- end}}
+</ul>
+{{- end}}
+</div>
+</body>
+</html>
+`))
+
+// digestHTMLView adds to the view what only the HTML part needs.
+type digestHTMLView struct {
+	*digestView
+	BanHeader, TopHeader, JailHeader []string
+	// TH and TD are the cells' inline styles.
+	TH, TD template.CSS
+}
+
+// WriteHTML writes the digest's HTML part, with the tables of the text
+// part.
+func (d *Digest) WriteHTML(w io.Writer) error {
+	v := digestHTMLView{
+		digestView: d.view(),
+		BanHeader:  []string{"Jail", "Address", "Start", "Until", "Offense", "Failures", "Users tried"},
+		TopHeader:  []string{"Address", "Failures", "Bans", "Jails", "Users tried"},
+		JailHeader: []string{"Jail", "Failures", "Bans", "Unbans"},
+		TH:         "padding:4px 8px;border-bottom:2px solid #d0d7de;text-align:left;white-space:nowrap",
+		TD:         "padding:4px 8px;border-bottom:1px solid #d0d7de;vertical-align:top",
+	}
+	var b bytes.Buffer
+	if err := digestHTML.Execute(&b, v); err != nil {
+		return err
+	}
+	_, err := w.Write(b.Bytes())
+	return err
+}

@@ -1,0 +1,219 @@
+package report
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Widths, in characters, past which text from logs is cut in a digest.
+const (
+	digestUserWidth    = 32
+	digestWarningWidth = 300
+	digestHostWidth    = 64
+)
+
+// digestTime is how a digest shows times (in the zone of Digest.Now).
+const digestTime = "2006-01-02 15:04:05"
+
+// WriteText writes the digest's plain-text body. Every text from logs is
+// escaped (see digestText), so the body holds no control character but
+// the line ends, and no line starts with text an attacker chose.
+func (d *Digest) WriteText(w io.Writer) error {
+	var b bytes.Buffer
+	v := d.view()
+	fmt.Fprintf(&b, "%s.\n%s.\n", v.Title, v.Period)
+	if len(v.Bans) > 0 {
+		fmt.Fprintf(&b, "\n%s\n\n", v.BansTitle)
+		rows := make([][]string, 0, len(v.Bans))
+		for _, x := range v.Bans {
+			rows = append(rows, []string{x.Jail, x.Addr, x.Start, x.Until, x.Offense, x.Failures, x.Users})
+		}
+		if err := Table(&b, []string{"JAIL", "ADDRESS", "START", "UNTIL", "OFFENSE", "FAILURES", "USERS TRIED"}, rows); err != nil {
+			return err
+		}
+		if v.MoreBans != "" {
+			fmt.Fprintf(&b, "\n%s\n", v.MoreBans)
+		}
+	}
+	if len(v.Top) > 0 {
+		fmt.Fprintf(&b, "\n%s\n\n", v.TopTitle)
+		rows := make([][]string, 0, len(v.Top))
+		for _, x := range v.Top {
+			rows = append(rows, []string{x.Addr, x.Failures, x.Bans, x.Jails, x.Users})
+		}
+		if err := Table(&b, []string{"ADDRESS", "FAILURES", "BANS", "JAILS", "USERS TRIED"}, rows); err != nil {
+			return err
+		}
+	}
+	if len(v.Jails) > 0 {
+		b.WriteString("\nPer jail\n\n")
+		rows := make([][]string, 0, len(v.Jails)+1)
+		for _, j := range append(v.Jails, v.Total) {
+			rows = append(rows, []string{j.Name, j.Failures, j.Bans, j.Unbans})
+		}
+		if err := Table(&b, []string{"JAIL", "FAILURES", "BANS", "UNBANS"}, rows); err != nil {
+			return err
+		}
+	}
+	if len(v.Warnings) > 0 {
+		fmt.Fprintf(&b, "\n%s\n\n", v.WarningsTitle)
+		for _, s := range v.Warnings {
+			fmt.Fprintf(&b, "- %s\n", s)
+		}
+		if v.MoreWarnings != "" {
+			fmt.Fprintf(&b, "- %s\n", v.MoreWarnings)
+		}
+	}
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+// period says which time the digest covers.
+func (d *Digest) period() string {
+	loc := d.Now.Location()
+	zone := d.Now.Format("MST")
+	if d.First.IsZero() {
+		return fmt.Sprintf("No events up to %s (%s)", d.Now.Format(digestTime), zone)
+	}
+	return fmt.Sprintf("Events from %s to %s (%s), %s", d.First.In(loc).Format(digestTime),
+		d.Last.In(loc).Format(digestTime), zone, digestPlural(d.Events, "event", "events"))
+}
+
+// digestView is the digest as the text and HTML writers show it: lists
+// cut at the limits, every text from logs escaped and cut, numbers and
+// times formatted.
+type digestView struct {
+	Title, Period string
+	// BansTitle heads the bans; MoreBans says how many are not listed
+	// ("" when all are).
+	BansTitle, MoreBans string
+	Bans                []digestBanRow
+	TopTitle            string
+	Top                 []digestAddrRow
+	Jails               []digestJailRow
+	Total               digestJailRow
+	// WarningsTitle heads the warnings; MoreWarnings as MoreBans.
+	WarningsTitle, MoreWarnings string
+	Warnings                    []string
+}
+
+type digestBanRow struct{ Jail, Addr, Start, Until, Offense, Failures, Users string }
+type digestAddrRow struct{ Addr, Failures, Bans, Jails, Users string }
+type digestJailRow struct{ Name, Failures, Bans, Unbans string }
+
+func (d *Digest) view() *digestView {
+	loc := d.Now.Location()
+	v := &digestView{
+		Title:  fmt.Sprintf("logjail on %s: %s", digestText(d.Host, digestHostWidth), d.counts()),
+		Period: d.period(),
+	}
+	n := digestListed(len(d.Bans), d.Limits.Bans)
+	v.BansTitle = fmt.Sprintf("New bans (%d)", len(d.Bans))
+	if more := len(d.Bans) - n; more > 0 {
+		v.MoreBans = fmt.Sprintf("... and %s, not listed; the totals count them.", digestPlural(more, "more ban", "more bans"))
+	}
+	for _, b := range d.Bans[:n] {
+		until := "permanent"
+		if !b.Until.IsZero() {
+			until = b.Until.In(loc).Format(digestTime)
+		}
+		users := digestUsersText(b.Users)
+		if b.Manual {
+			users = "(by hand)"
+		}
+		v.Bans = append(v.Bans, digestBanRow{digestText(b.Jail, digestUserWidth), b.Addr, b.Start.In(loc).Format(digestTime), until,
+			strconv.Itoa(b.Offense), strconv.Itoa(b.Failures), users})
+	}
+	top := d.Top()
+	n = digestListed(len(top), d.Limits.Top)
+	if n < len(top) {
+		v.TopTitle = fmt.Sprintf("Busiest addresses (%d of %d, by failures)", n, len(top))
+	} else {
+		v.TopTitle = fmt.Sprintf("Busiest addresses (%d, by failures)", n)
+	}
+	for _, a := range top[:n] {
+		v.Top = append(v.Top, digestAddrRow{a.Addr, strconv.Itoa(a.Failures), strconv.Itoa(a.Bans),
+			digestText(strings.Join(a.Jails, ", "), digestWarningWidth), digestUsersText(a.Users)})
+	}
+	for _, j := range d.Jails() {
+		v.Jails = append(v.Jails, digestJailRow{digestText(j.Name, digestUserWidth), strconv.Itoa(j.Failures), strconv.Itoa(j.Bans), strconv.Itoa(j.Unbans)})
+	}
+	v.Total = digestJailRow{"total", strconv.Itoa(d.Failures), strconv.Itoa(len(d.Bans)), strconv.Itoa(d.Unbans)}
+	n = digestListed(len(d.Warnings), d.Limits.Warnings)
+	v.WarningsTitle = fmt.Sprintf("Warnings (%d)", len(d.Warnings))
+	if more := len(d.Warnings) - n; more > 0 {
+		v.MoreWarnings = fmt.Sprintf("... and %s, not listed.", digestPlural(more, "more warning", "more warnings"))
+	}
+	for _, w := range d.Warnings[:n] {
+		v.Warnings = append(v.Warnings, digestText(w, digestWarningWidth))
+	}
+	return v
+}
+
+func digestUsersText(us []string) string {
+	out := make([]string, len(us))
+	for i, u := range us {
+		out[i] = digestText(u, digestUserWidth)
+	}
+	return strings.Join(out, ", ")
+}
+
+// digestText makes text from a log safe to put into a mail body: invalid
+// UTF-8 and every rune that is not printable (control characters, line
+// breaks, escapes, bidirectional overrides) are written as Go escapes
+// (\xff, \r, \u202e), a backslash as \\; the result holds at most max
+// characters, cut with "...". So a user name cannot start a line, fake
+// a header, carry a terminal escape or reorder the text around it.
+func digestText(s string, max int) string {
+	var b strings.Builder
+	n := 0
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		var piece string
+		switch {
+		case r == utf8.RuneError && size == 1:
+			piece = fmt.Sprintf(`\x%02x`, s[i])
+		case r == '\\':
+			piece = `\\`
+		case unicode.IsPrint(r):
+			piece = s[i : i+size]
+		default:
+			q := strconv.QuoteRune(r)
+			piece = q[1 : len(q)-1]
+		}
+		pn := utf8.RuneCountInString(piece)
+		if n+pn > max {
+			b.WriteString("...")
+			break
+		}
+		b.WriteString(piece)
+		n += pn
+		i += size
+	}
+	return b.String()
+}
+
+// digestHeaderText keeps of s, for a header, only printable characters
+// (no control character, so no line break), at most digestHostWidth.
+func digestHeaderText(s string) string {
+	var b strings.Builder
+	n := 0
+	for _, r := range strings.ToValidUTF8(s, "") {
+		if !unicode.IsPrint(r) {
+			continue
+		}
+		if n++; n > digestHostWidth {
+			break
+		}
+		b.WriteRune(r)
+	}
+	if b.Len() == 0 {
+		return "unknown host"
+	}
+	return b.String()
+}
