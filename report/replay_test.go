@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"flag"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -14,6 +15,19 @@ import (
 
 	"logjail/analyze"
 )
+
+// Golden files are rewritten with -update, a flag any test file of the
+// package may declare.
+func init() {
+	if flag.Lookup("update") == nil {
+		flag.Bool("update", false, "rewrite golden files in testdata")
+	}
+}
+
+func rewriteGolden() bool {
+	f := flag.Lookup("update")
+	return f != nil && f.Value.String() == "true"
+}
 
 // fixtureReplay replays testdata/replay/fixture.log, a log made by hand
 // whose outcome is worked out in TestReplayFixture.
@@ -104,7 +118,7 @@ func TestReplayGolden(t *testing.T) {
 			t.Fatal(err)
 		}
 		path := filepath.Join("testdata/replay", c.file)
-		if updateGolden() {
+		if rewriteGolden() {
 			if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 				t.Fatal(err)
 			}
