@@ -2,7 +2,8 @@
 // for benchmarks: each copy has its IPv4 addresses rewritten (so the number
 // of distinct addresses grows with the copies, up to -addrs) and its times
 // shifted forward by the span of the original, so the result reads as one
-// long, ordered log.
+// long, ordered log. With -cycle N the addresses of copy c come back in
+// copy c+N: more lines, the same attackers.
 //
 //	go run ./bench/gencorpus -lines 1000000 -o /tmp/corpus.log testdata/loghub/OpenSSH_2k.log
 package main
@@ -27,12 +28,13 @@ func main() {
 	lines := flag.Int("lines", 1000000, "lines to write")
 	out := flag.String("o", "-", "output file (- for stdout); a name ending in .gz is gzip-compressed")
 	addrs := flag.Int("addrs", 1<<20, "rewrite addresses so that at most this many distinct ones appear")
+	cycle := flag.Int("cycle", 0, "reuse the addresses of copy c in copy c+N (0: every copy has its own)")
 	flag.Parse()
 	if flag.NArg() != 1 {
 		fmt.Fprintln(os.Stderr, "usage: gencorpus [-lines N] [-o FILE] SEED.log")
 		os.Exit(2)
 	}
-	if err := run(flag.Arg(0), *out, *lines, *addrs); err != nil {
+	if err := run(flag.Arg(0), *out, *lines, *addrs, *cycle); err != nil {
 		fmt.Fprintln(os.Stderr, "gencorpus:", err)
 		os.Exit(1)
 	}
@@ -43,7 +45,7 @@ type seedLine struct {
 	rest []byte // the line after its 15-byte BSD timestamp
 }
 
-func run(seedPath, outPath string, n, addrs int) error {
+func run(seedPath, outPath string, n, addrs, cycle int) error {
 	data, err := os.ReadFile(seedPath)
 	if err != nil {
 		return err
@@ -90,7 +92,11 @@ func run(seedPath, outPath string, n, addrs int) error {
 				break
 			}
 			buf = s.t.Add(shift).AppendFormat(buf[:0], "Jan _2 15:04:05")
-			buf = append(buf, rewrite(s.rest, copyN, addrs)...)
+			c := copyN
+			if cycle > 0 {
+				c %= cycle
+			}
+			buf = append(buf, rewrite(s.rest, c, addrs)...)
 			buf = append(buf, '\n')
 			if _, err := w.Write(buf); err != nil {
 				return err
