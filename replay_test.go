@@ -1,0 +1,59 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestReplayProgress: a large replay shows a progress bar on a terminal
+// (util-linux script gives it one) and nothing on a pipe; the report is the
+// same either way.
+func TestReplayProgress(t *testing.T) {
+	script, err := exec.LookPath("script")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("script (util-linux) is required in CI: %v", err)
+		}
+		t.Skip("script (util-linux) is missing")
+	}
+	sample, err := os.ReadFile("testdata/loghub/OpenSSH_2k.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := filepath.Join(t.TempDir(), "auth.log")
+	data := bytes.Repeat(sample[:bytes.LastIndexByte(sample, '\n')+1], replayProgressMin/len(sample)+2)
+	if err := os.WriteFile(big, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"--config", "/etc/logjail/logjail.yaml", "--now", "2025-12-11T00:00:00Z", "replay", "--format", "json", big}
+
+	out, errOut := ljExec(t, nil, "", 0, args...)
+	if errOut != "" {
+		t.Errorf("on a pipe, stderr holds %q", errOut)
+	}
+	if !strings.Contains(out, `"failures": `) {
+		t.Fatalf("no report on stdout: %.200s", out)
+	}
+
+	// On a terminal: stdout goes to a file, stderr stays on the terminal.
+	report := filepath.Join(t.TempDir(), "report.json")
+	cmd := exec.Command(script, "-qec", "logjail "+strings.Join(args, " ")+" >"+report, "/dev/null")
+	term, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("logjail under script: %v\n%s", err, term)
+	}
+	if !strings.Contains(string(term), "replay") || !strings.Contains(string(term), "100%") {
+		t.Errorf("no progress bar on the terminal: %q", term)
+	}
+	got, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != out {
+		t.Errorf("the report differs with a progress bar")
+	}
+}
