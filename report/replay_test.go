@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -231,5 +232,34 @@ func TestPrintable(t *testing.T) {
 		if got := Printable(in); got != want {
 			t.Errorf("Printable(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestReplayTableLimits: the table lists the top addresses and user names
+// and the first bans, and says how many there are in all.
+func TestReplayTableLimits(t *testing.T) {
+	r := &Replay{Lines: 1, Failures: 1, Step: time.Hour, From: at("09:00:00"), To: at("10:00:00")}
+	for i := range TableBans + 5 {
+		a := netip.AddrFrom4([4]byte{192, 0, 2, byte(i % 250)})
+		r.IPs = append(r.IPs, ReplayIP{Addr: a, Failures: 1, Jails: []string{"sshd"}})
+		r.Bans = append(r.Bans, ReplayBan{Jail: "sshd", Prefix: netip.PrefixFrom(a, 32), Start: at("09:00:00"), Until: at("10:00:00"), Offense: 1, Failures: 1})
+		r.Users = append(r.Users, UserCount{Name: fmt.Sprintf("u%d", i), Failures: 1, Addresses: 1})
+	}
+	var buf bytes.Buffer
+	if err := WriteReplayTable(&buf, r); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, want := range []string{
+		fmt.Sprintf("Top addresses (%d of %d)", TableTop, TableBans+5),
+		fmt.Sprintf("Bans the policy would issue (the first %d of %d; --format json lists all)", TableBans, TableBans+5),
+		fmt.Sprintf("Most tried user names (%d of %d)", TableTop, TableBans+5),
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the table lacks %q", want)
+		}
+	}
+	if n := strings.Count(out, " sshd "); n != TableTop+TableBans {
+		t.Errorf("%d rows name the jail, want %d addresses + %d bans", n, TableTop, TableBans)
 	}
 }

@@ -14,6 +14,9 @@ import (
 // reports list; JSON and CSV list them all.
 const TableTop = 20
 
+// TableBans is how many bans the table report lists.
+const TableBans = 200
+
 const tableTime = "2006-01-02 15:04:05"
 
 // WriteReplayTable writes the report as plain-text tables.
@@ -43,7 +46,7 @@ func WriteReplayTable(w io.Writer, r *Replay) error {
 	ew.table(topTitle("Top addresses", len(r.IPs)), []string{"address", "failures", "first", "last", "jails", "users tried"}, rows)
 
 	rows = rows[:0]
-	for _, b := range r.Bans {
+	for _, b := range r.Bans[:min(len(r.Bans), TableBans)] {
 		until := "permanent"
 		if !b.Until.IsZero() {
 			until = b.Until.Format(tableTime)
@@ -51,7 +54,11 @@ func WriteReplayTable(w io.Writer, r *Replay) error {
 		rows = append(rows, []string{b.Jail, IP(b.Prefix), b.Start.Format(tableTime), until, strconv.Itoa(b.Offense), strconv.Itoa(b.Failures)})
 	}
 	if len(rows) > 0 {
-		ew.table(fmt.Sprintf("Bans the policy would issue (%d)", len(r.Bans)), []string{"jail", "address", "start", "until", "offense", "failures"}, rows)
+		title := fmt.Sprintf("Bans the policy would issue (%d)", len(r.Bans))
+		if len(r.Bans) > TableBans {
+			title = fmt.Sprintf("Bans the policy would issue (the first %d of %d; --format json lists all)", TableBans, len(r.Bans))
+		}
+		ew.table(title, []string{"jail", "address", "start", "until", "offense", "failures"}, rows)
 	} else {
 		fmt.Fprintf(ew, "The policy bans no address.\n\n")
 	}
