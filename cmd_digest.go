@@ -1,14 +1,98 @@
 package main
 
-import "github.com/urfave/cli/v2"
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/urfave/cli/v2"
+
+	"logjail/config"
+	"logjail/report"
+	"logjail/runner"
+	"logjail/state"
+)
 
 func digestCommand(g *globals) *cli.Command {
 	return &cli.Command{
 		Name:  "digest",
-		Usage: "send the digest mail now",
+		Usage: "send the digest mail now (--preview: print it and send nothing)",
+		Description: "The digest sums up the outbox: the bans, unbans, failures and warnings of the runs since\n" +
+			"the last digest. `run` mails it by itself when digest.every has passed since the last one;\n" +
+			"`digest` mails it now, whatever digest.every says, and empties the outbox once the mail\n" +
+			"server accepted it. With an empty outbox it says so and sends nothing. --preview prints\n" +
+			"the mail's headers and text and changes nothing. A failed delivery keeps the outbox\n" +
+			"and exits 1 with one line naming the server.",
 		Flags: []cli.Flag{
-			&cli.BoolFlag{Name: "preview", Usage: "print the digest instead of sending it"},
+			&cli.BoolFlag{Name: "preview", Usage: "print the digest (headers and text) instead of sending it; change nothing"},
 		},
-		Action: func(c *cli.Context) error { return errNotImplemented },
+		Action: func(c *cli.Context) error { return runDigest(c.Context, g, c.Bool("preview")) },
 	}
+}
+
+func runDigest(ctx context.Context, g *globals, preview bool) error {
+	cfg, err := loadConfig(g)
+	if err != nil {
+		return err
+	}
+	host := hostName()
+	if preview {
+		return previewDigest(g, cfg, host)
+	}
+	if !cfg.Digest.Enabled() {
+		return usagef("digest: digest.to is not set in %s: no digest is mailed", cfg.File)
+	}
+	db, cleanup, err := openState(cfg, false)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	mailer := report.NewMailer(&cfg.Digest, host)
+	out, err := runner.SendDigest(ctx, db, runner.DigestOptions{Config: cfg, Now: g.now, Host: host, Mailer: mailer, Force: true})
+	if err != nil {
+		return stateError(err)
+	}
+	if !out.Sent {
+		fmt.Fprintln(g.stdout, "The outbox is empty: no digest sent.")
+		return nil
+	}
+	fmt.Fprintf(g.stdout, "Digest of %d events sent to %s.\n", out.Events, mailer.Server())
+	return nil
+}
+
+// previewDigest prints the digest the outbox makes now; it works on a
+// read-only state, before any run too.
+func previewDigest(g *globals, cfg *config.Config, host string) error {
+	db, cleanup, err := openState(cfg, true)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	var d *report.Digest
+	err = db.View(func(tx *state.Tx) error {
+		var err error
+		d, _, err = runner.PendingDigest(tx, host, g.now)
+		return err
+	})
+	if err != nil {
+		return stateError(err)
+	}
+	if d.Empty() {
+		fmt.Fprintln(g.stdout, "The outbox is empty: no digest would be sent.")
+		return nil
+	}
+	m, err := d.Mail(cfg.Digest.From, cfg.Digest.To)
+	if err != nil {
+		return err
+	}
+	return m.WritePreview(g.stdout)
+}
+
+// hostName is this machine's name, for the digest's subject.
+func hostName() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return "localhost"
+	}
+	return h
 }

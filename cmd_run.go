@@ -57,8 +57,13 @@ func runRun(ctx context.Context, g *globals, o runOptions) error {
 	if err != nil {
 		return err
 	}
+	host := hostName()
+	var mailer report.Mailer
+	if cfg.Digest.Enabled() && !o.dryRun {
+		mailer = report.NewMailer(&cfg.Digest, host)
+	}
 	started := time.Now()
-	res, err := runner.Run(ctx, db, runner.Options{Config: cfg, Now: g.now, DryRun: o.dryRun, Firewall: fw})
+	res, err := runner.Run(ctx, db, runner.Options{Config: cfg, Now: g.now, DryRun: o.dryRun, Firewall: fw, Mailer: mailer, Host: host})
 	if err != nil {
 		writeMetrics(g, cfg, nil, started, o.dryRun)
 		return stateError(err)
@@ -77,9 +82,14 @@ func runRun(ctx context.Context, g *globals, o runOptions) error {
 	} else if g.verbose {
 		printRunSummary(g.stdout, res)
 	}
+	if res.DigestErr != nil {
+		// Said at every run that fails to mail, unlike a warning: the
+		// outbox grows until the operator fixes the mail.
+		fmt.Fprintf(g.stderr, "logjail: %s\n", res.DigestErr)
+	}
 	if len(res.Problems) > 0 {
 		for _, p := range res.Problems {
-			if !slices.Contains(res.Warnings, p.Error()) && g.verbose {
+			if p != res.DigestErr && !slices.Contains(res.Warnings, p.Error()) && g.verbose {
 				fmt.Fprintf(g.stderr, "logjail: %s\n", p)
 			}
 		}
@@ -229,6 +239,11 @@ func printRunSummary(w io.Writer, res *runner.Result) {
 		fmt.Fprintf(w, "firewall: %d added, %d removed\n", len(res.Firewall.Added), len(res.Firewall.Removed))
 	}
 	fmt.Fprintf(w, "%d bans active\n", len(res.Active))
+	if d := res.Digest; d != nil && d.Sent {
+		fmt.Fprintf(w, "digest: %d events mailed\n", d.Events)
+	} else if d != nil && d.NotDue != "" {
+		fmt.Fprintf(w, "digest: not due: %s\n", d.NotDue)
+	}
 }
 
 // writeMetrics writes the Prometheus textfile when metrics_file is set

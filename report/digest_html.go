@@ -7,9 +7,10 @@ import (
 )
 
 // digestHTML is the digest's HTML part: the tables of the text part,
-// styled inline (mail programs drop style sheets), one column wide on a
-// phone, each table scrolling sideways on its own when it is wider than
-// the screen. html/template escapes every value; the values from logs
+// styled inline (mail programs drop style sheets). To fit a phone's
+// screen, a ban's jail and user names go under its address, its end
+// under its start, its failures under its offense; a table still wider
+// than the screen scrolls sideways on its own. html/template escapes every value; the values from logs
 // were escaped for control characters before (digestText).
 var digestHTML = template.Must(template.New("digest").Parse(`<!DOCTYPE html>
 <html lang="en">
@@ -18,7 +19,7 @@ var digestHTML = template.Must(template.New("digest").Parse(`<!DOCTYPE html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{.Title}}</title>
 </head>
-<body style="margin:0;padding:12px;background:#ffffff;color:#1f2328;font-family:-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;font-size:14px;line-height:1.4">
+<body style="margin:0;padding:8px;background:#ffffff;color:#1f2328;font-family:-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;font-size:14px;line-height:1.4">
 <div style="max-width:760px;margin:0 auto">
 <h1 style="font-size:18px;margin:0 0 4px 0">{{.Title}}</h1>
 <p style="margin:0 0 12px 0;color:#57606a">{{.Period}}.</p>
@@ -28,7 +29,7 @@ var digestHTML = template.Must(template.New("digest").Parse(`<!DOCTYPE html>
 <table style="border-collapse:collapse;min-width:100%">
 <tr>{{range $h := .BanHeader}}<th style="{{$.TH}}">{{$h}}</th>{{end}}</tr>
 {{- range .Bans}}
-<tr><td style="{{$.TD}}">{{.Jail}}</td><td style="{{$.TD}};white-space:nowrap;font-family:monospace">{{.Addr}}</td><td style="{{$.TD}};white-space:nowrap">{{.Start}}</td><td style="{{$.TD}};white-space:nowrap">{{.Until}}</td><td style="{{$.TD}};text-align:right">{{.Offense}}</td><td style="{{$.TD}};text-align:right">{{.Failures}}</td><td style="{{$.TD}};word-break:break-all">{{.Users}}</td></tr>
+<tr><td style="{{$.TD}}"><span style="{{$.Addr}}">{{.Addr}}</span><br><span style="{{$.Sub}}">{{.Jail}}</span>{{if .Users}}<br><span style="{{$.Sub}};word-break:break-word">{{.Users}}</span>{{end}}</td><td style="{{$.TD}}"><span style="white-space:nowrap">{{.Start}}</span><br><span style="{{$.Sub}};white-space:nowrap">until {{.Until}}</span></td><td style="{{$.TD}};text-align:right"><span style="white-space:nowrap">#{{.Offense}}</span><br><span style="{{$.Sub}};white-space:nowrap">{{.Failures}} failures</span></td></tr>
 {{- end}}
 </table>
 </div>
@@ -42,7 +43,7 @@ var digestHTML = template.Must(template.New("digest").Parse(`<!DOCTYPE html>
 <table style="border-collapse:collapse;min-width:100%">
 <tr>{{range $h := .TopHeader}}<th style="{{$.TH}}">{{$h}}</th>{{end}}</tr>
 {{- range .Top}}
-<tr><td style="{{$.TD}};white-space:nowrap;font-family:monospace">{{.Addr}}</td><td style="{{$.TD}};text-align:right">{{.Failures}}</td><td style="{{$.TD}};text-align:right">{{.Bans}}</td><td style="{{$.TD}}">{{.Jails}}</td><td style="{{$.TD}};word-break:break-all">{{.Users}}</td></tr>
+<tr><td style="{{$.TD}}"><span style="{{$.Addr}}">{{.Addr}}</span><br><span style="{{$.Sub}}">{{.Jails}}</span>{{if .Users}}<br><span style="{{$.Sub}};word-break:break-word">{{.Users}}</span>{{end}}</td><td style="{{$.TD}};text-align:right">{{.Failures}}</td><td style="{{$.TD}};text-align:right">{{.Bans}}</td></tr>
 {{- end}}
 </table>
 </div>
@@ -79,8 +80,9 @@ var digestHTML = template.Must(template.New("digest").Parse(`<!DOCTYPE html>
 type digestHTMLView struct {
 	*digestView
 	BanHeader, TopHeader, JailHeader []string
-	// TH and TD are the cells' inline styles.
-	TH, TD template.CSS
+	// TH and TD are the cells' inline styles, Sub a cell's further
+	// lines', Addr an address's.
+	TH, TD, Sub, Addr template.CSS
 }
 
 // WriteHTML writes the digest's HTML part, with the tables of the text
@@ -88,11 +90,13 @@ type digestHTMLView struct {
 func (d *Digest) WriteHTML(w io.Writer) error {
 	v := digestHTMLView{
 		digestView: d.view(),
-		BanHeader:  []string{"Jail", "Address", "Start", "Until", "Offense", "Failures", "Users tried"},
-		TopHeader:  []string{"Address", "Failures", "Bans", "Jails", "Users tried"},
+		BanHeader:  []string{"Address, jail, users tried", "Start, until", "Offense"},
+		TopHeader:  []string{"Address, jails, users tried", "Failures", "Bans"},
 		JailHeader: []string{"Jail", "Failures", "Bans", "Unbans"},
-		TH:         "padding:4px 8px;border-bottom:2px solid #d0d7de;text-align:left;white-space:nowrap",
-		TD:         "padding:4px 8px;border-bottom:1px solid #d0d7de;vertical-align:top",
+		TH:         "padding:4px 6px;border-bottom:2px solid #d0d7de;text-align:left;vertical-align:bottom",
+		TD:         "padding:4px 6px;border-bottom:1px solid #d0d7de;vertical-align:top",
+		Sub:        "color:#57606a;font-size:12px",
+		Addr:       "white-space:nowrap;font-family:monospace",
 	}
 	var b bytes.Buffer
 	if err := digestHTML.Execute(&b, v); err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -33,9 +34,7 @@ func (d *Digest) WriteText(w io.Writer) error {
 		for _, x := range v.Bans {
 			rows = append(rows, []string{x.Jail, x.Addr, x.Start, x.Until, x.Offense, x.Failures, x.Users})
 		}
-		if err := Table(&b, []string{"JAIL", "ADDRESS", "START", "UNTIL", "OFFENSE", "FAILURES", "USERS TRIED"}, rows); err != nil {
-			return err
-		}
+		digestTable(&b, []string{"JAIL", "ADDRESS", "START", "UNTIL", "OFFENSE", "FAILURES", "USERS TRIED"}, rows, 4, 5)
 		if v.MoreBans != "" {
 			fmt.Fprintf(&b, "\n%s\n", v.MoreBans)
 		}
@@ -46,9 +45,7 @@ func (d *Digest) WriteText(w io.Writer) error {
 		for _, x := range v.Top {
 			rows = append(rows, []string{x.Addr, x.Failures, x.Bans, x.Jails, x.Users})
 		}
-		if err := Table(&b, []string{"ADDRESS", "FAILURES", "BANS", "JAILS", "USERS TRIED"}, rows); err != nil {
-			return err
-		}
+		digestTable(&b, []string{"ADDRESS", "FAILURES", "BANS", "JAILS", "USERS TRIED"}, rows, 1, 2)
 	}
 	if len(v.Jails) > 0 {
 		b.WriteString("\nPer jail\n\n")
@@ -56,9 +53,7 @@ func (d *Digest) WriteText(w io.Writer) error {
 		for _, j := range append(v.Jails, v.Total) {
 			rows = append(rows, []string{j.Name, j.Failures, j.Bans, j.Unbans})
 		}
-		if err := Table(&b, []string{"JAIL", "FAILURES", "BANS", "UNBANS"}, rows); err != nil {
-			return err
-		}
+		digestTable(&b, []string{"JAIL", "FAILURES", "BANS", "UNBANS"}, rows, 1, 2, 3)
 	}
 	if len(v.Warnings) > 0 {
 		fmt.Fprintf(&b, "\n%s\n\n", v.WarningsTitle)
@@ -71,6 +66,45 @@ func (d *Digest) WriteText(w io.Writer) error {
 	}
 	_, err := w.Write(b.Bytes())
 	return err
+}
+
+// digestTable writes rows under header in columns two spaces apart,
+// the header underlined with dashes: plain ASCII, which reads in any
+// mail program with a fixed-width font and costs nothing in
+// quoted-printable. The columns numbered in right (numbers) are aligned
+// right.
+func digestTable(b *bytes.Buffer, header []string, rows [][]string, right ...int) {
+	width := make([]int, len(header))
+	for _, r := range append([][]string{header}, rows...) {
+		for i, c := range r {
+			width[i] = max(width[i], utf8.RuneCountInString(c))
+		}
+	}
+	line := func(cells []string) {
+		var l strings.Builder
+		for i, c := range cells {
+			pad := strings.Repeat(" ", width[i]-utf8.RuneCountInString(c))
+			if i > 0 {
+				l.WriteString("  ")
+			}
+			if slices.Contains(right, i) {
+				l.WriteString(pad + c)
+			} else {
+				l.WriteString(c + pad)
+			}
+		}
+		b.WriteString(strings.TrimRight(l.String(), " "))
+		b.WriteByte('\n')
+	}
+	line(header)
+	dashes := make([]string, len(header))
+	for i := range dashes {
+		dashes[i] = strings.Repeat("-", width[i])
+	}
+	line(dashes)
+	for _, r := range rows {
+		line(r)
+	}
 }
 
 // period says which time the digest covers.

@@ -7,11 +7,13 @@ import (
 	"io/fs"
 	"net/netip"
 	"slices"
+	"sort"
 	"time"
 
 	"logjail/analyze"
 	"logjail/config"
 	"logjail/enforce"
+	"logjail/report"
 	"logjail/state"
 )
 
@@ -24,6 +26,10 @@ type Options struct {
 	DryRun bool
 	// Firewall enforces the bans; nil leaves the firewall alone.
 	Firewall enforce.Backend
+	// Mailer sends the digest when it is due; nil sends none.
+	Mailer report.Mailer
+	// Host is this machine's name, for the digest.
+	Host string
 }
 
 // JailStats counts one jail's work in a run.
@@ -48,10 +54,18 @@ type Result struct {
 	Problems []error
 	// Firewall is what the firewall step changed (nil when skipped).
 	Firewall *enforce.Diff
+	// Digest is what the digest step did (nil when skipped); DigestErr
+	// is its failure, also among Problems.
+	Digest    *DigestOutcome
+	DigestErr error
 }
 
 // maxUsers bounds the user names kept with a ban.
 const maxUsers = 5
+
+// maxOffenders is how many of a run's busiest addresses go into the
+// digest outbox.
+const maxOffenders = 10
 
 type trackKey struct {
 	jail string
@@ -62,6 +76,8 @@ type trackEntry struct {
 	tr    *analyze.Track
 	users []string
 	dirty bool
+	// n counts the address's failures in this run.
+	n int
 }
 
 type run struct {
@@ -128,6 +144,12 @@ func Run(ctx context.Context, db *state.DB, o Options) (*Result, error) {
 			res.Problems = append(res.Problems, err)
 		} else {
 			res.Firewall = &d
+		}
+	}
+	if o.Mailer != nil && !o.DryRun && o.Config.Digest.Enabled() {
+		res.Digest, res.DigestErr = SendDigest(ctx, db, DigestOptions{Config: o.Config, Now: o.Now, Host: o.Host, Mailer: o.Mailer})
+		if res.DigestErr != nil {
+			res.Problems = append(res.Problems, res.DigestErr)
 		}
 	}
 	return res, nil
@@ -225,6 +247,7 @@ func (r *run) failure(j *config.Jail, pol *analyze.Policy, f *analyze.Failure) e
 		e.users = append(e.users, f.User)
 	}
 	e.dirty = true
+	e.n++
 	if f.Time.After(r.clock(j.Name)) {
 		r.clocks[j.Name] = f.Time
 	}
@@ -249,6 +272,8 @@ func (r *run) finish() error {
 	// Decided bans replace held ones of the same key unless those last
 	// longer (a manual ban, say). Runs decide few bans: look each up.
 	write := !r.o.DryRun
+	// Events go to the outbox only for a digest that will be sent.
+	events := write && r.o.Config.Digest.Enabled()
 	var added []state.Ban
 	replaced := map[trackKey]state.Ban{}
 	for i := range r.decided {
@@ -258,7 +283,9 @@ func (r *run) finish() error {
 			if err := r.tx.AddHistory(&b); err != nil {
 				return err
 			}
-			if err := r.tx.AddEvent(&state.Event{Kind: "ban", Time: now, Ban: &b}); err != nil {
+		}
+		if events {
+			if err := r.tx.AddEvent(&state.Event{Kind: state.EventBan, Time: now, Ban: &b}); err != nil {
 				return err
 			}
 		}
@@ -305,7 +332,9 @@ func (r *run) finish() error {
 				if err := r.tx.DeleteBan(b.Jail, b.Prefix); err != nil {
 					return err
 				}
-				if err := r.tx.AddEvent(&state.Event{Kind: "unban", Time: now, Ban: &b}); err != nil {
+			}
+			if events {
+				if err := r.tx.AddEvent(&state.Event{Kind: state.EventUnban, Time: now, Ban: &b}); err != nil {
 					return err
 				}
 			}
@@ -317,6 +346,9 @@ func (r *run) finish() error {
 	}
 	if !write {
 		return nil
+	}
+	if err := r.outbox(events); err != nil {
+		return err
 	}
 	for k, e := range r.tracks {
 		if !e.dirty {
@@ -349,6 +381,53 @@ func (r *run) finish() error {
 		return err
 	}
 	return r.tx.SetLastRun(now)
+}
+
+// outbox adds the run's failures, busiest addresses and new warnings to
+// the digest outbox; with the digest disabled it empties the outbox
+// instead (`ban` and `unban` add events too), so that it never grows.
+func (r *run) outbox(events bool) error {
+	if !events {
+		if r.tx.OutboxEmpty() {
+			return nil
+		}
+		_, err := r.tx.ClearEvents()
+		return err
+	}
+	now := r.o.Now
+	counts := map[string]int{}
+	var top []state.Offender
+	for k, e := range r.tracks {
+		if e.n == 0 {
+			continue
+		}
+		counts[k.jail] += e.n
+		top = append(top, state.Offender{Jail: k.jail, Prefix: k.key, Failures: e.n, Users: e.users})
+	}
+	if len(counts) > 0 {
+		sort.Slice(top, func(i, j int) bool {
+			a, b := top[i], top[j]
+			if a.Failures != b.Failures {
+				return a.Failures > b.Failures
+			}
+			if a.Jail != b.Jail {
+				return a.Jail < b.Jail
+			}
+			return a.Prefix.Addr().Less(b.Prefix.Addr())
+		})
+		if len(top) > maxOffenders {
+			top = top[:maxOffenders]
+		}
+		if err := r.tx.AddEvent(&state.Event{Kind: state.EventFailures, Time: now, Counts: counts, Top: top}); err != nil {
+			return err
+		}
+	}
+	for _, w := range r.res.Warnings {
+		if err := r.tx.AddEvent(&state.Event{Kind: state.EventWarning, Time: now, Text: w}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // clock returns the newest failure time of a jail, this run's included.
