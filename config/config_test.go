@@ -57,6 +57,12 @@ func TestParseFull(t *testing.T) {
 	if !c.Digest.Enabled() {
 		t.Errorf("digest with recipients is not enabled")
 	}
+	// A relative password_file is found beside the configuration file,
+	// as the state is.
+	rel, err := Parse(strings.NewReader("digest:\n  smtp: {username: u, password_file: smtp.pass}\n"), "/etc/logjail/logjail.yaml")
+	if err != nil || rel.Digest.SMTP.PasswordFile != "/etc/logjail/smtp.pass" {
+		t.Errorf("relative password_file: %q, %v", rel.Digest.SMTP.PasswordFile, err)
+	}
 
 	var names []string
 	for _, j := range c.Jails {

@@ -68,12 +68,17 @@
 //
 // # Digest
 //
-// No digest is sent until digest.to is set; from is needed then. Mail goes
-// through digest.sendmail when set, else to the SMTP server. smtp.starttls
-// is auto (upgrade when offered), always (refuse to send without it),
-// never, or tls: implicit TLS from the first byte (SMTPS), which makes the
-// default port 465 instead of 25. A username needs a password_file, whose
-// first line is the password, so that no secret sits in the config file.
+// No digest is sent until digest.to is set; from is needed then; every
+// (1h) is the least time between two digests. Mail goes through
+// digest.sendmail when set (an absolute path), else to the SMTP server.
+// smtp.starttls is auto (upgrade when offered; the certificate is checked
+// only when a username is set), always (refuse to send without it, the
+// certificate checked), never, or tls: implicit TLS from the first byte
+// (SMTPS), which makes the default port 465 instead of 25. A username
+// needs a password_file (relative paths are taken from the configuration
+// file's directory), whose first line is the password, so that no secret
+// sits in the config file; when mailing, a password file that its group
+// may write or others may read is refused.
 //
 // # Firewall
 //

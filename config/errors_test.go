@@ -144,6 +144,7 @@ func TestParseErrors(t *testing.T) {
 		{"to with empty from", "digest:\n  from: ''\n  to: [ops@example.com]\n", 3, []string{"digest.from is needed"}},
 		{"username without password file", "digest:\n  smtp:\n    username: bob\n", 3, []string{`digest.smtp.username "bob" needs a password_file`}},
 		{"password file without username", "digest:\n  smtp:\n    password_file: /etc/pw\n", 3, []string{`digest.smtp.password_file "/etc/pw" needs a username`}},
+		{"sendmail relative", "digest:\n  sendmail: sendmail\n", 2, []string{`digest.sendmail must be an absolute path (/usr/sbin/sendmail), got "sendmail"`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

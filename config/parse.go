@@ -601,6 +601,10 @@ func (p *parser) digest(v *yaml.Node, d *Digest) {
 			p.smtp(v, &d.SMTP)
 		case "sendmail":
 			if s, ok := p.str(where, k.Value, v); ok {
+				if s != "" && !filepath.IsAbs(s) {
+					// cron's PATH is short: name the program itself.
+					p.errorf(v, "digest.sendmail must be an absolute path (/usr/sbin/sendmail), got %q", s)
+				}
 				d.Sendmail = s
 			}
 		default:
@@ -649,7 +653,7 @@ func (p *parser) smtp(v *yaml.Node, s *SMTP) {
 			}
 		case "password_file":
 			if f, ok := p.str(where, k.Value, v); ok {
-				s.PasswordFile = f
+				s.PasswordFile = p.abs(f)
 				passNode = v
 			}
 		default:
