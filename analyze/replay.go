@@ -80,6 +80,7 @@ type AddrStats struct {
 	// What the replay needs at each failure, so that most failures cost
 	// one map lookup: the stats of Users, and the track per jail.
 	userStats []*UserStats
+	moreUsers map[string]*UserStats
 	tracks    []*Track
 }
 
@@ -116,7 +117,6 @@ func Replay(ctx context.Context, files []string, o ReplayOptions) (*ReplayStats,
 		o:      o,
 		st:     &ReplayStats{Addrs: map[netip.Addr]*AddrStats{}, Users: map[string]*UserStats{}, Hours: map[int64]*HourStats{}},
 		tracks: make([]map[netip.Prefix]*Track, len(o.Jails)),
-		pairs:  map[userAddr]struct{}{},
 		jaddrs: make([]int, len(o.Jails)),
 	}
 	for i, j := range o.Jails {
@@ -188,18 +188,12 @@ type replay struct {
 	st     *ReplayStats
 	all    []*stream
 	tracks []map[netip.Prefix]*Track
-	pairs  map[userAddr]struct{}
 	jaddrs []int // distinct addresses per jail
 	// reported is the byte count last given to Progress.
 	reported int64
 	// The hour counted last, looked up again by most failures.
 	lastHour  int64
 	lastStats *HourStats
-}
-
-type userAddr struct {
-	user string
-	addr netip.Addr
 }
 
 // stream is one file being read: the failures of its current line wait in
@@ -368,24 +362,27 @@ func (r *replay) user(a *AddrStats, f *Failure) {
 			return
 		}
 	}
+	if u := a.moreUsers[f.User]; u != nil {
+		u.Failures++
+		return
+	}
 	u := r.st.Users[f.User]
 	if u == nil {
 		u = &UserStats{}
 		r.st.Users[f.User] = u
 	}
 	u.Failures++
+	u.Addresses++
 	if len(a.Users) < MaxAddrUsers {
 		a.Users = append(a.Users, f.User)
 		a.userStats = append(a.userStats, u)
-		u.Addresses++
 		return
 	}
-	// Past the first few names of an address, pairs are remembered apart.
-	k := userAddr{f.User, f.Addr}
-	if _, ok := r.pairs[k]; !ok {
-		r.pairs[k] = struct{}{}
-		u.Addresses++
+	// Past the first few names of an address, the rest are looked up.
+	if a.moreUsers == nil {
+		a.moreUsers = map[string]*UserStats{}
 	}
+	a.moreUsers[f.User] = u
 }
 
 func (r *replay) hour(t time.Time) *HourStats {
