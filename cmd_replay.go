@@ -117,7 +117,7 @@ func replay(c *cli.Context, g *globals) error {
 		case "csv":
 			return report.WriteReplayCSV(w, rep)
 		case "html":
-			return writeReplayHTML(w, rep, g.now)
+			return report.WriteReplayHTML(w, rep, report.HTMLOptions{Generated: g.now, Version: "logjail " + versionString()})
 		}
 		return report.WriteReplayTable(w, rep)
 	})
@@ -175,9 +175,4 @@ func writeOutput(g *globals, path string, write func(io.Writer) error) error {
 		return fmt.Errorf("output %s: %w", path, err)
 	}
 	return nil
-}
-
-// writeReplayHTML is wired to the HTML report once it lands.
-func writeReplayHTML(w io.Writer, r *report.Replay, now time.Time) error {
-	return errNotImplemented
 }

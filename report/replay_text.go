@@ -10,8 +10,8 @@ import (
 	"logjail/config"
 )
 
-// TableTop is how many addresses and user names the table and HTML
-// reports list; JSON and CSV list them all.
+// TableTop is how many addresses and user names the table report lists;
+// JSON and CSV list them all, HTML its own HTMLOptions.Rows.
 const TableTop = 20
 
 // TableBans is how many bans the table report lists.
