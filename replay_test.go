@@ -57,3 +57,40 @@ func TestReplayProgress(t *testing.T) {
 		t.Errorf("the report differs with a progress bar")
 	}
 }
+
+// TestReplayAsNobody: replay needs no root, no state file and no
+// configuration: an unprivileged user can run it on a log it can read.
+func TestReplayAsNobody(t *testing.T) {
+	needRoot(t, "runuser")
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := os.MkdirTemp("", "logjail-nobody-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	bin, log := filepath.Join(dir, "logjail"), filepath.Join(dir, "auth.log")
+	exe, err := os.ReadFile(self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sample, err := os.ReadFile("testdata/loghub/OpenSSH_2k.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if os.WriteFile(bin, exe, 0o755) != nil || os.WriteFile(log, sample, 0o644) != nil || os.Chmod(dir, 0o755) != nil {
+		t.Fatal("cannot prepare the files")
+	}
+	cmd := exec.Command("runuser", "-u", "nobody", "--", bin, "--config", "/etc/logjail/logjail.yaml", "--now", "2025-12-11T00:00:00Z", "replay", "--format", "json", log)
+	cmd.Dir = dir
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("replay as nobody: %v\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stdout.String(), `"failures": 649`) || stderr.Len() > 0 {
+		t.Fatalf("replay as nobody: stdout %.200s\nstderr %s", stdout.String(), stderr.String())
+	}
+}
