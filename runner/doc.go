@@ -3,9 +3,11 @@
 // In one state transaction it reads the new lines of every enabled jail's
 // log files (from the saved offsets, following rotation), applies the
 // jail's filter and ban policy, records the bans decided, lifts the ones
-// that expired, and saves the offsets; then it brings the firewall to the
-// bans active at the run's time. A dry run does all of it against a read
-// transaction and keeps nothing.
+// that expired, adds its events to the digest outbox, and saves the
+// offsets; then it brings the firewall to the bans active at the run's
+// time, and last mails the digest when it is due ([SendDigest]). A dry
+// run does all of it against a read transaction and keeps and mails
+// nothing.
 //
 // One jail's unreadable log does not stop the others: the run goes on,
 // reports the file once (not at every run: cron would mail it every
