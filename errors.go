@@ -32,9 +32,6 @@ func usageError(err error) error { return &exitError{code: exitUsage, err: err} 
 // usagef formats a usage error.
 func usagef(format string, a ...any) error { return usageError(fmt.Errorf(format, a...)) }
 
-// errNotImplemented answers the commands that later work will build.
-var errNotImplemented = errors.New("not implemented yet")
-
 // errSilent ends the program with exit code 1 without a message: the
 // problem was already reported (once, not at every cron run).
 var errSilent = &exitError{code: exitRuntime, err: errors.New("")}
