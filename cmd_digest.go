@@ -56,7 +56,7 @@ func runDigest(ctx context.Context, g *globals, preview bool) error {
 		fmt.Fprintln(g.stdout, "The outbox is empty: no digest sent.")
 		return nil
 	}
-	fmt.Fprintf(g.stdout, "Digest of %d events sent to %s.\n", out.Events, mailer.Server())
+	fmt.Fprintf(g.stdout, "Digest of %s sent to %s.\n", runner.Events(out.Events), mailer.Server())
 	return nil
 }
 
@@ -80,6 +80,9 @@ func previewDigest(g *globals, cfg *config.Config, host string) error {
 	if d.Empty() {
 		fmt.Fprintln(g.stdout, "The outbox is empty: no digest would be sent.")
 		return nil
+	}
+	if !cfg.Digest.Enabled() {
+		fmt.Fprintf(g.stdout, "(digest.to is not set in %s: this digest will not be mailed, and the next run empties the outbox.)\n\n", cfg.File)
 	}
 	m, err := d.Mail(cfg.Digest.From, cfg.Digest.To)
 	if err != nil {

@@ -240,7 +240,7 @@ func printRunSummary(w io.Writer, res *runner.Result) {
 	}
 	fmt.Fprintf(w, "%d bans active\n", len(res.Active))
 	if d := res.Digest; d != nil && d.Sent {
-		fmt.Fprintf(w, "digest: %d events mailed\n", d.Events)
+		fmt.Fprintf(w, "digest: %s mailed\n", runner.Events(d.Events))
 	} else if d != nil && d.NotDue != "" {
 		fmt.Fprintf(w, "digest: not due: %s\n", d.NotDue)
 	}

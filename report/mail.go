@@ -16,10 +16,11 @@ import (
 	"logjail/config"
 )
 
-// MailTimeout bounds every network step of an SMTP delivery (connect,
-// TLS handshake, each command) and a sendmail program's whole run. A run
-// holds the state's lock while it mails, so a mail server that hangs must
-// not hold the next run up for long.
+// MailTimeout bounds each step of an SMTP delivery: connecting (TLS
+// handshake included for implicit TLS), opening the session (greeting,
+// STARTTLS, AUTH), and sending the message; and a sendmail program's
+// whole run. A run holds the state's lock while it mails, so a mail
+// server that hangs must not hold the next run up for long.
 const MailTimeout = 20 * time.Second
 
 // Mail is one message: the digest composed for its recipients.

@@ -38,6 +38,14 @@ type DigestOutcome struct {
 	NotDue string
 }
 
+// Events says how many events: "1 event", "2 events".
+func Events(n int) string {
+	if n == 1 {
+		return "1 event"
+	}
+	return fmt.Sprintf("%d events", n)
+}
+
 // PendingDigest reads the outbox into a digest, changing nothing. It
 // returns the events' numbers with it.
 func PendingDigest(tx *state.Tx, host string, now time.Time) (*report.Digest, []uint64, error) {
@@ -108,7 +116,7 @@ func SendDigest(ctx context.Context, db *state.DB, o DigestOptions) (*DigestOutc
 		return out, fmt.Errorf("digest: %w", err)
 	}
 	if err := o.Mailer.Send(ctx, m); err != nil {
-		return out, fmt.Errorf("%w; %d events kept for the next run", err, len(seqs))
+		return out, fmt.Errorf("%w; %s kept for the next run", err, Events(len(seqs)))
 	}
 	out.Sent = true
 	err = db.Update(func(tx *state.Tx) error {

@@ -159,7 +159,7 @@ func TestSendDigest(t *testing.T) {
 	add("192.0.2.4")
 	bad := &fakeMailer{fail: errors.New("digest: mail to fake server failed: 451 try later")}
 	out, err = send(bad, digestNow.Add(5*time.Hour), false)
-	if err == nil || out.Sent || !strings.Contains(err.Error(), "451 try later; 1 events kept for the next run") {
+	if err == nil || out.Sent || !strings.Contains(err.Error(), "451 try later; 1 event kept for the next run") {
 		t.Fatalf("failed delivery: %+v %v", out, err)
 	}
 	if len(outbox(t, db)) != 1 {
