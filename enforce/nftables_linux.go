@@ -3,7 +3,6 @@
 package enforce
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -50,11 +49,12 @@ func (b *nftBackend) Kind() string { return "nftables" }
 // nftConn is one Apply's, Actual's or Flush's view of table inet logjail.
 type nftConn struct {
 	c     *nftables.Conn
+	er    *elemReader
 	close func()
 	table *nftables.Table // nil when missing
 	chain *nftables.Chain // nil when missing
 	sets  map[string]*nftables.Set
-	elems map[string][]nftables.SetElement // of logjail's sets, as read
+	elems map[string][]nftElem // of logjail's sets, as read
 	rules []*nftables.Rule
 }
 
@@ -72,21 +72,17 @@ func (b *nftBackend) open() (*nftConn, error) {
 		closeNS()
 		return nil, fmt.Errorf("open netlink: %w", err)
 	}
-	return &nftConn{c: c, close: func() { _ = c.CloseLasting(); closeNS() }, sets: map[string]*nftables.Set{}, elems: map[string][]nftables.SetElement{}}, nil
+	er, err := dialElemReader(fd)
+	if err != nil {
+		_ = c.CloseLasting()
+		closeNS()
+		return nil, err
+	}
+	return &nftConn{c: c, er: er, close: func() { _ = er.close(); _ = c.CloseLasting(); closeNS() }, sets: map[string]*nftables.Set{}, elems: map[string][]nftElem{}}, nil
 }
 
-// tuneSocket prepares the netlink socket for large sets.
-//
-// A transaction travels in one sendmsg, so the send buffer must hold it
-// all, as nft arranges too.
-//
-// Reading a set is a dump that the kernel produces in pieces, one per
-// receive, each sized after the largest buffer the socket has been read
-// with (at most 32 KiB), and each piece walks the set from its first
-// element again. The netlink library reads with a 4 KiB buffer, which makes
-// a dump of 100,000 elements cost about eight times what it must; one
-// receive with a 32 KiB buffer here, of the answer to a small request,
-// raises the size for every dump on this socket.
+// tuneSocket gives the netlink socket a send buffer that holds a whole
+// transaction, which travels in one sendmsg, as nft arranges too.
 func tuneSocket(c *netlink.Conn) error {
 	raw, err := c.SyscallConn()
 	if err != nil {
@@ -100,23 +96,6 @@ func tuneSocket(c *netlink.Conn) error {
 	}
 	if serr != nil {
 		return fmt.Errorf("set send buffer: %w", serr)
-	}
-	getgen := netlink.Message{
-		Header: netlink.Header{Type: netlink.HeaderType(unix.NFNL_SUBSYS_NFTABLES<<8 | unix.NFT_MSG_GETGEN), Flags: netlink.Request},
-		Data:   []byte{unix.AF_UNSPEC, unix.NFNETLINK_V0, 0, 0},
-	}
-	if _, err := c.Send(getgen); err != nil {
-		return fmt.Errorf("get generation: %w", err)
-	}
-	buf := make([]byte, 32<<10)
-	if err := raw.Read(func(fd uintptr) bool {
-		_, _, _, _, serr = unix.Recvmsg(int(fd), buf, nil, 0)
-		return serr != unix.EAGAIN && serr != unix.EINTR
-	}); err != nil {
-		return err
-	}
-	if serr != nil {
-		return fmt.Errorf("get generation: %w", serr)
 	}
 	return nil
 }
@@ -157,8 +136,8 @@ func (n *nftConn) read() error {
 		s.Table = n.table
 		n.sets[s.Name] = s
 		if _, _, _, ok := parseSetName(s.Name); ok {
-			if n.elems[s.Name], err = n.c.GetSetElements(s); err != nil {
-				return fmt.Errorf("list elements of %s: %w", s.Name, err)
+			if n.elems[s.Name], err = n.er.elements(nftTable, s.Name); err != nil {
+				return fmt.Errorf("list elements of set %s: %w", s.Name, err)
 			}
 		}
 	}
@@ -170,130 +149,39 @@ func (n *nftConn) read() error {
 	return nil
 }
 
-// nftRange is one interval of an interval set: [start, end), with end
-// invalid when the interval runs to the top of the address space.
-type nftRange struct {
-	start, end netip.Addr
-	left       time.Duration
-}
-
 // elements reads a set's members. A range that is no single prefix (made
-// by hand) is listed as the prefixes covering it, all marked not ok.
+// by hand) is listed as the prefixes covering it, all marked not ok; so
+// is every element of a set that is no interval set.
 func (n *nftConn) elements(s *nftables.Set, jail string, now time.Time) ([]found[nftRange], error) {
 	els, ok := n.elems[s.Name]
 	if !ok {
 		var err error
-		if els, err = n.c.GetSetElements(s); err != nil {
-			return nil, fmt.Errorf("list elements of %s: %w", s.Name, err)
+		if els, err = n.er.elements(nftTable, s.Name); err != nil {
+			return nil, fmt.Errorf("list elements of set %s: %w", s.Name, err)
 		}
+		n.elems[s.Name] = els
 	}
 	var out []found[nftRange]
 	if !s.Interval {
 		// not logjail's shape: every element is one address
 		for _, e := range els {
-			if a, ok := netip.AddrFromSlice(e.Key); ok && !e.IntervalEnd {
+			if a := e.addr(); !e.end {
 				p := netip.PrefixFrom(a, a.BitLen())
-				out = append(out, found[nftRange]{ban: banOf(jail, p, e.Expires, now), raw: nftRange{start: a, end: a.Next(), left: e.Expires}})
+				out = append(out, found[nftRange]{ban: banOf(jail, p, e.expires, now), raw: nftRange{set: s.Name, start: a, end: a.Next(), left: e.expires}})
 			}
 		}
 		return out, nil
 	}
-	for _, r := range intervals(els) {
-		ps := rangePrefixes(r.start, r.end)
-		for _, p := range ps {
-			out = append(out, found[nftRange]{ban: banOf(jail, p, r.left, now), ok: len(ps) == 1, raw: r})
+	for r := range intervals(s.Name, els) {
+		if p, ok := r.prefix(); ok {
+			out = append(out, found[nftRange]{ban: banOf(jail, p, r.left, now), ok: true, raw: r})
+			continue
+		}
+		for _, p := range rangePrefixes(r.start, r.end) {
+			out = append(out, found[nftRange]{ban: banOf(jail, p, r.left, now), raw: r})
 		}
 	}
 	return out, nil
-}
-
-// intervals pairs the start and end elements of an interval set.
-func intervals(els []nftables.SetElement) []nftRange {
-	sort.Slice(els, func(i, j int) bool {
-		if c := bytes.Compare(els[i].Key, els[j].Key); c != 0 {
-			return c < 0
-		}
-		return els[i].IntervalEnd && !els[j].IntervalEnd // an end closes the range before it
-	})
-	var out []nftRange
-	var open *nftRange
-	for _, e := range els {
-		a, ok := netip.AddrFromSlice(e.Key)
-		if !ok {
-			continue
-		}
-		if e.IntervalEnd {
-			if open != nil {
-				open.end = a
-				out = append(out, *open)
-				open = nil
-			}
-			continue
-		}
-		if open != nil {
-			out = append(out, *open) // no end: runs to the next start
-		}
-		open = &nftRange{start: a, left: e.Expires}
-	}
-	if open != nil {
-		out = append(out, *open)
-	}
-	return out
-}
-
-// rangePrefixes splits [start, end) into the fewest prefixes; an invalid
-// end means the top of the address space.
-func rangePrefixes(start, end netip.Addr) []netip.Prefix {
-	var out []netip.Prefix
-	for a := start; a.IsValid() && (!end.IsValid() || a.Less(end)); {
-		bits := a.BitLen()
-		for bits > 0 {
-			p := netip.PrefixFrom(a, bits-1)
-			if p.Masked().Addr() != a {
-				break
-			}
-			next := lastAddr(p).Next()
-			if end.IsValid() && next.IsValid() && end.Less(next) {
-				break
-			}
-			if end.IsValid() && !next.IsValid() {
-				break
-			}
-			bits--
-		}
-		p := netip.PrefixFrom(a, bits)
-		out = append(out, p)
-		a = lastAddr(p).Next()
-	}
-	return out
-}
-
-// lastAddr is the highest address in p.
-func lastAddr(p netip.Prefix) netip.Addr {
-	b := p.Masked().Addr().AsSlice()
-	for i := p.Bits(); i < len(b)*8; i++ {
-		b[i/8] |= 0x80 >> (i % 8)
-	}
-	a, _ := netip.AddrFromSlice(b)
-	return a
-}
-
-// setElems are the elements of one prefix: a start carrying the timeout,
-// and an end just past the prefix unless it reaches the top.
-func setElems(p netip.Prefix, timeout time.Duration) []nftables.SetElement {
-	els := []nftables.SetElement{{Key: p.Addr().AsSlice(), Timeout: timeout}}
-	if next := lastAddr(p).Next(); next.IsValid() {
-		els = append(els, nftables.SetElement{Key: next.AsSlice(), IntervalEnd: true})
-	}
-	return els
-}
-
-func rangeElems(r nftRange) []nftables.SetElement {
-	els := []nftables.SetElement{{Key: r.start.AsSlice()}}
-	if r.end.IsValid() {
-		els = append(els, nftables.SetElement{Key: r.end.AsSlice(), IntervalEnd: true})
-	}
-	return els
 }
 
 func keyType(fam family) nftables.SetDatatype {

@@ -9,8 +9,6 @@ import (
 	"slices"
 	"testing"
 	"time"
-
-	"github.com/google/nftables"
 )
 
 func TestParseFilter(t *testing.T) {
@@ -105,18 +103,33 @@ add logjail-sshd-4 203.0.113.0/28 timeout 0 nomatch
 	}
 }
 
+// elemOf builds the element the kernel would dump for a.
+func elemOf(a netip.Addr, end bool) nftElem {
+	e := nftElem{v4: a.Is4(), end: end}
+	if e.v4 {
+		k := a.As4()
+		copy(e.key[:], k[:])
+	} else {
+		e.key = a.As16()
+	}
+	return e
+}
+
 func TestIntervals(t *testing.T) {
 	pf := netip.MustParsePrefix
-	var els []nftables.SetElement
+	var els []nftElem
 	for _, p := range []string{"192.0.2.0/25", "192.0.2.128/25", "198.51.100.7/32", "255.255.255.255/32", "0.0.0.0/8"} {
-		els = append(els, setElems(pf(p), time.Minute)...)
+		for _, e := range setElems(pf(p), time.Minute) {
+			a, _ := netip.AddrFromSlice(e.Key)
+			els = append(els, elemOf(a, e.IntervalEnd))
+		}
 	}
 	// a range made by hand, and the lone end nft puts at 0.0.0.0
 	a, b := netip.MustParseAddr("203.0.113.1"), netip.MustParseAddr("203.0.113.6")
-	els = append(els, nftables.SetElement{Key: a.AsSlice()}, nftables.SetElement{Key: b.AsSlice(), IntervalEnd: true})
-	slices.Reverse(els) // the kernel dumps in descending order
+	els = append(els, elemOf(a, false), elemOf(b, true))
+	slices.SortFunc(els, func(a, b nftElem) int { return b.addr().Compare(a.addr()) }) // the kernel dumps in descending order
 	var got []string
-	for _, r := range intervals(els) {
+	for r := range intervals("s", els) {
 		for _, p := range rangePrefixes(r.start, r.end) {
 			got = append(got, p.String())
 		}
