@@ -173,7 +173,7 @@ var (
 	externalFlush = map[string]string{
 		"iptables": "iptables -F logjail-sshd; ip6tables -F logjail-sshd",
 		"ipset":    "ipset flush logjail-sshd-4; ipset flush logjail-sshd-6",
-		"nftables": "nft flush set inet logjail logjail-sshd-4; nft flush set inet logjail logjail-sshd-6",
+		"nftables": nftEachShard("nft flush set inet logjail logjail-sshd-4.$k; nft flush set inet logjail logjail-sshd-6.$k"),
 	}
 	externalExtra = map[string]string{
 		"iptables": `iptables -A logjail-sshd -s 198.51.100.99 -m comment --comment logjail -j DROP
@@ -183,8 +183,12 @@ ip6tables -A logjail-sshd -s 2001:db8:bad::99 -j DROP`,
 		"ipset": `ipset add logjail-sshd-4 198.51.100.99
 ipset add logjail-sshd-4 198.51.100.0/28 nomatch
 ipset add logjail-sshd-6 2001:db8:bad::99 timeout 100`,
-		"nftables": `nft add element inet logjail logjail-sshd-4 '{ 198.51.100.99, 198.51.100.16-198.51.100.21 }'
-nft add element inet logjail logjail-sshd-6 '{ 2001:db8:bad::99 timeout 100s }'`,
+		// 198.51.100.99 in its own shard, the range anywhere, the IPv6
+		// address in a shard that is not its own.
+		"nftables": fmt.Sprintf(`nft add element inet logjail logjail-sshd-4.%d '{ 198.51.100.99 }'
+nft add element inet logjail logjail-sshd-4.0 '{ 198.51.100.16-198.51.100.21 }'
+nft add element inet logjail logjail-sshd-6.%d '{ 2001:db8:bad::99 timeout 100s }'`,
+			shardOf(netip.MustParsePrefix("198.51.100.99/32")), (shardOf(netip.MustParsePrefix("2001:db8:bad::99/128"))+1)%nftShards),
 	}
 	extraPrefixes = []string{"198.51.100.99/32", "2001:db8:bad::99/128"}
 	// reboot leaves the kernel as after a restart: nothing at all.
@@ -495,17 +499,24 @@ func testBackend(t *testing.T, kind string) {
 	if kind == "nftables" {
 		t.Run("Remake", func(t *testing.T) {
 			f := newFixture(t, kind, Options{})
-			f.sh(`nft add table inet logjail
-nft add set inet logjail logjail-sshd-4 '{ type ipv4_addr; }'
-nft add element inet logjail logjail-sshd-4 '{ 203.0.113.7, 198.51.100.99 }'`)
+			// 203.0.113.7's shard, made by hand as no interval set
+			set := shardName("sshd", v4, shardOf(netip.MustParsePrefix("203.0.113.7/32")))
+			f.sh(fmt.Sprintf(`nft add table inet logjail
+nft add set inet logjail %[1]s '{ type ipv4_addr; }'
+nft add element inet logjail %[1]s '{ 203.0.113.7, 198.51.100.99 }'`, set))
 			want := suiteBans()
 			d := f.apply(suiteJails, want)
 			f.checkBans("Added", d.Added, without(want, 0), true)
 			f.checkBans("Removed", d.Removed, []Ban{ban("sshd", "198.51.100.99", 0)}, true)
-			if !slices.Contains(d.Setup, "delete set inet logjail logjail-sshd-4") {
-				t.Errorf("set in the wrong shape kept: %q", d.Setup)
+			for _, step := range []string{"delete set inet logjail " + set, "create set inet logjail " + set} {
+				if !slices.Contains(d.Setup, step) {
+					t.Errorf("set in the wrong shape: no %q in %q", step, d.Setup)
+				}
 			}
 			f.checkActual(want)
+			if d := f.apply(suiteJails, want); !d.Empty() {
+				t.Errorf("Apply after the remake is no no-op: %+v", d)
+			}
 		})
 	}
 

@@ -12,7 +12,7 @@
 //
 //	iptables   a chain per jail, one rule per banned address
 //	ipset      a hash:net set per jail and family, one INPUT rule each
-//	nftables   table inet logjail, an interval set per jail and family
+//	nftables   table inet logjail, 16 interval sets per jail and family
 //	none       keeps nothing; reports what it would install
 //
 // # What each backend creates
@@ -56,19 +56,38 @@
 // nftables, one table:
 //
 //	table inet logjail {
-//		set logjail-sshd-4 { type ipv4_addr; flags interval,timeout; }
-//		set logjail-sshd-6 { type ipv6_addr; flags interval,timeout; }
+//		set logjail-sshd-4.0 { type ipv4_addr; flags interval,timeout; }
+//		...                  (logjail-sshd-4.0 to -4.15 and -6.0 to -6.15)
+//		set logjail-sshd-6.15 { type ipv6_addr; flags interval,timeout; }
 //		chain input {
 //			type filter hook input priority filter - 1; policy accept;
-//			tcp dport 22 ip saddr @logjail-sshd-4 counter drop comment "logjail-sshd-4 tcp dport 22 drop"
-//			tcp dport 22 ip6 saddr @logjail-sshd-6 counter drop comment "logjail-sshd-6 tcp dport 22 drop"
+//			tcp dport 22 jump logjail-sshd comment "logjail-sshd tcp dport 22"
+//		}
+//		chain logjail-sshd {
+//			ip saddr @logjail-sshd-4.0 counter drop comment "logjail-sshd-4.0 drop"
+//			...  (one rule per set)
+//			ip6 saddr @logjail-sshd-6.15 counter drop comment "logjail-sshd-6.15 drop"
 //		}
 //	}
 //
-// One rule per jail, family and port range, named by its comment. Sets
-// are interval sets so networks work; elements carry timeouts like
-// ipset's. Every Apply is one netlink transaction (split only past
-// 250,000 elements, between whole prefixes).
+// A jail's bans of one family are spread over 16 sets by a hash of the
+// prefix as written, so a network lies whole in one set. The kernel hands
+// a set's elements out in pieces of at most 32 KiB and walks the set from
+// its first element again for every piece, so reading a set costs O(n²)
+// in its size; 16 sets of n/16 cost a sixteenth. Chain input holds one
+// jump per jail and port range, the jail's chain one rule per set, each
+// rule named by its comment; with REJECT the rules end in "reject with
+// tcp reset" for TCP jails and "reject with icmpx port-unreachable"
+// otherwise. Sets are interval sets so networks work; elements carry
+// timeouts like ipset's. Every Apply is one netlink transaction (split
+// only past 250,000 elements, between whole prefixes, in an order that
+// never leaves a jail unguarded).
+//
+// Versions before the sharding kept one set per jail and family
+// (logjail-sshd-4, logjail-sshd-6) and matched them from chain input. The
+// next Apply migrates such a table in its transaction: the new sets,
+// chains and rules are made and filled, the old rules and sets removed;
+// bans that stay are reported neither added nor removed.
 //
 // # How a run reconciles
 //
@@ -89,9 +108,10 @@
 //     table), rewrites rules whose ports, protocol or block type changed,
 //     deletes members not desired (or not in logjail's form, such as an
 //     ACCEPT rule or an ipset nomatch entry put into logjail's chain or
-//     set), adds the missing ones, resets kernel timeouts that no longer
-//     match their ban's end, and removes the chains and sets of jails that
-//     are no longer configured.
+//     set), moves a member found in another nftables set than its own,
+//     adds the missing ones, resets kernel timeouts that no longer match
+//     their ban's end, and removes the chains and sets of jails that are
+//     no longer configured (and nftables sets of an earlier layout).
 //
 // The Diff tells what changed; Diff.Empty reports a run that changed
 // nothing, which is what a second run with the same bans gives.
@@ -123,11 +143,11 @@
 // flush"), then change firewall.backend; each backend's Flush removes only
 // what its own kind creates.
 //
-// Large nftables sets are slow to read: the kernel hands a set's elements
-// out in pieces of at most 32 KiB and walks the set from its first element
-// again for every piece, so a run that reads 100,000 bans spends about a
-// second on it, where ipset needs a tenth (bench/RESULTS.md). Prefer the
-// ipset backend beyond some 20,000 bans per jail.
+// Reading an nftables set costs the kernel O(n²) in the set's size (see
+// the layout above). The 16 sets per jail and family keep that small up
+// to the default maxelem and well beyond (bench/RESULTS.md has the
+// figures at 100,000 bans); at some millions of bans per jail it would
+// show again.
 //
 // Apply and Flush are not safe for concurrent use, also not from two
 // processes: logjail serialises its runs with the state lock.

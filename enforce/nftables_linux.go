@@ -4,28 +4,38 @@ package enforce
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/netip"
-	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/google/nftables"
-	"github.com/google/nftables/expr"
 	"github.com/google/nftables/userdata"
 	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 )
 
-// nftBackend keeps everything in table inet logjail: a base chain "input"
-// hooked on input at priority -1 (ahead of iptables' filter), per jail
-// and family an interval set logjail-<jail>-4 / -6 with per-element
-// timeouts, and per set and port range one rule matching protocol, port
-// and set, identified by its comment. It talks netlink directly through
-// github.com/google/nftables; every Apply is one transaction.
+// nftBackend keeps everything in table inet logjail:
+//
+//   - a base chain "input" hooked on input at priority -1 (ahead of
+//     iptables' filter), holding per jail and port range one rule that
+//     matches the jail's protocol and ports and jumps to the jail's chain;
+//   - per jail a chain logjail-<jail> holding one rule per shard set,
+//     which drops (or rejects) the addresses in it;
+//   - per jail and family nftShards interval sets logjail-<jail>-4.<k>
+//     and logjail-<jail>-6.<k> with per-element timeouts; a ban lives in
+//     the one set shardOf picks for it.
+//
+// Every rule is identified by its comment. The backend talks netlink
+// directly through github.com/google/nftables and reads set elements with
+// an elemReader; every Apply is one transaction.
+//
+// Versions before the sharding kept one set per jail and family
+// (logjail-<jail>-4) matched by rules in chain input. Apply migrates such
+// a table in its transaction: the shard sets, jail chains and rules are
+// added, filled with the bans, and the old rules and sets removed.
 type nftBackend struct {
 	opts Options
 	t    target
@@ -42,20 +52,23 @@ const (
 	// send buffer (nftSendBuf).
 	nftTxnElems = 250000
 	nftSendBuf  = 64 << 20
+	// nftRecvBuf holds the acknowledgements of a transaction's messages,
+	// each taking about a kilobyte of the buffer.
+	nftRecvBuf = 16 << 20
 )
 
 func (b *nftBackend) Kind() string { return "nftables" }
 
 // nftConn is one Apply's, Actual's or Flush's view of table inet logjail.
 type nftConn struct {
-	c     *nftables.Conn
-	er    *elemReader
-	close func()
-	table *nftables.Table // nil when missing
-	chain *nftables.Chain // nil when missing
-	sets  map[string]*nftables.Set
-	elems map[string][]nftElem // of logjail's sets, as read
-	rules []*nftables.Rule
+	c      *nftables.Conn
+	er     *elemReader
+	close  func()
+	table  *nftables.Table            // nil when missing
+	chains map[string]*nftables.Chain // of table inet logjail
+	sets   map[string]*nftables.Set
+	elems  map[string][]nftElem        // of logjail's sets, as read
+	rules  map[string][]*nftables.Rule // of chain input and logjail's chains
 }
 
 func (b *nftBackend) open() (*nftConn, error) {
@@ -78,11 +91,18 @@ func (b *nftBackend) open() (*nftConn, error) {
 		closeNS()
 		return nil, err
 	}
-	return &nftConn{c: c, er: er, close: func() { _ = er.close(); _ = c.CloseLasting(); closeNS() }, sets: map[string]*nftables.Set{}, elems: map[string][]nftElem{}}, nil
+	return &nftConn{
+		c: c, er: er,
+		close:  func() { _ = er.close(); _ = c.CloseLasting(); closeNS() },
+		chains: map[string]*nftables.Chain{}, sets: map[string]*nftables.Set{},
+		elems: map[string][]nftElem{}, rules: map[string][]*nftables.Rule{},
+	}, nil
 }
 
-// tuneSocket gives the netlink socket a send buffer that holds a whole
-// transaction, which travels in one sendmsg, as nft arranges too.
+// tuneSocket sizes the netlink socket's buffers for a whole transaction:
+// it travels in one sendmsg, and the kernel answers each of its messages
+// (every set, rule and block of elements) with an acknowledgement that
+// must find room until the library reads them all, as nft arranges too.
 func tuneSocket(c *netlink.Conn) error {
 	raw, err := c.SyscallConn()
 	if err != nil {
@@ -91,17 +111,20 @@ func tuneSocket(c *netlink.Conn) error {
 	var serr error
 	if err := raw.Control(func(fd uintptr) {
 		serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, nftSendBuf)
+		if serr == nil {
+			serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, nftRecvBuf)
+		}
 	}); err != nil {
 		return err
 	}
 	if serr != nil {
-		return fmt.Errorf("set send buffer: %w", serr)
+		return fmt.Errorf("set socket buffers: %w", serr)
 	}
 	return nil
 }
 
-// read loads the table, chain, sets with the elements of logjail's, and
-// rules.
+// read loads the table, its chains, its sets with the elements of
+// logjail's, and the rules of chain input and of logjail's chains.
 func (n *nftConn) read() error {
 	tables, err := n.c.ListTablesOfFamily(nftables.TableFamilyINet)
 	if err != nil {
@@ -123,9 +146,9 @@ func (n *nftConn) read() error {
 		return fmt.Errorf("list chains: %w", err)
 	}
 	for _, ch := range chains {
-		if ch.Table.Name == nftTable && ch.Name == nftChain {
+		if ch.Table.Name == nftTable {
 			ch.Table = n.table
-			n.chain = ch
+			n.chains[ch.Name] = ch
 		}
 	}
 	sets, err := n.c.GetSets(n.table)
@@ -135,53 +158,54 @@ func (n *nftConn) read() error {
 	for _, s := range sets {
 		s.Table = n.table
 		n.sets[s.Name] = s
-		if _, _, _, ok := parseSetName(s.Name); ok {
+		if _, _, _, ok := nftSetOwner(s.Name); ok {
 			if n.elems[s.Name], err = n.er.elements(nftTable, s.Name); err != nil {
 				return fmt.Errorf("list elements of set %s: %w", s.Name, err)
 			}
 		}
 	}
-	if n.chain != nil {
-		if n.rules, err = n.c.GetRules(n.table, n.chain); err != nil {
-			return fmt.Errorf("list rules: %w", err)
+	for name, ch := range n.chains {
+		if name != nftChain && !strings.HasPrefix(name, prefix) {
+			continue
+		}
+		if n.rules[name], err = n.c.GetRules(n.table, ch); err != nil {
+			return fmt.Errorf("list rules of chain %s: %w", name, err)
 		}
 	}
 	return nil
 }
 
-// elements reads a set's members. A range that is no single prefix (made
-// by hand) is listed as the prefixes covering it, all marked not ok; so
-// is every element of a set that is no interval set.
-func (n *nftConn) elements(s *nftables.Set, jail string, now time.Time) ([]found[nftRange], error) {
-	els, ok := n.elems[s.Name]
-	if !ok {
-		var err error
-		if els, err = n.er.elements(nftTable, s.Name); err != nil {
-			return nil, fmt.Errorf("list elements of set %s: %w", s.Name, err)
-		}
-		n.elems[s.Name] = els
-	}
+// members lists the bans in one of logjail's sets, as read. A range that
+// is no single prefix (made by hand) is listed as the prefixes covering
+// it, all marked not ok; so is every element of a set that is no interval
+// set.
+func (n *nftConn) members(s *nftables.Set, jail string, now time.Time) []found[nftRange] {
 	var out []found[nftRange]
 	if !s.Interval {
-		// not logjail's shape: every element is one address
-		for _, e := range els {
+		for _, e := range n.elems[s.Name] {
 			if a := e.addr(); !e.end {
 				p := netip.PrefixFrom(a, a.BitLen())
 				out = append(out, found[nftRange]{ban: banOf(jail, p, e.expires, now), raw: nftRange{set: s.Name, start: a, end: a.Next(), left: e.expires}})
 			}
 		}
-		return out, nil
+		return out
 	}
-	for r := range intervals(s.Name, els) {
-		if p, ok := r.prefix(); ok {
-			out = append(out, found[nftRange]{ban: banOf(jail, p, r.left, now), ok: true, raw: r})
-			continue
-		}
-		for _, p := range rangePrefixes(r.start, r.end) {
-			out = append(out, found[nftRange]{ban: banOf(jail, p, r.left, now), raw: r})
-		}
+	for r := range intervals(s.Name, n.elems[s.Name]) {
+		out = appendRange(out, r, jail, now)
 	}
-	return out, nil
+	return out
+}
+
+// appendRange appends the bans of one interval: its prefix, or the
+// prefixes covering it, marked not ok, when it is no prefix.
+func appendRange(out []found[nftRange], r nftRange, jail string, now time.Time) []found[nftRange] {
+	if p, ok := r.prefix(); ok {
+		return append(out, found[nftRange]{ban: banOf(jail, p, r.left, now), ok: true, raw: r})
+	}
+	for _, p := range rangePrefixes(r.start, r.end) {
+		out = append(out, found[nftRange]{ban: banOf(jail, p, r.left, now), raw: r})
+	}
+	return out
 }
 
 func keyType(fam family) nftables.SetDatatype {
@@ -189,86 +213,6 @@ func keyType(fam family) nftables.SetDatatype {
 		return nftables.TypeIPAddr
 	}
 	return nftables.TypeIP6Addr
-}
-
-// nftRule is one rule logjail wants in its chain: its comment names it.
-type nftRule struct {
-	id    string
-	jail  jail
-	fam   family
-	ports *portRange
-}
-
-func (b *nftBackend) wantRules(p *plan) []nftRule {
-	var out []nftRule
-	for _, j := range p.jails {
-		for _, fam := range families {
-			ports := []*portRange{nil}
-			if len(j.ports) > 0 {
-				ports = nil
-				for i := range j.ports {
-					ports = append(ports, &j.ports[i])
-				}
-			}
-			for _, r := range ports {
-				id := fmt.Sprintf("%s %s", setName(j.name, fam), j.proto)
-				if r != nil {
-					id += " dport " + strings.ReplaceAll(r.String(), ":", "-")
-				}
-				id += " " + strings.ToLower(b.opts.BlockType)
-				out = append(out, nftRule{id: id, jail: j, fam: fam, ports: r})
-			}
-		}
-	}
-	return out
-}
-
-func be16(v uint16) []byte { return binary.BigEndian.AppendUint16(nil, v) }
-
-func (b *nftBackend) ruleExprs(r nftRule, set *nftables.Set) []expr.Any {
-	nfproto, off, size := byte(unix.NFPROTO_IPV4), uint32(12), uint32(4)
-	if r.fam == v6 {
-		nfproto, off, size = unix.NFPROTO_IPV6, 8, 16
-	}
-	e := []expr.Any{
-		&expr.Meta{Key: expr.MetaKeyNFPROTO, Register: 1},
-		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{nfproto}},
-	}
-	if r.jail.proto != "all" {
-		l4 := byte(unix.IPPROTO_TCP)
-		if r.jail.proto == "udp" {
-			l4 = unix.IPPROTO_UDP
-		}
-		e = append(e,
-			&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
-			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{l4}})
-		if r.ports != nil {
-			e = append(e, &expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2})
-			if r.ports.lo == r.ports.hi {
-				e = append(e, &expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: be16(r.ports.lo)})
-			} else {
-				e = append(e, &expr.Range{Op: expr.CmpOpEq, Register: 1, FromData: be16(r.ports.lo), ToData: be16(r.ports.hi)})
-			}
-		}
-	}
-	e = append(e,
-		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: off, Len: size},
-		&expr.Lookup{SourceRegister: 1, SetName: set.Name, SetID: set.ID},
-		&expr.Counter{})
-	switch {
-	case b.opts.BlockType != "REJECT":
-		e = append(e, &expr.Verdict{Kind: expr.VerdictDrop})
-	case r.jail.proto == "tcp":
-		e = append(e, &expr.Reject{Type: unix.NFT_REJECT_TCP_RST})
-	default:
-		e = append(e, &expr.Reject{Type: unix.NFT_REJECT_ICMPX_UNREACH, Code: unix.NFT_REJECT_ICMPX_PORT_UNREACH})
-	}
-	return e
-}
-
-func ruleID(r *nftables.Rule) string {
-	s, _ := userdata.GetString(r.UserData, userdata.TypeComment)
-	return s
 }
 
 func (b *nftBackend) Actual(ctx context.Context, now time.Time) ([]Ban, error) {
@@ -285,15 +229,11 @@ func (b *nftBackend) Actual(ctx context.Context, now time.Time) ([]Ban, error) {
 	}
 	var bans []Ban
 	for name, s := range n.sets {
-		jailName, _, _, ok := parseSetName(name)
+		jail, _, _, ok := nftSetOwner(name)
 		if !ok {
 			continue
 		}
-		els, err := n.elements(s, jailName, now)
-		if err != nil {
-			return nil, backendError(b.Kind(), "read", err)
-		}
-		for _, f := range els {
+		for _, f := range n.members(s, jail, now) {
 			bans = append(bans, f.ban)
 		}
 	}
@@ -321,160 +261,310 @@ func (b *nftBackend) Apply(ctx context.Context, jails []JailSpec, desired []Ban,
 	if err != nil {
 		return Diff{}, err
 	}
-	d := Diff{Refused: p.refused}
-	c := n.c
-	tx := &nftTxn{c: c}
-
-	// The table and chain.
-	table := n.table
-	if table == nil {
-		table = c.AddTable(&nftables.Table{Family: nftables.TableFamilyINet, Name: nftTable})
-		d.Setup = append(d.Setup, "create table inet "+nftTable)
+	a := &nftApply{b: b, n: n, p: p, now: now, tx: &nftTxn{c: n.c}, d: Diff{Refused: p.refused}}
+	if err := a.run(); err != nil {
+		return a.d, backendError(b.Kind(), a.step, err)
 	}
-	chain := n.chain
-	if chain == nil {
-		policy := nftables.ChainPolicyAccept
-		chain = c.AddChain(&nftables.Chain{
-			Name: nftChain, Table: table, Type: nftables.ChainTypeFilter,
-			Hooknum: nftables.ChainHookInput, Priority: nftables.ChainPriorityRef(-1), Policy: &policy,
-		})
-		d.Setup = append(d.Setup, "create chain inet "+nftTable+" "+nftChain)
-	}
-
-	// Which sets stay, which are made anew, which go.
-	type setState struct {
-		set   *nftables.Set
-		fresh bool // created in this transaction
-	}
-	sets := map[string]*setState{}
-	var nextID uint32
-	remake := map[string]bool{}
-	for _, j := range p.jails {
-		for _, fam := range families {
-			name := setName(j.name, fam)
-			s := n.sets[name]
-			if s != nil && (!s.Interval || !s.HasTimeout || s.KeyType.Name != keyType(fam).Name) {
-				remake[name] = true
-			}
-			if s == nil || remake[name] {
-				nextID++
-				sets[name] = &setState{set: &nftables.Set{Table: table, ID: nextID, Name: name, KeyType: keyType(fam), Interval: true, HasTimeout: true}, fresh: true}
-			} else {
-				sets[name] = &setState{set: s}
-			}
-		}
-	}
-
-	// Rules: keep the wanted ones, delete the rest (first, so that the
-	// sets they use may go).
-	want := b.wantRules(p)
-	kept := map[string]bool{}
-	for _, r := range n.rules {
-		id := ruleID(r)
-		i := slices.IndexFunc(want, func(w nftRule) bool { return w.id == id })
-		if i >= 0 && !kept[id] && !sets[setName(want[i].jail.name, want[i].fam)].fresh {
-			kept[id] = true
-			continue
-		}
-		r.Table, r.Chain = table, chain
-		if err := c.DelRule(r); err != nil {
-			return d, backendError(b.Kind(), "delete rule", err)
-		}
-		d.Setup = append(d.Setup, fmt.Sprintf("delete rule %q", id))
-	}
-
-	// Sets of jails no longer configured, and sets in the wrong shape.
-	had := map[string]map[netip.Prefix]bool{} // members of sets made anew
-	for _, name := range sortedKeys(n.sets) {
-		jailName, _, tmp, ok := parseSetName(name)
-		if !ok || tmp {
-			continue
-		}
-		if _, configured := p.byName[jailName]; configured && !remake[name] {
-			continue
-		}
-		old, err := n.elements(n.sets[name], jailName, now)
-		if err != nil {
-			return d, backendError(b.Kind(), "read", err)
-		}
-		had[name] = map[netip.Prefix]bool{}
-		for _, f := range old {
-			had[name][f.ban.Prefix] = true
-			if _, desired := p.lookup(f.ban.Jail, f.ban.Prefix); !desired || !remake[name] {
-				d.Removed = append(d.Removed, f.ban)
-			}
-		}
-		c.DelSet(n.sets[name])
-		d.Setup = append(d.Setup, "delete set inet "+nftTable+" "+name)
-	}
-
-	// Members.
-	for _, j := range p.jails {
-		for _, fam := range families {
-			sk := setKey{j.name, fam}
-			st := sets[setName(j.name, fam)]
-			if st.fresh {
-				if err := c.AddSet(st.set, nil); err != nil {
-					return d, backendError(b.Kind(), "create set", err)
-				}
-				d.Setup = append(d.Setup, "create set inet "+nftTable+" "+st.set.Name)
-				for _, w := range p.bySet[sk] {
-					tx.add(st.set, setElems(w.Prefix, kernelTimeout(w.Until, now)))
-					if !had[st.set.Name][w.Prefix] {
-						d.Added = append(d.Added, w)
-					}
-				}
-				continue
-			}
-			have, err := n.elements(st.set, j.name, now)
-			if err != nil {
-				return d, backendError(b.Kind(), "read", err)
-			}
-			md := diffMembers(p, have, func(k setKey) bool { return k == sk }, true, now)
-			deleted := map[nftRange]bool{}
-			for _, f := range md.del {
-				if !deleted[f.raw] {
-					deleted[f.raw] = true
-					tx.del(st.set, rangeElems(f.raw))
-				}
-				d.Removed = append(d.Removed, f.ban)
-			}
-			for _, u := range md.upd {
-				tx.del(st.set, rangeElems(u.old.raw))
-				tx.add(st.set, setElems(u.ban.Prefix, kernelTimeout(u.ban.Until, now)))
-				d.Updated = append(d.Updated, u.ban)
-			}
-			for _, a := range md.add {
-				tx.add(st.set, setElems(a.Prefix, kernelTimeout(a.Until, now)))
-			}
-			d.Added = append(d.Added, md.add...)
-		}
-	}
-
-	// Missing rules, last: their sets exist by now.
-	for _, w := range want {
-		if kept[w.id] {
-			continue
-		}
-		c.AddRule(&nftables.Rule{
-			Table: table, Chain: chain,
-			Exprs:    b.ruleExprs(w, sets[setName(w.jail.name, w.fam)].set),
-			UserData: userdata.AppendString(nil, userdata.TypeComment, w.id),
-		})
-		d.Setup = append(d.Setup, fmt.Sprintf("add rule %q", w.id))
-	}
-	if err := tx.flush(); err != nil {
-		return d, backendError(b.Kind(), "commit", err)
-	}
-	sortBans(d.Added)
-	sortBans(d.Removed)
-	sortBans(d.Updated)
-	return d, nil
+	sortBans(a.d.Added)
+	sortBans(a.d.Removed)
+	sortBans(a.d.Updated)
+	return a.d, nil
 }
 
-// nftTxn gathers element changes into messages of up to nftChunk
-// elements, and commits early only when a transaction would grow past
-// nftTxnElems, always between two whole prefixes.
+// nftApply is one Apply's work: what was read, the plan, and the
+// transaction being built.
+type nftApply struct {
+	b    *nftBackend
+	n    *nftConn
+	p    *plan
+	now  time.Time
+	tx   *nftTxn
+	d    Diff
+	step string // for the error: what was being done
+
+	table  *nftables.Table
+	chains map[string]*nftables.Chain // by name: input and the jails' chains
+	// shards holds every wanted shard set by name, found or created.
+	shards map[string]*nftables.Set
+	// remake lists found shard sets of the wrong shape (made by hand),
+	// deleted and created anew first thing; retire lists logjail's sets
+	// that are not wanted (jails gone, an earlier layout), deleted last.
+	remake map[string]bool
+	retire []string
+	nextID uint32
+}
+
+// run builds the transaction in an order that never leaves a jail
+// unguarded, should it be committed in parts (past nftTxnElems elements):
+// structure that is missing first, then the members, then the rules, and
+// what goes last.
+func (a *nftApply) run() error {
+	a.structure()
+	a.sortSets()
+	want := a.b.wantRules(a.p)
+	keep, early, late := a.sortRules(want)
+	a.step = "delete rule"
+	for _, r := range early {
+		if err := a.delRule(r); err != nil {
+			return err
+		}
+	}
+	for _, name := range sortedKeys(a.remake) {
+		a.n.c.DelSet(a.n.sets[name])
+		a.d.Setup = append(a.d.Setup, "delete set inet "+nftTable+" "+name)
+	}
+	a.step = "create set"
+	for _, j := range a.p.jails {
+		for _, fam := range families {
+			for k := range nftShards {
+				name := shardName(j.name, fam, k)
+				if a.shards[name] != nil {
+					continue
+				}
+				a.nextID++
+				s := &nftables.Set{Table: a.table, ID: a.nextID, Name: name, KeyType: keyType(fam), Interval: true, HasTimeout: true}
+				if err := a.n.c.AddSet(s, nil); err != nil {
+					return err
+				}
+				a.shards[name] = s
+				a.d.Setup = append(a.d.Setup, "create set inet "+nftTable+" "+name)
+			}
+		}
+	}
+	a.step = "members"
+	for _, j := range a.p.jails {
+		for _, fam := range families {
+			a.members(j, fam)
+		}
+	}
+	a.removedWithJail()
+	// Missing rules: those of the jails' chains first, so that a jump
+	// never leads to a chain only partly filled.
+	for _, w := range want {
+		if w.set != "" && !keep[w.chain+"\x00"+w.id] {
+			a.addRule(w)
+		}
+	}
+	for _, w := range want {
+		if w.set == "" && !keep[w.chain+"\x00"+w.id] {
+			a.addRule(w)
+		}
+	}
+	// What goes: rules, then the sets and chains they used.
+	a.step = "delete rule"
+	for _, r := range late {
+		if err := a.delRule(r); err != nil {
+			return err
+		}
+	}
+	for _, name := range a.retire {
+		a.n.c.DelSet(a.n.sets[name])
+		a.d.Setup = append(a.d.Setup, "delete set inet "+nftTable+" "+name)
+	}
+	for _, name := range sortedKeys(a.n.chains) {
+		if _, wanted := a.chains[name]; !wanted && strings.HasPrefix(name, prefix) {
+			a.n.c.DelChain(a.n.chains[name])
+			a.d.Setup = append(a.d.Setup, "delete chain inet "+nftTable+" "+name)
+		}
+	}
+	a.step = "commit"
+	return a.tx.flush()
+}
+
+// structure finds or creates the table, chain input and the jails'
+// chains.
+func (a *nftApply) structure() {
+	c := a.n.c
+	a.table = a.n.table
+	if a.table == nil {
+		a.table = c.AddTable(&nftables.Table{Family: nftables.TableFamilyINet, Name: nftTable})
+		a.d.Setup = append(a.d.Setup, "create table inet "+nftTable)
+	}
+	a.chains = map[string]*nftables.Chain{}
+	input := a.n.chains[nftChain]
+	if input == nil {
+		policy := nftables.ChainPolicyAccept
+		input = c.AddChain(&nftables.Chain{
+			Name: nftChain, Table: a.table, Type: nftables.ChainTypeFilter,
+			Hooknum: nftables.ChainHookInput, Priority: nftables.ChainPriorityRef(-1), Policy: &policy,
+		})
+		a.d.Setup = append(a.d.Setup, "create chain inet "+nftTable+" "+nftChain)
+	}
+	a.chains[nftChain] = input
+	for _, j := range a.p.jails {
+		name := jailChain(j.name)
+		ch := a.n.chains[name]
+		if ch == nil {
+			ch = c.AddChain(&nftables.Chain{Name: name, Table: a.table})
+			a.d.Setup = append(a.d.Setup, "create chain inet "+nftTable+" "+name)
+		}
+		a.chains[name] = ch
+	}
+}
+
+// sortSets sorts logjail's sets into those kept, remade and retired.
+func (a *nftApply) sortSets() {
+	a.shards, a.remake = map[string]*nftables.Set{}, map[string]bool{}
+	for _, name := range sortedKeys(a.n.sets) {
+		s := a.n.sets[name]
+		jail, fam, k, ok := nftSetOwner(name)
+		if !ok {
+			continue
+		}
+		_, configured := a.p.byName[jail]
+		switch {
+		case !configured || k < 0 || k >= nftShards:
+			a.retire = append(a.retire, name)
+		case !s.Interval || !s.HasTimeout || s.KeyType.Name != keyType(fam).Name:
+			a.remake[name] = true
+		default:
+			a.shards[name] = s
+		}
+	}
+}
+
+// sortRules finds which wanted rules exist (keep, by chain and id), and
+// which found rules go: early, before the sets they use are remade, or
+// late, after their replacements are in place.
+func (a *nftApply) sortRules(want []nftRule) (keep map[string]bool, early, late []*nftables.Rule) {
+	wanted := map[string]nftRule{}
+	for _, w := range want {
+		wanted[w.chain+"\x00"+w.id] = w
+	}
+	keep = map[string]bool{}
+	for _, chain := range sortedKeys(a.n.rules) {
+		for _, r := range a.n.rules[chain] {
+			r.Table, r.Chain = a.table, a.n.chains[chain]
+			key := chain + "\x00" + ruleID(r)
+			switch w, ok := wanted[key]; {
+			case uses(r, a.remake):
+				early = append(early, r)
+			case ok && !keep[key] && w.matches(r):
+				keep[key] = true
+			default:
+				late = append(late, r)
+			}
+		}
+	}
+	return keep, early, late
+}
+
+func (a *nftApply) delRule(r *nftables.Rule) error {
+	if err := a.n.c.DelRule(r); err != nil {
+		return err
+	}
+	a.d.Setup = append(a.d.Setup, fmt.Sprintf("delete rule %q from chain %s", ruleID(r), r.Chain.Name))
+	return nil
+}
+
+func (a *nftApply) addRule(w nftRule) {
+	a.n.c.AddRule(&nftables.Rule{
+		Table: a.table, Chain: a.chains[w.chain],
+		Exprs:    a.b.ruleExprs(w, a.shards[w.set]),
+		UserData: userdata.AppendString(nil, userdata.TypeComment, w.id),
+	})
+	a.d.Setup = append(a.d.Setup, fmt.Sprintf("add rule %q to chain %s", w.id, w.chain))
+}
+
+// members brings one jail's bans of one family to the plan: each desired
+// ban in its own shard with the right timeout, nothing else in the
+// shards. A desired ban found elsewhere (in another shard, in a set made
+// anew, or in an unsharded set of an earlier version) moves to its shard
+// and counts as neither added nor removed, but as updated when its
+// timeout changes.
+//
+// This is the hot path of a run that changes nothing: a member in its
+// place is matched against the plan directly, without building a Ban.
+func (a *nftApply) members(j jail, fam family) {
+	sk := setKey{j.name, fam}
+	want, idx := a.p.bySet[sk], a.p.index[sk]
+	seen := make([]bool, len(want))
+	byShard := make([][]Ban, nftShards) // to add
+	var stray []found[nftRange]         // not in its place, not desired or not in logjail's form
+	for k := range nftShards {
+		s := a.n.sets[shardName(j.name, fam, k)]
+		if s == nil || a.remake[s.Name] {
+			continue
+		}
+		for r := range intervals(s.Name, a.n.elems[s.Name]) {
+			if p, ok := r.prefix(); ok && shardOf(p) == k {
+				if i, desired := idx[keyOf(p)]; desired && !seen[i] {
+					seen[i] = true
+					if w := want[i]; !timeoutOK(expiry(r.left, a.now), w.Until, a.now) {
+						a.tx.del(s, rangeElems(r))
+						byShard[k] = append(byShard[k], w)
+						a.d.Updated = append(a.d.Updated, w)
+					}
+					continue
+				}
+			}
+			stray = appendRange(stray, r, j.name, a.now)
+		}
+	}
+	// Sets that go take their members with them.
+	for _, name := range append(sortedKeys(a.remake), a.retire...) {
+		if jail, f, _, _ := nftSetOwner(name); jail == j.name && f == fam {
+			stray = append(stray, a.n.members(a.n.sets[name], j.name, a.now)...)
+		}
+	}
+
+	had := map[pkey]Ban{}
+	deleted := map[nftRange]bool{}
+	for _, f := range stray {
+		if _, desired := idx[keyOf(f.ban.Prefix)]; desired {
+			had[keyOf(f.ban.Prefix)] = f.ban
+		} else {
+			a.d.Removed = append(a.d.Removed, f.ban)
+		}
+		if s := a.shards[f.raw.set]; s != nil && !a.remake[f.raw.set] && !deleted[f.raw] {
+			deleted[f.raw] = true
+			a.tx.del(s, rangeElems(f.raw))
+		}
+	}
+	for i, w := range want {
+		if seen[i] {
+			continue
+		}
+		switch old, ok := had[keyOf(w.Prefix)]; {
+		case !ok:
+			a.d.Added = append(a.d.Added, w)
+		case !timeoutOK(old.Until, w.Until, a.now):
+			a.d.Updated = append(a.d.Updated, w)
+		}
+		k := shardOf(w.Prefix)
+		byShard[k] = append(byShard[k], w)
+	}
+	for k, bans := range byShard {
+		s := a.shards[shardName(j.name, fam, k)]
+		for _, w := range bans {
+			a.tx.add(s, setElems(w.Prefix, kernelTimeout(w.Until, a.now)))
+		}
+	}
+}
+
+// expiry is when a member with the given time left expires; zero for
+// none.
+func expiry(left time.Duration, now time.Time) time.Time {
+	if left <= 0 {
+		return time.Time{}
+	}
+	return now.Add(left)
+}
+
+// removedWithJail reports the members of the sets of jails no longer
+// configured, which go with their sets.
+func (a *nftApply) removedWithJail() {
+	for _, name := range a.retire {
+		jail, _, _, _ := nftSetOwner(name)
+		if _, configured := a.p.byName[jail]; configured {
+			continue
+		}
+		for _, f := range a.n.members(a.n.sets[name], jail, a.now) {
+			a.d.Removed = append(a.d.Removed, f.ban)
+		}
+	}
+}
+
 type nftTxn struct {
 	c        *nftables.Conn
 	set      *nftables.Set

@@ -1,0 +1,207 @@
+//go:build linux
+
+package enforce
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// nftEachShard repeats a shell line for every shard number $k.
+func nftEachShard(line string) string {
+	return fmt.Sprintf("for k in $(seq 0 %d); do %s; done", nftShards-1, line)
+}
+
+// TestShardOf: bans spread evenly over the shards whatever their pattern,
+// and a prefix's shard never changes between versions (a change would
+// move every ban of an upgraded firewall).
+func TestShardOf(t *testing.T) {
+	const n = 100000
+	rng := rand.New(rand.NewPCG(1, 2))
+	base4 := netip.MustParseAddr("198.18.0.0").As4()
+	v4At := func(i int, shift uint) netip.Prefix {
+		a := base4
+		v := uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(i)<<shift
+		return netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}), 32-int(shift))
+	}
+	v6At := func(i int) netip.Prefix {
+		a := netip.MustParseAddr("2001:db8::").As16()
+		a[4], a[5], a[6], a[7] = byte(i>>24), byte(i>>16), byte(i>>8), byte(i)
+		return netip.PrefixFrom(netip.AddrFrom16(a), 64)
+	}
+	for name, gen := range map[string]func(int) netip.Prefix{
+		"consecutive IPv4 addresses": func(i int) netip.Prefix { return v4At(i, 0) },
+		"IPv4 /24 networks":          func(i int) netip.Prefix { return v4At(i, 8) },
+		"IPv4 every 16th address":    func(i int) netip.Prefix { return netip.PrefixFrom(v4At(i*16, 0).Addr(), 32) },
+		"consecutive IPv6 /64s":      v6At,
+		"random IPv4 addresses": func(int) netip.Prefix {
+			return netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(rng.Uint32()), byte(rng.Uint32()), byte(rng.Uint32()), byte(rng.Uint32())}), 32)
+		},
+	} {
+		count := make([]int, nftShards)
+		for i := range n {
+			count[shardOf(gen(i))]++
+		}
+		for k, c := range count {
+			if want := n / nftShards; c < want*9/10 || c > want*11/10 {
+				t.Errorf("%s: shard %d holds %d of %d, want %d ± 10%%: %v", name, k, c, n, want, count)
+				break
+			}
+		}
+	}
+
+	// Fixed values: the shard of a ban must stay what it was.
+	for p, want := range map[string]int{"198.18.0.0/32": 1, "203.0.113.7/32": 2, "203.0.113.64/26": 3, "2001:db8:bad::7/128": 3, "2001:db8:bad:1::/64": 5} {
+		if got := shardOf(netip.MustParsePrefix(p)); got != want {
+			t.Errorf("shardOf(%s) = %d, want %d", p, got, want)
+		}
+	}
+	if shardOf(netip.MustParsePrefix("203.0.113.77/26")) != shardOf(netip.MustParsePrefix("203.0.113.64/26")) {
+		t.Error("a network's shard depends on its host bits")
+	}
+
+	for name, want := range map[string]string{
+		"logjail-sshd-4.0": "sshd 4 0 true", "logjail-a-6-6.15": "a-6 6 15 true", "logjail-a.1-4.3": "a.1 4 3 true",
+		"logjail-sshd-4": "sshd 4 -1 true", "logjail-x-4.3-6": "x-4.3 6 -1 true", "logjail-sshd-4.99": "sshd 4 99 true",
+		"logjail-sshd-4.": "", "logjail-sshd-4.03": "", "logjail-sshd.3": "", "logjail-sshd-4t.3": "", "other-4.3": "",
+	} {
+		got := ""
+		if jail, fam, k, ok := nftSetOwner(name); ok {
+			got = fmt.Sprintf("%s %d %d %v", jail, fam, k, ok)
+		}
+		if got != want {
+			t.Errorf("nftSetOwner(%q) = %q, want %q", name, got, want)
+		}
+	}
+	if got := shardName("a-6", v6, 15); got != "logjail-a-6-6.15" {
+		t.Errorf("shardName: %s", got)
+	}
+}
+
+// shardsHolding lists the sets of a jail and family whose listing shows
+// the address or network s.
+func (f *fixture) shardsHolding(jail string, fam family, s string) []string {
+	f.t.Helper()
+	var sets []string
+	for k := range nftShards {
+		name := shardName(jail, fam, k)
+		out := f.sh("nft list set inet logjail " + name)
+		for _, field := range strings.FieldsFunc(out, func(r rune) bool { return r == ' ' || r == ',' || r == '{' || r == '}' || r == '\n' || r == '\t' }) {
+			if field == s {
+				sets = append(sets, name)
+			}
+		}
+	}
+	return sets
+}
+
+// TestNftablesShards: each ban, a network as well, lies in exactly the
+// shard shardOf names; a ban moved into another shard by hand goes back,
+// and a set with a shard number past nftShards goes, without either
+// counting as a change of bans.
+func TestNftablesShards(t *testing.T) {
+	f := newFixture(t, "nftables", Options{})
+	want := suiteBans()
+	f.apply(suiteJails, want)
+	for _, b := range want {
+		fam := familyOf(b.Prefix)
+		got := f.shardsHolding(b.Jail, fam, Addr(b.Prefix))
+		if w := shardName(b.Jail, fam, shardOf(b.Prefix)); len(got) != 1 || got[0] != w {
+			t.Errorf("%s lies in %v, want only %s", b, got, w)
+		}
+	}
+
+	net := want[1] // sshd 203.0.113.64/26
+	home := shardName("sshd", v4, shardOf(net.Prefix))
+	away := shardName("sshd", v4, (shardOf(net.Prefix)+1)%nftShards)
+	f.sh(fmt.Sprintf(`nft delete element inet logjail %s '{ 203.0.113.64/26 }'
+nft add element inet logjail %s '{ 203.0.113.64/26 timeout 1h }'
+nft add set inet logjail logjail-sshd-4.%d '{ type ipv4_addr; flags interval,timeout; }'
+nft add element inet logjail logjail-sshd-4.%[3]d '{ 203.0.113.7 timeout 10m }'`, home, away, nftShards))
+	d := f.apply(suiteJails, want)
+	if len(d.Added)+len(d.Removed)+len(d.Updated) != 0 {
+		t.Errorf("moving bans to their shards changed bans: %+v", d)
+	}
+	if step := fmt.Sprintf("delete set inet logjail logjail-sshd-4.%d", nftShards); !slices.Contains(d.Setup, step) {
+		t.Errorf("no %q in %q", step, d.Setup)
+	}
+	if got := f.shardsHolding("sshd", v4, "203.0.113.64/26"); len(got) != 1 || got[0] != home {
+		t.Errorf("203.0.113.64/26 lies in %v after Apply, want only %s", got, home)
+	}
+	f.checkActual(want)
+	if d := f.apply(suiteJails, want); !d.Empty() {
+		t.Errorf("Apply after the move is no no-op: %+v", d)
+	}
+}
+
+// TestNftablesMigration: a table left by a version before the sharding
+// (testdata/nftables-v1.nft, what it made of the suite's bans) becomes,
+// in one Apply, the table this version builds: old sets and rules gone,
+// every ban in its shard, and no ban counted as added or removed unless
+// it was.
+func TestNftablesMigration(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		blocking string
+		desired  func([]Ban) []Ban
+		added    []Ban
+		removed  []int // indexes into the suite's bans
+	}{
+		{name: "same bans", blocking: "DROP", desired: func(b []Ban) []Ban { return b }},
+		{name: "changed bans", blocking: "REJECT",
+			desired: func(b []Ban) []Ban {
+				return append(without(b, 0, 6), ban("sshd", "198.51.100.5", time.Hour), ban("web", "2001:db8:bad::5", 0))
+			},
+			added:   []Ban{ban("sshd", "198.51.100.5", time.Hour), ban("web", "2001:db8:bad::5", 0)},
+			removed: []int{0, 6}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			old, err := os.ReadFile("testdata/nftables-v1.nft")
+			if err != nil {
+				t.Fatal(err)
+			}
+			f := newFixture(t, "nftables", Options{BlockType: tc.blocking})
+			f.sh("nft -f testdata/nftables-v1.nft")
+			f.checkActual(suiteBans())
+
+			want := tc.desired(suiteBans())
+			d := f.apply(suiteJails, want)
+			f.checkBans("Added", d.Added, tc.added, true)
+			var removed []Ban
+			for _, i := range tc.removed {
+				removed = append(removed, suiteBans()[i])
+			}
+			f.checkBans("Removed", d.Removed, removed, true)
+			if len(d.Updated) != 0 {
+				t.Errorf("migration updated %v", d.Updated)
+			}
+			for _, line := range strings.Split(string(old), "\n") {
+				name, ok := strings.CutPrefix(strings.TrimSpace(line), "set ")
+				if !ok {
+					continue
+				}
+				name = strings.TrimSuffix(name, " {")
+				if step := "delete set inet logjail " + name; !slices.Contains(d.Setup, step) {
+					t.Errorf("old set %s not deleted", name)
+				}
+			}
+			f.checkActual(want)
+
+			// The same as what this version makes in an empty firewall.
+			fresh := newFixture(t, "nftables", Options{BlockType: tc.blocking})
+			fresh.apply(suiteJails, want)
+			if diff := diffLines(fresh.dump(), f.dump()); diff != "" {
+				t.Errorf("migrated firewall differs from a fresh one:\n%s", diff)
+			}
+			if d := f.apply(suiteJails, want); !d.Empty() {
+				t.Errorf("Apply after the migration is no no-op: %+v", d)
+			}
+		})
+	}
+}
