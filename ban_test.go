@@ -148,6 +148,13 @@ func TestBanUnbanFirewall(t *testing.T) {
 	if lines := strings.Split(strings.TrimSpace(stderr), "\n"); len(lines) != 1 || !strings.Contains(lines[0], "ipset") {
 		t.Fatalf("firewall failure: %q, want one line naming ipset", stderr)
 	}
+	// So does a quiet cron run, at every run, until the firewall works.
+	for range 2 {
+		_, stderr = ljNS(t, "lj-no-such-namespace", cfg, 1, "", "run")
+		if lines := strings.Split(strings.TrimSpace(stderr), "\n"); len(lines) != 1 || !strings.Contains(lines[0], "ipset") {
+			t.Fatalf("run with a failing firewall: %q, want one line naming ipset", stderr)
+		}
+	}
 	ljNS(t, ns, cfg, 0, "", "run")
 	if !has("logjail-manual-4", "192.0.2.9") {
 		t.Fatal("the ban kept in the state was not installed by the next run")

@@ -82,14 +82,16 @@ func runRun(ctx context.Context, g *globals, o runOptions) error {
 	} else if g.verbose {
 		printRunSummary(g.stdout, res)
 	}
-	if res.DigestErr != nil {
-		// Said at every run that fails to mail, unlike a warning: the
-		// outbox grows until the operator fixes the mail.
-		fmt.Fprintf(g.stderr, "logjail: %s\n", res.DigestErr)
+	// Said at every run, unlike a warning: bans that are decided but not
+	// enforced, or an outbox that grows, need the operator now.
+	for _, err := range []error{res.FirewallErr, res.DigestErr} {
+		if err != nil {
+			fmt.Fprintf(g.stderr, "logjail: %s\n", err)
+		}
 	}
 	if len(res.Problems) > 0 {
 		for _, p := range res.Problems {
-			if p != res.DigestErr && !slices.Contains(res.Warnings, p.Error()) && g.verbose {
+			if p != res.DigestErr && p != res.FirewallErr && !slices.Contains(res.Warnings, p.Error()) && g.verbose {
 				fmt.Fprintf(g.stderr, "logjail: %s\n", p)
 			}
 		}

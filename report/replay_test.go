@@ -222,12 +222,12 @@ func TestReplayHostileText(t *testing.T) {
 
 func TestPrintable(t *testing.T) {
 	for in, want := range map[string]string{
-		"root":          "root",
-		"müller":        "müller",
-		"a\tb":          `a\tb`,
+		"root":           "root",
+		"müller":         "müller",
+		"a\tb":           `a\tb`,
 		"\x00\x7f\u200b": `\x00\x7f\u200b`,
-		"back\\slash\n": `back\slash\n`,
-		"\xc3":          `\xc3`,
+		"back\\slash\n":  `back\slash\n`,
+		"\xc3":           `\xc3`,
 	} {
 		if got := Printable(in); got != want {
 			t.Errorf("Printable(%q) = %q, want %q", in, got, want)

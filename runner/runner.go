@@ -52,8 +52,10 @@ type Result struct {
 	// Problems are the steps that failed (exit code 1); they are retried
 	// by the next run.
 	Problems []error
-	// Firewall is what the firewall step changed (nil when skipped).
-	Firewall *enforce.Diff
+	// Firewall is what the firewall step changed (nil when skipped or
+	// failed); FirewallErr why it failed (also in Problems).
+	Firewall    *enforce.Diff
+	FirewallErr error
 	// Digest is what the digest step did (nil when skipped); DigestErr
 	// is its failure, also among Problems.
 	Digest    *DigestOutcome
@@ -141,6 +143,7 @@ func Run(ctx context.Context, db *state.DB, o Options) (*Result, error) {
 	if o.Firewall != nil && !o.DryRun {
 		d, err := o.Firewall.Apply(ctx, JailSpecs(o.Config, res.Active), Desired(res.Active), o.Now)
 		if err != nil {
+			res.FirewallErr = err
 			res.Problems = append(res.Problems, err)
 		} else {
 			res.Firewall = &d
