@@ -113,7 +113,7 @@ func replay(c *cli.Context, g *globals) error {
 	return writeOutput(g, c.String("output"), func(w io.Writer) error {
 		switch format {
 		case "json":
-			return report.JSON(w, rep.JSON())
+			return report.WriteReplayJSON(w, rep)
 		case "csv":
 			return report.WriteReplayCSV(w, rep)
 		case "html":

@@ -1,8 +1,11 @@
 package report
 
 import (
+	"bufio"
 	"encoding/csv"
+	"encoding/json"
 	"io"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -99,6 +102,54 @@ func (r *Replay) JSON() *ReplayJSON {
 		d.Users = append(d.Users, UserJSON{User: u.Name, Failures: u.Failures, Addresses: u.Addresses})
 	}
 	return d
+}
+
+// WriteReplayJSON writes the report's JSON document with one line per list
+// element: as easy to read (and to grep) as indented JSON, and encoded
+// element by element, never held whole in memory.
+func WriteReplayJSON(w io.Writer, r *Replay) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	d := reflect.ValueOf(r.JSON()).Elem()
+	bw.WriteString("{")
+	for i := range d.NumField() {
+		if i > 0 {
+			bw.WriteString(",")
+		}
+		key := strings.Split(d.Type().Field(i).Tag.Get("json"), ",")[0]
+		bw.WriteString("\n  \"" + key + "\": ")
+		v := d.Field(i)
+		if v.Kind() != reflect.Slice {
+			if err := writeCompact(bw, v.Interface()); err != nil {
+				return err
+			}
+			continue
+		}
+		bw.WriteString("[")
+		for j := range v.Len() {
+			if j > 0 {
+				bw.WriteString(",")
+			}
+			bw.WriteString("\n    ")
+			if err := writeCompact(bw, v.Index(j).Interface()); err != nil {
+				return err
+			}
+		}
+		if v.Len() > 0 {
+			bw.WriteString("\n  ")
+		}
+		bw.WriteString("]")
+	}
+	bw.WriteString("\n}\n")
+	return bw.Flush()
+}
+
+func writeCompact(w *bufio.Writer, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(b)
+	return err
 }
 
 func stepName(d time.Duration) string {

@@ -111,7 +111,7 @@ func TestReplayGolden(t *testing.T) {
 		write func(*bytes.Buffer) error
 	}{
 		{"fixture.txt", func(b *bytes.Buffer) error { return WriteReplayTable(b, r) }},
-		{"fixture.json", func(b *bytes.Buffer) error { return JSON(b, r.JSON()) }},
+		{"fixture.json", func(b *bytes.Buffer) error { return WriteReplayJSON(b, r) }},
 		{"fixture.csv", func(b *bytes.Buffer) error { return WriteReplayCSV(b, r) }},
 	} {
 		var buf bytes.Buffer
@@ -141,7 +141,7 @@ func TestReplayJSONContract(t *testing.T) {
 	r := fixtureReplay(t)
 	r.Bans[0].Until = time.Time{} // as a permanent ban
 	var buf bytes.Buffer
-	if err := JSON(&buf, r.JSON()); err != nil {
+	if err := WriteReplayJSON(&buf, r); err != nil {
 		t.Fatal(err)
 	}
 	var doc struct {
