@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"runtime"
 	"time"
 )
 
@@ -217,6 +218,9 @@ func (r *replay) open(path string) (*stream, error) {
 	l, err := OpenLog(path)
 	if err != nil {
 		return nil, err
+	}
+	if runtime.GOMAXPROCS(0) > 1 {
+		l.ReadAhead()
 	}
 	ref := r.o.Ref
 	if ref.IsZero() {
