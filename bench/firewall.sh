@@ -157,7 +157,7 @@ cat <<EOF
 | logjail ipset: apply to an empty firewall | $big | $ipset_apply | $(per "$ipset_apply" "$big") | $(calc "%.2f" "$ipset_apply / $raw")× bare ipset restore |
 | logjail ipset: no-op reconcile | $big | $ipset_noop | $(per "$ipset_noop" "$big") | |
 | logjail nftables: apply to an empty firewall | $big | $nft_apply | $(per "$nft_apply" "$big") | $(calc "%.2f" "$nft_apply / $raw")× bare ipset restore |
-| logjail nftables: no-op reconcile | $big | $nft_noop | $(per "$nft_noop" "$big") | |
+| logjail nftables: no-op reconcile | $big | $nft_noop | $(per "$nft_noop" "$big") | $(calc "%.2f" "$nft_noop / $ipset_noop")× logjail ipset no-op |
 | logjail iptables: apply to an empty firewall | $ipt | $ipt_apply | $(per "$ipt_apply" "$ipt") | |
 | logjail iptables: no-op reconcile | $ipt | $ipt_noop | $(per "$ipt_noop" "$ipt") | |
 | bare \`ipset restore\` of the same members | $big | $raw | $(per "$raw" "$big") | |
