@@ -195,6 +195,10 @@ type replay struct {
 	// The hour counted last, looked up again by most failures.
 	lastHour  int64
 	lastStats *HourStats
+	// The address counted last and its stats: an attack's failures come
+	// one after another, so most failures need no lookup in Addrs.
+	lastAddr  netip.Addr
+	lastAddrs *AddrStats
 }
 
 // stream is one file being read: the failures of its current line wait in
@@ -319,10 +323,13 @@ func (r *replay) failure(ji int, f *Failure) {
 		st.NoAddr++
 		return
 	}
-	a := st.Addrs[f.Addr]
-	if a == nil {
-		a = &AddrStats{First: f.Time, Last: f.Time, tracks: make([]*Track, len(r.o.Jails))}
-		st.Addrs[f.Addr] = a
+	a := r.lastAddrs
+	if a == nil || f.Addr != r.lastAddr {
+		if a = st.Addrs[f.Addr]; a == nil {
+			a = &AddrStats{First: f.Time, Last: f.Time, tracks: make([]*Track, len(r.o.Jails))}
+			st.Addrs[f.Addr] = a
+		}
+		r.lastAddr, r.lastAddrs = f.Addr, a
 	}
 	a.Failures++
 	if f.Time.Before(a.First) {
