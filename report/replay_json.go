@@ -5,13 +5,13 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"io"
-	"reflect"
 	"strconv"
 	"strings"
 	"time"
 )
 
-// ReplayJSON is the document `replay --format json` prints.
+// ReplayJSON is the document `replay --format json` prints (written by
+// WriteReplayJSON member by member, in this order).
 type ReplayJSON struct {
 	From      *string          `json:"from"`
 	To        *string          `json:"to"`
@@ -70,86 +70,103 @@ type UserJSON struct {
 	Addresses int    `json:"addresses"`
 }
 
-// JSON returns the report's JSON document.
-func (r *Replay) JSON() *ReplayJSON {
-	d := &ReplayJSON{Lines: r.Lines, Failures: r.Failures, Addresses: len(r.IPs), Step: stepName(r.Step),
-		Files: []ReplayFileJSON{}, Jails: []ReplayJailJSON{}, IPs: []ReplayIPJSON{}, Bans: []BanJSON{},
-		Timeline: []BucketJSON{}, Users: []UserJSON{}}
+// WriteReplayJSON writes the report's JSON document (ReplayJSON) with one
+// line per list element: as easy to read (and to grep) as indented JSON.
+// Elements are converted and encoded one at a time: the document is never
+// held whole in memory, however many addresses and bans it lists.
+func WriteReplayJSON(w io.Writer, r *Replay) error {
+	jw := &jsonWriter{w: bufio.NewWriterSize(w, 64<<10)}
+	jw.w.WriteString("{")
+	var from, to *string
 	if r.Failures > 0 {
-		d.From, d.To = Until(r.From), Until(r.To)
+		from, to = Until(r.From), Until(r.To)
 	}
-	for _, f := range r.Files {
-		d.Files = append(d.Files, ReplayFileJSON(f))
-	}
-	for _, j := range r.Jails {
-		d.Jails = append(d.Jails, ReplayJailJSON{Name: j.Name, Failures: j.Failures, Addresses: j.Addresses, Bans: j.Bans,
-			MaxRetry: j.MaxRetry, FindTime: durationText(j.FindTime, false), BanTime: durationText(j.BanTime, j.Permanent)})
-	}
-	for _, ip := range r.IPs {
+	jw.field("from", from)
+	jw.field("to", to)
+	jw.field("lines", r.Lines)
+	jw.field("failures", r.Failures)
+	jw.field("addresses", len(r.IPs))
+	jw.list("files", len(r.Files), func(i int) any { return ReplayFileJSON(r.Files[i]) })
+	jw.list("jails", len(r.Jails), func(i int) any {
+		j := r.Jails[i]
+		return ReplayJailJSON{Name: j.Name, Failures: j.Failures, Addresses: j.Addresses, Bans: j.Bans,
+			MaxRetry: j.MaxRetry, FindTime: durationText(j.FindTime, false), BanTime: durationText(j.BanTime, j.Permanent)}
+	})
+	jw.list("ips", len(r.IPs), func(i int) any {
+		ip := r.IPs[i]
 		users := ip.Users
 		if users == nil {
 			users = []string{}
 		}
-		d.IPs = append(d.IPs, ReplayIPJSON{IP: ip.Addr.String(), Failures: ip.Failures, First: Time(ip.First), Last: Time(ip.Last), Jails: ip.Jails, Users: users})
+		return ReplayIPJSON{IP: ip.Addr.String(), Failures: ip.Failures, First: Time(ip.First), Last: Time(ip.Last), Jails: ip.Jails, Users: users}
+	})
+	jw.list("bans", len(r.Bans), func(i int) any {
+		b := r.Bans[i]
+		return BanJSON{Jail: b.Jail, IP: IP(b.Prefix), Start: Time(b.Start), Until: Until(b.Until), Offense: b.Offense, Failures: b.Failures}
+	})
+	jw.field("step", stepName(r.Step))
+	jw.list("timeline", len(r.Timeline), func(i int) any {
+		b := r.Timeline[i]
+		return BucketJSON{Start: Time(b.Start), Failures: b.Failures, Bans: b.Bans}
+	})
+	jw.list("users", len(r.Users), func(i int) any {
+		u := r.Users[i]
+		return UserJSON{User: u.Name, Failures: u.Failures, Addresses: u.Addresses}
+	})
+	jw.w.WriteString("\n}\n")
+	if jw.err != nil {
+		return jw.err
 	}
-	for _, b := range r.Bans {
-		d.Bans = append(d.Bans, BanJSON{Jail: b.Jail, IP: IP(b.Prefix), Start: Time(b.Start), Until: Until(b.Until), Offense: b.Offense, Failures: b.Failures})
-	}
-	for _, b := range r.Timeline {
-		d.Timeline = append(d.Timeline, BucketJSON{Start: Time(b.Start), Failures: b.Failures, Bans: b.Bans})
-	}
-	for _, u := range r.Users {
-		d.Users = append(d.Users, UserJSON{User: u.Name, Failures: u.Failures, Addresses: u.Addresses})
-	}
-	return d
+	return jw.w.Flush()
 }
 
-// WriteReplayJSON writes the report's JSON document with one line per list
-// element: as easy to read (and to grep) as indented JSON, and encoded
-// element by element, never held whole in memory.
-func WriteReplayJSON(w io.Writer, r *Replay) error {
-	bw := bufio.NewWriterSize(w, 64<<10)
-	d := reflect.ValueOf(r.JSON()).Elem()
-	bw.WriteString("{")
-	for i := range d.NumField() {
-		if i > 0 {
-			bw.WriteString(",")
-		}
-		key := strings.Split(d.Type().Field(i).Tag.Get("json"), ",")[0]
-		bw.WriteString("\n  \"" + key + "\": ")
-		v := d.Field(i)
-		if v.Kind() != reflect.Slice {
-			if err := writeCompact(bw, v.Interface()); err != nil {
-				return err
-			}
-			continue
-		}
-		bw.WriteString("[")
-		for j := range v.Len() {
-			if j > 0 {
-				bw.WriteString(",")
-			}
-			bw.WriteString("\n    ")
-			if err := writeCompact(bw, v.Index(j).Interface()); err != nil {
-				return err
-			}
-		}
-		if v.Len() > 0 {
-			bw.WriteString("\n  ")
-		}
-		bw.WriteString("]")
-	}
-	bw.WriteString("\n}\n")
-	return bw.Flush()
+// jsonWriter writes an object's members one by one and keeps the first
+// encoding error.
+type jsonWriter struct {
+	w      *bufio.Writer
+	fields int
+	err    error
 }
 
-func writeCompact(w *bufio.Writer, v any) error {
+func (j *jsonWriter) key(k string) {
+	if j.fields > 0 {
+		j.w.WriteString(",")
+	}
+	j.fields++
+	j.w.WriteString("\n  \"" + k + "\": ")
+}
+
+func (j *jsonWriter) value(v any) {
+	if j.err != nil {
+		return
+	}
 	b, err := json.Marshal(v)
 	if err != nil {
-		return err
+		j.err = err
+		return
 	}
-	_, err = w.Write(b)
-	return err
+	j.w.Write(b)
+}
+
+func (j *jsonWriter) field(k string, v any) {
+	j.key(k)
+	j.value(v)
+}
+
+func (j *jsonWriter) list(k string, n int, elem func(int) any) {
+	j.key(k)
+	j.w.WriteString("[")
+	for i := range n {
+		if i > 0 {
+			j.w.WriteString(",")
+		}
+		j.w.WriteString("\n    ")
+		j.value(elem(i))
+	}
+	if n > 0 {
+		j.w.WriteString("\n  ")
+	}
+	j.w.WriteString("]")
 }
 
 func stepName(d time.Duration) string {
