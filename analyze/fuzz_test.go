@@ -68,6 +68,12 @@ func FuzzTimeParse(f *testing.F) {
 	f.Add([]byte("10/Oct/2000:13:55:36 +01:00"), []byte("10/Oct/2000:13:55:36 +01:0x"))
 	f.Add([]byte("Mar 29 02:30:00"), []byte("Mar 29 01:59:59"))
 	f.Add([]byte("Feb 29 10:00:00"), []byte("Feb 28 10:00:00"))
+	// Another second of the parsed line's minute.
+	f.Add([]byte("Nov 24 10:00:59 host"), []byte("Nov 24 10:00:07 host"))
+	f.Add([]byte("Nov 25 10:00:59 host"), []byte("Nov 25 10:00:07 host"))
+	f.Add([]byte("Oct 25 02:30:59 host"), []byte("Oct 25 02:30:00 host"))
+	f.Add([]byte("[Sun Dec 04 04:47:44.5 2005] x"), []byte("[Sun Dec 04 04:47:03.5 2005] x"))
+	f.Add([]byte("2026-11-24T10:00:00+01:00"), []byte("2026-11-24T10:00:60+01:00"))
 	berlin := mustLoc(f, "Europe/Berlin")
 	ref := mustTime(f, refTime)
 	f.Fuzz(func(t *testing.T, in, prev []byte) {

@@ -43,6 +43,10 @@ type TimeParser struct {
 	lastN      int
 	lastRef    time.Time
 	lastLoc    *time.Location
+	// Where the seconds' two digits stand in lastKey, when lastT is a
+	// linear function of them (see parse); 0 otherwise. A line of another
+	// second of the same minute then costs a subtraction.
+	lastSecAt int
 
 	// The year chosen for the last month, day and hour without a year,
 	// unless yExact asks to decide line by line.
@@ -50,6 +54,10 @@ type TimeParser struct {
 	yExact     bool
 	yRef       time.Time
 	yLoc       *time.Location
+
+	// linear is set by convert when the time it returned moves with the
+	// seconds, second for second, across its minute.
+	linear bool
 }
 
 // stampLookahead is how many bytes after a stamp parsing may read to learn
@@ -67,30 +75,48 @@ func NewTimeParser(ref time.Time, loc *time.Location) *TimeParser {
 type stamp struct {
 	year, mon, day, hour, min, sec, nsec int
 	off                                  int // zone offset in seconds
+	secAt                                int // index of the seconds' digits
 	hasYear, hasZone                     bool
 }
 
 // Parse recognises a timestamp at the start of b. It returns the time and
 // the number of bytes the timestamp takes.
 func (p *TimeParser) Parse(b []byte) (time.Time, int, bool) {
-	if k := p.lastKeyLen; k > 0 && len(b) >= k && string(b[:k]) == string(p.lastKey[:k]) &&
-		p.Ref == p.lastRef && p.Loc == p.lastLoc {
-		return p.lastT, p.lastN, true
+	if k := p.lastKeyLen; k > 0 && len(b) >= k && p.Ref == p.lastRef && p.Loc == p.lastLoc {
+		if string(b[:k]) == string(p.lastKey[:k]) {
+			return p.lastT, p.lastN, true
+		}
+		// The same bytes but for the seconds, which stay below 60: the
+		// parsers read those two bytes only as digits of the seconds, so
+		// this line parses as the last did, and its time lies as many
+		// seconds away as the digits differ.
+		if i := p.lastSecAt; i > 0 && b[i] >= '0' && b[i] <= '5' && isDigit(b[i+1]) &&
+			string(b[:i]) == string(p.lastKey[:i]) && string(b[i+2:k]) == string(p.lastKey[i+2:k]) {
+			d := int(b[i])*10 + int(b[i+1]) - (int(p.lastKey[i])*10 + int(p.lastKey[i+1]))
+			p.lastT = p.lastT.Add(time.Duration(d) * time.Second)
+			p.lastKey[i], p.lastKey[i+1] = b[i], b[i+1]
+			return p.lastT, p.lastN, true
+		}
 	}
-	t, n, ok := p.parse(b)
+	t, n, secAt, ok := p.parse(b)
 	if k := n + stampLookahead; ok && k <= len(p.lastKey) && k <= len(b) {
 		p.lastKeyLen = copy(p.lastKey[:], b[:k])
 		p.lastT, p.lastN, p.lastRef, p.lastLoc = t, n, p.Ref, p.Loc
+		p.lastSecAt = secAt
 	}
 	return t, n, ok
 }
 
-func (p *TimeParser) parse(b []byte) (time.Time, int, bool) {
+// parse parses the stamp at the start of b. secAt is the index of the
+// seconds' first digit when the time is a linear function of the seconds
+// within their minute: the zone's offset is written, or it is the same
+// all hour long and the year does not depend on the minute (see local and
+// yearless); and no leap second. It is 0 otherwise.
+func (p *TimeParser) parse(b []byte) (t time.Time, n, secAt int, ok bool) {
 	var s stamp
-	n := 0
 	switch {
 	case len(b) == 0:
-		return time.Time{}, 0, false
+		return time.Time{}, 0, 0, false
 	case b[0] == '[':
 		n = parseBracketed(b, &s)
 	case isDigit(b[0]):
@@ -99,13 +125,16 @@ func (p *TimeParser) parse(b []byte) (time.Time, int, bool) {
 		n = parseNamed(b, &s)
 	}
 	if n == 0 {
-		return time.Time{}, 0, false
+		return time.Time{}, 0, 0, false
 	}
-	t, ok := p.convert(&s)
-	if !ok {
-		return time.Time{}, 0, false
+	p.linear = false
+	if t, ok = p.convert(&s); !ok {
+		return time.Time{}, 0, 0, false
 	}
-	return t, n, true
+	if p.linear && s.sec < 60 {
+		secAt = s.secAt
+	}
+	return t, n, secAt, true
 }
 
 // ParseCLF parses an access-log time such as 10/Oct/2000:13:55:36 -0700
@@ -133,6 +162,7 @@ func (p *TimeParser) convert(s *stamp) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	if s.hasZone {
+		p.linear = true
 		sec := civilDays(s.year, s.mon, s.day)*86400 + int64(s.hour*3600+s.min*60+s.sec-s.off)
 		return time.Unix(sec, int64(s.nsec)).In(p.fixedZone(s.off)), true
 	}
@@ -155,7 +185,9 @@ func (p *TimeParser) yearless(s *stamp) time.Time {
 		return p.local(p.yVal, s)
 	}
 	y, _ := p.year(s, false)
-	return p.local(y, s)
+	t := p.local(y, s)
+	p.linear = false // the next minute may fall in another year
+	return t
 }
 
 // year returns the year of a date without one: the latest year, from Ref's
@@ -204,6 +236,7 @@ func (p *TimeParser) local(y int, s *stamp) time.Time {
 		p.cacheOK = last.Unix()-p.cacheBase == 3599 && (end.IsZero() || end.After(last))
 		p.cacheKey, p.cacheLoc = key, loc
 	}
+	p.linear = p.cacheOK
 	if !p.cacheOK || s.sec == 60 {
 		return time.Date(y, time.Month(s.mon), s.day, s.hour, s.min, s.sec, s.nsec, loc)
 	}
@@ -356,6 +389,7 @@ func clock(b []byte, i int, s *stamp) int {
 	}
 	s.min, ok2 = num(b, i+3, 2)
 	s.sec, ok3 = num(b, i+6, 2)
+	s.secAt = i + 6
 	if !ok2 || !ok3 {
 		return 0
 	}
@@ -545,5 +579,6 @@ func parseBracketed(b []byte, s *stamp) int {
 	if i == 0 || i+1 >= len(b)+1 || i+1 > len(b)-1 || b[i+1] != ']' {
 		return 0
 	}
+	s.secAt++ // counted from b[1:]
 	return i + 2
 }

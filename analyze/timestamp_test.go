@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"fmt"
 	"testing"
 	"time"
 )
@@ -326,5 +327,35 @@ func TestParseAllocs(t *testing.T) {
 				t.Fatalf("Parse(%q) makes %v allocations, want 0", lines[0], n)
 			}
 		})
+	}
+}
+
+// A line of another second of the minute parsed last gives what a fresh
+// parser gives, to the bit: in every format, near the year's turn relative
+// to Ref, around switches to and from daylight saving time, with zones
+// written and with fractions.
+func TestParseSameMinute(t *testing.T) {
+	lordHowe := mustLoc(t, "Australia/Lord_Howe")
+	berlin := mustLoc(t, "Europe/Berlin")
+	ref := mustTime(t, refTime)
+	minutes := []string{
+		"Nov 24 10:00:%s host sshd[1]: xxxxxxxx", "Nov 25 11:59:%s host sshd[1]: xxxxxxxx", "Nov 25 12:00:%s host sshd[1]: xxxxxxxx", "Dec 31 23:59:%s host sshd[1]: xxxxxxxx",
+		"Oct 25 02:30:%s host sshd[1]: xxxxxxxx", "Mar 29 02:30:%s host sshd[1]: xxxxxxxx", "Apr  5 01:45:%s host sshd[1]: xxxxxxxx", "Sun Dec  4 4:47:%s 2005 xxxxxxxx",
+		"2026-11-24T10:00:%s+01:00 xxxxxxxx", "2026-10-25 02:59:%s xxxxxxxx", "2026/11/24 10:00:%s.25 xxxxxxxx",
+		"[Sun Dec 04 04:47:%s.5 2005] xxxxxxxx", "[10/Oct/2000:13:55:%s -0700] xxxxxxxx", "10/Oct/2000:13:55:%s +01:00 xxxxxxxx",
+		"Jun 21 2005 16:47:%s host sshd[1]: xxxxxxxx", "2005 Jun 21 16:47:%s host sshd[1]: xxxxxxxx",
+	}
+	for _, loc := range []*time.Location{time.UTC, berlin, lordHowe} {
+		for _, m := range minutes {
+			warm := NewTimeParser(ref, loc)
+			for _, s := range []string{"07", "08", "00", "59", "60", "30", "31", "6x", "05"} {
+				in := []byte(fmt.Sprintf(m, s))
+				got, n, ok := warm.Parse(in)
+				want, wn, wok := NewTimeParser(ref, loc).Parse(in)
+				if got != want || n != wn || ok != wok {
+					t.Fatalf("in %s, Parse(%q) = %v, %d, %v; fresh parser: %v, %d, %v", loc, in, got, n, ok, want, wn, wok)
+				}
+			}
+		}
 	}
 }
