@@ -54,7 +54,7 @@ func init() {
 			"kex-ident", "bad-version", "socket-reset", "banner", "preauth-closed",
 			"no-auth-methods", "negotiate"},
 		New: func(mode string) Matcher {
-			return &sshdMatcher{mode: sshdModes[mode], procs: make(map[uint64]*sshProc)}
+			return &sshdMatcher{mode: sshdModes[mode]}
 		},
 	})
 }
@@ -88,7 +88,7 @@ const (
 
 type sshdMatcher struct {
 	mode  int
-	procs map[uint64]*sshProc
+	procs procTable
 	h     Header
 	free  []*sshProc
 	users interner
@@ -158,7 +158,7 @@ func (m *sshdMatcher) apply(dst []Failure, num int64, h *Header, ev *sshEvent) (
 	key := m.procKey(h)
 	p := m.lastProc
 	if p == nil || key != m.lastKey {
-		p = m.procs[key]
+		p = m.procs.Get(key)
 		m.lastKey, m.lastProc = key, p
 	}
 	now := h.Time.UnixNano()
@@ -249,17 +249,17 @@ func (m *sshdMatcher) procKey(h *Header) uint64 {
 }
 
 func (m *sshdMatcher) add(key uint64, now int64) *sshProc {
-	if len(m.procs) >= sshProcMax {
+	if m.procs.Len() >= sshProcMax {
 		var oldKey uint64
 		var old *sshProc
-		for k, q := range m.procs {
+		for k, q := range m.procs.All() {
 			if now-q.seen > int64(sshProcIdle) {
 				m.drop(k, q)
 			} else if old == nil || q.seen < old.seen {
 				oldKey, old = k, q
 			}
 		}
-		if len(m.procs) >= sshProcMax && old != nil {
+		if m.procs.Len() >= sshProcMax && old != nil {
 			m.drop(oldKey, old)
 		}
 	}
@@ -269,13 +269,13 @@ func (m *sshdMatcher) add(key uint64, now int64) *sshProc {
 	} else {
 		p = new(sshProc)
 	}
-	m.procs[key] = p
+	m.procs.Set(key, p)
 	m.lastKey, m.lastProc = key, p
 	return p
 }
 
 func (m *sshdMatcher) drop(key uint64, p *sshProc) {
-	delete(m.procs, key)
+	m.procs.Delete(key)
 	if m.lastProc == p {
 		m.lastProc = nil
 	}

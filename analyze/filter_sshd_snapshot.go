@@ -21,11 +21,11 @@ type sshProcJSON struct {
 // Snapshot saves the process contexts, so that the next run goes on
 // where this one stopped.
 func (m *sshdMatcher) Snapshot() []byte {
-	if len(m.procs) == 0 {
+	if m.procs.Len() == 0 {
 		return nil
 	}
-	out := make([]sshProcJSON, 0, len(m.procs))
-	for k, p := range m.procs {
+	out := make([]sshProcJSON, 0, m.procs.Len())
+	for k, p := range m.procs.All() {
 		out = append(out, sshProcJSON{Key: k, Addr: p.addr, Name: p.name, Users: append([]string(nil), p.users[:p.nusers]...),
 			User: p.user, Pending: p.pending, Rule: p.pendingRule, Seen: p.seen})
 	}
@@ -50,7 +50,7 @@ func (m *sshdMatcher) Restore(data []byte) error {
 		for _, u := range q.Users {
 			p.addUser(u)
 		}
-		m.procs[q.Key] = p
+		m.procs.Set(q.Key, p)
 	}
 	return nil
 }

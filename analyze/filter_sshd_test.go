@@ -206,7 +206,7 @@ func TestSSHDContextBounded(t *testing.T) {
 		l := "Nov 24 10:00:00 h sshd[" + itoa(int64(pid)) + "]: pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=192.0.2.1"
 		m.Match(nil, 1, []byte(l), tp)
 	}
-	if n := len(m.procs); n > sshProcMax {
+	if n := m.procs.Len(); n > sshProcMax {
 		t.Fatalf("%d process contexts kept, cap %d", n, sshProcMax)
 	}
 }
