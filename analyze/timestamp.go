@@ -71,6 +71,12 @@ func NewTimeParser(ref time.Time, loc *time.Location) *TimeParser {
 	return &TimeParser{Ref: ref, Loc: loc}
 }
 
+// The years a written timestamp may have.
+const (
+	minYear = 1970
+	maxYear = 2200
+)
+
 // stamp is a parsed timestamp before conversion.
 type stamp struct {
 	year, mon, day, hour, min, sec, nsec int
@@ -159,6 +165,11 @@ func (p *TimeParser) loc() *time.Location {
 func (p *TimeParser) convert(s *stamp) (time.Time, bool) {
 	if s.mon < 1 || s.mon > 12 || s.day < 1 || s.day > daysIn(s.mon, s.year, s.hasYear) ||
 		s.hour > 23 || s.min > 59 || s.sec > 60 {
+		return time.Time{}, false
+	}
+	// No log line was written before 1970, and the engine counts in Unix
+	// nanoseconds, which end in 2262: a year outside is no timestamp.
+	if s.hasYear && (s.year < minYear || s.year > maxYear) {
 		return time.Time{}, false
 	}
 	if s.hasZone {

@@ -101,6 +101,8 @@ var parseRejects = []string{
 	"[10/Oct/2000:13:55:36 -0700", "[10/Foo/2000:13:55:36 -0700]", "[", "[]", "[1",
 	"10/Oct/2000 13:55:36 -0700", "1/Oct/2000:13:55:36 -0700", "10/Oct/2000:13:55",
 	"host sshd: Jun 21 16:47:48", " Jun 21 16:47:48",
+	// Years no log has, and beyond the engine's Unix nanoseconds.
+	"0001/01/01 0:00:00", "1969-12-31T23:59:59Z", "2201-01-01 00:00:00", "9999-12-31T23:59:59Z",
 }
 
 func TestParseRejects(t *testing.T) {
