@@ -203,34 +203,7 @@ func digestUsersText(us []string) string {
 // (\xff, \r, \u202e), a backslash as \\; the result holds at most max
 // characters, cut with "...". So a user name cannot start a line, fake
 // a header, carry a terminal escape or reorder the text around it.
-func digestText(s string, max int) string {
-	var b strings.Builder
-	n := 0
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		var piece string
-		switch {
-		case r == utf8.RuneError && size == 1:
-			piece = fmt.Sprintf(`\x%02x`, s[i])
-		case r == '\\':
-			piece = `\\`
-		case unicode.IsPrint(r):
-			piece = s[i : i+size]
-		default:
-			q := strconv.QuoteRune(r)
-			piece = q[1 : len(q)-1]
-		}
-		pn := utf8.RuneCountInString(piece)
-		if n+pn > max {
-			b.WriteString("...")
-			break
-		}
-		b.WriteString(piece)
-		n += pn
-		i += size
-	}
-	return b.String()
-}
+func digestText(s string, max int) string { return PrintableCut(s, max, "...") }
 
 // digestHeaderText keeps of s, for a header, only printable characters
 // (no control character, so no line break), at most digestHostWidth.

@@ -289,18 +289,9 @@ func nounCount(n int64, one, many string) string {
 }
 
 // htmlText is text from a log as the page shows it: made Printable (so
-// the page says the same as the table report), after the first max runes
+// the page says the same as the table report), cut after max characters
 // with an ellipsis. HTML escaping is html/template's.
-func htmlText(s string, max int) string {
-	n := 0
-	for i := range s {
-		if n == max {
-			return Printable(s[:i]) + "…"
-		}
-		n++
-	}
-	return Printable(s)
-}
+func htmlText(s string, max int) string { return PrintableCut(s, max, "…") }
 
 // htmlList shows each item with htmlText, joined by commas.
 func htmlList(items []string) string {

@@ -461,9 +461,11 @@ func TestHTMLText(t *testing.T) {
 		{"日本語のユーザー", 5, "日本語のユ…"},
 		{"12345", 5, "12345"},
 		{"123456", 5, "12345…"},
-		// The cut counts the log's characters, not their escapes.
-		{"\x1b\x1b\x1b\x1b", 2, `\x1b\x1b…`},
-		{"ab\xff\xfecd", 3, `ab\xff…`},
+		// The cut counts the characters shown, escapes included, and never
+		// splits an escape.
+		{"\x1b\x1b\x1b\x1b", 10, `\x1b\x1b…`},
+		{"ab\xff\xfecd", 7, `ab\xff…`},
+		{`a\b`, 3, `a\\…`},
 	} {
 		if got := htmlText(c.in, c.max); got != c.want {
 			t.Errorf("htmlText(%q, %d) = %q, want %q", c.in, c.max, got, c.want)

@@ -7,13 +7,19 @@ import (
 	"unicode/utf8"
 )
 
-// Printable makes text read from logs safe to show on a terminal or in a
-// table: control characters (escape sequences among them) and invalid
-// UTF-8 are written as Go escapes (\x1b, \n, \xff), everything else as is.
-func Printable(s string) string {
-	clean := true
+// Printable makes text read from logs safe to show on a terminal, in a
+// table or a mail: control characters (escape sequences among them),
+// invisible and bidirectional formatting characters and invalid UTF-8 are
+// written as Go escapes (\x1b, \n, \u202e, \xff), and a backslash is
+// doubled so that no escape can be forged; everything else is kept.
+func Printable(s string) string { return PrintableCut(s, -1, "") }
+
+// PrintableCut is Printable cut to at most max characters of its result
+// (max < 0: no limit), with more appended when something was cut.
+func PrintableCut(s string, max int, more string) string {
+	clean := max < 0 || utf8.RuneCountInString(s) <= max
 	for _, r := range s {
-		if r == utf8.RuneError || !unicode.IsPrint(r) {
+		if r == utf8.RuneError || r == '\\' || !unicode.IsPrint(r) {
 			clean = false
 			break
 		}
@@ -22,19 +28,29 @@ func Printable(s string) string {
 		return s
 	}
 	var b strings.Builder
+	n := 0
 	for i := 0; i < len(s); {
-		r, n := utf8.DecodeRuneInString(s[i:])
+		r, size := utf8.DecodeRuneInString(s[i:])
+		var piece string
 		switch {
-		case r == utf8.RuneError && n == 1:
-			b.WriteString(`\x`)
-			b.WriteString(strconv.FormatUint(uint64(s[i])|0x100, 16)[1:])
+		case r == utf8.RuneError && size == 1:
+			piece = `\x` + strconv.FormatUint(uint64(s[i])|0x100, 16)[1:]
+		case r == '\\':
+			piece = `\\`
 		case unicode.IsPrint(r):
-			b.WriteString(s[i : i+n])
+			piece = s[i : i+size]
 		default:
 			q := strconv.QuoteRune(r)
-			b.WriteString(q[1 : len(q)-1])
+			piece = q[1 : len(q)-1]
 		}
-		i += n
+		if pn := utf8.RuneCountInString(piece); max >= 0 && n+pn > max {
+			b.WriteString(more)
+			break
+		} else {
+			n += pn
+		}
+		b.WriteString(piece)
+		i += size
 	}
 	return b.String()
 }

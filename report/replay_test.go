@@ -226,7 +226,8 @@ func TestPrintable(t *testing.T) {
 		"müller":         "müller",
 		"a\tb":           `a\tb`,
 		"\x00\x7f\u200b": `\x00\x7f\u200b`,
-		"back\\slash\n":  `back\slash\n`,
+		"back\\slash\n":  `back\\slash\n`,
+		"DOMAIN\\bob":    `DOMAIN\\bob`,
 		"\xc3":           `\xc3`,
 	} {
 		if got := Printable(in); got != want {
