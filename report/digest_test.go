@@ -3,7 +3,6 @@ package report
 import (
 	"bytes"
 	"context"
-	"flag"
 	"fmt"
 	"mime"
 	"net"
@@ -16,19 +15,6 @@ import (
 
 	"logjail/config"
 )
-
-// The package's golden files are rewritten with -update; another test
-// file may declare the flag too, whichever comes first does.
-func init() {
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite golden files in testdata")
-	}
-}
-
-func digestUpdate() bool {
-	f := flag.Lookup("update")
-	return f != nil && f.Value.String() == "true"
-}
 
 var digestNow = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
 
@@ -114,7 +100,7 @@ func TestDigestGolden(t *testing.T) {
 
 func golden(t *testing.T, path string, got []byte) {
 	t.Helper()
-	if digestUpdate() {
+	if *update {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			t.Fatal(err)
 		}

@@ -2,7 +2,6 @@ package report
 
 import (
 	"bytes"
-	"flag"
 	"fmt"
 	"net/netip"
 	"os"
@@ -16,20 +15,6 @@ import (
 
 	"golang.org/x/net/html"
 )
-
-// The package's golden files are rewritten with -update. Another test
-// file of the package may declare the flag as well; whichever comes first
-// does.
-func init() {
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite golden files in testdata")
-	}
-}
-
-func updateGolden() bool {
-	f := flag.Lookup("update")
-	return f != nil && f.Value.String() == "true"
-}
 
 // htmlGenerated is the fixtures' generation time.
 var htmlGenerated = time.Date(2026, 11, 25, 8, 30, 0, 0, time.UTC)
@@ -482,7 +467,7 @@ func TestReplayHTMLGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	path := filepath.Join("testdata", "html", "replay.golden.html")
-	if updateGolden() {
+	if *update {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			t.Fatal(err)
 		}

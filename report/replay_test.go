@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"net/netip"
 	"os"
@@ -16,19 +15,6 @@ import (
 
 	"logjail/analyze"
 )
-
-// Golden files are rewritten with -update, a flag any test file of the
-// package may declare.
-func init() {
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite golden files in testdata")
-	}
-}
-
-func rewriteGolden() bool {
-	f := flag.Lookup("update")
-	return f != nil && f.Value.String() == "true"
-}
 
 // fixtureReplay replays testdata/replay/fixture.log, a log made by hand
 // whose outcome is worked out in TestReplayFixture.
@@ -119,7 +105,7 @@ func TestReplayGolden(t *testing.T) {
 			t.Fatal(err)
 		}
 		path := filepath.Join("testdata/replay", c.file)
-		if rewriteGolden() {
+		if *update {
 			if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 				t.Fatal(err)
 			}
