@@ -54,7 +54,8 @@ type ReplayIP struct {
 	Addr        netip.Addr
 	Failures    int64
 	First, Last time.Time
-	Jails       []string
+	// Jails is shared by the addresses seen by the same jails: read only.
+	Jails []string
 	// Users are the first user names it tried (at most a few).
 	Users []string
 }
@@ -115,22 +116,36 @@ func NewReplay(st *analyze.ReplayStats, jails []ReplayJailPolicy, loc *time.Loca
 		}
 		r.Jails = append(r.Jails, rj)
 	}
-	r.IPs = make([]ReplayIP, 0, len(st.Addrs))
-	for a, s := range st.Addrs {
-		ip := ReplayIP{Addr: a, Failures: s.Failures, First: s.First.In(loc), Last: s.Last.In(loc), Users: s.Users}
-		for i := range st.Jails {
-			if s.Jails&(1<<i) != 0 {
-				ip.Jails = append(ip.Jails, st.Jails[i].Name)
-			}
-		}
-		r.IPs = append(r.IPs, ip)
+	// Sort small records, then build the rows in order; addresses of the
+	// same jails share one list of jail names.
+	type addr struct {
+		a netip.Addr
+		s *analyze.AddrStats
 	}
-	slices.SortFunc(r.IPs, func(a, b ReplayIP) int {
-		if c := cmp.Compare(b.Failures, a.Failures); c != 0 {
+	addrs := make([]addr, 0, len(st.Addrs))
+	for a, s := range st.Addrs {
+		addrs = append(addrs, addr{a, s})
+	}
+	slices.SortFunc(addrs, func(x, y addr) int {
+		if c := cmp.Compare(y.s.Failures, x.s.Failures); c != 0 {
 			return c
 		}
-		return a.Addr.Compare(b.Addr)
+		return x.a.Compare(y.a)
 	})
+	jailNames := map[uint64][]string{}
+	r.IPs = make([]ReplayIP, len(addrs))
+	for k, x := range addrs {
+		names, ok := jailNames[x.s.Jails]
+		if !ok {
+			for i := range st.Jails {
+				if x.s.Jails&(1<<i) != 0 {
+					names = append(names, st.Jails[i].Name)
+				}
+			}
+			jailNames[x.s.Jails] = names
+		}
+		r.IPs[k] = ReplayIP{Addr: x.a, Failures: x.s.Failures, First: x.s.First.In(loc), Last: x.s.Last.In(loc), Jails: names, Users: x.s.Users}
+	}
 	r.Bans = make([]ReplayBan, 0, len(st.Bans))
 	for _, b := range st.Bans {
 		rb := ReplayBan{Jail: b.Jail, Prefix: b.Key, Start: b.Start.In(loc), Offense: b.Offense, Failures: b.Failures}

@@ -250,3 +250,41 @@ func TestReplayTableLimits(t *testing.T) {
 		t.Errorf("%d rows name the jail, want %d addresses + %d bans", n, TableTop, TableBans)
 	}
 }
+
+// TestReplayJSONEncoding: the hand-encoded lists are byte for byte what
+// encoding/json makes of the same rows, whatever the text holds.
+func TestReplayJSONEncoding(t *testing.T) {
+	r := fixtureReplay(t)
+	odd := []string{"plain", "a&b", "a>b", `quo"te`, `back\slash`, "<b>&amp;", "tab\tnl\n", "ünï", "bad\xff", "\u2028", ""}
+	r.IPs[0].Users = odd
+	r.IPs[1].Jails = []string{"a<b", "sshd"}
+	r.Bans = append(r.Bans,
+		ReplayBan{Jail: "j&\"k", Prefix: netip.MustParsePrefix("2001:db8::/64"), Start: at("09:00:00"), Offense: 3},
+		ReplayBan{Jail: "x", Prefix: netip.MustParsePrefix("198.51.100.0/24"), Start: at("09:00:00").In(time.FixedZone("", 5*3600+1800)), Until: at("10:00:00"), Failures: 9, Offense: 1})
+	var buf bytes.Buffer
+	if err := WriteReplayJSON(&buf, r); err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, ip := range r.IPs {
+		users := ip.Users
+		if users == nil {
+			users = []string{}
+		}
+		b, _ := json.Marshal(ReplayIPJSON{IP: ip.Addr.String(), Failures: ip.Failures, First: Time(ip.First), Last: Time(ip.Last), Jails: ip.Jails, Users: users})
+		want = append(want, string(b))
+	}
+	for _, ban := range r.Bans {
+		b, _ := json.Marshal(BanJSON{Jail: ban.Jail, IP: IP(ban.Prefix), Start: Time(ban.Start), Until: Until(ban.Until), Offense: ban.Offense, Failures: ban.Failures})
+		want = append(want, string(b))
+	}
+	out := buf.String()
+	for _, w := range want {
+		if !strings.Contains(out, "\n    "+w+",\n") && !strings.Contains(out, "\n    "+w+"\n") {
+			t.Errorf("the output lacks %s", w)
+		}
+	}
+	if !json.Valid(buf.Bytes()) {
+		t.Errorf("invalid JSON:\n%s", out)
+	}
+}
