@@ -51,11 +51,23 @@ go test -race -count=1 ./...
 # A short run of every fuzz target, one at a time (go test -fuzz takes one).
 for pkg in $(go list ./...); do
 	for target in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do
-		go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "$pkg" >/tmp/logjail-fuzz.log 2>&1 || {
-			cat /tmp/logjail-fuzz.log >&2
-			echo "test.sh: fuzz target $target of $pkg failed" >&2
-			exit 1
-		}
+		fuzz() { go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "$pkg" >/tmp/logjail-fuzz.log 2>&1; }
+		# Go 1.26's fuzz coordinator can fail a target with a bare "context
+		# deadline exceeded" when -fuzztime ends during an input
+		# (golang/go#75804, fixed in Go 1.27). That, and only that, with no
+		# failing input written, is run again once.
+		if ! fuzz; then
+			if grep -q 'context deadline exceeded' /tmp/logjail-fuzz.log && ! grep -q 'Failing input written' /tmp/logjail-fuzz.log; then
+				echo "test.sh: $target hit Go's fuzztime deadline race (golang/go#75804); running it again"
+				fuzz && continue_ok=1
+			fi
+			if [ -z "${continue_ok:-}" ]; then
+				cat /tmp/logjail-fuzz.log >&2
+				echo "test.sh: fuzz target $target of $pkg failed" >&2
+				exit 1
+			fi
+			unset continue_ok
+		fi
 		echo "fuzz ok  $pkg $target ($fuzztime)"
 	done
 done
