@@ -25,6 +25,8 @@ func replayCommand(g *globals) *cli.Command {
 		Description: "Reads the files (plain or gzip, recognised by content, in any order) merged by time\n" +
 			"through every selected jail's filter and policy, exactly as run would, and reports who\n" +
 			"attacked, when, with which user names, and the bans the policy would have issued.\n" +
+			"With --set, the report also compares with the configured policy: which addresses\n" +
+			"only the what-if bans, and which only the configured policy bans.\n" +
 			"It never touches the state file or the firewall, and needs no configuration file.\n" +
 			"Dates without a year take it from each file's modification time (or --now).",
 		ArgsUsage: "FILE...",
@@ -110,6 +112,26 @@ func replay(c *cli.Context, g *globals) error {
 		return err
 	}
 	rep := report.NewReplay(st, policies, time.Local)
+	if sets := c.StringSlice("set"); len(sets) > 0 {
+		// The same files under the configured policy, for the comparison.
+		base, err := loadConfig(g)
+		if err != nil {
+			return err
+		}
+		baseJails, err := replayJails(base, c.StringSlice("jail"), nil)
+		if err != nil {
+			return usageError(err)
+		}
+		o.Jails, o.Progress = nil, nil
+		for _, j := range baseJails {
+			o.Jails = append(o.Jails, analyze.ReplayJail{Name: j.Name, Filter: j.Filter, Mode: j.Mode, Policy: runner.Policy(j, base.History)})
+		}
+		configured, err := analyze.Replay(c.Context, files, o)
+		if err != nil {
+			return err
+		}
+		report.CompareWhatIf(rep, configured, sets)
+	}
 	return writeOutput(g, c.String("output"), func(w io.Writer) error {
 		switch format {
 		case "json":

@@ -27,6 +27,8 @@ type Replay struct {
 	Step     time.Duration
 	Timeline []Bucket
 	Users    []UserCount
+	// WhatIf compares with the configured policy; nil without --set.
+	WhatIf *WhatIf
 }
 
 // ReplayFile is one input file.

@@ -26,6 +26,8 @@ type ReplayJSON struct {
 	Step     string       `json:"step"`
 	Timeline []BucketJSON `json:"timeline"`
 	Users    []UserJSON   `json:"users"`
+	// WhatIf is there only with --set.
+	WhatIf *WhatIfJSON `json:"whatif,omitempty"`
 }
 
 // ReplayFileJSON is one input file.
@@ -54,6 +56,23 @@ type ReplayIPJSON struct {
 	Last     string   `json:"last"`
 	Jails    []string `json:"jails"`
 	Users    []string `json:"users"`
+}
+
+// WhatIfJSON compares a --set replay with the configured policy: the
+// configured policy's bans and banned (jail, address) pairs, and the pairs
+// only one of the two bans.
+type WhatIfJSON struct {
+	Set              []string     `json:"set"`
+	ConfiguredBans   int          `json:"configured_bans"`
+	ConfiguredBanned int          `json:"configured_banned"`
+	OnlyWhatIf       []JailIPJSON `json:"only_whatif"`
+	OnlyConfigured   []JailIPJSON `json:"only_configured"`
+}
+
+// JailIPJSON names an address (or network) in a jail.
+type JailIPJSON struct {
+	Jail string `json:"jail"`
+	IP   string `json:"ip"`
 }
 
 // BucketJSON is one timeline bucket.
@@ -138,6 +157,17 @@ func WriteReplayJSON(w io.Writer, r *Replay) error {
 		u := r.Users[i]
 		return UserJSON{User: u.Name, Failures: u.Failures, Addresses: u.Addresses}
 	})
+	if w := r.WhatIf; w != nil {
+		doc := WhatIfJSON{Set: w.Set, ConfiguredBans: w.Bans, ConfiguredBanned: w.Banned,
+			OnlyWhatIf: []JailIPJSON{}, OnlyConfigured: []JailIPJSON{}}
+		for _, p := range w.OnlyWhatIf {
+			doc.OnlyWhatIf = append(doc.OnlyWhatIf, JailIPJSON{p.Jail, IP(p.Prefix)})
+		}
+		for _, p := range w.OnlyConfigured {
+			doc.OnlyConfigured = append(doc.OnlyConfigured, JailIPJSON{p.Jail, IP(p.Prefix)})
+		}
+		jw.field("whatif", doc)
+	}
 	jw.w.WriteString("\n}\n")
 	if jw.err != nil {
 		return jw.err

@@ -288,3 +288,56 @@ func TestReplayJSONEncoding(t *testing.T) {
 		t.Errorf("invalid JSON:\n%s", out)
 	}
 }
+
+// TestReplayWhatIf: the fixture under maxretry 2, findtime 1h against the
+// configured maxretry 3, findtime 10m. 198.51.100.20's two failures 15
+// minutes apart now ban it; every address banned before is banned still.
+func TestReplayWhatIf(t *testing.T) {
+	configured := fixtureStats(t, 3, 10*time.Minute)
+	whatIf := fixtureStats(t, 2, time.Hour)
+	r := NewReplay(whatIf, nil, time.UTC)
+	CompareWhatIf(r, configured, []string{"maxretry=2", "findtime=1h"})
+	w := r.WhatIf
+	if w.Bans != 3 || w.Banned != 2 || len(w.OnlyConfigured) != 0 ||
+		len(w.OnlyWhatIf) != 1 || w.OnlyWhatIf[0] != (JailPrefix{"sshd", netip.MustParsePrefix("198.51.100.20/32")}) {
+		t.Fatalf("what-if: %+v", w)
+	}
+	// 203.0.113.5 at 9:01 and (after its hour) 10:06, 198.51.100.20 at
+	// 9:45, 2001:db8::1 at 11:00:05.
+	if len(r.Bans) != 4 || r.banned() != 3 {
+		t.Fatalf("what-if bans: %+v", r.Bans)
+	}
+	var table, js bytes.Buffer
+	if err := WriteReplayTable(&table, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteReplayJSON(&js, r); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"What if maxretry=2, findtime=1h: 4 bans of 3 addresses, where the configured policy issues 3 bans of 2.",
+		"Banned only with maxretry=2, findtime=1h (1)",
+		"Banned only with the configured policy: none.",
+	} {
+		if !strings.Contains(table.String(), want) {
+			t.Errorf("the table lacks %q", want)
+		}
+	}
+	if !strings.Contains(js.String(), `"whatif": {"set":["maxretry=2","findtime=1h"],"configured_bans":3,"configured_banned":2,"only_whatif":[{"jail":"sshd","ip":"198.51.100.20"}],"only_configured":[]}`) {
+		t.Errorf("JSON whatif:\n%s", js.String())
+	}
+}
+
+func fixtureStats(t *testing.T, maxretry int, findtime time.Duration) *analyze.ReplayStats {
+	t.Helper()
+	f, _ := analyze.Builtin("sshd")
+	pol := &analyze.Policy{MaxRetry: maxretry, FindTime: findtime, BanTime: time.Hour, Factor: 2, MaxTime: 24 * time.Hour,
+		History: 30 * 24 * time.Hour, Ignore: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}
+	st, err := analyze.Replay(context.Background(), []string{"testdata/replay/fixture.log"}, analyze.ReplayOptions{
+		Jails: []analyze.ReplayJail{{Name: "sshd", Filter: f, Mode: "normal", Policy: pol}},
+		Ref:   time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC), Loc: time.UTC})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}

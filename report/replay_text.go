@@ -63,6 +63,26 @@ func WriteReplayTable(w io.Writer, r *Replay) error {
 		fmt.Fprintf(ew, "The policy bans no address.\n\n")
 	}
 
+	if w := r.WhatIf; w != nil {
+		fmt.Fprintf(ew, "What if %s: %d bans of %d addresses, where the configured policy issues %d bans of %d.\n",
+			strings.Join(w.Set, ", "), len(r.Bans), r.banned(), w.Bans, w.Banned)
+		for _, l := range []struct {
+			title string
+			ps    []JailPrefix
+		}{{"Banned only with " + strings.Join(w.Set, ", "), w.OnlyWhatIf}, {"Banned only with the configured policy", w.OnlyConfigured}} {
+			if len(l.ps) == 0 {
+				fmt.Fprintf(ew, "%s: none.\n", l.title)
+				continue
+			}
+			rows = rows[:0]
+			for _, p := range l.ps[:min(len(l.ps), TableBans)] {
+				rows = append(rows, []string{p.Jail, IP(p.Prefix)})
+			}
+			ew.table(fmt.Sprintf("%s (%d)", l.title, len(l.ps)), []string{"jail", "address"}, rows)
+		}
+		fmt.Fprintln(ew)
+	}
+
 	rows = rows[:0]
 	layout, per := "2006-01-02 15:04", "hour"
 	if r.Step >= 24*time.Hour {
