@@ -133,11 +133,11 @@ func runBan(ctx context.Context, g *globals, jail, forS string, args []string) e
 	if err != nil {
 		return err
 	}
-	db, err := state.Open(cfg.State, state.Options{Timeout: cfg.LockTimeout})
+	db, cleanup, err := openState(cfg, false)
 	if err != nil {
-		return stateError(err)
+		return err
 	}
-	defer db.Close()
+	defer cleanup()
 	now := g.now
 	err = db.Update(func(tx *state.Tx) error {
 		for _, p := range targets {

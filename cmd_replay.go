@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -96,12 +95,7 @@ func replay(c *cli.Context, g *globals) error {
 	if g.nowSet {
 		o.Ref = g.now
 	}
-	policies := make([]report.ReplayJailPolicy, len(jails))
-	for i, j := range jails {
-		pol := runner.Policy(j, cfg.History)
-		o.Jails = append(o.Jails, analyze.ReplayJail{Name: j.Name, Filter: j.Filter, Mode: j.Mode, Policy: pol})
-		policies[i] = report.ReplayJailPolicy{Name: j.Name, Policy: pol}
-	}
+	o.Jails = analyzeJails(jails, cfg.History)
 	if f, ok := g.stderr.(*os.File); ok && size >= replayProgressMin && term.IsTerminal(int(f.Fd())) {
 		bar := progressbar.DefaultBytes(size, "replay")
 		o.Progress = func(n int64) { bar.Set64(n) }
@@ -111,7 +105,7 @@ func replay(c *cli.Context, g *globals) error {
 	if err != nil {
 		return err
 	}
-	rep := report.NewReplay(st, policies, time.Local)
+	rep := report.NewReplay(st, o.Jails, time.Local)
 	if sets := c.StringSlice("set"); len(sets) > 0 {
 		// The same files under the configured policy, for the comparison.
 		base, err := loadConfig(g)
@@ -122,10 +116,7 @@ func replay(c *cli.Context, g *globals) error {
 		if err != nil {
 			return usageError(err)
 		}
-		o.Jails, o.Progress = nil, nil
-		for _, j := range baseJails {
-			o.Jails = append(o.Jails, analyze.ReplayJail{Name: j.Name, Filter: j.Filter, Mode: j.Mode, Policy: runner.Policy(j, base.History)})
-		}
+		o.Jails, o.Progress = analyzeJails(baseJails, base.History), nil
 		configured, err := analyze.Replay(c.Context, files, o)
 		if err != nil {
 			return err
@@ -143,6 +134,15 @@ func replay(c *cli.Context, g *globals) error {
 		}
 		return report.WriteReplayTable(w, rep)
 	})
+}
+
+// analyzeJails gives the engine each jail's filter and policy.
+func analyzeJails(jails []*config.Jail, history time.Duration) []analyze.ReplayJail {
+	out := make([]analyze.ReplayJail, len(jails))
+	for i, j := range jails {
+		out[i] = analyze.ReplayJail{Name: j.Name, Filter: j.Filter, Mode: j.Mode, Policy: runner.Policy(j, history)}
+	}
+	return out
 }
 
 // replayJails returns the jails a replay runs: the named ones (enabled or
@@ -177,24 +177,5 @@ func writeOutput(g *globals, path string, write func(io.Writer) error) error {
 	if path == "" || path == "-" {
 		return write(g.stdout)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("output %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := write(tmp); err != nil {
-		tmp.Close()
-		return fmt.Errorf("output %s: %w", path, err)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return fmt.Errorf("output %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("output %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("output %s: %w", path, err)
-	}
-	return nil
+	return report.WriteFile("output", path, write)
 }

@@ -47,11 +47,11 @@ func runUnban(ctx context.Context, g *globals, jail string, all bool, args []str
 	if err != nil {
 		return err
 	}
-	db, err := state.Open(cfg.State, state.Options{Timeout: cfg.LockTimeout})
+	db, cleanup, err := openState(cfg, false)
 	if err != nil {
-		return stateError(err)
+		return err
 	}
-	defer db.Close()
+	defer cleanup()
 	found := map[string]bool{}
 	err = db.Update(func(tx *state.Tx) error {
 		bans, err := tx.Bans()

@@ -3,8 +3,8 @@ package report
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
-	"path/filepath"
 	"sort"
 	"time"
 )
@@ -53,27 +53,10 @@ func WriteMetrics(path string, m *Metrics) error {
 	if !last.IsZero() {
 		fmt.Fprintf(&b, "# HELP logjail_last_success_timestamp_seconds Time of the last run that succeeded.\n# TYPE logjail_last_success_timestamp_seconds gauge\nlogjail_last_success_timestamp_seconds %d\n", last.Unix())
 	}
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("metrics %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b.Bytes()); err != nil {
-		tmp.Close()
-		return fmt.Errorf("metrics %s: %w", path, err)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return fmt.Errorf("metrics %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("metrics %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("metrics %s: %w", path, err)
-	}
-	return nil
+	return WriteFile("metrics", path, func(w io.Writer) error {
+		_, err := w.Write(b.Bytes())
+		return err
+	})
 }
 
 // LastSuccess reads the last success time from an earlier metrics file,

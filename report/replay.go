@@ -85,18 +85,12 @@ type UserCount struct {
 	Addresses int
 }
 
-// ReplayJailPolicy names a jail and the policy it was replayed with.
-type ReplayJailPolicy struct {
-	Name   string
-	Policy *analyze.Policy
-}
-
 // dayStep is the span above which the timeline counts days, not hours.
 const dayStep = 72 * time.Hour
 
 // NewReplay sorts what a replay found into the report. Times are shown in
 // loc (nil: time.Local); day buckets start at loc's midnight.
-func NewReplay(st *analyze.ReplayStats, jails []ReplayJailPolicy, loc *time.Location) *Replay {
+func NewReplay(st *analyze.ReplayStats, jails []analyze.ReplayJail, loc *time.Location) *Replay {
 	if loc == nil {
 		loc = time.Local
 	}

@@ -10,26 +10,6 @@ import (
 	"time"
 )
 
-// ReplayJSON is the document `replay --format json` prints (written by
-// WriteReplayJSON member by member, in this order).
-type ReplayJSON struct {
-	From      *string          `json:"from"`
-	To        *string          `json:"to"`
-	Lines     int64            `json:"lines"`
-	Failures  int64            `json:"failures"`
-	Addresses int              `json:"addresses"`
-	Files     []ReplayFileJSON `json:"files"`
-	Jails     []ReplayJailJSON `json:"jails"`
-	IPs       []ReplayIPJSON   `json:"ips"`
-	Bans      []BanJSON        `json:"bans"`
-	// Step is "hour" or "day": the length of a timeline bucket.
-	Step     string       `json:"step"`
-	Timeline []BucketJSON `json:"timeline"`
-	Users    []UserJSON   `json:"users"`
-	// WhatIf is there only with --set.
-	WhatIf *WhatIfJSON `json:"whatif,omitempty"`
-}
-
 // ReplayFileJSON is one input file.
 type ReplayFileJSON struct {
 	Path       string `json:"path"`
@@ -89,10 +69,12 @@ type UserJSON struct {
 	Addresses int    `json:"addresses"`
 }
 
-// WriteReplayJSON writes the report's JSON document (ReplayJSON) with one
-// line per list element: as easy to read (and to grep) as indented JSON.
-// Elements are converted and encoded one at a time: the document is never
-// held whole in memory, however many addresses and bans it lists.
+// WriteReplayJSON writes the report's JSON document, the members in this
+// order: from, to, lines, failures, addresses, files, jails, ips, bans,
+// step ("hour" or "day", a timeline bucket), timeline, users, and whatif
+// with --set only. One line per list element: as easy to read (and to
+// grep) as indented JSON. Elements are converted and encoded one at a
+// time: the document is never held whole in memory.
 func WriteReplayJSON(w io.Writer, r *Replay) error {
 	jw := &jsonWriter{w: bufio.NewWriterSize(w, 64<<10)}
 	jw.w.WriteString("{")

@@ -29,7 +29,7 @@ func fixtureReplay(t *testing.T) *Replay {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return NewReplay(st, []ReplayJailPolicy{{Name: "sshd", Policy: pol}}, time.UTC)
+	return NewReplay(st, []analyze.ReplayJail{{Name: "sshd", Policy: pol}}, time.UTC)
 }
 
 func at(hms string) time.Time {

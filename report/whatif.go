@@ -31,21 +31,11 @@ type JailPrefix struct {
 // CompareWhatIf sets r.WhatIf from the configured policy's replay of the
 // same files; r is the replay under the overrides set.
 func CompareWhatIf(r *Replay, configured *analyze.ReplayStats, set []string) {
-	banned := func(bans []JailPrefix) map[JailPrefix]bool {
-		m := make(map[JailPrefix]bool, len(bans))
-		for _, b := range bans {
-			m[b] = true
-		}
-		return m
-	}
-	var mine, theirs []JailPrefix
-	for _, b := range r.Bans {
-		mine = append(mine, JailPrefix{b.Jail, b.Prefix})
-	}
+	inMine := r.bannedSet()
+	inTheirs := make(map[JailPrefix]bool, len(configured.Bans))
 	for _, b := range configured.Bans {
-		theirs = append(theirs, JailPrefix{b.Jail, b.Key})
+		inTheirs[JailPrefix{b.Jail, b.Key}] = true
 	}
-	inMine, inTheirs := banned(mine), banned(theirs)
 	w := &WhatIf{Set: set, Bans: len(configured.Bans), Banned: len(inTheirs)}
 	for p := range inMine {
 		if !inTheirs[p] {
@@ -68,11 +58,14 @@ func CompareWhatIf(r *Replay, configured *analyze.ReplayStats, set []string) {
 	r.WhatIf = w
 }
 
-// banned counts the (jail, network) pairs of r's bans.
-func (r *Replay) banned() int {
+// bannedSet returns the (jail, network) pairs of r's bans.
+func (r *Replay) bannedSet() map[JailPrefix]bool {
 	seen := make(map[JailPrefix]bool, len(r.Bans))
 	for _, b := range r.Bans {
 		seen[JailPrefix{b.Jail, b.Prefix}] = true
 	}
-	return len(seen)
+	return seen
 }
+
+// banned counts the (jail, network) pairs of r's bans.
+func (r *Replay) banned() int { return len(r.bannedSet()) }
