@@ -12,7 +12,10 @@ import (
 )
 
 func main() {
-	os.Exit(realMain(os.Args, os.Stdin, os.Stdout, os.Stderr))
+	stop := startProfile()
+	code := realMain(os.Args, os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }
 
 // realMain runs the program with the given arguments and streams and
