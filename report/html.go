@@ -42,7 +42,8 @@ type HTMLOptions struct {
 // WriteReplayHTML writes r as one self-contained HTML page: a summary,
 // the failures and bans over time, the top addresses, the bans the policy
 // would have issued and the most tried user names, as inline SVG charts
-// and tables. Times are shown in the location of r.From (or of
+// and tables; with r.WhatIf, which addresses only the overrides ban and
+// which only the configured policy bans. Times are shown in the location of r.From (or of
 // opt.Generated when r has no failures).
 func WriteReplayHTML(w io.Writer, r *Replay, opt HTMLOptions) error {
 	if opt.Rows <= 0 {
@@ -87,6 +88,8 @@ type htmlPage struct {
 	UserChart *barChart
 	Users     []htmlUser
 	UsersMore int
+
+	WhatIf *htmlWhatIf // nil without --set
 }
 
 // htmlTime is a time as shown, with its machine-readable form.
@@ -125,6 +128,20 @@ type htmlBan struct {
 type htmlUser struct {
 	Name, Failures, Addresses string
 }
+
+// htmlWhatIf compares the page's bans, made under the overrides Set, with
+// the configured policy's.
+type htmlWhatIf struct {
+	Set                              string
+	Bans, Banned                     string
+	ConfiguredBans, ConfiguredBanned string
+	OnlyWhatIf, OnlyConfigured       []htmlJailAddr
+	// Counts before the cut at HTMLOptions.Rows; More are the rows left out.
+	OnlyWhatIfCount, OnlyConfiguredCount string
+	OnlyWhatIfMore, OnlyConfiguredMore   int
+}
+
+type htmlJailAddr struct{ Jail, Addr string }
 
 func newHTMLPage(r *Replay, opt HTMLOptions) *htmlPage {
 	loc := time.UTC
@@ -169,6 +186,9 @@ func newHTMLPage(r *Replay, opt HTMLOptions) *htmlPage {
 	p.FilesMore = more
 	for _, f := range files {
 		p.Files = append(p.Files, htmlFile{Path: htmlText(f.Path, 300), Lines: thousands(f.Lines), Compressed: f.Compressed})
+	}
+	if w := r.WhatIf; w != nil {
+		p.WhatIf = newHTMLWhatIf(r, w, opt.Rows)
 	}
 	if p.Empty {
 		return p
@@ -229,6 +249,30 @@ func newHTMLPage(r *Replay, opt HTMLOptions) *htmlPage {
 		p.UserChart = newBarChart(fmt.Sprintf("The %d most tried user names", len(topU)), bars)
 	}
 	return p
+}
+
+// newHTMLWhatIf shows w, the comparison of r with the configured policy,
+// each list cut after rows. It is shown even when r found no failures: an
+// override like ignoreip can leave none where the configured policy bans.
+func newHTMLWhatIf(r *Replay, w *WhatIf, rows int) *htmlWhatIf {
+	h := &htmlWhatIf{
+		Set:  htmlList(w.Set),
+		Bans: thousands(int64(len(r.Bans))), Banned: thousands(int64(r.banned())),
+		ConfiguredBans: thousands(int64(w.Bans)), ConfiguredBanned: thousands(int64(w.Banned)),
+		OnlyWhatIfCount:     thousands(int64(len(w.OnlyWhatIf))),
+		OnlyConfiguredCount: thousands(int64(len(w.OnlyConfigured))),
+	}
+	show := func(ps []JailPrefix) ([]htmlJailAddr, int) {
+		cut, more := upTo(ps, rows)
+		out := make([]htmlJailAddr, len(cut))
+		for i, p := range cut {
+			out[i] = htmlJailAddr{Jail: htmlText(p.Jail, 100), Addr: IP(p.Prefix)}
+		}
+		return out, more
+	}
+	h.OnlyWhatIf, h.OnlyWhatIfMore = show(w.OnlyWhatIf)
+	h.OnlyConfigured, h.OnlyConfiguredMore = show(w.OnlyConfigured)
+	return h
 }
 
 // upTo returns the first n of s and how many it left out.

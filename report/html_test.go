@@ -433,6 +433,87 @@ func TestReplayHTMLHostile(t *testing.T) {
 	}
 }
 
+// TestReplayHTMLWhatIf: with --set the page compares the two policies'
+// bans, each list cut like the page's other tables, the overrides escaped;
+// without it there is no such section.
+func TestReplayHTMLWhatIf(t *testing.T) {
+	t.Run("fixture", func(t *testing.T) {
+		// As TestReplayWhatIf: maxretry 2, findtime 1h also bans
+		// 198.51.100.20; the configured policy bans nothing the other does not.
+		r := NewReplay(fixtureStats(t, 2, time.Hour), nil, time.UTC)
+		CompareWhatIf(r, fixtureStats(t, 3, 10*time.Minute), []string{"maxretry=2", "findtime=1h"})
+		_, doc := renderHTML(t, r, HTMLOptions{Generated: htmlGenerated})
+		counts := bodyRows(byID(t, doc, "whatif-counts"))
+		if got, want := fmt.Sprint(counts), "[[maxretry=2, findtime=1h 4 3] [configured 3 2]]"; got != want {
+			t.Errorf("counts %s, want %s", got, want)
+		}
+		if got, want := fmt.Sprint(bodyRows(byID(t, doc, "whatif-only"))), "[[sshd 198.51.100.20]]"; got != want {
+			t.Errorf("only with the overrides: %s, want %s", got, want)
+		}
+		section := text(byID(t, doc, "whatif"))
+		for _, want := range []string{"Banned only with maxretry=2, findtime=1h (1)", "Banned only with the configured policy (0)\nNone."} {
+			if !strings.Contains(section, want) {
+				t.Errorf("section %q lacks %q", section, want)
+			}
+		}
+		if n := len(findAll(doc, func(n *html.Node) bool { return attr(n, "id") == "configured-only" })); n != 0 {
+			t.Errorf("an empty list has %d tables", n)
+		}
+	})
+	t.Run("limit and hostile overrides", func(t *testing.T) {
+		r := sampleReplay(3, 2, 0, 4)
+		w := &WhatIf{Set: []string{"ignoreip=<script>window.__pwned=1</script>", "mode=\x1b[31m"}, Bans: 40, Banned: 30}
+		for i := range 7 {
+			w.OnlyWhatIf = append(w.OnlyWhatIf, JailPrefix{"sshd", netip.PrefixFrom(netip.AddrFrom4([4]byte{198, 51, 100, byte(i)}), 32)})
+		}
+		w.OnlyConfigured = []JailPrefix{{hostile[1], netip.MustParsePrefix("2001:db8:1:2::/64")}, {"sshd", netip.MustParsePrefix("192.0.2.9/32")}}
+		r.WhatIf = w
+		out, doc := renderHTML(t, r, HTMLOptions{Rows: 5})
+		only := bodyRows(byID(t, doc, "whatif-only"))
+		if len(only) != 5 || strings.Join(only[4], "|") != "sshd|198.51.100.4" {
+			t.Errorf("only with the overrides: %q, want 5 rows ending at 198.51.100.4", only)
+		}
+		if got, want := fmt.Sprint(bodyRows(byID(t, doc, "configured-only"))), "[["+htmlText(hostile[1], 100)+" 2001:db8:1:2::/64] [sshd 192.0.2.9]]"; got != want {
+			t.Errorf("only configured: %s, want %s", got, want)
+		}
+		var mores []string
+		for _, m := range findAll(byID(t, doc, "whatif"), func(n *html.Node) bool { return attr(n, "class") == "more" }) {
+			mores = append(mores, text(m))
+		}
+		if got, want := strings.Join(mores, "|"), "and 2 more addresses"; got != want {
+			t.Errorf("more lines %q, want %q", got, want)
+		}
+		set := htmlList(w.Set)
+		if want := `ignoreip=<script>window.__pwned=1</script>, mode=\x1b[31m`; set != want {
+			t.Fatalf("overrides shown as %q, want %q", set, want)
+		}
+		if got := bodyRows(byID(t, doc, "whatif-counts"))[0]; strings.Join(got, "|") != set+"|2|2" {
+			t.Errorf("counts row %q, want the overrides and 2, 2", got)
+		}
+		if !strings.Contains(text(byID(t, doc, "whatif")), "Banned only with "+set+" (7)") {
+			t.Errorf("section reads %q", text(byID(t, doc, "whatif")))
+		}
+		if bytes.Contains(bytes.ToLower(out), []byte("<script")) || bytes.Contains(out, []byte("<img")) || bytes.ContainsRune(out, 0x1b) {
+			t.Error("an override or jail name reached the page as markup or a control character")
+		}
+	})
+	t.Run("no overrides", func(t *testing.T) {
+		_, doc := renderHTML(t, sampleReplay(3, 2, 0, 4), HTMLOptions{})
+		if n := len(findAll(doc, func(n *html.Node) bool { return strings.HasPrefix(attr(n, "id"), "whatif") })); n != 0 {
+			t.Errorf("%d what-if elements without --set", n)
+		}
+	})
+	t.Run("no failures", func(t *testing.T) {
+		// ignoreip can leave the what-if nothing while the configured policy bans.
+		r := &Replay{Lines: 10, Step: time.Hour, WhatIf: &WhatIf{Set: []string{"ignoreip=0.0.0.0/0"}, Bans: 1, Banned: 1,
+			OnlyConfigured: []JailPrefix{{"sshd", netip.MustParsePrefix("192.0.2.9/32")}}}}
+		_, doc := renderHTML(t, r, HTMLOptions{})
+		if got := fmt.Sprint(bodyRows(byID(t, doc, "configured-only"))); got != "[[sshd 192.0.2.9]]" {
+			t.Errorf("only configured: %s", got)
+		}
+	})
+}
+
 func TestHTMLText(t *testing.T) {
 	for _, c := range []struct {
 		in   string
