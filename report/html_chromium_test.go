@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -69,7 +70,11 @@ type renderedPage struct {
 		// Ticks are the date labels shown, left to right.
 		Ticks []struct{ Left, Right, Height float64 }
 	}
-	Rows      map[string]int
+	Rows map[string]int
+	// FlatRows counts per table the body rows with no area; Sideways
+	// lists the tables wider than their box, scrolled sideways inside it.
+	FlatRows  map[string]int
+	Sideways  []string
 	Pwned     bool
 	Scripts   int
 	Resources int
@@ -94,10 +99,14 @@ const inspectPage = `(() => {
         const b = t.getBoundingClientRect(); return {left: b.left, right: b.right, height: b.height}; }),
     };
   });
-  const rows = {};
-  for (const t of document.querySelectorAll('table')) rows[t.id] = t.tBodies[0].rows.length;
+  const rows = {}, flatRows = {}, sideways = [];
+  for (const t of document.querySelectorAll('table')) {
+    rows[t.id] = t.tBodies[0].rows.length;
+    flatRows[t.id] = [...t.tBodies[0].rows].filter(r => { const b = r.getBoundingClientRect(); return !(b.width > 0 && b.height > 0); }).length;
+    if (t.parentElement.scrollWidth > t.parentElement.clientWidth) sideways.push(t.id);
+  }
   return {
-    charts, rows,
+    charts, rows, flatRows, sideways,
     pwned: typeof window.__pwned !== 'undefined',
     scripts: document.scripts.length,
     resources: performance.getEntriesByType('resource').length,
@@ -243,6 +252,39 @@ func TestReplayHTMLChromium(t *testing.T) {
 		}
 		if len(p.Charts) > 0 && len(p.Charts[0].Ticks) == 0 {
 			t.Errorf("%s: the timeline has no date labels", vp.name)
+		}
+	}
+
+	// With --set: the what-if section's tables fit a phone without
+	// scrolling sideways, long overrides and IPv6 addresses included.
+	w := sampleReplay(10, 8, 5, 24)
+	w.WhatIf = &WhatIf{Bans: 70, Banned: 65, Set: []string{"maxretry=3", "ignoreip=127.0.0.0/8,10.0.0.0/8,192.168.0.0/16,172.16.0.0/12,fd00::/8", hostile[0]},
+		OnlyConfigured: []JailPrefix{
+			{"postfix", netip.MustParsePrefix("2001:db8:1234:5678:9abc:def0:1234:5678/128")},
+			{"sshd", netip.MustParsePrefix("2001:db8:1:2::/64")},
+			{"sshd", netip.MustParsePrefix("192.0.2.9/32")},
+		}}
+	for i := range 60 {
+		w.WhatIf.OnlyWhatIf = append(w.WhatIf.OnlyWhatIf, JailPrefix{"sshd", netip.PrefixFrom(netip.AddrFrom4([4]byte{198, 51, 100, byte(i)}), 32)})
+	}
+	whatIf := writeReport(t, dir, "whatif.html", w)
+	for _, vp := range []viewport{phone, desktop} {
+		p := load(t, ctx, whatIf, vp, filepath.Join(shots, "replay-whatif-"+vp.name+".png"))
+		checkRendered(t, vp, p)
+		for id, want := range map[string]int{"whatif-counts": 2, "whatif-only": 50, "configured-only": 3} {
+			if p.Rows[id] != want || p.FlatRows[id] != 0 {
+				t.Errorf("%s: table %s has %d rows, %d of them without area; want %d", vp.name, id, p.Rows[id], p.FlatRows[id], want)
+			}
+		}
+		for _, id := range p.Sideways {
+			if strings.HasPrefix(id, "whatif") || id == "configured-only" {
+				t.Errorf("%s: table %s scrolls sideways", vp.name, id)
+			}
+		}
+		for _, s := range []string{"What if", "and 10 more addresses", "Banned only with the configured policy (3)", hostile[0]} {
+			if !strings.Contains(p.Text, s) {
+				t.Errorf("%s: the page does not read %q", vp.name, s)
+			}
 		}
 	}
 
