@@ -43,8 +43,8 @@ type HTMLOptions struct {
 // the failures and bans over time, the top addresses, the bans the policy
 // would have issued and the most tried user names, as inline SVG charts
 // and tables; with r.WhatIf, which addresses only the overrides ban and
-// which only the configured policy bans. Times are shown in the location of r.From (or of
-// opt.Generated when r has no failures).
+// which only the configured policy bans. Times are shown in the location
+// of r.From (or of opt.Generated when r has no failures).
 func WriteReplayHTML(w io.Writer, r *Replay, opt HTMLOptions) error {
 	if opt.Rows <= 0 {
 		opt.Rows = 50
