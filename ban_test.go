@@ -8,28 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-// needRoot skips without root or a tool, except in CI, where that is a
-// failure: CI must run every test.
-func needRoot(t *testing.T, tools ...string) {
-	t.Helper()
-	miss := func(format string, args ...any) {
-		t.Helper()
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true: "+format, args...)
-		}
-		t.Skipf(format, args...)
-	}
-	if os.Geteuid() != 0 {
-		miss("needs root to create a network namespace")
-	}
-	for _, tool := range append([]string{"ip"}, tools...) {
-		if _, err := exec.LookPath(tool); err != nil {
-			miss("needs %s: %v", tool, err)
-		}
-	}
-}
+	"logjail/internal/testenv"
+)
 
 // netns creates a network namespace for the test and deletes it after.
 func netns(t *testing.T) string {
@@ -61,7 +42,7 @@ func ljNS(t *testing.T, ns, cfg string, want int, stdin string, args ...string) 
 // TestBanUnbanFirewall drives ban, unban, run and firewall flush against
 // real ipset and iptables in a namespace of the test's own.
 func TestBanUnbanFirewall(t *testing.T) {
-	needRoot(t, "ipset", "iptables", "ip6tables")
+	testenv.Netns(t, "ipset", "iptables", "ip6tables")
 	ns := netns(t)
 	dir := t.TempDir()
 	log := filepath.Join(dir, "auth.log")

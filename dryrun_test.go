@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"logjail/internal/testenv"
 )
 
 // TestDryRunChangesNothing: with each real firewall backend, a dry run
@@ -19,7 +21,7 @@ import (
 func TestDryRunChangesNothing(t *testing.T) {
 	for _, kind := range []string{"iptables", "ipset", "nftables"} {
 		t.Run(kind, func(t *testing.T) {
-			needRoot(t, "iptables-save", "ip6tables-save", "ipset", "nft")
+			testenv.Netns(t, "iptables-save", "ip6tables-save", "ipset", "nft")
 			ns := netns(t)
 			dir := t.TempDir()
 			log := filepath.Join(dir, "auth.log")

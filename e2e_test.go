@@ -22,6 +22,8 @@ import (
 	"time"
 
 	vnetns "github.com/vishvananda/netns"
+
+	"logjail/internal/testenv"
 )
 
 // TestEndToEndSSHD is the cron job end to end, proven on a real sshd: for
@@ -38,7 +40,7 @@ import (
 // temporary directory, and sshd sees the private syslog socket as
 // /dev/log in a mount namespace of its own (see startSSHD).
 func TestEndToEndSSHD(t *testing.T) {
-	needRoot(t, "/usr/sbin/sshd", "sshpass", "rsyslogd", "ssh", "ssh-keygen", "unshare", "mount")
+	testenv.Netns(t, "/usr/sbin/sshd", "sshpass", "rsyslogd", "ssh", "ssh-keygen", "unshare", "mount")
 	backends := []struct {
 		name  string
 		tools []string
@@ -59,7 +61,7 @@ func TestEndToEndSSHD(t *testing.T) {
 	for _, b := range backends {
 		for _, f := range formats {
 			t.Run(b.name+"/"+f.name, func(t *testing.T) {
-				needRoot(t, b.tools...)
+				testenv.Netns(t, b.tools...)
 				l := newE2ELab(t, b.name, f.template)
 				l.scenario(t, b.flush)
 			})

@@ -7,19 +7,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"logjail/internal/testenv"
 )
 
 // TestReplayProgress: a large replay shows a progress bar on a terminal
 // (util-linux script gives it one) and nothing on a pipe; the report is the
 // same either way.
 func TestReplayProgress(t *testing.T) {
-	script, err := exec.LookPath("script")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("script (util-linux) is required in CI: %v", err)
-		}
-		t.Skip("script (util-linux) is missing")
-	}
+	script := testenv.Tool(t, "script") // util-linux
 	sample, err := os.ReadFile("testdata/loghub/OpenSSH_2k.log")
 	if err != nil {
 		t.Fatal(err)
@@ -61,7 +57,7 @@ func TestReplayProgress(t *testing.T) {
 // TestReplayAsNobody: replay needs no root, no state file and no
 // configuration: an unprivileged user can run it on a log it can read.
 func TestReplayAsNobody(t *testing.T) {
-	needRoot(t, "runuser")
+	testenv.Netns(t, "runuser")
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)

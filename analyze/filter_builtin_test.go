@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"logjail/internal/testenv"
 )
 
 // Shared machinery for the built-in filters' tests: golden files, the
@@ -61,7 +63,7 @@ type f2bDiff struct {
 // CI=true.
 func fail2banHits(t *testing.T, spec, path string) map[lineHost]bool {
 	t.Helper()
-	bin := needTool(t, "fail2ban-regex")
+	bin := testenv.Tool(t, "fail2ban-regex")
 	lines, err := readLines(path)
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"logjail/internal/testenv"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata")
@@ -18,20 +20,6 @@ var update = flag.Bool("update", false, "rewrite golden files in testdata")
 // testRef is the reference time of the fixtures: their year-less dates
 // fall in 2026.
 var testRef = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
-
-// needTool skips the test when a program is missing, except in CI, where
-// a missing tool is a failure: CI must run every test.
-func needTool(t testing.TB, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required in CI: %v", name, err)
-		}
-		t.Skipf("%s not installed: %v", name, err)
-	}
-	return p
-}
 
 // lineHost is one (line, address) failure, the unit of comparison with
 // fail2ban.
@@ -47,7 +35,7 @@ func (lh lineHost) String() string { return fmt.Sprintf("line %d %s", lh.line, l
 // the line being the last one of its match.
 func fail2banFailures(t *testing.T, path, filter string) map[lineHost]bool {
 	t.Helper()
-	bin := needTool(t, "fail2ban-regex")
+	bin := testenv.Tool(t, "fail2ban-regex")
 	out, err := exec.Command(bin, "-o", "<ip>\x1f<matches>", path, filter).Output()
 	if err != nil {
 		t.Fatalf("fail2ban-regex %s %s: %v", path, filter, err)

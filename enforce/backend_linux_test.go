@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"logjail/internal/testenv"
 )
 
 // The shared suite: every backend, the none backend included where it
@@ -69,7 +71,7 @@ type fixture struct {
 
 func newFixture(t *testing.T, kind string, opts Options) *fixture {
 	t.Helper()
-	needKernel(t, kindTools[kind]...)
+	testenv.Netns(t, kindTools[kind]...)
 	ns := newNS(t)
 	nsSh(t, ns, `ip link add lj0 type veth peer name lj1
 ip link set lj0 up

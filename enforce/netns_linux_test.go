@@ -5,34 +5,11 @@ package enforce
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"os"
 	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
 )
-
-// needKernel lets a test that changes a real firewall go on only as root
-// with the given programs installed. Elsewhere it skips, except in CI
-// (CI=true), where a missing privilege or tool is a failure.
-func needKernel(t testing.TB, tools ...string) {
-	t.Helper()
-	miss := func(format string, args ...any) {
-		t.Helper()
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true: "+format, args...)
-		}
-		t.Skipf(format, args...)
-	}
-	if os.Geteuid() != 0 {
-		miss("needs root to create network namespaces")
-	}
-	for _, tool := range append([]string{"ip"}, tools...) {
-		if _, err := exec.LookPath(tool); err != nil {
-			miss("needs %s: %v", tool, err)
-		}
-	}
-}
 
 // kindTools are the programs a backend kind runs, plus what the tests use
 // to look at and meddle with the firewall.

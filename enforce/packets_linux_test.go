@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"logjail/internal/testenv"
 )
 
 // TestPackets checks the bans with real traffic: an attacker namespace
@@ -141,7 +143,7 @@ func (l lab) check(t *testing.T, phase, blockType string, probes []probe) {
 }
 
 func testPackets(t *testing.T, kind, blockType string) {
-	needKernel(t, kindTools[kind]...)
+	testenv.Netns(t, kindTools[kind]...)
 	l := newLab(t)
 	b, err := New(kind, Options{NetNS: l.server, BlockType: blockType})
 	if err != nil {

@@ -6,35 +6,21 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
-)
 
-// needChromium returns Debian's chromium, or skips the test when it is
-// missing, except in CI, where a missing browser is a failure: CI must run
-// every test.
-func needChromium(t *testing.T) string {
-	t.Helper()
-	p, err := exec.LookPath("chromium")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("chromium is required in CI: %v", err)
-		}
-		t.Skipf("chromium not installed: %v", err)
-	}
-	return p
-}
+	"logjail/internal/testenv"
+)
 
 // newBrowser starts a headless chromium with a fresh profile and no
 // network chatter of its own; it is closed when the test ends, and a hung
 // browser fails the test at the deadline instead of hanging it.
 func newBrowser(t *testing.T) context.Context {
-	bin := needChromium(t)
+	bin := testenv.Tool(t, "chromium")
 	profile := t.TempDir() // before the Cleanup below, so removed after the browser exits
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(bin),

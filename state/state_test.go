@@ -13,6 +13,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"logjail/analyze"
+	"logjail/internal/testenv"
 )
 
 var t0 = time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
@@ -248,9 +249,7 @@ func TestBadFiles(t *testing.T) {
 		{"empty bytes", func(t *testing.T, path string) { os.WriteFile(path, nil, 0o600) }, nil},
 		{"world writable", func(t *testing.T, path string) { os.Chmod(path, 0o666) }, ErrPermissions},
 		{"someone else's", func(t *testing.T, path string) {
-			if os.Geteuid() != 0 {
-				t.Skip("needs root to chown")
-			}
+			testenv.Root(t, "to chown")
 			os.Chown(path, 65534, 65534)
 		}, ErrPermissions},
 		{"a directory", func(t *testing.T, path string) { os.Remove(path); os.Mkdir(path, 0o700) }, ErrCorrupt},
