@@ -30,7 +30,7 @@ import (
 //
 // Every rule is identified by its comment. The backend talks netlink
 // directly through github.com/google/nftables and reads set elements with
-// an elemReader; every Apply is one transaction.
+// a dumpReader; every Apply is one transaction.
 //
 // Versions before the sharding kept one set per jail and family
 // (logjail-<jail>-4) matched by rules in chain input. Apply migrates such
@@ -62,7 +62,7 @@ func (b *nftBackend) Kind() string { return "nftables" }
 // nftConn is one Apply's, Actual's or Flush's view of table inet logjail.
 type nftConn struct {
 	c      *nftables.Conn
-	er     *elemReader
+	er     *dumpReader
 	close  func()
 	table  *nftables.Table            // nil when missing
 	chains map[string]*nftables.Chain // of table inet logjail
@@ -85,7 +85,7 @@ func (b *nftBackend) open() (*nftConn, error) {
 		closeNS()
 		return nil, fmt.Errorf("open netlink: %w", err)
 	}
-	er, err := dialElemReader(fd)
+	er, err := dialDumpReader(fd)
 	if err != nil {
 		_ = c.CloseLasting()
 		closeNS()

@@ -5,9 +5,7 @@ package enforce
 import (
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"net/netip"
-	"syscall"
 	"time"
 
 	"github.com/mdlayher/netlink"
@@ -36,62 +34,20 @@ func (e nftElem) addr() netip.Addr {
 	return netip.AddrFrom16(e.key)
 }
 
-// elemReader dumps sets' elements over a netlink socket of its own.
-//
-// The netlink library would do it too, but decodes every element into
-// freshly allocated attributes and slices, which at 100,000 bans costs
-// more than the kernel's own work. This reader receives each dump piece
-// into one buffer and takes out only the key, the interval flag and the
-// time left, without allocating per element. It also reads with a buffer
-// of at least 32 KiB, the largest piece the kernel produces, and so keeps
-// the pieces few: the kernel sizes them after the largest receive buffer
-// seen on the socket, and every piece walks the set from its first
-// element again.
-type elemReader struct {
-	c   *netlink.Conn
-	raw syscall.RawConn
-	buf []byte
-}
-
-// dialElemReader opens the reader's socket in the network namespace open
-// as nsfd (-1: the process's own).
-func dialElemReader(nsfd int) (*elemReader, error) {
-	cfg := &netlink.Config{}
-	if nsfd >= 0 {
-		cfg.NetNS = nsfd
-	}
-	c, err := netlink.Dial(unix.NETLINK_NETFILTER, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("open netlink for set elements: %w", err)
-	}
-	raw, err := c.SyscallConn()
-	if err != nil {
-		c.Close()
-		return nil, fmt.Errorf("open netlink for set elements: %w", err)
-	}
-	return &elemReader{c: c, raw: raw, buf: make([]byte, 64<<10)}, nil
-}
-
-func (r *elemReader) close() error { return r.c.Close() }
-
-// errDumpChanged reports a dump that the kernel marked inconsistent
-// because the ruleset changed while it ran.
-var errDumpChanged = errors.New("the set changed while it was read")
-
 // elements lists the elements of set in table inet table. A dump the
 // kernel marks as interrupted by a change is read again, a few times.
-func (r *elemReader) elements(table, set string) ([]nftElem, error) {
+func (r *dumpReader) elements(table, set string) ([]nftElem, error) {
 	var err error
 	for range 5 {
 		var els []nftElem
-		if els, err = r.dump(table, set); !errors.Is(err, errDumpChanged) {
+		if els, err = r.setElems(table, set); !errors.Is(err, errDumpChanged) {
 			return els, err
 		}
 	}
 	return nil, err
 }
 
-func (r *elemReader) dump(table, set string) ([]nftElem, error) {
+func (r *dumpReader) setElems(table, set string) ([]nftElem, error) {
 	attrs, err := netlink.MarshalAttributes([]netlink.Attribute{
 		{Type: unix.NFTA_SET_ELEM_LIST_TABLE, Data: append([]byte(table), 0)},
 		{Type: unix.NFTA_SET_ELEM_LIST_SET, Data: append([]byte(set), 0)},
@@ -99,84 +55,20 @@ func (r *elemReader) dump(table, set string) ([]nftElem, error) {
 	if err != nil {
 		return nil, err
 	}
-	req, err := r.c.Send(netlink.Message{
-		Header: netlink.Header{
-			Type:  netlink.HeaderType(unix.NFNL_SUBSYS_NFTABLES<<8 | unix.NFT_MSG_GETSETELEM),
-			Flags: netlink.Request | netlink.Dump,
-		},
-		Data: append([]byte{unix.NFPROTO_INET, unix.NFNETLINK_V0, 0, 0}, attrs...),
-	})
+	var els []nftElem
+	err = r.dump(netlink.HeaderType(unix.NFNL_SUBSYS_NFTABLES<<8|unix.NFT_MSG_GETSETELEM),
+		append([]byte{unix.NFPROTO_INET, unix.NFNETLINK_V0, 0, 0}, attrs...),
+		func(_ uint16, msg []byte) error {
+			if len(msg) < 4 {
+				return errTruncated
+			}
+			els = appendElems(els, msg[4:]) // after struct nfgenmsg
+			return nil
+		})
 	if err != nil {
-		return nil, fmt.Errorf("request: %w", err)
+		return nil, err
 	}
-	var (
-		els         []nftElem
-		interrupted bool
-	)
-	for {
-		n, err := r.receive()
-		if err != nil {
-			return nil, err
-		}
-		for b := r.buf[:n]; len(b) > 0; {
-			if len(b) < unix.SizeofNlMsghdr {
-				return nil, fmt.Errorf("truncated netlink message")
-			}
-			size := int(binary.NativeEndian.Uint32(b[0:4]))
-			typ := binary.NativeEndian.Uint16(b[4:6])
-			flags := binary.NativeEndian.Uint16(b[6:8])
-			seq := binary.NativeEndian.Uint32(b[8:12])
-			if size < unix.SizeofNlMsghdr || size > len(b) {
-				return nil, fmt.Errorf("truncated netlink message")
-			}
-			msg := b[unix.SizeofNlMsghdr:size]
-			b = b[min(nlAlign(size), len(b)):]
-			if seq != req.Header.Sequence {
-				return nil, fmt.Errorf("netlink answer to request %d, want %d", seq, req.Header.Sequence)
-			}
-			interrupted = interrupted || flags&unix.NLM_F_DUMP_INTR != 0
-			switch typ {
-			case unix.NLMSG_ERROR, unix.NLMSG_DONE:
-				// Both end the dump, carrying an error or none.
-				if len(msg) >= 4 {
-					if errno := int32(binary.NativeEndian.Uint32(msg)); errno < 0 {
-						return nil, unix.Errno(-errno)
-					}
-				}
-				if interrupted {
-					return nil, errDumpChanged
-				}
-				return els, nil
-			default:
-				if len(msg) < 4 {
-					return nil, fmt.Errorf("truncated netlink message")
-				}
-				els = appendElems(els, msg[4:]) // after struct nfgenmsg
-			}
-		}
-	}
-}
-
-// receive reads one dump piece into r.buf.
-func (r *elemReader) receive() (int, error) {
-	var (
-		n, flags int
-		serr     error
-	)
-	err := r.raw.Read(func(fd uintptr) bool {
-		n, _, flags, _, serr = unix.Recvmsg(int(fd), r.buf, nil, 0)
-		return serr != unix.EAGAIN && serr != unix.EINTR
-	})
-	if err == nil {
-		err = serr
-	}
-	if err != nil {
-		return 0, fmt.Errorf("receive: %w", err)
-	}
-	if flags&unix.MSG_TRUNC != 0 {
-		return 0, fmt.Errorf("receive: netlink message larger than %d bytes", len(r.buf))
-	}
-	return n, nil
+	return els, nil
 }
 
 // appendElems appends the elements of one NFT_MSG_NEWSETELEM message's
@@ -216,22 +108,3 @@ func appendElems(els []nftElem, attrs []byte) []nftElem {
 	}
 	return els
 }
-
-// nextAttr splits the first netlink attribute off b: its type (without
-// the nested and byte-order flags), its payload and what follows. The
-// type is 0, which no attribute read here has, when b holds no further
-// whole attribute.
-func nextAttr(b []byte) (typ uint16, val, rest []byte) {
-	if len(b) < unix.SizeofNlAttr {
-		return 0, nil, nil
-	}
-	size := int(binary.NativeEndian.Uint16(b[0:2]))
-	if size < unix.SizeofNlAttr || size > len(b) {
-		return 0, nil, nil
-	}
-	typ = binary.NativeEndian.Uint16(b[2:4]) &^ (unix.NLA_F_NESTED | unix.NLA_F_NET_BYTEORDER)
-	return typ, b[unix.SizeofNlAttr:size], b[min(nlAlign(size), len(b)):]
-}
-
-// nlAlign rounds a netlink length up to the 4-byte alignment.
-func nlAlign(n int) int { return (n + 3) &^ 3 }
