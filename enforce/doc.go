@@ -47,9 +47,11 @@
 //	-I INPUT -p tcp -m multiport --dports 22 -m set --match-set logjail-sshd-4 src -m comment --comment logjail -j DROP
 //	(the same with ip6tables and logjail-sshd-6)
 //
-// Members change with one "ipset restore" per run. Each member carries a
-// kernel timeout at its ban's end, a safety net for when logjail stops
-// running; permanent bans have none. When the configured maxelem differs
+// logjail reads the sets and their members over netlink (what "ipset
+// save" would print, without the text); members change with one "ipset
+// restore" per run. Each member carries a kernel timeout at its ban's
+// end, a safety net for when logjail stops running; permanent bans have
+// none. When the configured maxelem differs
 // from an existing set's, the set is rebuilt beside it (logjail-sshd-4t)
 // and swapped in, so the jail is never unguarded.
 //
@@ -156,7 +158,7 @@
 //
 // Options.NetNS points a backend at a named network namespace: commands
 // run under "ip netns exec", go-iptables and address lookups run on an OS
-// thread that entered the namespace, and nftables' netlink socket is
-// opened there. Production leaves it empty; the tests use it so that they
+// thread that entered the namespace, and the netlink sockets (nftables',
+// and those reading ipset's sets) are opened there. Production leaves it empty; the tests use it so that they
 // never touch the host's own firewall.
 package enforce

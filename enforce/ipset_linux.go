@@ -16,7 +16,8 @@ import (
 // ipsetBackend keeps one hash:net set per jail and family,
 // logjail-<jail>-4 and logjail-<jail>-6, with timeout support, and per set
 // one INPUT rule matching the jail's protocol and ports and the set.
-// Members change with one "ipset restore" per Apply.
+// It reads the sets over netlink (ipsetReader) and changes them with one
+// "ipset restore" per Apply.
 type ipsetBackend struct {
 	opts Options
 	t    target
@@ -51,112 +52,40 @@ func parseSetName(name string) (jail string, fam family, tmp, ok bool) {
 	return jail, fam, tmp, jail != ""
 }
 
-// ipsetSet is one set as "ipset save" shows it.
+// ipsetSet is one set as the kernel lists it.
 type ipsetSet struct {
 	name    string
 	typ     string
 	family  string // inet, inet6
 	maxelem int
-	timeout bool
-	members []found[string] // raw: the entry as saved, for "del"
+	timeout bool // the set has timeout support
+	members []found[struct{}]
 }
 
-func (b *ipsetBackend) readSets(ctx context.Context, now time.Time) (map[string]*ipsetSet, error) {
-	out, err := b.t.run(ctx, nil, "ipset", "list", "-n")
+// readSets reads logjail's sets (names starting with "logjail-") and
+// their members over netlink.
+func (b *ipsetBackend) readSets(now time.Time) (map[string]*ipsetSet, error) {
+	r, err := openIpsetReader(b.t)
 	if err != nil {
-		return nil, backendError(b.Kind(), "list", err)
+		return nil, backendError(b.Kind(), "list sets", err)
+	}
+	defer r.close()
+	names, err := r.names()
+	if err != nil {
+		return nil, backendError(b.Kind(), "list sets", err)
 	}
 	sets := map[string]*ipsetSet{}
-	for _, name := range strings.Fields(string(out)) {
+	for _, name := range names {
 		if !strings.HasPrefix(name, prefix) {
 			continue
 		}
-		save, err := b.t.run(ctx, nil, "ipset", "save", name)
+		s, err := r.set(name, now)
 		if err != nil {
-			return nil, backendError(b.Kind(), "save "+name, err)
-		}
-		s, err := parseIpsetSave(name, string(save), now)
-		if err != nil {
-			return nil, backendError(b.Kind(), "save "+name, err)
+			return nil, backendError(b.Kind(), "read set "+name, err)
 		}
 		sets[name] = s
 	}
 	return sets, nil
-}
-
-// parseIpsetSave reads the "ipset save NAME" output of one set. It runs
-// over every member on every run, so it slices the text instead of
-// splitting it.
-func parseIpsetSave(name, save string, now time.Time) (*ipsetSet, error) {
-	s := &ipsetSet{name: name, members: make([]found[string], 0, strings.Count(save, "\n"))}
-	jail, _, _, _ := parseSetName(name)
-	addPrefix := "add " + name + " "
-	for n := 1; save != ""; n++ {
-		line, rest, _ := strings.Cut(save, "\n")
-		save = rest
-		if entry, ok := strings.CutPrefix(line, addPrefix); ok {
-			m, err := parseEntry(jail, entry, now)
-			if err != nil {
-				return nil, fmt.Errorf("line %d: %w", n, err)
-			}
-			s.members = append(s.members, m)
-			continue
-		}
-		f := strings.Fields(line)
-		if len(f) < 3 || f[0] != "create" || f[1] != name {
-			continue
-		}
-		s.typ = f[2]
-		for i := 3; i+1 < len(f); i++ {
-			switch f[i] {
-			case "family":
-				s.family = f[i+1]
-			case "maxelem":
-				s.maxelem, _ = strconv.Atoi(f[i+1])
-			case "timeout":
-				s.timeout = true
-			}
-		}
-	}
-	if s.typ == "" {
-		return nil, fmt.Errorf("no create line for %s", name)
-	}
-	return s, nil
-}
-
-// parseEntry reads "ADDR[/LEN] [timeout N] [more]" of an add line.
-func parseEntry(jail, entry string, now time.Time) (found[string], error) {
-	addr, opts, _ := strings.Cut(entry, " ")
-	p, err := parseMember(addr)
-	if err != nil {
-		return found[string]{}, err
-	}
-	var left time.Duration
-	if t, ok := strings.CutPrefix(opts, "timeout "); ok {
-		secs, rest, _ := strings.Cut(t, " ")
-		n, err := strconv.Atoi(secs)
-		if err != nil {
-			return found[string]{}, fmt.Errorf("timeout %q", secs)
-		}
-		left, opts = time.Duration(n)*time.Second, rest
-	}
-	return found[string]{
-		ban: banOf(jail, p, left, now),
-		// nomatch, or an extension logjail does not set, makes it foreign
-		ok:  opts == "" && p == p.Masked(),
-		raw: entry,
-	}, nil
-}
-
-func parseMember(s string) (netip.Prefix, error) {
-	if strings.Contains(s, "/") {
-		return netip.ParsePrefix(s)
-	}
-	a, err := netip.ParseAddr(s)
-	if err != nil {
-		return netip.Prefix{}, err
-	}
-	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
 func ipsetFamily(fam family) string {
@@ -204,7 +133,7 @@ func (b *ipsetBackend) families() []family {
 }
 
 func (b *ipsetBackend) Actual(ctx context.Context, now time.Time) ([]Ban, error) {
-	sets, err := b.readSets(ctx, now)
+	sets, err := b.readSets(now)
 	if err != nil {
 		return nil, err
 	}
@@ -222,6 +151,11 @@ func (b *ipsetBackend) Actual(ctx context.Context, now time.Time) ([]Ban, error)
 }
 
 func (b *ipsetBackend) Apply(ctx context.Context, jails []JailSpec, desired []Ban, now time.Time) (Diff, error) {
+	// Every change goes through ipset restore: without the program, fail
+	// before reading anything.
+	if _, err := b.t.command(ctx, "ipset"); err != nil {
+		return Diff{}, backendError(b.Kind(), "restore", err)
+	}
 	// The plan is built while the tools read the kernel.
 	fams := b.families()
 	var (
@@ -236,7 +170,7 @@ func (b *ipsetBackend) Apply(ctx context.Context, jails []JailSpec, desired []Ba
 	}
 	err := concurrently(
 		func() (err error) { p, err = preparePlan(ctx, b.Kind(), b.t, b.opts, jails, desired, now); return err },
-		func() (err error) { sets, err = b.readSets(ctx, now); return err },
+		func() (err error) { sets, err = b.readSets(now); return err },
 		func() (err error) { ft4, err = b.x.readFilter(ctx, v4); return err },
 		readV6,
 	)
@@ -306,8 +240,7 @@ func (b *ipsetBackend) Apply(ctx context.Context, jails []JailSpec, desired []Ba
 			default:
 				md := diffMembers(p, s.members, func(k setKey) bool { return k == setKey{j.name, fam} }, true, now)
 				for _, f := range md.del {
-					addr, _, _ := strings.Cut(f.raw, " ")
-					script = append(script, "del "+name+" "+addr)
+					script = append(script, "del "+name+" "+Addr(f.ban.Prefix))
 					d.Removed = append(d.Removed, f.ban)
 				}
 				for _, a := range md.add {
@@ -379,12 +312,17 @@ func (b *ipsetBackend) Flush(ctx context.Context) error {
 			return err
 		}
 	}
-	out, err := b.t.run(ctx, nil, "ipset", "list", "-n")
+	r, err := openIpsetReader(b.t)
 	if err != nil {
-		return backendError(b.Kind(), "list", err)
+		return backendError(b.Kind(), "list sets", err)
+	}
+	names, err := r.names()
+	r.close()
+	if err != nil {
+		return backendError(b.Kind(), "list sets", err)
 	}
 	var script []string
-	for _, name := range strings.Fields(string(out)) {
+	for _, name := range names {
 		if strings.HasPrefix(name, prefix) {
 			script = append(script, "destroy "+name)
 		}

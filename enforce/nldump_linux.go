@@ -63,7 +63,8 @@ var errTruncated = errors.New("truncated netlink message")
 // struct nfgenmsg and the attributes) and calls each with the type and
 // payload of every answer until the kernel ends the dump. An error the
 // kernel ends it with is returned as a unix.Errno. The payload passed to
-// each is only valid during the call.
+// each is only valid during the call. After any other error the socket
+// may still hold the rest of the dump: close the reader, do not reuse it.
 func (r *dumpReader) dump(typ netlink.HeaderType, data []byte, each func(typ uint16, msg []byte) error) error {
 	req, err := r.c.Send(netlink.Message{
 		Header: netlink.Header{Type: typ, Flags: netlink.Request | netlink.Dump},

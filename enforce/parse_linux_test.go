@@ -68,30 +68,7 @@ func FuzzArgs(f *testing.F) {
 	})
 }
 
-func TestParseIpsetSave(t *testing.T) {
-	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
-	save := `create logjail-sshd-4 hash:net family inet hashsize 1024 maxelem 100 timeout 0 bucketsize 12 initval 0x98859ab3
-add logjail-sshd-4 192.0.2.1 timeout 99
-add logjail-sshd-4 198.51.100.0/24 timeout 0
-add logjail-sshd-4 203.0.113.0/28 timeout 0 nomatch
-`
-	s, err := parseIpsetSave("logjail-sshd-4", save, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if s.typ != "hash:net" || s.family != "inet" || s.maxelem != 100 || !s.timeout || len(s.members) != 3 {
-		t.Fatalf("%+v", s)
-	}
-	m := s.members
-	if m[0].ban.String() != "sshd 192.0.2.1 until 2026-11-24T12:01:39Z" || !m[0].ok || m[0].raw != "192.0.2.1 timeout 99" {
-		t.Errorf("member 0: %+v", m[0])
-	}
-	if m[1].ban.String() != "sshd 198.51.100.0/24" || !m[1].ok {
-		t.Errorf("member 1: %+v", m[1])
-	}
-	if m[2].ok {
-		t.Errorf("nomatch entry taken as a ban: %+v", m[2])
-	}
+func TestParseSetName(t *testing.T) {
 	for name, want := range map[string]string{"logjail-a-b-4": "a-b 4 false", "logjail-x-6t": "x 6 true"} {
 		j, fam, tmp, ok := parseSetName(name)
 		if got := j + " " + map[family]string{v4: "4", v6: "6"}[fam] + " " + map[bool]string{true: "true", false: "false"}[tmp]; !ok || got != want {
@@ -152,7 +129,7 @@ func TestToolMissing(t *testing.T) {
 	t.Setenv("PATH", t.TempDir())
 	for kind, want := range map[string]string{
 		"iptables": "iptables: iptables-save: iptables-save is not installed (program not found)",
-		"ipset":    "ipset: list: ipset is not installed (program not found)",
+		"ipset":    "ipset: restore: ipset is not installed (program not found)",
 	} {
 		b, err := New(kind, Options{})
 		if err != nil {
