@@ -525,7 +525,11 @@ nft add element inet logjail %[1]s '{ 203.0.113.7, 198.51.100.99 }'`, set))
 	if kind == "ipset" {
 		t.Run("Conflict", func(t *testing.T) {
 			f := newFixture(t, kind, Options{})
-			f.sh("ipset create logjail-sshd-4 hash:ip")
+			// a set of another type, and one whose members are no
+			// addresses alone
+			f.sh(`ipset create logjail-sshd-4 hash:ip
+ipset create logjail-sshd-6 hash:net,port family inet6
+ipset add logjail-sshd-6 2001:db8:bad::/64,tcp:22`)
 			before := f.dump()
 			_, err := f.b.Apply(ctx, suiteJails, suiteBans(), now0)
 			if !errors.Is(err, ErrConflict) {
