@@ -104,6 +104,28 @@ func replay(c *cli.Context, g *globals) error {
 		o.Ref = g.now
 	}
 	o.Jails = analyzeJails(jails, cfg.History)
+	// With --set, the configured policy judges the same files too, for the
+	// comparison: in the same pass, unless an override changes what a
+	// filter finds (mode), which takes a second pass.
+	sets := c.StringSlice("set")
+	var second []analyze.ReplayJail
+	if len(sets) > 0 {
+		base, err := loadConfig(g)
+		if err != nil {
+			return err
+		}
+		baseJails, err := replayJails(base, c.StringSlice("jail"), nil)
+		if err != nil {
+			return usageError(err)
+		}
+		second = analyzeJails(baseJails, base.History)
+		if sameFilters(o.Jails, second) {
+			for i := range o.Jails {
+				o.Jails[i].Compare = second[i].Policy
+			}
+			second = nil
+		}
+	}
 	if f, ok := g.stderr.(*os.File); ok && size >= replayProgressMin && term.IsTerminal(int(f.Fd())) {
 		bar := progressbar.DefaultBytes(size, "replay")
 		o.Progress = func(n int64) { bar.Set64(n) }
@@ -114,20 +136,15 @@ func replay(c *cli.Context, g *globals) error {
 		return err
 	}
 	rep := report.NewReplay(st, o.Jails, time.Local)
-	if sets := c.StringSlice("set"); len(sets) > 0 {
-		// The same files under the configured policy, for the comparison.
-		base, err := loadConfig(g)
-		if err != nil {
-			return err
-		}
-		baseJails, err := replayJails(base, c.StringSlice("jail"), nil)
-		if err != nil {
-			return usageError(err)
-		}
-		o.Jails, o.Progress = analyzeJails(baseJails, base.History), nil
-		configured, err := analyze.Replay(c.Context, files, o)
-		if err != nil {
-			return err
+	if len(sets) > 0 {
+		configured := st.CompareBans
+		if second != nil {
+			o.Jails, o.Progress = second, nil
+			cst, err := analyze.Replay(c.Context, files, o)
+			if err != nil {
+				return err
+			}
+			configured = cst.Bans
 		}
 		report.CompareWhatIf(rep, configured, sets)
 	}
@@ -151,6 +168,21 @@ func analyzeJails(jails []*config.Jail, history time.Duration) []analyze.ReplayJ
 		out[i] = analyze.ReplayJail{Name: j.Name, Filter: j.Filter, Mode: j.Mode, Policy: runner.Policy(j, history)}
 	}
 	return out
+}
+
+// sameFilters reports whether two lists of jails, read from the same
+// configuration file, name the same jails with the same filters and modes
+// in the same order: they find the same failures.
+func sameFilters(a, b []analyze.ReplayJail) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Name != b[i].Name || a[i].Filter.Name != b[i].Filter.Name || a[i].Mode != b[i].Mode {
+			return false
+		}
+	}
+	return true
 }
 
 // replayJails returns the jails a replay runs: the named ones (enabled or

@@ -15,6 +15,10 @@ type ReplayJail struct {
 	Filter *Filter
 	Mode   string
 	Policy *Policy
+	// Compare, when set, judges the same failures by a second policy, in
+	// the same pass: its bans go to ReplayStats.CompareBans, and nothing
+	// else of the replay depends on it (what-if against configured).
+	Compare *Policy
 }
 
 // ReplayOptions say what a replay reads and how.
@@ -45,8 +49,9 @@ type ReplayStats struct {
 	Jails       []ReplayJailStats
 	Addrs       map[netip.Addr]*AddrStats
 	Users       map[string]*UserStats
-	// Bans are the bans the policy issues, in the order decided.
-	Bans []ReplayBan
+	// Bans are the bans the policy issues, in the order decided;
+	// CompareBans those of the jails' Compare policies.
+	Bans, CompareBans []ReplayBan
 	// Hours counts failures and bans per hour (Unix seconds of the hour's
 	// start, UTC).
 	Hours map[int64]*HourStats
@@ -115,13 +120,17 @@ func Replay(ctx context.Context, files []string, o ReplayOptions) (*ReplayStats,
 		return nil, fmt.Errorf("replay: at most %d jails at once, got %d", maxReplayJails, len(o.Jails))
 	}
 	r := &replay{
-		o:      o,
-		st:     &ReplayStats{Addrs: map[netip.Addr]*AddrStats{}, Users: map[string]*UserStats{}, Hours: map[int64]*HourStats{}},
-		tracks: make([]map[netip.Prefix]*Track, len(o.Jails)),
-		jaddrs: make([]int, len(o.Jails)),
+		o:       o,
+		st:      &ReplayStats{Addrs: map[netip.Addr]*AddrStats{}, Users: map[string]*UserStats{}, Hours: map[int64]*HourStats{}},
+		tracks:  make([]map[netip.Prefix]*Track, len(o.Jails)),
+		ctracks: make([]map[netip.Prefix]*Track, len(o.Jails)),
+		jaddrs:  make([]int, len(o.Jails)),
 	}
 	for i, j := range o.Jails {
 		r.tracks[i] = map[netip.Prefix]*Track{}
+		if j.Compare != nil {
+			r.ctracks[i] = map[netip.Prefix]*Track{}
+		}
 		r.st.Jails = append(r.st.Jails, ReplayJailStats{Name: j.Name})
 	}
 	var streams streamHeap
@@ -189,7 +198,9 @@ type replay struct {
 	st     *ReplayStats
 	all    []*stream
 	tracks []map[netip.Prefix]*Track
-	jaddrs []int // distinct addresses per jail
+	// ctracks are the tracks of the Compare policies, per jail.
+	ctracks []map[netip.Prefix]*Track
+	jaddrs  []int // distinct addresses per jail
 	// reported is the byte count last given to Progress.
 	reported int64
 	// The hour counted last, looked up again by most failures.
@@ -305,6 +316,9 @@ func (r *replay) failure(ji int, f *Failure) {
 		return
 	}
 	j := &r.o.Jails[ji]
+	if j.Compare != nil && f.Addr.IsValid() {
+		r.compare(ji, j, f)
+	}
 	pol := j.Policy
 	if f.Addr.IsValid() && pol.Ignored(f.Addr) {
 		return
@@ -363,6 +377,25 @@ func (r *replay) failure(ji int, f *Failure) {
 	st.Bans = append(st.Bans, ReplayBan{Jail: j.Name, Decision: d})
 	st.Jails[ji].Bans++
 	r.hour(d.Start).Bans++
+}
+
+// compare runs a failure through the jail's Compare policy, which keeps
+// tracks of its own.
+func (r *replay) compare(ji int, j *ReplayJail, f *Failure) {
+	pol := j.Compare
+	if pol.Ignored(f.Addr) {
+		return
+	}
+	key := pol.Key(f.Addr)
+	tr := r.ctracks[ji][key]
+	if tr == nil {
+		tr = &Track{}
+		r.ctracks[ji][key] = tr
+	}
+	if d, ok := pol.Step(tr, f.Time); ok {
+		d.Key = key
+		r.st.CompareBans = append(r.st.CompareBans, ReplayBan{Jail: j.Name, Decision: d})
+	}
 }
 
 // user counts a user name tried by an address.

@@ -327,3 +327,47 @@ func TestReplayMemoryBounded(t *testing.T) {
 		t.Errorf("memory grows with the lines: %d KiB for 5 copies, %d KiB for 20", one>>10, four>>10)
 	}
 }
+
+// TestReplayCompare: a Compare policy judged in the same pass issues
+// exactly the bans a replay of its own issues, in the same order, and the
+// replay's own figures do not change with it; whichever of the two
+// ignores addresses, bans longer or groups them otherwise.
+func TestReplayCompare(t *testing.T) {
+	lines := loghubLines(t)
+	path := filepath.Join(t.TempDir(), "auth.log")
+	writeLog(t, path, lines, false, time.Date(2025, 12, 11, 0, 0, 0, 0, time.UTC))
+	strict := sshdJail(t, 3).Policy
+	strict.FindTime = time.Hour
+	// The address with the most failures in the sample, and its /16.
+	strict.Ignore = []netip.Prefix{netip.MustParsePrefix("183.62.0.0/16")}
+	loose := sshdJail(t, 5).Policy
+	loose.BanTime, loose.Factor, loose.MaxTime = time.Hour, 2, 24*time.Hour
+	loose.Ignore = []netip.Prefix{netip.MustParsePrefix("103.99.0.122/32")}
+
+	for _, c := range []struct {
+		name           string
+		first, compare *Policy
+	}{{"strict against loose", strict, loose}, {"loose against strict", loose, strict}} {
+		t.Run(c.name, func(t *testing.T) {
+			jail := func(p *Policy) ReplayJail { j := sshdJail(t, 0); j.Policy = p; return j }
+			alone := replayOf(t, []string{path}, ReplayOptions{Jails: []ReplayJail{jail(c.first)}, Loc: time.UTC})
+			other := replayOf(t, []string{path}, ReplayOptions{Jails: []ReplayJail{jail(c.compare)}, Loc: time.UTC})
+			both := jail(c.first)
+			both.Compare = c.compare
+			got := replayOf(t, []string{path}, ReplayOptions{Jails: []ReplayJail{both}, Loc: time.UTC})
+			if g, w := banList(&ReplayStats{Bans: got.CompareBans}), banList(other); g != w {
+				t.Fatalf("compare bans differ from a replay of their own:\n got:\n%s\nwant:\n%s", g, w)
+			}
+			if g, w := banList(got), banList(alone); g != w {
+				t.Fatalf("bans changed with a compare policy:\n got:\n%s\nwant:\n%s", g, w)
+			}
+			if got.Failures != alone.Failures || len(got.Addrs) != len(alone.Addrs) || len(alone.CompareBans) != 0 {
+				t.Fatalf("figures changed with a compare policy: %d failures %d addresses, want %d %d",
+					got.Failures, len(got.Addrs), alone.Failures, len(alone.Addrs))
+			}
+			if banList(alone) == banList(other) {
+				t.Fatal("the two policies ban alike: the test compares nothing")
+			}
+		})
+	}
+}

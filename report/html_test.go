@@ -441,7 +441,7 @@ func TestReplayHTMLWhatIf(t *testing.T) {
 		// As TestReplayWhatIf: maxretry 2, findtime 1h also bans
 		// 198.51.100.20; the configured policy bans nothing the other does not.
 		r := NewReplay(fixtureStats(t, 2, time.Hour), nil, time.UTC)
-		CompareWhatIf(r, fixtureStats(t, 3, 10*time.Minute), []string{"maxretry=2", "findtime=1h"})
+		CompareWhatIf(r, fixtureStats(t, 3, 10*time.Minute).Bans, []string{"maxretry=2", "findtime=1h"})
 		_, doc := renderHTML(t, r, HTMLOptions{Generated: htmlGenerated})
 		counts := bodyRows(byID(t, doc, "whatif-counts"))
 		if got, want := fmt.Sprint(counts), "[[maxretry=2, findtime=1h 4 3] [configured 3 2]]"; got != want {

@@ -296,7 +296,7 @@ func TestReplayWhatIf(t *testing.T) {
 	configured := fixtureStats(t, 3, 10*time.Minute)
 	whatIf := fixtureStats(t, 2, time.Hour)
 	r := NewReplay(whatIf, nil, time.UTC)
-	CompareWhatIf(r, configured, []string{"maxretry=2", "findtime=1h"})
+	CompareWhatIf(r, configured.Bans, []string{"maxretry=2", "findtime=1h"})
 	w := r.WhatIf
 	if w.Bans != 3 || w.Banned != 2 || len(w.OnlyConfigured) != 0 ||
 		len(w.OnlyWhatIf) != 1 || w.OnlyWhatIf[0] != (JailPrefix{"sshd", netip.MustParsePrefix("198.51.100.20/32")}) {

@@ -28,15 +28,15 @@ type JailPrefix struct {
 	Prefix netip.Prefix
 }
 
-// CompareWhatIf sets r.WhatIf from the configured policy's replay of the
-// same files; r is the replay under the overrides set.
-func CompareWhatIf(r *Replay, configured *analyze.ReplayStats, set []string) {
+// CompareWhatIf sets r.WhatIf from the bans the configured policy issues
+// over the same files; r is the replay under the overrides set.
+func CompareWhatIf(r *Replay, configured []analyze.ReplayBan, set []string) {
 	inMine := r.bannedSet()
-	inTheirs := make(map[JailPrefix]bool, len(configured.Bans))
-	for _, b := range configured.Bans {
+	inTheirs := make(map[JailPrefix]bool, len(configured))
+	for _, b := range configured {
 		inTheirs[JailPrefix{b.Jail, b.Key}] = true
 	}
-	w := &WhatIf{Set: set, Bans: len(configured.Bans), Banned: len(inTheirs)}
+	w := &WhatIf{Set: set, Bans: len(configured), Banned: len(inTheirs)}
 	for p := range inMine {
 		if !inTheirs[p] {
 			w.OnlyWhatIf = append(w.OnlyWhatIf, p)
