@@ -33,6 +33,12 @@ var (
 	keyLastDigest = []byte("last_digest")
 	prefixWarn    = "warned/"
 	prefixClock   = "clock/"
+
+	// The digest's failed deliveries in a row (see DigestFailure).
+	keyDigestFailures  = []byte("digest_failures")
+	keyDigestFailSince = []byte("digest_failing_since")
+	keyDigestFailLast  = []byte("digest_failed_at")
+	keyDigestError     = []byte("digest_error")
 )
 
 // Options tune Open.

@@ -5,7 +5,8 @@
 // The file holds, in buckets:
 //
 //	meta     schema version, time of the last run and of the last digest
-//	         sent, warnings already reported
+//	         sent, the digest's failed deliveries since ([DigestFailure]),
+//	         warnings already reported
 //	files    per jail and log path: where reading stopped (offset, inode,
 //	         fingerprint; see analyze.FileState)
 //	tracks   per jail and address (or IPv6 network): the failures inside

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -127,3 +129,75 @@ func (tx *Tx) LastDigest() (time.Time, bool) { return tx.timeMeta(keyLastDigest)
 
 // SetLastDigest records when a digest was accepted.
 func (tx *Tx) SetLastDigest(t time.Time) error { return tx.setTimeMeta(keyLastDigest, t) }
+
+// MaxDigestError bounds the error text a DigestFailure keeps, in bytes.
+const MaxDigestError = 1000
+
+// DigestFailure is the record of the digest deliveries that failed in a
+// row since a mail server last accepted one.
+type DigestFailure struct {
+	// Count is how many deliveries failed in a row.
+	Count int
+	// Since is when the first of them was tried; Last when the latest.
+	Since, Last time.Time
+	// Err is the latest one's error.
+	Err string
+}
+
+// DigestFailure returns the failed deliveries since the last digest a
+// server accepted; ok is false when there are none. A file written before
+// logjail recorded failures has none.
+func (tx *Tx) DigestFailure() (f DigestFailure, ok bool) {
+	n, err := strconv.Atoi(string(tx.get(bucketMeta, keyDigestFailures)))
+	if err != nil || n <= 0 {
+		return DigestFailure{}, false
+	}
+	last, ok := tx.timeMeta(keyDigestFailLast)
+	if !ok {
+		return DigestFailure{}, false
+	}
+	since, ok := tx.timeMeta(keyDigestFailSince)
+	if !ok || since.After(last) {
+		since = last
+	}
+	return DigestFailure{Count: n, Since: since, Last: last, Err: string(tx.get(bucketMeta, keyDigestError))}, true
+}
+
+// AddDigestFailure records a failed delivery at t with its error (cut to
+// MaxDigestError bytes) and returns the record it makes.
+func (tx *Tx) AddDigestFailure(t time.Time, errText string) (DigestFailure, error) {
+	f, ok := tx.DigestFailure()
+	if !ok {
+		f = DigestFailure{Since: t}
+	}
+	f.Count++
+	f.Last = t
+	if len(errText) > MaxDigestError {
+		errText = strings.ToValidUTF8(errText[:MaxDigestError-3], "") + "..."
+	}
+	f.Err = errText
+	if err := tx.put(bucketMeta, keyDigestFailures, []byte(strconv.Itoa(f.Count))); err != nil {
+		return f, err
+	}
+	if err := tx.setTimeMeta(keyDigestFailSince, f.Since); err != nil {
+		return f, err
+	}
+	if err := tx.setTimeMeta(keyDigestFailLast, f.Last); err != nil {
+		return f, err
+	}
+	return f, tx.put(bucketMeta, keyDigestError, []byte(f.Err))
+}
+
+// ClearDigestFailure forgets the failed deliveries: a server accepted a
+// digest, or the digest was turned off. Without any it writes nothing.
+func (tx *Tx) ClearDigestFailure() error {
+	for _, k := range [][]byte{keyDigestFailures, keyDigestFailSince, keyDigestFailLast, keyDigestError} {
+		if tx.get(bucketMeta, k) == nil {
+			continue
+		}
+		if err := tx.del(bucketMeta, k); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -7,8 +7,10 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -173,6 +175,70 @@ func TestHistoryAndOutbox(t *testing.T) {
 		}
 		if ld, ok := tx.LastDigest(); !ok || !ld.Equal(t0) {
 			t.Errorf("last digest %v %v", ld, ok)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestDigestFailure: the failed deliveries in a row are counted, with
+// the first one's time, the latest's and its error (bounded), until they
+// are cleared; a file without the keys (older logjail) has none, and so
+// has one whose count is unreadable.
+func TestDigestFailure(t *testing.T) {
+	db, _ := openTemp(t)
+	// Clearing nothing writes nothing: it works in a read transaction.
+	err := db.View(func(tx *Tx) error {
+		if f, ok := tx.DigestFailure(); ok {
+			t.Errorf("a new file has a digest failure %+v", f)
+		}
+		return tx.ClearDigestFailure()
+	})
+	if err != nil {
+		t.Fatalf("clearing no failure: %v", err)
+	}
+	long := strings.Repeat("é", MaxDigestError) // two bytes each: cut inside a rune
+	err = db.Update(func(tx *Tx) error {
+		if f, err := tx.AddDigestFailure(t0, "dial failed"); err != nil || f.Count != 1 || !f.Since.Equal(t0) || !f.Last.Equal(t0) {
+			t.Errorf("first failure %+v %v", f, err)
+		}
+		if _, err := tx.AddDigestFailure(t0.Add(time.Minute), long); err != nil {
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.View(func(tx *Tx) error {
+		f, ok := tx.DigestFailure()
+		if !ok || f.Count != 2 || !f.Since.Equal(t0) || !f.Last.Equal(t0.Add(time.Minute)) {
+			t.Errorf("after two failures %+v %v", f, ok)
+		}
+		if len(f.Err) > MaxDigestError || !utf8.ValidString(f.Err) || !strings.HasSuffix(f.Err, "é...") {
+			t.Errorf("error of %d bytes kept as %d bytes, valid UTF-8 %v, ending %q", len(long), len(f.Err), utf8.ValidString(f.Err), f.Err[len(f.Err)-6:])
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *Tx) error {
+		if err := tx.ClearDigestFailure(); err != nil {
+			return err
+		}
+		if f, ok := tx.DigestFailure(); ok {
+			t.Errorf("cleared, still %+v", f)
+		}
+		// A new streak starts afresh.
+		if f, _ := tx.AddDigestFailure(t0.Add(time.Hour), "x"); f.Count != 1 || !f.Since.Equal(t0.Add(time.Hour)) {
+			t.Errorf("after clearing %+v", f)
+		}
+		tx.put(bucketMeta, keyDigestFailures, []byte("many"))
+		if f, ok := tx.DigestFailure(); ok {
+			t.Errorf("unreadable count read as %+v", f)
 		}
 		return nil
 	})
