@@ -195,7 +195,7 @@ func TestDigestDelivery(t *testing.T) {
 	mp.stop(t)
 	attack(t, log, 90*time.Minute, "192.0.2.2", users("a", 5)...)
 	_, stderr = ljExec(t, nil, "", 1, "--config", cfg, "--now", at(2*time.Hour), "run")
-	oneLine(t, stderr, "SMTP server "+mp.smtp, "events kept for the next run")
+	oneLine(t, stderr, "SMTP server "+mp.smtp, "events kept, the next try at "+at(2*time.Hour+time.Minute))
 	attack(t, log, 2*time.Hour, "192.0.2.3", users("b", 5)...)
 	_, stderr = ljExec(t, nil, "", 1, "--config", cfg, "--now", at(2*time.Hour+time.Minute), "run")
 	oneLine(t, stderr, "SMTP server "+mp.smtp)

@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"logjail/config"
@@ -21,7 +22,8 @@ type DigestOptions struct {
 	// Mailer delivers the mail.
 	Mailer report.Mailer
 	// Force sends even when digest.every has not passed since the last
-	// digest (the digest command).
+	// digest, or the backoff after failed deliveries has not (the digest
+	// command: an operator who has mended the mail server).
 	Force bool
 }
 
@@ -36,6 +38,64 @@ type DigestOutcome struct {
 	Digest *report.Digest
 	// NotDue says why no digest was sent: "" when one was.
 	NotDue string
+	// Retry is when a failing digest is tried again (see Backoff): set
+	// when the backoff held this one back, or when this one failed.
+	Retry time.Time
+}
+
+// The backoff of a failing digest: the first retry a minute after the
+// failure, each next one twice as long after the last failure, at most
+// RetryMax (or digest.every when that is shorter).
+const (
+	RetryFirst = time.Minute
+	RetryMax   = time.Hour
+)
+
+// retrySlack is how much earlier than its retry time a run still tries:
+// cron starts each run a moment after the minute, sometimes less of a
+// moment than the failed run, and a retry due a minute later must be the
+// next run, not the one after.
+const retrySlack = 10 * time.Second
+
+// maxDigestError bounds the error a failure record keeps, in characters.
+const maxDigestError = 400
+
+// Backoff is how long the digest waits after n failed deliveries in a
+// row before the next try: 1 minute after the first, then 2, 4, 8, 16,
+// 32 minutes, then an hour each time. When digest.every (every) is
+// shorter than an hour it is the limit instead: a failing digest is
+// tried at least as often as a working one would go, so once the server
+// is back the digest comes no later than it would have anyway.
+//
+// During an outage a run within the backoff does not connect and does
+// not fail, so cron mails root one error line per try, not one a minute,
+// and no run waits on a server that hangs. Bans are never held back.
+func Backoff(n int, every time.Duration) time.Duration {
+	if n <= 0 {
+		return 0
+	}
+	limit := RetryMax
+	if every > 0 && every < limit {
+		limit = every
+	}
+	d := RetryFirst
+	for i := 1; i < n && d < limit; i++ {
+		d *= 2
+	}
+	return min(d, limit)
+}
+
+// RetryAt is when a digest that failed as f says is tried again.
+func RetryAt(f state.DigestFailure, every time.Duration) time.Time {
+	return f.Last.Add(Backoff(f.Count, every))
+}
+
+// deliveries says how many failed deliveries: "1 failed delivery".
+func deliveries(n int) string {
+	if n == 1 {
+		return "1 failed delivery"
+	}
+	return fmt.Sprintf("%d failed deliveries", n)
 }
 
 // Events says how many events: "1 event", "2 events".
@@ -80,8 +140,10 @@ func PendingDigest(tx *state.Tx, host string, now time.Time) (*report.Digest, []
 }
 
 // SendDigest mails the outbox as one digest when one is due: the outbox
-// is not empty and digest.every has passed since the last digest (or
-// Force, or no digest was ever sent, or the clock went back). The state
+// is not empty, digest.every has passed since the last digest (or no
+// digest was ever sent), and after failed deliveries the backoff has
+// passed since the last of them (see Backoff); Force, or a clock gone
+// back before the last digest or failure, makes it due. The state
 // is not locked by a transaction while the mail goes out; the caller's
 // open state file holds the lock, so no other run adds or mails events
 // meanwhile.
@@ -89,8 +151,10 @@ func PendingDigest(tx *state.Tx, host string, now time.Time) (*report.Digest, []
 // Once the server has accepted the mail, the events it carried are
 // deleted by number and the time recorded, in one transaction. A crash
 // before that commit leaves them in the outbox: the next digest repeats
-// them (a duplicate rather than a lost ban). A failed delivery changes
-// nothing, so the next run tries again.
+// them (a duplicate rather than a lost ban). A failed delivery keeps the
+// outbox and is recorded (state.Tx.AddDigestFailure): its time, the
+// number of failures in a row and the error, which hold the next try
+// back, and which a delivery the server accepts clears.
 func SendDigest(ctx context.Context, db *state.DB, o DigestOptions) (*DigestOutcome, error) {
 	out := &DigestOutcome{}
 	var seqs []uint64
@@ -103,6 +167,14 @@ func SendDigest(ctx context.Context, db *state.DB, o DigestOptions) (*DigestOutc
 			out.NotDue = fmt.Sprintf("the last digest went at %s, digest.every is %s", last.Format(time.RFC3339), o.Config.Digest.Every)
 			return nil
 		}
+		if f, ok := tx.DigestFailure(); ok && !o.Force && !o.Now.Before(f.Last) {
+			if retry := RetryAt(f, o.Config.Digest.Every); o.Now.Before(retry.Add(-retrySlack)) {
+				out.Retry = retry
+				out.NotDue = fmt.Sprintf("the next try is at %s: %s since %s, the last: %s",
+					retry.Format(time.RFC3339), deliveries(f.Count), f.Since.Format(time.RFC3339), f.Err)
+				return nil
+			}
+		}
 		var err error
 		out.Digest, seqs, err = PendingDigest(tx, o.Host, o.Now)
 		return err
@@ -113,14 +185,17 @@ func SendDigest(ctx context.Context, db *state.DB, o DigestOptions) (*DigestOutc
 	out.Events = len(seqs)
 	m, err := out.Digest.Mail(o.Config.Digest.From, o.Config.Digest.To)
 	if err != nil {
-		return out, fmt.Errorf("digest: %w", err)
+		return out, digestFailed(db, o, out, fmt.Errorf("digest: %w", err))
 	}
 	if err := o.Mailer.Send(ctx, m); err != nil {
-		return out, fmt.Errorf("%w; %s kept for the next run", err, Events(len(seqs)))
+		return out, digestFailed(db, o, out, err)
 	}
 	out.Sent = true
 	err = db.Update(func(tx *state.Tx) error {
 		if err := tx.DeleteEvents(seqs...); err != nil {
+			return err
+		}
+		if err := tx.ClearDigestFailure(); err != nil {
 			return err
 		}
 		return tx.SetLastDigest(o.Now)
@@ -129,4 +204,20 @@ func SendDigest(ctx context.Context, db *state.DB, o DigestOptions) (*DigestOutc
 		return out, fmt.Errorf("digest sent to %s, but its events stay in the outbox and will be mailed again: %w", o.Mailer.Server(), err)
 	}
 	return out, nil
+}
+
+// digestFailed records a failed delivery and returns its error, which
+// says when the next try is.
+func digestFailed(db *state.DB, o DigestOptions, out *DigestOutcome, cause error) error {
+	text := report.PrintableCut(strings.TrimPrefix(cause.Error(), "digest: "), maxDigestError, "...")
+	var f state.DigestFailure
+	err := db.Update(func(tx *state.Tx) (err error) {
+		f, err = tx.AddDigestFailure(o.Now, text)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("%w; %s kept for the next run (the failure is not recorded: %v)", cause, Events(out.Events), err)
+	}
+	out.Retry = RetryAt(f, o.Config.Digest.Every)
+	return fmt.Errorf("%w; %s kept, the next try at %s", cause, Events(out.Events), out.Retry.Format(time.RFC3339))
 }

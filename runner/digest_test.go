@@ -20,6 +20,8 @@ import (
 type fakeMailer struct {
 	sent []*report.Mail
 	fail error
+	// tries counts the calls of Send, failed ones too.
+	tries int
 	// during runs inside Send, as if something happened meanwhile.
 	during func()
 }
@@ -27,6 +29,7 @@ type fakeMailer struct {
 func (f *fakeMailer) Server() string { return "fake server" }
 
 func (f *fakeMailer) Send(_ context.Context, m *report.Mail) error {
+	f.tries++
 	if f.during != nil {
 		f.during()
 	}
@@ -159,7 +162,7 @@ func TestSendDigest(t *testing.T) {
 	add("192.0.2.4")
 	bad := &fakeMailer{fail: errors.New("digest: mail to fake server failed: 451 try later")}
 	out, err = send(bad, digestNow.Add(5*time.Hour), false)
-	if err == nil || out.Sent || !strings.Contains(err.Error(), "451 try later; 1 event kept for the next run") {
+	if err == nil || out.Sent || !strings.HasSuffix(err.Error(), "451 try later; 1 event kept, the next try at 2026-11-24T17:01:00Z") {
 		t.Fatalf("failed delivery: %+v %v", out, err)
 	}
 	if len(outbox(t, db)) != 1 {
@@ -173,5 +176,162 @@ func TestSendDigest(t *testing.T) {
 	})
 	if out, err := send(m, digestNow.Add(5*time.Hour+time.Minute), false); err != nil || !out.Sent || len(outbox(t, db)) != 0 {
 		t.Fatalf("retry: %+v %v", out, err)
+	}
+}
+
+func TestBackoff(t *testing.T) {
+	minute := time.Minute
+	for _, c := range []struct {
+		every time.Duration
+		want  []time.Duration // after 1, 2, ... failures
+	}{
+		{time.Hour, []time.Duration{minute, 2 * minute, 4 * minute, 8 * minute, 16 * minute, 32 * minute, time.Hour, time.Hour, time.Hour}},
+		{24 * time.Hour, []time.Duration{minute, 2 * minute, 4 * minute, 8 * minute, 16 * minute, 32 * minute, time.Hour, time.Hour}},
+		{10 * minute, []time.Duration{minute, 2 * minute, 4 * minute, 8 * minute, 10 * minute, 10 * minute}},
+		{30 * time.Second, []time.Duration{30 * time.Second, 30 * time.Second}},
+	} {
+		for i, want := range c.want {
+			if got := Backoff(i+1, c.every); got != want {
+				t.Errorf("every %s, after %d failures: backoff %s, want %s", c.every, i+1, got, want)
+			}
+		}
+	}
+	if got := Backoff(0, time.Hour); got != 0 {
+		t.Errorf("no failure: backoff %s", got)
+	}
+	if got := Backoff(1000, time.Hour); got != time.Hour {
+		t.Errorf("after 1000 failures: backoff %s, want the cap", got)
+	}
+}
+
+// TestDigestBackoff: after a failed delivery the digest is tried again
+// a minute later, then 2, 4, 8, 16, 32 minutes after the last failure,
+// then every hour; a run in between neither tries nor fails, and says
+// when the next try is. Success forgets the failures, a clock gone back
+// and the digest command (Force) ignore the backoff, a disabled digest
+// forgets them.
+func TestDigestBackoff(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "auth.log")
+	os.WriteFile(log, nil, 0o644)
+	cfg := digestConfig(t, true, log)
+	db := openDB(t)
+	if err := db.Update(func(tx *state.Tx) error {
+		return tx.AddEvent(&state.Event{Kind: state.EventWarning, Time: digestNow, Text: "w"})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	m := &fakeMailer{fail: errors.New("digest: mail to fake server failed: dial tcp: connection refused")}
+	run := func(now time.Time) *Result {
+		t.Helper()
+		res, err := Run(context.Background(), db, Options{Config: cfg, Now: now, Mailer: m, Host: "h"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	failure := func() (state.DigestFailure, bool) {
+		var f state.DigestFailure
+		var ok bool
+		db.View(func(tx *state.Tx) error { f, ok = tx.DigestFailure(); return nil })
+		return f, ok
+	}
+	// tried runs at now and checks that it tried and failed, the n-th
+	// time in a row, and that the error names the next try.
+	tried := func(now time.Time, n int, next time.Duration) {
+		t.Helper()
+		before := m.tries
+		res := run(now)
+		if m.tries != before+1 || res.DigestErr == nil || len(res.Problems) != 1 {
+			t.Fatalf("%s: tries %d→%d, error %v: want one failed try", now.Format(time.TimeOnly), before, m.tries, res.DigestErr)
+		}
+		if want := "; 1 event kept, the next try at " + now.Add(next).Format(time.RFC3339); !strings.HasSuffix(res.DigestErr.Error(), want) {
+			t.Errorf("%s: error %q, want it to end in %q", now.Format(time.TimeOnly), res.DigestErr, want)
+		}
+		if f, ok := failure(); !ok || f.Count != n || !f.Last.Equal(now) || !f.Since.Equal(digestNow) ||
+			f.Err != "mail to fake server failed: dial tcp: connection refused" {
+			t.Fatalf("%s: failure record %+v %v, want %d in a row since %s", now.Format(time.TimeOnly), f, ok, n, digestNow.Format(time.TimeOnly))
+		}
+	}
+	// held runs at now and checks that it did not try and did not fail,
+	// and said when it will.
+	held := func(now, next time.Time, n int) {
+		t.Helper()
+		before := m.tries
+		res := run(now)
+		if m.tries != before || res.DigestErr != nil || len(res.Problems) != 0 {
+			t.Fatalf("%s: tried within the backoff (tries %d→%d, error %v, problems %v)", now.Format(time.TimeOnly), before, m.tries, res.DigestErr, res.Problems)
+		}
+		want := fmt.Sprintf("the next try is at %s: %d failed deliver", next.Format(time.RFC3339), n)
+		if d := res.Digest; d == nil || d.Sent || !strings.HasPrefix(d.NotDue, want) || !d.Retry.Equal(next) ||
+			!strings.HasSuffix(d.NotDue, " since 2026-11-24T12:00:00Z, the last: mail to fake server failed: dial tcp: connection refused") {
+			t.Fatalf("%s: outcome %+v, want not due saying %q...", now.Format(time.TimeOnly), d, want)
+		}
+		if f, _ := failure(); f.Count != n {
+			t.Fatalf("%s: a run within the backoff changed the count to %d", now.Format(time.TimeOnly), f.Count)
+		}
+	}
+
+	tried(digestNow, 1, time.Minute)
+	held(digestNow.Add(30*time.Second), digestNow.Add(time.Minute), 1)
+	last := digestNow
+	schedule := []time.Duration{time.Minute, 2 * time.Minute, 4 * time.Minute, 8 * time.Minute, 16 * time.Minute,
+		32 * time.Minute, time.Hour, time.Hour, time.Hour}
+	for i, wait := range schedule[:len(schedule)-1] {
+		next := last.Add(wait)
+		held(next.Add(-retrySlack-time.Second), next, i+1)
+		// cron starts this run a moment earlier after the minute than
+		// the failed one: it is still the retry.
+		now := next.Add(-time.Second)
+		tried(now, i+2, schedule[i+1])
+		last = now
+	}
+	if f, _ := failure(); f.Count != len(schedule) {
+		t.Fatalf("%d failures recorded, want %d", f.Count, len(schedule))
+	}
+
+	// The digest command tries within the backoff, and a failure counts.
+	before := m.tries
+	out, err := SendDigest(context.Background(), db, DigestOptions{Config: cfg, Now: last.Add(time.Minute), Host: "h", Mailer: m, Force: true})
+	if m.tries != before+1 || err == nil || out.Sent {
+		t.Fatalf("forced digest within the backoff: %+v %v", out, err)
+	}
+	last = last.Add(time.Minute)
+	// A clock gone back before the last failure is due.
+	before = m.tries
+	if res := run(last.Add(-time.Hour)); m.tries != before+1 || res.DigestErr == nil {
+		t.Fatalf("a clock gone back holds the digest: %+v", res.Digest)
+	}
+	last = last.Add(-time.Hour)
+
+	// The server is back: the try after the backoff delivers, and the
+	// failures are forgotten; the next failure waits a minute again.
+	m.fail = nil
+	held(last.Add(30*time.Minute), last.Add(time.Hour), len(schedule)+2)
+	if res := run(last.Add(time.Hour)); !res.Digest.Sent || len(m.sent) != 1 || len(res.Problems) != 0 {
+		t.Fatalf("after the backoff: %+v %v", res.Digest, res.Problems)
+	}
+	if f, ok := failure(); ok {
+		t.Fatalf("a delivered digest left the failure record %+v", f)
+	}
+	if len(outbox(t, db)) != 0 {
+		t.Fatal("the delivered events are still in the outbox")
+	}
+
+	// A new failure waits a minute again; turning the digest off
+	// forgets it.
+	m.fail = errors.New("digest: mail to fake server failed: 451 try later")
+	db.Update(func(tx *state.Tx) error {
+		return tx.AddEvent(&state.Event{Kind: state.EventWarning, Time: digestNow, Text: "w2"})
+	})
+	now := last.Add(3 * time.Hour)
+	if res := run(now); res.DigestErr == nil || !strings.HasSuffix(res.DigestErr.Error(), "the next try at "+now.Add(time.Minute).Format(time.RFC3339)) {
+		t.Fatalf("a new failure after a delivery: %v", res.DigestErr)
+	}
+	if _, err := Run(context.Background(), db, Options{Config: digestConfig(t, false, log), Now: now.Add(time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	if f, ok := failure(); ok {
+		t.Fatalf("the digest turned off, the failure record stays: %+v", f)
 	}
 }

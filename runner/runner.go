@@ -388,9 +388,13 @@ func (r *run) finish() error {
 
 // outbox adds the run's failures, busiest addresses and new warnings to
 // the digest outbox; with the digest disabled it empties the outbox
-// instead (`ban` and `unban` add events too), so that it never grows.
+// instead (`ban` and `unban` add events too), so that it never grows,
+// and forgets failed deliveries.
 func (r *run) outbox(events bool) error {
 	if !events {
+		if err := r.tx.ClearDigestFailure(); err != nil {
+			return err
+		}
 		if r.tx.OutboxEmpty() {
 			return nil
 		}
