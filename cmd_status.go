@@ -11,7 +11,9 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"logjail/analyze"
+	"logjail/config"
 	"logjail/report"
+	"logjail/runner"
 	"logjail/state"
 )
 
@@ -47,6 +49,7 @@ func runStatus(g *globals, format string) error {
 			s := report.Time(t)
 			doc.LastRun = &s
 		}
+		doc.Digest = digestStatus(tx, cfg)
 		bans, err := tx.Bans()
 		if err != nil {
 			return err
@@ -97,12 +100,35 @@ func runStatus(g *globals, format string) error {
 	return printStatus(g.stdout, &doc)
 }
 
+// digestStatus says how the digest fares: when the last one went, what
+// waits, and, while deliveries fail, since when, why and when the next
+// try is.
+func digestStatus(tx *state.Tx, cfg *config.Config) *report.DigestStatusJSON {
+	d := &report.DigestStatusJSON{Enabled: cfg.Digest.Enabled(), Pending: tx.EventCount()}
+	if t, ok := tx.LastDigest(); ok {
+		s := report.Time(t)
+		d.LastSent = &s
+	}
+	if f, ok := tx.DigestFailure(); ok {
+		since, last, next := report.Time(f.Since), report.Time(f.Last), report.Time(runner.RetryAt(f, cfg.Digest.Every))
+		d.Failures, d.FailingSince, d.LastFailure, d.LastError = f.Count, &since, &last, f.Err
+		if d.Enabled && d.Pending > 0 {
+			d.NextTry = &next
+		}
+	}
+	return d
+}
+
 func printStatus(w io.Writer, doc *report.StatusJSON) error {
 	last := "never"
 	if doc.LastRun != nil {
 		last = *doc.LastRun
 	}
-	fmt.Fprintf(w, "Last run: %s\n\nActive bans: %d\n", last, len(doc.Bans))
+	fmt.Fprintf(w, "Last run: %s\n", last)
+	if d := doc.Digest; d != nil {
+		printDigestStatus(w, d)
+	}
+	fmt.Fprintf(w, "\nActive bans: %d\n", len(doc.Bans))
 	if len(doc.Bans) > 0 {
 		rows := [][]string{}
 		for _, b := range doc.Bans {
@@ -135,4 +161,27 @@ func printStatus(w io.Writer, doc *report.StatusJSON) error {
 		return report.Table(w, []string{"JAIL", "PATH", "OFFSET", "INODE"}, rows)
 	}
 	return nil
+}
+
+func printDigestStatus(w io.Writer, d *report.DigestStatusJSON) {
+	if !d.Enabled {
+		fmt.Fprintln(w, "Digest: off (digest.to is not set)")
+		return
+	}
+	sent := "never"
+	if d.LastSent != nil {
+		sent = *d.LastSent
+	}
+	fmt.Fprintf(w, "Digest: last sent %s, %s waiting\n", sent, runner.Events(d.Pending))
+	if d.Failures == 0 {
+		return
+	}
+	n := "1 failed delivery"
+	if d.Failures > 1 {
+		n = fmt.Sprintf("%d failed deliveries", d.Failures)
+	}
+	fmt.Fprintf(w, "Digest FAILING since %s: %s, the last at %s: %s\n", *d.FailingSince, n, *d.LastFailure, d.LastError)
+	if d.NextTry != nil {
+		fmt.Fprintf(w, "Digest: the next try at %s (logjail digest tries now)\n", *d.NextTry)
+	}
 }

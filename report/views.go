@@ -63,10 +63,32 @@ type FileJSON struct {
 
 // StatusJSON is the document `status --format json` prints.
 type StatusJSON struct {
-	LastRun  *string       `json:"last_run"`
-	Bans     []BanJSON     `json:"bans"`
-	Failures []FailureJSON `json:"failures"`
-	Files    []FileJSON    `json:"files"`
+	LastRun  *string           `json:"last_run"`
+	Bans     []BanJSON         `json:"bans"`
+	Failures []FailureJSON     `json:"failures"`
+	Files    []FileJSON        `json:"files"`
+	Digest   *DigestStatusJSON `json:"digest"`
+}
+
+// DigestStatusJSON is the digest's part of `status --format json`. The
+// failure fields are null (failures 0, last_error "") while deliveries
+// work.
+type DigestStatusJSON struct {
+	// Enabled is false without digest.to: nothing is mailed.
+	Enabled bool `json:"enabled"`
+	// LastSent is when a mail server last accepted a digest.
+	LastSent *string `json:"last_sent"`
+	// Pending counts the events in the outbox.
+	Pending int `json:"pending"`
+	// Failures counts the deliveries that failed in a row, since
+	// FailingSince; LastFailure is the latest, which failed with
+	// LastError.
+	Failures     int     `json:"failures"`
+	FailingSince *string `json:"failing_since"`
+	LastFailure  *string `json:"last_failure"`
+	LastError    string  `json:"last_error"`
+	// NextTry is when a run tries again (`digest` tries at once).
+	NextTry *string `json:"next_try"`
 }
 
 // Time formats t as RFC 3339 with offset.

@@ -90,6 +90,20 @@ func (tx *Tx) OutboxEmpty() bool {
 	return k == nil
 }
 
+// EventCount counts the outbox's events without reading them.
+func (tx *Tx) EventCount() int {
+	b := tx.bucket(bucketOutbox)
+	if b == nil {
+		return 0
+	}
+	n := 0
+	c := b.Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		n++
+	}
+	return n
+}
+
 // DeleteEvents removes the events numbered seqs (Event.Seq): those a mail
 // server accepted. Numbers no longer in the outbox are skipped.
 func (tx *Tx) DeleteEvents(seqs ...uint64) error {
