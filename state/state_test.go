@@ -164,7 +164,10 @@ func TestHistoryAndOutbox(t *testing.T) {
 		if last := ev[len(ev)-1]; last.Seq != 6 || last.Text != "w" {
 			t.Errorf("new event %+v, want seq 6", last)
 		}
-		if n, err := tx.ClearEvents(); n != 4 || err != nil || !tx.OutboxEmpty() {
+		if n := tx.EventCount(); n != 4 {
+			t.Errorf("event count %d, want 4", n)
+		}
+		if n, err := tx.ClearEvents(); n != 4 || err != nil || !tx.OutboxEmpty() || tx.EventCount() != 0 {
 			t.Errorf("clear: %d, %v", n, err)
 		}
 		if _, ok := tx.LastDigest(); ok {
