@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -190,27 +191,54 @@ func TestDigestDelivery(t *testing.T) {
 		t.Errorf("after delivery the outbox is not empty:\n%s", out)
 	}
 
-	// The server goes down: the runs ban, exit 1 with one line, keep the
-	// outbox, and try again each time.
+	// The server goes down: the run bans, exits 1 with one line and
+	// keeps the outbox. The next try waits a minute after the failure,
+	// then 2, 4 ... minutes after the last: a run before then bans as
+	// usual, exits 0, prints nothing and does not connect; a run after it
+	// tries, and fails again with one line.
 	mp.stop(t)
 	attack(t, log, 90*time.Minute, "192.0.2.2", users("a", 5)...)
 	_, stderr = ljExec(t, nil, "", 1, "--config", cfg, "--now", at(2*time.Hour), "run")
-	oneLine(t, stderr, "SMTP server "+mp.smtp, "events kept, the next try at "+at(2*time.Hour+time.Minute))
+	oneLine(t, stderr, "SMTP server "+mp.smtp, "connection refused", "events kept, the next try at "+at(2*time.Hour+time.Minute))
+	// Something listens on the port from now on, to count who connects;
+	// it closes each connection at once: the mail server is still down.
+	down := listenDown(t, mp.smtp)
 	attack(t, log, 2*time.Hour, "192.0.2.3", users("b", 5)...)
-	_, stderr = ljExec(t, nil, "", 1, "--config", cfg, "--now", at(2*time.Hour+time.Minute), "run")
-	oneLine(t, stderr, "SMTP server "+mp.smtp)
-	st := status(t, cfg, at(2*time.Hour+time.Minute))
+	_, stderr = ljExec(t, nil, "", 0, "--config", cfg, "--now", at(2*time.Hour+30*time.Second), "run")
+	if stderr != "" || down.count() != 0 {
+		t.Fatalf("a run within the backoff: stderr %q, %d connections; want none", stderr, down.count())
+	}
+	st := status(t, cfg, at(2*time.Hour+30*time.Second))
 	if len(st.Bans) != 3 {
 		t.Fatalf("bans while the mail server is down: %+v", st.Bans)
 	}
-	preview := lj(t, cfg, 0, "--now", at(2*time.Hour+time.Minute), "digest", "--preview")
+	if d := st.Digest; d.Failures != 1 || d.FailingSince == nil || *d.FailingSince != at(2*time.Hour) ||
+		d.NextTry == nil || *d.NextTry != at(2*time.Hour+time.Minute) || !strings.Contains(d.LastError, "connection refused") {
+		t.Fatalf("status of a failing digest: %+v", d)
+	}
+	_, stderr = ljExec(t, nil, "", 1, "--config", cfg, "--now", at(2*time.Hour+time.Minute), "run")
+	oneLine(t, stderr, "SMTP server "+mp.smtp, "events kept, the next try at "+at(2*time.Hour+3*time.Minute))
+	if down.count() == 0 {
+		t.Fatal("the run after the backoff did not connect")
+	}
+	tries := down.count()
+	_, stderr = ljExec(t, nil, "", 0, "--config", cfg, "--now", at(2*time.Hour+2*time.Minute+30*time.Second), "run")
+	if stderr != "" || down.count() != tries {
+		t.Fatalf("a run within the second backoff: stderr %q, %d connections more", stderr, down.count()-tries)
+	}
+	if d := status(t, cfg, at(2*time.Hour+2*time.Minute+30*time.Second)).Digest; d.Failures != 2 || *d.FailingSince != at(2*time.Hour) {
+		t.Fatalf("status after two failures: %+v", d)
+	}
+	preview := lj(t, cfg, 0, "--now", at(2*time.Hour+2*time.Minute), "digest", "--preview")
 	if got := bannedIn(preview); !slices.Equal(got, []string{"192.0.2.2", "192.0.2.3"}) {
 		t.Fatalf("outbox after failed deliveries lists %v:\n%s", got, preview)
 	}
+	down.close()
 
-	// Back up: a dry run mails nothing; the next run delivers it all.
+	// Back up: a dry run mails nothing; the run after the backoff
+	// delivers it all.
 	mp.start(t)
-	if out := lj(t, cfg, 0, "--now", at(2*time.Hour+2*time.Minute), "run", "--dry-run"); strings.Contains(out, "digest") {
+	if out := lj(t, cfg, 0, "--now", at(2*time.Hour+2*time.Minute+40*time.Second), "run", "--dry-run"); strings.Contains(out, "digest") {
 		t.Errorf("dry run speaks of a digest:\n%s", out)
 	}
 	if n := len(mp.messages(t)); n != 1 {
@@ -227,6 +255,10 @@ func TestDigestDelivery(t *testing.T) {
 	}
 	if !strings.HasSuffix(msgs[1].Subject, ": 2 new bans, 0 unbans, 10 failures") {
 		t.Errorf("subject %q", msgs[1].Subject)
+	}
+	if d := status(t, cfg, at(2*time.Hour+3*time.Minute)).Digest; d.Failures != 0 || d.FailingSince != nil || d.NextTry != nil ||
+		d.Pending != 0 || d.LastSent == nil || *d.LastSent != at(2*time.Hour+3*time.Minute) {
+		t.Errorf("status after the delivery: %+v", d)
 	}
 
 	// digest.every (1h) holds the next digest back; `digest` sends now.
@@ -411,4 +443,43 @@ func TestDigestTLSAndAuth(t *testing.T) {
 			}
 		})
 	}
+}
+
+// downServer listens where a mail server was and closes every connection
+// at once (a server still down), counting them: a run that does not try
+// to mail leaves the count as it was.
+type downServer struct {
+	ln   net.Listener
+	n    atomic.Int32
+	done chan struct{}
+}
+
+func listenDown(t *testing.T, addr string) *downServer {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &downServer{ln: ln, done: make(chan struct{})}
+	go func() {
+		defer close(d.done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			d.n.Add(1)
+			c.Close()
+		}
+	}()
+	t.Cleanup(d.close)
+	return d
+}
+
+func (d *downServer) count() int { return int(d.n.Load()) }
+
+// close stops listening and waits for the accepting goroutine.
+func (d *downServer) close() {
+	d.ln.Close()
+	<-d.done
 }

@@ -78,6 +78,14 @@ type statusDoc struct {
 		Jail, IP string
 		Count    int
 	} `json:"failures"`
+	Digest struct {
+		LastSent     *string `json:"last_sent"`
+		Pending      int     `json:"pending"`
+		Failures     int     `json:"failures"`
+		FailingSince *string `json:"failing_since"`
+		LastError    string  `json:"last_error"`
+		NextTry      *string `json:"next_try"`
+	} `json:"digest"`
 }
 
 func status(t *testing.T, cfg, now string) statusDoc {
