@@ -22,7 +22,11 @@ func digestCommand(g *globals) *cli.Command {
 			"`digest` mails it now, whatever digest.every says, and empties the outbox once the mail\n" +
 			"server accepted it. With an empty outbox it says so and sends nothing. --preview prints\n" +
 			"the mail's headers and text and changes nothing. A failed delivery keeps the outbox\n" +
-			"and exits 1 with one line naming the server.",
+			"and exits 1 with one line naming the server and the next try.\n\n" +
+			"After a failed delivery `run` waits before it tries again: 1 minute, then 2, 4, 8, 16,\n" +
+			"32 minutes after the last failure, then an hour (or digest.every when shorter); runs in\n" +
+			"between neither connect nor fail, and `status` shows the failures. `digest` ignores\n" +
+			"that wait: run it once the mail server is mended.",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "preview", Usage: "print the digest (headers and text) instead of sending it; change nothing"},
 		},

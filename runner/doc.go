@@ -5,7 +5,8 @@
 // jail's filter and ban policy, records the bans decided, lifts the ones
 // that expired, adds its events to the digest outbox, and saves the
 // offsets; then it brings the firewall to the bans active at the run's
-// time, and last mails the digest when it is due ([SendDigest]). A dry
+// time, and last mails the digest when it is due ([SendDigest]; after a
+// failed delivery the tries back off, see [Backoff]). A dry
 // run does all of it against a read transaction and keeps and mails
 // nothing.
 //

@@ -50,7 +50,7 @@ type Result struct {
 	// Warnings are new problems, to be printed once.
 	Warnings []string
 	// Problems are the steps that failed (exit code 1); they are retried
-	// by the next run.
+	// by the next run (the digest by the first run after its backoff).
 	Problems []error
 	// Firewall is what the firewall step changed (nil when skipped or
 	// failed); FirewallErr why it failed (also in Problems).
