@@ -65,7 +65,7 @@ const maxDigestError = 400
 // 32 minutes, then an hour each time. When digest.every (every) is
 // shorter than an hour it is the limit instead: a failing digest is
 // tried at least as often as a working one would go, so once the server
-// is back the digest comes no later than it would have anyway.
+// is back the digest waits no longer than every, as it may anyway.
 //
 // During an outage a run within the backoff does not connect and does
 // not fail, so cron mails root one error line per try, not one a minute,
