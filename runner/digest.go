@@ -51,11 +51,12 @@ const (
 	RetryMax   = time.Hour
 )
 
-// retrySlack is how much earlier than its retry time a run still tries:
-// cron starts each run a moment after the minute, sometimes less of a
-// moment than the failed run, and a retry due a minute later must be the
-// next run, not the one after.
-const retrySlack = 10 * time.Second
+// cronSlack is how much earlier than its time a digest still goes, after
+// digest.every or a retry's backoff: cron starts each run a moment after
+// the minute, sometimes less of a moment than the run before, and a
+// digest due an hour (or a retry a minute) later must go with that run,
+// not the next one.
+const cronSlack = 10 * time.Second
 
 // maxDigestError bounds the error a failure record keeps, in characters.
 const maxDigestError = 400
@@ -142,7 +143,8 @@ func PendingDigest(tx *state.Tx, host string, now time.Time) (*report.Digest, []
 // SendDigest mails the outbox as one digest when one is due: the outbox
 // is not empty, digest.every has passed since the last digest (or no
 // digest was ever sent), and after failed deliveries the backoff has
-// passed since the last of them (see Backoff); Force, or a clock gone
+// passed since the last of them (see Backoff), each give or take
+// cronSlack; Force, or a clock gone
 // back before the last digest or failure, makes it due. The state
 // is not locked by a transaction while the mail goes out; the caller's
 // open state file holds the lock, so no other run adds or mails events
@@ -163,12 +165,12 @@ func SendDigest(ctx context.Context, db *state.DB, o DigestOptions) (*DigestOutc
 			out.NotDue = "the outbox is empty"
 			return nil
 		}
-		if last, ok := tx.LastDigest(); ok && !o.Force && !o.Now.Before(last) && o.Now.Sub(last) < o.Config.Digest.Every {
+		if last, ok := tx.LastDigest(); ok && !o.Force && !o.Now.Before(last) && o.Now.Sub(last) < o.Config.Digest.Every-cronSlack {
 			out.NotDue = fmt.Sprintf("the last digest went at %s, digest.every is %s", last.Format(time.RFC3339), o.Config.Digest.Every)
 			return nil
 		}
 		if f, ok := tx.DigestFailure(); ok && !o.Force && !o.Now.Before(f.Last) {
-			if retry := RetryAt(f, o.Config.Digest.Every); o.Now.Before(retry.Add(-retrySlack)) {
+			if retry := RetryAt(f, o.Config.Digest.Every); o.Now.Before(retry.Add(-cronSlack)) {
 				out.Retry = retry
 				out.NotDue = fmt.Sprintf("the next try is at %s: %s since %s, the last: %s",
 					retry.Format(time.RFC3339), deliveries(f.Count), f.Since.Format(time.RFC3339), f.Err)
