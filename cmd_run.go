@@ -65,10 +65,10 @@ func runRun(ctx context.Context, g *globals, o runOptions) error {
 	started := time.Now()
 	res, err := runner.Run(ctx, db, runner.Options{Config: cfg, Now: g.now, DryRun: o.dryRun, Firewall: fw, Mailer: mailer, Host: host})
 	if err != nil {
-		writeMetrics(g, cfg, nil, started, o.dryRun)
+		writeMetrics(g, cfg, db, nil, started, o.dryRun)
 		return stateError(err)
 	}
-	if err := writeMetrics(g, cfg, res, started, o.dryRun); err != nil {
+	if err := writeMetrics(g, cfg, db, res, started, o.dryRun); err != nil {
 		res.Problems = append(res.Problems, err)
 		fmt.Fprintf(g.stderr, "logjail: %s\n", err)
 	}
@@ -250,11 +250,22 @@ func printRunSummary(w io.Writer, res *runner.Result) {
 
 // writeMetrics writes the Prometheus textfile when metrics_file is set
 // (never for a dry run). res nil means the run failed.
-func writeMetrics(g *globals, cfg *config.Config, res *runner.Result, started time.Time, dry bool) error {
+func writeMetrics(g *globals, cfg *config.Config, db *state.DB, res *runner.Result, started time.Time, dry bool) error {
 	if cfg.MetricsFile == "" || dry {
 		return nil
 	}
 	m := &report.Metrics{Jails: map[string]report.JailMetrics{}, Duration: time.Since(started), LastSuccess: report.LastSuccess(cfg.MetricsFile)}
+	if cfg.Digest.Enabled() {
+		d := &report.DigestMetrics{}
+		err := db.View(func(tx *state.Tx) error {
+			f, _ := tx.DigestFailure()
+			d.Failures, d.Pending = f.Count, tx.EventCount()
+			return nil
+		})
+		if err == nil {
+			m.Digest = d
+		}
+	}
 	for _, j := range cfg.Enabled() {
 		m.Jails[j.Name] = report.JailMetrics{}
 	}

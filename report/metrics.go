@@ -23,6 +23,15 @@ type Metrics struct {
 	// last success time given in LastSuccess.
 	Success     time.Time
 	LastSuccess time.Time
+	// Digest is the digest's state after the run; nil when it is off.
+	Digest *DigestMetrics
+}
+
+// DigestMetrics are the digest's backlog and failures.
+type DigestMetrics struct {
+	// Failures counts the deliveries that failed in a row (0 once the
+	// server accepts one); Pending the events waiting in the outbox.
+	Failures, Pending int
 }
 
 // WriteMetrics writes m to path in the Prometheus text format, atomically
@@ -49,6 +58,10 @@ func WriteMetrics(path string, m *Metrics) error {
 	last := m.LastSuccess
 	if !m.Success.IsZero() {
 		last = m.Success
+	}
+	if d := m.Digest; d != nil {
+		fmt.Fprintf(&b, "# HELP logjail_digest_failures Digest deliveries that failed in a row; 0 once the server accepts one.\n# TYPE logjail_digest_failures gauge\nlogjail_digest_failures %d\n", d.Failures)
+		fmt.Fprintf(&b, "# HELP logjail_digest_pending_events Events waiting in the outbox for the next digest.\n# TYPE logjail_digest_pending_events gauge\nlogjail_digest_pending_events %d\n", d.Pending)
 	}
 	if !last.IsZero() {
 		fmt.Fprintf(&b, "# HELP logjail_last_success_timestamp_seconds Time of the last run that succeeded.\n# TYPE logjail_last_success_timestamp_seconds gauge\nlogjail_last_success_timestamp_seconds %d\n", last.Unix())
