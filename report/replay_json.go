@@ -5,6 +5,8 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"io"
+	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -266,27 +268,41 @@ func stepName(d time.Duration) string {
 
 // WriteReplayCSV writes one row per address: the table a spreadsheet
 // wants for "who attacked". Bans counts the bans the policy issued to the
-// address, in any jail, and first_ban is the first one's start.
+// address, in any jail, its own or its network's (ban_prefix6), and
+// first_ban is the first one's start.
 func WriteReplayCSV(w io.Writer, r *Replay) error {
 	type banned struct {
 		n     int
 		first time.Time
 	}
-	bans := map[string]*banned{}
+	bans := map[netip.Prefix]*banned{}
+	var lens []int // the prefix lengths banned
 	for _, b := range r.Bans {
-		k := b.Prefix.Addr().String()
-		if bans[k] == nil {
-			bans[k] = &banned{first: b.Start}
+		if bans[b.Prefix] == nil {
+			bans[b.Prefix] = &banned{first: b.Start}
+			if !slices.Contains(lens, b.Prefix.Bits()) {
+				lens = append(lens, b.Prefix.Bits())
+			}
 		}
-		bans[k].n++
+		bans[b.Prefix].n++
 	}
 	cw := csv.NewWriter(w)
 	cw.Write([]string{"ip", "failures", "first", "last", "jails", "users", "bans", "first_ban"})
 	for _, ip := range r.IPs {
 		row := []string{ip.Addr.String(), itoa(ip.Failures), Time(ip.First), Time(ip.Last), strings.Join(ip.Jails, ","),
 			csvText(strings.Join(ip.Users, ",")), "0", ""}
-		if b := bans[ip.Addr.String()]; b != nil {
-			row[6], row[7] = strconv.Itoa(b.n), Time(b.first)
+		var sum banned
+		for _, n := range lens {
+			p, err := ip.Addr.Prefix(n)
+			if b := bans[p]; err == nil && b != nil {
+				if sum.n == 0 || b.first.Before(sum.first) {
+					sum.first = b.first
+				}
+				sum.n += b.n
+			}
+		}
+		if sum.n > 0 {
+			row[6], row[7] = strconv.Itoa(sum.n), Time(sum.first)
 		}
 		cw.Write(row)
 	}

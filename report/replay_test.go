@@ -206,6 +206,35 @@ func TestReplayHostileText(t *testing.T) {
 	}
 }
 
+// TestReplayCSVNetworkBans: an address banned with its IPv6 network
+// (ban_prefix6: 64) counts that ban in its CSV row, beside a ban of its
+// own in another jail; the first_ban is the earlier of the two.
+func TestReplayCSVNetworkBans(t *testing.T) {
+	addr := netip.MustParseAddr("2001:db8:1:2::17")
+	r := &Replay{
+		IPs: []ReplayIP{{Addr: addr, Failures: 9, First: at("10:00:00"), Last: at("10:30:00"), Jails: []string{"a", "b"}},
+			{Addr: netip.MustParseAddr("2001:db8:1:3::17"), Failures: 1, First: at("10:00:00"), Last: at("10:00:00"), Jails: []string{"a"}}},
+		Bans: []ReplayBan{
+			{Jail: "a", Prefix: netip.MustParsePrefix("2001:db8:1:2::/64"), Start: at("10:20:00"), Offense: 1},
+			{Jail: "b", Prefix: netip.PrefixFrom(addr, 128), Start: at("10:10:00"), Offense: 1},
+		},
+	}
+	var out bytes.Buffer
+	if err := WriteReplayCSV(&out, r); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(&out).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rows[1][6:]; got[0] != "2" || got[1] != "2026-03-01T10:10:00Z" {
+		t.Errorf("%s: bans, first_ban = %v, want 2 and 2026-03-01T10:10:00Z", rows[1][0], got)
+	}
+	if got := rows[2][6:]; got[0] != "0" || got[1] != "" {
+		t.Errorf("%s, outside the banned /64: bans, first_ban = %v, want 0 and none", rows[2][0], got)
+	}
+}
+
 func TestPrintable(t *testing.T) {
 	for in, want := range map[string]string{
 		"root":           "root",
