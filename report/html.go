@@ -144,18 +144,19 @@ type htmlWhatIf struct {
 type htmlJailAddr struct{ Jail, Addr string }
 
 func newHTMLPage(r *Replay, opt HTMLOptions) *htmlPage {
-	loc := time.UTC
+	// The zone, and a time to name its offset at.
+	loc, ref := time.UTC, r.From
 	switch {
 	case !r.From.IsZero():
 		loc = r.From.Location()
 	case !opt.Generated.IsZero():
-		loc = opt.Generated.Location()
+		loc, ref = opt.Generated.Location(), opt.Generated
 	}
 	at := func(t time.Time) htmlTime { return newHTMLTime(t, loc) }
 	p := &htmlPage{
 		Title:     "logjail replay",
 		Version:   htmlText(opt.Version, 100),
-		Zone:      zoneText(loc, r.From),
+		Zone:      zoneText(loc, ref),
 		Empty:     r.Failures == 0 && len(r.IPs) == 0,
 		Lines:     thousands(r.Lines),
 		Failures:  thousands(r.Failures),

@@ -324,6 +324,17 @@ func TestReplayHTMLEmpty(t *testing.T) {
 	if got := len(bodyRows(byID(t, doc, "files"))); got != 1 {
 		t.Errorf("%d file rows, want 1", got)
 	}
+
+	// Without failures the zone's offset is the one at generation time,
+	// not at the zero time (where Berlin kept local mean time, +00:53).
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := renderHTML(t, r, HTMLOptions{Generated: time.Date(2026, 7, 1, 12, 0, 0, 0, berlin)})
+	if !bytes.Contains(page, []byte("Times are Europe/Berlin (UTC&#43;02:00).")) {
+		t.Errorf("the empty report in summer names Berlin's zone otherwise:\n%s", page)
+	}
 }
 
 func TestReplayHTMLNoBansNoUsers(t *testing.T) {
