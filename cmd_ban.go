@@ -151,7 +151,7 @@ func runBan(ctx context.Context, g *globals, jail, forS string, args []string) e
 			if err := tx.AddHistory(b); err != nil {
 				return err
 			}
-			if err := tx.AddEvent(&state.Event{Kind: "ban", Time: now, Ban: b}); err != nil {
+			if err := tx.AddEvent(&state.Event{Kind: state.EventBan, Time: now, Ban: b}); err != nil {
 				return err
 			}
 		}

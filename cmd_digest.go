@@ -60,7 +60,7 @@ func runDigest(ctx context.Context, g *globals, preview bool) error {
 		fmt.Fprintln(g.stdout, "The outbox is empty: no digest sent.")
 		return nil
 	}
-	fmt.Fprintf(g.stdout, "Digest of %s sent to %s.\n", runner.Events(out.Events), mailer.Server())
+	fmt.Fprintf(g.stdout, "Digest of %s sent to %s.\n", report.Count(out.Events, "event", "events"), mailer.Server())
 	return nil
 }
 

@@ -242,7 +242,7 @@ func printRunSummary(w io.Writer, res *runner.Result) {
 	}
 	fmt.Fprintf(w, "%d bans active\n", len(res.Active))
 	if d := res.Digest; d != nil && d.Sent {
-		fmt.Fprintf(w, "digest: %s mailed\n", runner.Events(d.Events))
+		fmt.Fprintf(w, "digest: %s mailed\n", report.Count(d.Events, "event", "events"))
 	} else if d != nil && d.NotDue != "" {
 		fmt.Fprintf(w, "digest: not due: %s\n", d.NotDue)
 	}
@@ -256,15 +256,11 @@ func writeMetrics(g *globals, cfg *config.Config, db *state.DB, res *runner.Resu
 	}
 	m := &report.Metrics{Jails: map[string]report.JailMetrics{}, Duration: time.Since(started), LastSuccess: report.LastSuccess(cfg.MetricsFile)}
 	if cfg.Digest.Enabled() {
-		d := &report.DigestMetrics{}
-		err := db.View(func(tx *state.Tx) error {
-			f, _ := tx.DigestFailure()
-			d.Failures, d.Pending = f.Count, tx.EventCount()
+		db.View(func(tx *state.Tx) error {
+			d := digestStatus(tx, cfg)
+			m.Digest = &report.DigestMetrics{Failures: d.Failures, Pending: d.Pending}
 			return nil
 		})
-		if err == nil {
-			m.Digest = d
-		}
 	}
 	for _, j := range cfg.Enabled() {
 		m.Jails[j.Name] = report.JailMetrics{}

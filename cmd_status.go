@@ -172,14 +172,11 @@ func printDigestStatus(w io.Writer, d *report.DigestStatusJSON) {
 	if d.LastSent != nil {
 		sent = *d.LastSent
 	}
-	fmt.Fprintf(w, "Digest: last sent %s, %s waiting\n", sent, runner.Events(d.Pending))
+	fmt.Fprintf(w, "Digest: last sent %s, %s waiting\n", sent, report.Count(d.Pending, "event", "events"))
 	if d.Failures == 0 {
 		return
 	}
-	n := "1 failed delivery"
-	if d.Failures > 1 {
-		n = fmt.Sprintf("%d failed deliveries", d.Failures)
-	}
+	n := report.Count(d.Failures, "failed delivery", "failed deliveries")
 	fmt.Fprintf(w, "Digest FAILING since %s: %s, the last at %s: %s\n", *d.FailingSince, n, *d.LastFailure, d.LastError)
 	if d.NextTry != nil {
 		fmt.Fprintf(w, "Digest: the next try at %s (logjail digest tries now)\n", *d.NextTry)

@@ -79,7 +79,7 @@ func runUnban(ctx context.Context, g *globals, jail string, all bool, args []str
 				}
 			}
 			bb := b
-			if err := tx.AddEvent(&state.Event{Kind: "unban", Time: g.now, Ban: &bb, Text: "by hand"}); err != nil {
+			if err := tx.AddEvent(&state.Event{Kind: state.EventUnban, Time: g.now, Ban: &bb, Text: "by hand"}); err != nil {
 				return err
 			}
 		}

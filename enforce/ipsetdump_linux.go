@@ -180,12 +180,7 @@ func (s *ipsetSet) addMsg(jail string, typ uint16, msg []byte, now time.Time) er
 	if name != s.name {
 		return fmt.Errorf("the kernel answered with set %q", name)
 	}
-	for b := msg[4:]; len(b) > 0; {
-		t, v, rest, err := ipsetAttr(b)
-		if err != nil {
-			return err
-		}
-		b = rest
+	return eachAttr(msg[4:], func(t uint16, v []byte) error {
 		switch t {
 		case ipsetAttrTypename:
 			s.typ = cString(v)
@@ -195,41 +190,35 @@ func (s *ipsetSet) addMsg(jail string, typ uint16, msg []byte, now time.Time) er
 			}
 			s.family = nfprotoName(v[0])
 		case ipsetAttrData:
-			if err := s.addHeader(v); err != nil {
-				return err
-			}
+			return s.addHeader(v)
 		case ipsetAttrADT:
 			if s.typ == "" {
 				return errors.New("members before the set's header")
 			}
-			for len(v) > 0 {
-				t, m, more, err := ipsetAttr(v)
-				if err != nil {
-					return err
-				}
-				v = more
-				if t != ipsetAttrData {
-					return fmt.Errorf("unexpected attribute %d among the members", t)
-				}
-				f, err := ipsetMember(jail, m, now)
-				if err != nil {
-					return fmt.Errorf("member %d: %w", len(s.members)+1, err)
-				}
-				s.members = append(s.members, f)
-			}
+			return s.addMembers(jail, v, now)
 		}
-	}
-	return nil
+		return nil
+	})
+}
+
+// addMembers adds the members of an ADT attribute.
+func (s *ipsetSet) addMembers(jail string, b []byte, now time.Time) error {
+	return eachAttr(b, func(t uint16, m []byte) error {
+		if t != ipsetAttrData {
+			return fmt.Errorf("unexpected attribute %d among the members", t)
+		}
+		f, err := ipsetMember(jail, m, now)
+		if err != nil {
+			return fmt.Errorf("member %d: %w", len(s.members)+1, err)
+		}
+		s.members = append(s.members, f)
+		return nil
+	})
 }
 
 // addHeader reads the set's creation options that matter to logjail.
 func (s *ipsetSet) addHeader(b []byte) error {
-	for len(b) > 0 {
-		t, v, rest, err := ipsetAttr(b)
-		if err != nil {
-			return err
-		}
-		b = rest
+	return eachAttr(b, func(t uint16, v []byte) error {
 		switch t {
 		case ipsetAttrMaxelem:
 			if len(v) != 4 {
@@ -244,8 +233,8 @@ func (s *ipsetSet) addHeader(b []byte) error {
 				s.members = make([]found[struct{}], 0, min(binary.BigEndian.Uint32(v), 1<<18))
 			}
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // ipsetMember reads one member: its address or network and the time its
@@ -259,17 +248,12 @@ func ipsetMember(jail string, b []byte, now time.Time) (found[struct{}], error) 
 		left    time.Duration
 		foreign bool
 	)
-	for len(b) > 0 {
-		t, v, rest, err := ipsetAttr(b)
-		if err != nil {
-			return found[struct{}]{}, err
-		}
-		b = rest
+	err := eachAttr(b, func(t uint16, v []byte) error {
 		switch t {
 		case ipsetAttrIP:
 			at, a, _, err := ipsetAttr(v)
 			if err != nil {
-				return found[struct{}]{}, err
+				return err
 			}
 			switch {
 			case at == ipsetAttrIPv4 && len(a) == 4:
@@ -277,26 +261,30 @@ func ipsetMember(jail string, b []byte, now time.Time) (found[struct{}], error) 
 			case at == ipsetAttrIPv6 && len(a) == 16:
 				addr = netip.AddrFrom16([16]byte(a))
 			default:
-				return found[struct{}]{}, fmt.Errorf("address attribute %d of %d bytes", at, len(a))
+				return fmt.Errorf("address attribute %d of %d bytes", at, len(a))
 			}
 		case ipsetAttrCIDR:
 			if len(v) < 1 {
-				return found[struct{}]{}, errTruncated
+				return errTruncated
 			}
 			bits = int(v[0])
 		case ipsetAttrTimeout:
 			if len(v) != 4 {
-				return found[struct{}]{}, fmt.Errorf("timeout of %d bytes", len(v))
+				return fmt.Errorf("timeout of %d bytes", len(v))
 			}
 			left = time.Duration(binary.BigEndian.Uint32(v)) * time.Second
 		case ipsetAttrCadtFlags:
 			if len(v) != 4 {
-				return found[struct{}]{}, fmt.Errorf("flags of %d bytes", len(v))
+				return fmt.Errorf("flags of %d bytes", len(v))
 			}
 			foreign = foreign || binary.BigEndian.Uint32(v) != 0
 		default:
 			foreign = true
 		}
+		return nil
+	})
+	if err != nil {
+		return found[struct{}]{}, err
 	}
 	if !addr.IsValid() {
 		return found[struct{}]{}, errors.New("no address")
@@ -309,6 +297,22 @@ func ipsetMember(jail string, b []byte, now time.Time) (found[struct{}], error) 
 	}
 	p := netip.PrefixFrom(addr, bits)
 	return found[struct{}]{ban: banOf(jail, p, left, now), ok: !foreign && p == p.Masked()}, nil
+}
+
+// eachAttr calls f with each attribute of b in turn, until f fails; a
+// truncated attribute is errTruncated.
+func eachAttr(b []byte, f func(t uint16, v []byte) error) error {
+	for len(b) > 0 {
+		t, v, rest, err := ipsetAttr(b)
+		if err != nil {
+			return err
+		}
+		if err := f(t, v); err != nil {
+			return err
+		}
+		b = rest
+	}
+	return nil
 }
 
 // ipsetAttr is nextAttr for a list that must hold only whole attributes.

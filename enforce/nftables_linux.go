@@ -542,15 +542,6 @@ func (a *nftApply) members(j jail, fam family) {
 	}
 }
 
-// expiry is when a member with the given time left expires; zero for
-// none.
-func expiry(left time.Duration, now time.Time) time.Time {
-	if left <= 0 {
-		return time.Time{}
-	}
-	return now.Add(left)
-}
-
 // removedWithJail reports the members of the sets of jails no longer
 // configured, which go with their sets.
 func (a *nftApply) removedWithJail() {

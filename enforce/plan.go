@@ -284,11 +284,16 @@ func timeoutOK(k, until, now time.Time) bool {
 // banOf builds the Ban for a member found in the kernel, whose remaining
 // timeout is left (0: none).
 func banOf(jail string, p netip.Prefix, left time.Duration, now time.Time) Ban {
-	b := Ban{Jail: jail, Prefix: p}
-	if left > 0 {
-		b.Until = now.Add(left)
+	return Ban{Jail: jail, Prefix: p, Until: expiry(left, now)}
+}
+
+// expiry is when a member with the given time left expires; zero for
+// none.
+func expiry(left time.Duration, now time.Time) time.Time {
+	if left <= 0 {
+		return time.Time{}
 	}
-	return b
+	return now.Add(left)
 }
 
 // refuseFamily refuses every desired ban of one family.

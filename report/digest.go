@@ -217,15 +217,17 @@ func (d *Digest) Subject() string {
 // counts says how many bans, unbans, failures and warnings the digest
 // holds.
 func (d *Digest) counts() string {
-	parts := []string{digestPlural(len(d.Bans), "new ban", "new bans"), digestPlural(d.Unbans, "unban", "unbans"),
-		digestPlural(d.Failures, "failure", "failures")}
+	parts := []string{Count(len(d.Bans), "new ban", "new bans"), Count(d.Unbans, "unban", "unbans"),
+		Count(d.Failures, "failure", "failures")}
 	if len(d.Warnings) > 0 {
-		parts = append(parts, digestPlural(len(d.Warnings), "warning", "warnings"))
+		parts = append(parts, Count(len(d.Warnings), "warning", "warnings"))
 	}
 	return strings.Join(parts, ", ")
 }
 
-func digestPlural(n int, one, many string) string {
+// Count says how many: Count(1, "event", "events") is "1 event",
+// Count(2, ...) "2 events".
+func Count(n int, one, many string) string {
 	if n == 1 {
 		return "1 " + one
 	}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -17,9 +18,6 @@ const (
 	digestWarningWidth = 300
 	digestHostWidth    = 64
 )
-
-// digestTime is how a digest shows times (in the zone of Digest.Now).
-const digestTime = "2006-01-02 15:04:05"
 
 // WriteText writes the digest's plain-text body. Every text from logs is
 // escaped (see digestText), so the body holds no control character but
@@ -112,10 +110,10 @@ func (d *Digest) period() string {
 	loc := d.Now.Location()
 	zone := d.Now.Format("MST")
 	if d.First.IsZero() {
-		return fmt.Sprintf("No events up to %s (%s)", d.Now.Format(digestTime), zone)
+		return fmt.Sprintf("No events up to %s (%s)", d.Now.Format(time.DateTime), zone)
 	}
-	return fmt.Sprintf("Events from %s to %s (%s), %s", d.First.In(loc).Format(digestTime),
-		d.Last.In(loc).Format(digestTime), zone, digestPlural(d.Events, "event", "events"))
+	return fmt.Sprintf("Events from %s to %s (%s), %s", d.First.In(loc).Format(time.DateTime),
+		d.Last.In(loc).Format(time.DateTime), zone, Count(d.Events, "event", "events"))
 }
 
 // digestView is the digest as the text and HTML writers show it: lists
@@ -149,18 +147,18 @@ func (d *Digest) view() *digestView {
 	n := digestListed(len(d.Bans), d.Limits.Bans)
 	v.BansTitle = fmt.Sprintf("New bans (%d)", len(d.Bans))
 	if more := len(d.Bans) - n; more > 0 {
-		v.MoreBans = fmt.Sprintf("... and %s, not listed; the totals count them.", digestPlural(more, "more ban", "more bans"))
+		v.MoreBans = fmt.Sprintf("... and %s, not listed; the totals count them.", Count(more, "more ban", "more bans"))
 	}
 	for _, b := range d.Bans[:n] {
 		until := "permanent"
 		if !b.Until.IsZero() {
-			until = b.Until.In(loc).Format(digestTime)
+			until = b.Until.In(loc).Format(time.DateTime)
 		}
 		users := digestUsersText(b.Users)
 		if b.Manual {
 			users = "(by hand)"
 		}
-		v.Bans = append(v.Bans, digestBanRow{digestText(b.Jail, digestUserWidth), b.Addr, b.Start.In(loc).Format(digestTime), until,
+		v.Bans = append(v.Bans, digestBanRow{digestText(b.Jail, digestUserWidth), b.Addr, b.Start.In(loc).Format(time.DateTime), until,
 			strconv.Itoa(b.Offense), strconv.Itoa(b.Failures), users})
 	}
 	top := d.Top()
@@ -181,7 +179,7 @@ func (d *Digest) view() *digestView {
 	n = digestListed(len(d.Warnings), d.Limits.Warnings)
 	v.WarningsTitle = fmt.Sprintf("Warnings (%d)", len(d.Warnings))
 	if more := len(d.Warnings) - n; more > 0 {
-		v.MoreWarnings = fmt.Sprintf("... and %s, not listed.", digestPlural(more, "more warning", "more warnings"))
+		v.MoreWarnings = fmt.Sprintf("... and %s, not listed.", Count(more, "more warning", "more warnings"))
 	}
 	for _, w := range d.Warnings[:n] {
 		v.Warnings = append(v.Warnings, digestText(w, digestWarningWidth))

@@ -239,16 +239,14 @@ func newHTMLPage(r *Replay, opt HTMLOptions) *htmlPage {
 	for _, u := range users {
 		p.Users = append(p.Users, htmlUser{Name: htmlText(u.Name, 100), Failures: thousands(u.Failures), Addresses: thousands(int64(u.Addresses))})
 	}
-	if len(r.Users) > 0 {
-		topU, _ := upTo(r.Users, opt.ChartRows)
-		bars := make([]barItem, len(topU))
-		for i, u := range topU {
-			name := htmlText(u.Name, 200)
-			bars[i] = barItem{Name: name, Value: u.Failures,
-				Tip: name + ": " + nounCount(u.Failures, "attempt", "attempts") + " from " + nounCount(int64(u.Addresses), "address", "addresses")}
-		}
-		p.UserChart = newBarChart(fmt.Sprintf("The %d most tried user names", len(topU)), bars)
+	topU, _ := upTo(r.Users, opt.ChartRows)
+	bars = make([]barItem, len(topU))
+	for i, u := range topU {
+		name := htmlText(u.Name, 200)
+		bars[i] = barItem{Name: name, Value: u.Failures,
+			Tip: name + ": " + nounCount(u.Failures, "attempt", "attempts") + " from " + nounCount(int64(u.Addresses), "address", "addresses")}
 	}
+	p.UserChart = newBarChart(fmt.Sprintf("The %d most tried user names", len(topU)), bars)
 	return p
 }
 
@@ -285,7 +283,7 @@ func upTo[T any](s []T, n int) ([]T, int) {
 }
 
 func newHTMLTime(t time.Time, loc *time.Location) htmlTime {
-	return htmlTime{ISO: t.Format(time.RFC3339), Text: t.In(loc).Format("2006-01-02 15:04:05")}
+	return htmlTime{ISO: t.Format(time.RFC3339), Text: t.In(loc).Format(time.DateTime)}
 }
 
 // zoneText says in which time zone the page's times are, with the offset

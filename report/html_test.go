@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -558,35 +557,7 @@ func TestReplayHTMLGolden(t *testing.T) {
 	if err := WriteReplayHTML(&buf, r, HTMLOptions{Generated: htmlGenerated, Version: "logjail test"}); err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join("testdata", "html", "replay.golden.html")
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(buf.Bytes(), want) {
-		gl, wl := strings.Split(buf.String(), "\n"), strings.Split(string(want), "\n")
-		for i := 0; i < max(len(gl), len(wl)); i++ {
-			var g, w string
-			if i < len(gl) {
-				g = gl[i]
-			}
-			if i < len(wl) {
-				w = wl[i]
-			}
-			if g != w {
-				t.Fatalf("%s differs at line %d:\n got: %s\nwant: %s\n(run with -update if the change is intended)", path, i+1, g, w)
-			}
-		}
-	}
+	golden(t, filepath.Join("testdata", "html", "replay.golden.html"), buf.Bytes())
 }
 
 func TestTimelineLayout(t *testing.T) {

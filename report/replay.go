@@ -94,7 +94,7 @@ func NewReplay(st *analyze.ReplayStats, jails []analyze.ReplayJail, loc *time.Lo
 	if loc == nil {
 		loc = time.Local
 	}
-	r := &Replay{Lines: st.Lines, Failures: st.Failures, Step: time.Hour}
+	r := &Replay{Lines: st.Lines, Failures: st.Failures}
 	if st.Failures > 0 {
 		r.From, r.To = st.First.In(loc), st.Last.In(loc)
 	}

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -20,16 +19,8 @@ import (
 // whose outcome is worked out in TestReplayFixture.
 func fixtureReplay(t *testing.T) *Replay {
 	t.Helper()
-	f, _ := analyze.Builtin("sshd")
-	pol := &analyze.Policy{MaxRetry: 3, FindTime: 10 * time.Minute, BanTime: time.Hour, Factor: 2, MaxTime: 24 * time.Hour,
-		History: 30 * 24 * time.Hour, Ignore: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}
-	st, err := analyze.Replay(context.Background(), []string{"testdata/replay/fixture.log"}, analyze.ReplayOptions{
-		Jails: []analyze.ReplayJail{{Name: "sshd", Filter: f, Mode: "normal", Policy: pol}},
-		Ref:   time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC), Loc: time.UTC})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return NewReplay(st, []analyze.ReplayJail{{Name: "sshd", Policy: pol}}, time.UTC)
+	st := fixtureStats(t, 3, 10*time.Minute)
+	return NewReplay(st, []analyze.ReplayJail{{Name: "sshd", Policy: fixturePolicy(3, 10*time.Minute)}}, time.UTC)
 }
 
 func at(hms string) time.Time {
@@ -104,20 +95,7 @@ func TestReplayGolden(t *testing.T) {
 		if err := c.write(&buf); err != nil {
 			t.Fatal(err)
 		}
-		path := filepath.Join("testdata/replay", c.file)
-		if *update {
-			if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		want, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatalf("%v (run with -update to create it)", err)
-		}
-		if !bytes.Equal(buf.Bytes(), want) {
-			t.Errorf("%s differs (run with -update if intended):\n%s", path, buf.String())
-		}
+		golden(t, filepath.Join("testdata/replay", c.file), buf.Bytes())
 	}
 }
 
@@ -360,8 +338,7 @@ func TestReplayWhatIf(t *testing.T) {
 func fixtureStats(t *testing.T, maxretry int, findtime time.Duration) *analyze.ReplayStats {
 	t.Helper()
 	f, _ := analyze.Builtin("sshd")
-	pol := &analyze.Policy{MaxRetry: maxretry, FindTime: findtime, BanTime: time.Hour, Factor: 2, MaxTime: 24 * time.Hour,
-		History: 30 * 24 * time.Hour, Ignore: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}
+	pol := fixturePolicy(maxretry, findtime)
 	st, err := analyze.Replay(context.Background(), []string{"testdata/replay/fixture.log"}, analyze.ReplayOptions{
 		Jails: []analyze.ReplayJail{{Name: "sshd", Filter: f, Mode: "normal", Policy: pol}},
 		Ref:   time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC), Loc: time.UTC})
@@ -369,4 +346,11 @@ func fixtureStats(t *testing.T, maxretry int, findtime time.Duration) *analyze.R
 		t.Fatal(err)
 	}
 	return st
+}
+
+// fixturePolicy is the fixture's policy with the given maxretry and
+// findtime: bantime 1h doubling up to 1d, 127.0.0.0/8 ignored.
+func fixturePolicy(maxretry int, findtime time.Duration) *analyze.Policy {
+	return &analyze.Policy{MaxRetry: maxretry, FindTime: findtime, BanTime: time.Hour, Factor: 2, MaxTime: 24 * time.Hour,
+		History: 30 * 24 * time.Hour, Ignore: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}
 }

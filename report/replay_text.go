@@ -17,17 +17,15 @@ const TableTop = 20
 // TableBans is how many bans the table report lists.
 const TableBans = 200
 
-const tableTime = "2006-01-02 15:04:05"
-
 // WriteReplayTable writes the report as plain-text tables.
 func WriteReplayTable(w io.Writer, r *Replay) error {
 	ew := &errWriter{w: w}
-	fmt.Fprintf(ew, "Replayed %d lines of %d %s", r.Lines, len(r.Files), plural(len(r.Files), "file", "files"))
+	fmt.Fprintf(ew, "Replayed %d lines of %s", r.Lines, Count(len(r.Files), "file", "files"))
 	if r.Failures == 0 {
 		fmt.Fprintf(ew, ": no failures found.\n")
 		return ew.err
 	}
-	fmt.Fprintf(ew, ", %s to %s (%s).\n", r.From.Format(tableTime), r.To.Format(tableTime), config.FormatDuration(r.To.Sub(r.From).Round(time.Second)))
+	fmt.Fprintf(ew, ", %s to %s (%s).\n", r.From.Format(time.DateTime), r.To.Format(time.DateTime), config.FormatDuration(r.To.Sub(r.From).Round(time.Second)))
 	fmt.Fprintf(ew, "%d failures from %d addresses; the policy bans %d times.\n\n", r.Failures, len(r.IPs), len(r.Bans))
 
 	var rows [][]string
@@ -40,7 +38,7 @@ func WriteReplayTable(w io.Writer, r *Replay) error {
 
 	rows = rows[:0]
 	for _, ip := range r.IPs[:min(len(r.IPs), TableTop)] {
-		rows = append(rows, []string{ip.Addr.String(), itoa(ip.Failures), ip.First.Format(tableTime), ip.Last.Format(tableTime),
+		rows = append(rows, []string{ip.Addr.String(), itoa(ip.Failures), ip.First.Format(time.DateTime), ip.Last.Format(time.DateTime),
 			strings.Join(ip.Jails, ","), Printable(strings.Join(ip.Users, ","))})
 	}
 	ew.table(topTitle("Top addresses", len(r.IPs)), []string{"address", "failures", "first", "last", "jails", "users tried"}, rows)
@@ -49,9 +47,9 @@ func WriteReplayTable(w io.Writer, r *Replay) error {
 	for _, b := range r.Bans[:min(len(r.Bans), TableBans)] {
 		until := "permanent"
 		if !b.Until.IsZero() {
-			until = b.Until.Format(tableTime)
+			until = b.Until.Format(time.DateTime)
 		}
-		rows = append(rows, []string{b.Jail, IP(b.Prefix), b.Start.Format(tableTime), until, strconv.Itoa(b.Offense), strconv.Itoa(b.Failures)})
+		rows = append(rows, []string{b.Jail, IP(b.Prefix), b.Start.Format(time.DateTime), until, strconv.Itoa(b.Offense), strconv.Itoa(b.Failures)})
 	}
 	if len(rows) > 0 {
 		title := fmt.Sprintf("Bans the policy would issue (%d)", len(r.Bans))
@@ -84,9 +82,9 @@ func WriteReplayTable(w io.Writer, r *Replay) error {
 	}
 
 	rows = rows[:0]
-	layout, per := "2006-01-02 15:04", "hour"
-	if r.Step >= 24*time.Hour {
-		layout, per = "2006-01-02", "day"
+	per, layout := stepName(r.Step), "2006-01-02 15:04"
+	if per == "day" {
+		layout = time.DateOnly
 	}
 	for _, b := range r.Timeline {
 		rows = append(rows, []string{b.Start.Format(layout), itoa(b.Failures), itoa(b.Bans)})
@@ -142,11 +140,4 @@ func (e *errWriter) table(title string, header []string, rows [][]string) {
 		e.err = Table(e, header, rows)
 	}
 	fmt.Fprintln(e)
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }

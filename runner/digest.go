@@ -91,22 +91,6 @@ func RetryAt(f state.DigestFailure, every time.Duration) time.Time {
 	return f.Last.Add(Backoff(f.Count, every))
 }
 
-// deliveries says how many failed deliveries: "1 failed delivery".
-func deliveries(n int) string {
-	if n == 1 {
-		return "1 failed delivery"
-	}
-	return fmt.Sprintf("%d failed deliveries", n)
-}
-
-// Events says how many events: "1 event", "2 events".
-func Events(n int) string {
-	if n == 1 {
-		return "1 event"
-	}
-	return fmt.Sprintf("%d events", n)
-}
-
 // PendingDigest reads the outbox into a digest, changing nothing. It
 // returns the events' numbers with it.
 func PendingDigest(tx *state.Tx, host string, now time.Time) (*report.Digest, []uint64, error) {
@@ -173,7 +157,7 @@ func SendDigest(ctx context.Context, db *state.DB, o DigestOptions) (*DigestOutc
 			if retry := RetryAt(f, o.Config.Digest.Every); o.Now.Before(retry.Add(-cronSlack)) {
 				out.Retry = retry
 				out.NotDue = fmt.Sprintf("the next try is at %s: %s since %s, the last: %s",
-					retry.Format(time.RFC3339), deliveries(f.Count), f.Since.Format(time.RFC3339), f.Err)
+					retry.Format(time.RFC3339), report.Count(f.Count, "failed delivery", "failed deliveries"), f.Since.Format(time.RFC3339), f.Err)
 				return nil
 			}
 		}
@@ -218,8 +202,8 @@ func digestFailed(db *state.DB, o DigestOptions, out *DigestOutcome, cause error
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("%w; %s kept for the next run (the failure is not recorded: %v)", cause, Events(out.Events), err)
+		return fmt.Errorf("%w; %s kept for the next run (the failure is not recorded: %v)", cause, report.Count(out.Events, "event", "events"), err)
 	}
 	out.Retry = RetryAt(f, o.Config.Digest.Every)
-	return fmt.Errorf("%w; %s kept, the next try at %s", cause, Events(out.Events), out.Retry.Format(time.RFC3339))
+	return fmt.Errorf("%w; %s kept, the next try at %s", cause, report.Count(out.Events, "event", "events"), out.Retry.Format(time.RFC3339))
 }

@@ -74,10 +74,10 @@ type trackKey struct {
 	key  netip.Prefix
 }
 
+// trackEntry is a track this run counted failures in: it is written back.
 type trackEntry struct {
 	tr    *analyze.Track
 	users []string
-	dirty bool
 	// n counts the address's failures in this run.
 	n int
 }
@@ -249,7 +249,6 @@ func (r *run) failure(j *config.Jail, pol *analyze.Policy, f *analyze.Failure) e
 	if f.User != "" && len(e.users) < maxUsers && !slices.Contains(e.users, f.User) {
 		e.users = append(e.users, f.User)
 	}
-	e.dirty = true
 	e.n++
 	if f.Time.After(r.clock(j.Name)) {
 		r.clocks[j.Name] = f.Time
@@ -354,9 +353,6 @@ func (r *run) finish() error {
 		return err
 	}
 	for k, e := range r.tracks {
-		if !e.dirty {
-			continue
-		}
 		var err error
 		if r.stale(k.jail, e.tr) {
 			err = r.tx.DeleteTrack(k.jail, k.key)
@@ -405,9 +401,6 @@ func (r *run) outbox(events bool) error {
 	counts := map[string]int{}
 	var top []state.Offender
 	for k, e := range r.tracks {
-		if e.n == 0 {
-			continue
-		}
 		counts[k.jail] += e.n
 		top = append(top, state.Offender{Jail: k.jail, Prefix: k.key, Failures: e.n, Users: e.users})
 	}
