@@ -1,12 +1,12 @@
 package main
 
 import (
-	"github.com/urfave/cli/v2"
+	"context"
 
-	"logjail/config"
+	"github.com/urfave/cli/v2"
 )
 
-func configCommand(g *globals) *cli.Command {
+func configCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:  "config",
 		Usage: "check the configuration",
@@ -14,29 +14,18 @@ func configCommand(g *globals) *cli.Command {
 			Name:  "check",
 			Usage: "report every error with its line (exit 2), or print the effective configuration",
 			Action: func(c *cli.Context) error {
-				return runConfigCheck(g)
+				return runConfigCheck(c.Context, e, configCheckOptions{})
 			},
 		}},
 	}
 }
 
-func runConfigCheck(g *globals) error {
-	cfg, err := loadConfig(g)
+type configCheckOptions struct{}
+
+func runConfigCheck(_ context.Context, e *env, _ configCheckOptions) error {
+	cfg, err := e.config()
 	if err != nil {
 		return err
 	}
-	return cfg.Format(g.stdout)
-}
-
-// loadConfig reads the configuration named by --config; any problem with it
-// is a configuration error (exit 2), each on its own line.
-func loadConfig(g *globals) (*config.Config, error) {
-	cfg, err := config.Load(g.configPath)
-	if err != nil {
-		return nil, usageError(err)
-	}
-	if g.statePath != "" {
-		cfg.State = g.statePath
-	}
-	return cfg, nil
+	return cfg.Format(e.stdout)
 }

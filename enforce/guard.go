@@ -78,12 +78,17 @@ type Guard struct{ g guard }
 // NewGuard reads the addresses of the machine's interfaces (in
 // opts.NetNS when set) and returns the guard Apply uses with opts: it
 // refuses bans overlapping loopback, those addresses, or opts.Never.
+// When the addresses cannot be read it returns the error and a guard of
+// loopback and opts.Never alone: a caller may go on with it, since Apply
+// reads the addresses again and fails the same way before installing
+// anything.
 func NewGuard(opts Options) (*Guard, error) {
 	own, err := target{netns: opts.NetNS}.ownAddrs()
+	g := &Guard{newGuard(own, opts.Never)}
 	if err != nil {
-		return nil, fmt.Errorf("guard: %w", err)
+		return g, fmt.Errorf("guard: %w", err)
 	}
-	return &Guard{newGuard(own, opts.Never)}, nil
+	return g, nil
 }
 
 // Check returns why p must not be banned ("overlaps loopback

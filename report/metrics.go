@@ -13,6 +13,8 @@ import (
 type JailMetrics struct {
 	Lines, Failures, Bans int64
 	Active                int
+	// Refused counts the bans held but refused by the firewall's guard.
+	Refused int
 }
 
 // Metrics is what a run reports to Prometheus' textfile collector.
@@ -54,6 +56,7 @@ func WriteMetrics(path string, m *Metrics) error {
 	family("logjail_failures", "gauge", "Authentication failures found by the last run.", func(j JailMetrics) float64 { return float64(j.Failures) })
 	family("logjail_bans_issued", "gauge", "Bans decided by the last run.", func(j JailMetrics) float64 { return float64(j.Bans) })
 	family("logjail_bans_active", "gauge", "Bans active after the last run.", func(j JailMetrics) float64 { return float64(j.Active) })
+	family("logjail_bans_refused", "gauge", "Bans held but refused by the firewall's guard in the last run.", func(j JailMetrics) float64 { return float64(j.Refused) })
 	fmt.Fprintf(&b, "# HELP logjail_run_duration_seconds Wall time of the last run.\n# TYPE logjail_run_duration_seconds gauge\nlogjail_run_duration_seconds %g\n", m.Duration.Seconds())
 	last := m.LastSuccess
 	if !m.Success.IsZero() {

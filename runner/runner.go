@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"net/netip"
 	"slices"
 	"sort"
@@ -13,7 +14,7 @@ import (
 	"logjail/analyze"
 	"logjail/config"
 	"logjail/enforce"
-	"logjail/report"
+	"logjail/mail"
 	"logjail/state"
 )
 
@@ -24,10 +25,15 @@ type Options struct {
 	Now time.Time
 	// DryRun keeps everything: state, firewall and mail.
 	DryRun bool
-	// Firewall enforces the bans; nil leaves the firewall alone.
+	// Firewall enforces the bans (in a dry run: plans them); nil leaves
+	// the firewall alone.
 	Firewall enforce.Backend
+	// Guard keeps the policy from deciding a ban the firewall would
+	// refuse: failures of addresses it refuses are dropped, like those
+	// of ignoreip. Nil checks only the jail's ignoreip.
+	Guard *enforce.Guard
 	// Mailer sends the digest when it is due; nil sends none.
-	Mailer report.Mailer
+	Mailer mail.Mailer
 	// Host is this machine's name, for the digest.
 	Host string
 }
@@ -52,8 +58,10 @@ type Result struct {
 	// Problems are the steps that failed (exit code 1); they are retried
 	// by the next run (the digest by the first run after its backoff).
 	Problems []error
-	// Firewall is what the firewall step changed (nil when skipped or
-	// failed); FirewallErr why it failed (also in Problems).
+	// Firewall is what the firewall step changed, or in a dry run
+	// would change (nil when skipped or failed); FirewallErr why it
+	// failed (also in Problems). Its Refused are bans held but not
+	// enforced: said at every run.
 	Firewall    *enforce.Diff
 	FirewallErr error
 	// Digest is what the digest step did (nil when skipped); DigestErr
@@ -80,6 +88,9 @@ type trackEntry struct {
 	users []string
 	// n counts the address's failures in this run.
 	n int
+	// refused is set for an address the guard refuses: its failures are
+	// dropped and nothing is written.
+	refused bool
 }
 
 type run struct {
@@ -140,11 +151,18 @@ func Run(ctx context.Context, db *state.DB, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if o.Firewall != nil && !o.DryRun {
-		d, err := o.Firewall.Apply(ctx, JailSpecs(o.Config, res.Active), Desired(res.Active), o.Now)
+	if o.Firewall != nil {
+		step := o.Firewall.Apply
+		if o.DryRun {
+			step = o.Firewall.Plan // the same plan, without the writes
+		}
+		d, err := step(ctx, JailSpecs(o.Config, res.Active), Desired(res.Active), o.Now)
 		if err != nil {
 			res.FirewallErr = err
-			res.Problems = append(res.Problems, err)
+			if !o.DryRun {
+				// a dry run says it in its plan (reading needs root)
+				res.Problems = append(res.Problems, err)
+			}
 		} else {
 			res.Firewall = &d
 		}
@@ -236,6 +254,11 @@ func (r *run) failure(j *config.Jail, pol *analyze.Policy, f *analyze.Failure) e
 	k := trackKey{j.Name, pol.Key(f.Addr)}
 	e := r.tracks[k]
 	if e == nil {
+		if r.o.Guard != nil && r.o.Guard.Check(k.key) != "" {
+			// never banned: the firewall would refuse it
+			r.tracks[k] = &trackEntry{refused: true}
+			return nil
+		}
 		tr, err := r.tx.Track(k.jail, k.key)
 		if err != nil {
 			return err
@@ -245,6 +268,9 @@ func (r *run) failure(j *config.Jail, pol *analyze.Policy, f *analyze.Failure) e
 		}
 		e = &trackEntry{tr: tr}
 		r.tracks[k] = e
+	}
+	if e.refused {
+		return nil
 	}
 	if f.User != "" && len(e.users) < maxUsers && !slices.Contains(e.users, f.User) {
 		e.users = append(e.users, f.User)
@@ -271,74 +297,36 @@ func (r *run) finish() error {
 	if err != nil {
 		return err
 	}
-	// Decided bans replace held ones of the same key unless those last
-	// longer (a manual ban, say). Runs decide few bans: look each up.
-	write := !r.o.DryRun
-	// Events go to the outbox only for a digest that will be sent.
-	events := write && r.o.Config.Digest.Enabled()
-	var added []state.Ban
-	replaced := map[trackKey]state.Ban{}
-	for i := range r.decided {
-		b := r.decided[i]
+	l := newLedger(r.tx, r.o.Config, now, r.o.DryRun)
+	for _, b := range r.decided {
 		r.res.Bans = append(r.res.Bans, b)
-		if write {
-			if err := r.tx.AddHistory(&b); err != nil {
-				return err
-			}
-		}
-		if events {
-			if err := r.tx.AddEvent(&state.Event{Kind: state.EventBan, Time: now, Ban: &b}); err != nil {
-				return err
-			}
-		}
-		if !b.Permanent() && !b.Until.After(now) {
-			continue // over already (old lines): history only
-		}
-		k := trackKey{b.Jail, b.Prefix}
-		old, ok := replaced[k]
-		if !ok {
-			if o, err := r.tx.Ban(b.Jail, b.Prefix); err != nil {
-				return err
-			} else if o != nil {
-				old, ok = *o, true
-			}
-		}
-		if ok && (old.Permanent() || (!b.Permanent() && old.Until.After(b.Until))) {
-			continue
-		}
-		replaced[k] = b
-		if write {
-			if err := r.tx.PutBan(&b); err != nil {
-				return err
-			}
+		if _, err := l.record(b); err != nil {
+			return err
 		}
 	}
+	// The bans held after the run: the held ones, replaced by the bans
+	// this run put in their place, then its new ones in decided order.
+	put := maps.Clone(l.put)
 	for i := range held {
 		k := trackKey{held[i].Jail, held[i].Prefix}
-		if b, ok := replaced[k]; ok {
+		if b, ok := put[k]; ok {
 			held[i] = b
-			delete(replaced, k)
+			delete(put, k)
 		}
 	}
 	for _, b := range r.decided {
-		if nb, ok := replaced[trackKey{b.Jail, b.Prefix}]; ok && nb.Start.Equal(b.Start) {
-			added = append(added, nb)
-			delete(replaced, trackKey{b.Jail, b.Prefix})
+		k := trackKey{b.Jail, b.Prefix}
+		if nb, ok := put[k]; ok && nb.Start.Equal(b.Start) {
+			held = append(held, nb)
+			delete(put, k)
 		}
 	}
-	r.res.Active = make([]state.Ban, 0, len(held)+len(added))
-	for _, b := range append(held, added...) {
+	r.res.Active = make([]state.Ban, 0, len(held))
+	for _, b := range held {
 		if !b.Permanent() && !b.Until.After(now) {
 			r.res.Unbans = append(r.res.Unbans, b)
-			if write {
-				if err := r.tx.DeleteBan(b.Jail, b.Prefix); err != nil {
-					return err
-				}
-			}
-			if events {
-				if err := r.tx.AddEvent(&state.Event{Kind: state.EventUnban, Time: now, Ban: &b}); err != nil {
-					return err
-				}
+			if err := l.lift(b, false); err != nil {
+				return err
 			}
 			continue
 		}
@@ -346,13 +334,16 @@ func (r *run) finish() error {
 			r.res.Active = append(r.res.Active, b)
 		}
 	}
-	if !write {
+	if r.o.DryRun {
 		return nil
 	}
-	if err := r.outbox(events); err != nil {
+	if err := r.outbox(l.events); err != nil {
 		return err
 	}
 	for k, e := range r.tracks {
+		if e.refused {
+			continue
+		}
 		var err error
 		if r.stale(k.jail, e.tr) {
 			err = r.tx.DeleteTrack(k.jail, k.key)
@@ -384,8 +375,8 @@ func (r *run) finish() error {
 
 // outbox adds the run's failures, busiest addresses and new warnings to
 // the digest outbox; with the digest disabled it empties the outbox
-// instead (`ban` and `unban` add events too), so that it never grows,
-// and forgets failed deliveries.
+// instead (of what an earlier version or configuration left), so that it
+// never grows, and forgets failed deliveries.
 func (r *run) outbox(events bool) error {
 	if !events {
 		if err := r.tx.ClearDigestFailure(); err != nil {
@@ -401,6 +392,9 @@ func (r *run) outbox(events bool) error {
 	counts := map[string]int{}
 	var top []state.Offender
 	for k, e := range r.tracks {
+		if e.refused {
+			continue
+		}
 		counts[k.jail] += e.n
 		top = append(top, state.Offender{Jail: k.jail, Prefix: k.key, Failures: e.n, Users: e.users})
 	}
