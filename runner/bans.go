@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 	"time"
 
 	"logjail/analyze"
@@ -285,7 +286,7 @@ func guardCheck(cfg *config.Config, g *enforce.Guard, p netip.Prefix) error {
 		}
 	}
 	if len(jails) > 0 {
-		why += fmt.Sprintf(" (ignoreip of %s %v)", plural(len(jails), "jail", "jails"), jails)
+		why += fmt.Sprintf(" (ignoreip of %s %s)", plural(len(jails), "jail", "jails"), strings.Join(jails, ", "))
 	}
 	return usagef("ban: refused %s: it %s", enforce.Addr(p), why)
 }
