@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"encoding/json"
 	"net"
 	"net/netip"
 	"os"
@@ -226,5 +227,25 @@ func TestRunSkipsGuarded(t *testing.T) {
 	}
 	if st, _ := Status(db, cfg, banNow.Add(time.Minute)); len(st.Failures) != 0 {
 		t.Errorf("the guarded address left failures: %+v", st.Failures)
+	}
+}
+
+// TestSourceRecordLayout: a record of an earlier version (a file's state
+// with the filter's context beside it) reads and writes back the same.
+func TestSourceRecordLayout(t *testing.T) {
+	old := `{"Offset":12,"Inode":34,"Context":"AQID"}`
+	var rec sourceRecord
+	if err := json.Unmarshal([]byte(old), &rec); err != nil {
+		t.Fatal(err)
+	}
+	if string(rec.context) != "\x01\x02\x03" || string(rec.pos) != `{"Inode":34,"Offset":12}` {
+		t.Errorf("context %q, position %s", rec.context, rec.pos)
+	}
+	back, err := json.Marshal(rec)
+	if want := `{"Inode":34,"Offset":12,"Context":"AQID"}`; err != nil || string(back) != want {
+		t.Errorf("written back as %s, %v; want %s", back, err, want)
+	}
+	if b, _ := json.Marshal(sourceRecord{pos: []byte("{}"), context: []byte{1}}); string(b) != `{"Context":"AQ=="}` {
+		t.Errorf("empty position with a context: %s", b)
 	}
 }

@@ -1,7 +1,9 @@
 package runner
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -94,7 +96,8 @@ type trackEntry struct {
 }
 
 type run struct {
-	o Options
+	ctx context.Context
+	o   Options
 	// clocks are the newest failure time per jail (see state.Tx.LogClock).
 	clocks  map[string]time.Time
 	tx      *state.Tx
@@ -106,16 +109,62 @@ type run struct {
 }
 
 type fileSave struct {
-	jail, path string
-	rec        fileRecord
+	jail, key string
+	rec       sourceRecord
 }
 
-// fileRecord is what the state keeps per jail and log path: where reading
-// stopped, and the filter's memory of unfinished multi-line attempts (so a
-// run that ends between two lines of one sshd attempt loses nothing).
-type fileRecord struct {
-	analyze.FileState
-	Context []byte `json:",omitempty"`
+// sourceRecord is what the state keeps per jail and source: the source's
+// position (a JSON object, opaque here) and the filter's memory of
+// unfinished multi-line attempts (so a run that ends between two lines of
+// one sshd attempt loses nothing). Both are kept in one JSON object, the
+// context under "Context": the layout of the records of earlier versions,
+// whose position was always a file's.
+type sourceRecord struct {
+	pos     []byte
+	context []byte
+}
+
+func (r sourceRecord) MarshalJSON() ([]byte, error) {
+	if len(r.context) == 0 {
+		return r.pos, nil
+	}
+	obj := bytes.TrimSpace(r.pos)
+	if len(obj) < 2 || obj[0] != '{' || obj[len(obj)-1] != '}' {
+		return nil, fmt.Errorf("source position %.40q: not a JSON object", r.pos)
+	}
+	c, err := json.Marshal(r.context)
+	if err != nil {
+		return nil, err
+	}
+	out := append([]byte(nil), obj[:len(obj)-1]...)
+	if len(bytes.TrimSpace(obj[1:len(obj)-1])) > 0 {
+		out = append(out, ',')
+	}
+	out = append(append(append(out, `"Context":`...), c...), '}')
+	return out, nil
+}
+
+func (r *sourceRecord) UnmarshalJSON(data []byte) error {
+	r.pos, r.context = append([]byte(nil), data...), nil
+	if !bytes.Contains(data, []byte(`"Context"`)) {
+		return nil
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(data, &m); err != nil {
+		return err
+	}
+	if c, ok := m["Context"]; ok {
+		if err := json.Unmarshal(c, &r.context); err != nil {
+			return fmt.Errorf("filter context: %w", err)
+		}
+		delete(m, "Context")
+		pos, err := json.Marshal(m)
+		if err != nil {
+			return err
+		}
+		r.pos = pos
+	}
+	return nil
 }
 
 // stateError marks an error of the state file met while reading logs: it
@@ -131,7 +180,7 @@ func (e stateError) Unwrap() error { return e.err }
 func Run(ctx context.Context, db *state.DB, o Options) (*Result, error) {
 	res := &Result{Now: o.Now, Jails: map[string]*JailStats{}}
 	work := func(tx *state.Tx) error {
-		r := &run{o: o, tx: tx, res: res, tracks: map[trackKey]*trackEntry{}, clocks: map[string]time.Time{}}
+		r := &run{ctx: ctx, o: o, tx: tx, res: res, tracks: map[trackKey]*trackEntry{}, clocks: map[string]time.Time{}}
 		for _, j := range o.Config.Enabled() {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -181,34 +230,29 @@ func (r *run) jail(j *config.Jail) error {
 	stats := &JailStats{}
 	r.res.Jails[j.Name] = stats
 	pol := Policy(j, r.o.Config.History)
-	files, err := j.Files()
-	if err != nil {
-		r.problem("jail:"+j.Name, fmt.Errorf("jail %s: logpath: %w", j.Name, err))
+	srcs, err := r.sources(j)
+	if err != nil || len(srcs) == 0 {
 		return nil
 	}
-	if len(files) == 0 {
-		r.warnOnce("nolog:"+j.Name, fmt.Sprintf("jail %s: no log file matches %v", j.Name, j.LogPath))
-		return nil
-	}
-	r.clearWarning("nolog:" + j.Name)
-	for _, path := range files {
-		var rec fileRecord
-		found, err := r.tx.File(j.Name, path, &rec)
+	for _, src := range srcs {
+		key := src.Key()
+		var rec sourceRecord
+		found, err := r.tx.File(j.Name, key, &rec)
 		if err != nil {
 			return err
 		}
-		prev := &rec.FileState
+		pos := rec.pos
 		if !found {
-			prev = nil
+			pos = nil
 		}
 		m := j.Filter.New(j.Mode)
-		if snap, ok := m.(analyze.Snapshotter); ok && len(rec.Context) > 0 {
-			if err := snap.Restore(rec.Context); err != nil {
-				return fmt.Errorf("jail %s: %s: saved filter context: %w", j.Name, path, err)
+		if snap, ok := m.(analyze.Snapshotter); ok && len(rec.context) > 0 {
+			if err := snap.Restore(rec.context); err != nil {
+				return fmt.Errorf("jail %s: %s: saved filter context: %w", j.Name, key, err)
 			}
 		}
 		tp := analyze.NewTimeParser(r.o.Now, nil)
-		next, err := analyze.Read(path, prev, j.Start == config.StartEnd, r.o.Now, func(file string, num int64, line []byte) error {
+		next, err := src.Read(r.ctx, pos, j.Start == config.StartEnd, r.o.Now, func(file string, num int64, line []byte) error {
 			stats.Lines++
 			r.buf, _ = m.Match(r.buf[:0], num, line, tp)
 			for i := range r.buf {
@@ -221,29 +265,50 @@ func (r *run) jail(j *config.Jail) error {
 		})
 		if err != nil {
 			var se stateError
-			if errors.As(err, &se) {
-				return err // the state itself failed: stop, keep nothing
+			if errors.As(err, &se) || r.ctx.Err() != nil {
+				return err // the state itself failed, or the run was stopped: keep nothing
 			}
 			if errors.Is(err, fs.ErrNotExist) {
 				continue // gone between the glob and the open: next run
 			}
-			r.problem("read:"+path, fmt.Errorf("jail %s: %w", j.Name, err))
-			// Keep the lines delivered before the error: they must not
+			r.problem("read:"+key, fmt.Errorf("jail %s: %w", j.Name, err))
+			// Keep the records delivered before the error: they must not
 			// count twice.
-			if found || next.Offset > 0 {
-				r.files = append(r.files, fileSave{j.Name, path, fileRecord{FileState: next, Context: rec.Context}})
+			if next != nil {
+				r.files = append(r.files, fileSave{j.Name, key, sourceRecord{pos: next, context: rec.context}})
 			}
 			continue
 		}
-		r.clearWarning("read:" + path)
-		rec = fileRecord{FileState: next}
+		r.clearWarning("read:" + key)
+		rec = sourceRecord{pos: next}
 		if snap, ok := m.(analyze.Snapshotter); ok {
-			rec.Context = snap.Snapshot()
+			rec.context = snap.Snapshot()
 		}
 		stats.Files++
-		r.files = append(r.files, fileSave{j.Name, path, rec})
+		r.files = append(r.files, fileSave{j.Name, key, rec})
 	}
 	return nil
+}
+
+// sources lists the sources a jail reads: its log files. A logpath that
+// matches no file is said once, and a bad one is a problem of the run.
+func (r *run) sources(j *config.Jail) ([]analyze.Source, error) {
+	files, err := j.Files()
+	if err != nil {
+		err = fmt.Errorf("jail %s: logpath: %w", j.Name, err)
+		r.problem("jail:"+j.Name, err)
+		return nil, err
+	}
+	if len(files) == 0 {
+		r.warnOnce("nolog:"+j.Name, fmt.Sprintf("jail %s: no log file matches %v", j.Name, j.LogPath))
+		return nil, nil
+	}
+	r.clearWarning("nolog:" + j.Name)
+	srcs := make([]analyze.Source, len(files))
+	for i, path := range files {
+		srcs[i] = analyze.FileSource{Path: path}
+	}
+	return srcs, nil
 }
 
 // failure applies one failure to its track.
@@ -360,7 +425,7 @@ func (r *run) finish() error {
 		}
 	}
 	for _, f := range r.files {
-		if err := r.tx.PutFile(f.jail, f.path, f.rec); err != nil {
+		if err := r.tx.PutFile(f.jail, f.key, f.rec); err != nil {
 			return err
 		}
 	}

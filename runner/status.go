@@ -49,7 +49,7 @@ func Status(db *state.DB, cfg *config.Config, now time.Time) (*report.StatusJSON
 			return err
 		}
 		return tx.Files(func(jail, path string, data []byte) error {
-			var rec fileRecord
+			var rec analyze.FileState
 			if err := json.Unmarshal(data, &rec); err != nil {
 				return fmt.Errorf("state: file entry %s %s: %w", jail, path, err)
 			}
