@@ -55,13 +55,16 @@ func runBan(ctx context.Context, e *env, o banOptions) error {
 	if err != nil {
 		return err
 	}
+	bo := runner.BanOptions{Config: cfg, Now: e.now, Jail: o.jail, For: o.duration, Targets: targets, Guard: e.guard(cfg), Firewall: fw}
+	if _, _, _, err := bo.Check(); err != nil {
+		return err // before the state is opened (or created)
+	}
 	db, closeDB, err := e.state(cfg, false)
 	if err != nil {
 		return err
 	}
 	defer closeDB()
-	res, err := runner.Ban(ctx, db, runner.BanOptions{Config: cfg, Now: e.now, Jail: o.jail, For: o.duration,
-		Targets: targets, Guard: e.guard(cfg), Firewall: fw})
+	res, err := runner.Ban(ctx, db, bo)
 	if err != nil {
 		return stateError(err)
 	}

@@ -185,6 +185,31 @@ type BanResult struct {
 	Firewall enforce.Diff
 }
 
+// Check validates the options without touching anything: the jail is
+// configured, For reads, and the guard refuses no target (see Ban). A
+// caller checks before it opens the state, so that a refused ban creates
+// not even the state file.
+func (o *BanOptions) Check() (j *config.Jail, d time.Duration, permanent bool, err error) {
+	cfg := o.Config
+	if o.Jail != "" && o.Jail != ManualJail {
+		if j = cfg.Jail(o.Jail); j == nil {
+			return nil, 0, false, usagef("ban: no jail %q in %s", o.Jail, cfg.File)
+		}
+	}
+	permanent = true
+	if o.For != "" {
+		if d, permanent, err = config.ParseBanTime(o.For); err != nil {
+			return nil, 0, false, usagef("ban: --for %q: %v", o.For, err)
+		}
+	}
+	for _, p := range o.Targets {
+		if err := guardCheck(cfg, o.Guard, p); err != nil {
+			return nil, 0, false, err
+		}
+	}
+	return j, d, permanent, nil
+}
+
 // Ban bans addresses or networks by hand. Every target is checked first:
 // one the guard refuses (it overlaps loopback, an address of the
 // machine, or any jail's ignoreip) refuses the whole command with a
@@ -194,34 +219,16 @@ type BanResult struct {
 // the state, for the next run to enforce.
 func Ban(ctx context.Context, db *state.DB, o BanOptions) (*BanResult, error) {
 	cfg := o.Config
-	var j *config.Jail
-	jail := o.Jail
-	if jail == "" {
-		jail = ManualJail
+	j, d, permanent, err := o.Check()
+	if err != nil {
+		return nil, err
 	}
-	if jail != ManualJail {
-		if j = cfg.Jail(jail); j == nil {
-			return nil, usagef("ban: no jail %q in %s", jail, cfg.File)
-		}
-	}
-	var (
-		d         time.Duration
-		permanent = true
-		given     = o.For != ""
-	)
-	if given {
-		var err error
-		if d, permanent, err = config.ParseBanTime(o.For); err != nil {
-			return nil, usagef("ban: --for %q: %v", o.For, err)
-		}
-	}
-	for _, p := range o.Targets {
-		if err := guardCheck(cfg, o.Guard, p); err != nil {
-			return nil, err
-		}
+	jail, given := ManualJail, o.For != ""
+	if j != nil {
+		jail = j.Name
 	}
 	res := &BanResult{}
-	err := db.Update(func(tx *state.Tx) error {
+	err = db.Update(func(tx *state.Tx) error {
 		l := newLedger(tx, cfg, o.Now, false)
 		for _, p := range o.Targets {
 			b := state.Ban{Jail: jail, Prefix: p, Start: o.Now, Offense: 1, Manual: true}
@@ -276,6 +283,10 @@ func guardCheck(cfg *config.Config, g *enforce.Guard, p netip.Prefix) error {
 	if why == "" {
 		return nil
 	}
+	if !strings.HasPrefix(why, "overlaps never-ban range") {
+		return usagef("ban: refused %s: it %s", enforce.Addr(p), why)
+	}
+	// A never-ban range is some jails' ignoreip: name them.
 	var jails []string
 	for _, j := range cfg.Jails {
 		for _, n := range j.IgnoreIP {
