@@ -129,10 +129,11 @@ func mailError(server string, err error) error {
 // error.
 const maxOutput = 300
 
-// printable keeps of a program's output what is safe on a terminal:
-// invalid UTF-8 and characters that do not print (escape sequences among
-// them) are dropped; at most max characters, "..." marking a cut.
-func printable(s string, max int) string {
+// Printable keeps of s only what is safe in a header or on a terminal:
+// invalid UTF-8 and characters that do not print (line breaks and
+// escape sequences among them) are dropped; at most max characters,
+// more appended when some were cut.
+func Printable(s string, max int, more string) string {
 	var b strings.Builder
 	n := 0
 	for _, r := range strings.ToValidUTF8(s, "") {
@@ -140,7 +141,7 @@ func printable(s string, max int) string {
 			continue
 		}
 		if n++; n > max {
-			b.WriteString("...")
+			b.WriteString(more)
 			break
 		}
 		b.WriteRune(r)

@@ -65,7 +65,7 @@ func (s *sendmailMailer) Send(ctx context.Context, m *Message) error {
 			err = fmt.Errorf("no answer within %s", s.timeout)
 		}
 		if msg := oneLine(string(bytes.TrimSpace(out.Bytes()))); msg != "" {
-			err = fmt.Errorf("%w: %s", err, printable(msg, maxOutput))
+			err = fmt.Errorf("%w: %s", err, Printable(msg, maxOutput, "..."))
 		}
 		return mailError(s.Server(), err)
 	}

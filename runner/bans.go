@@ -120,41 +120,46 @@ func (l *ledger) lift(b state.Ban, byHand bool) error {
 	return l.tx.AddEvent(e)
 }
 
+// track returns the track of jail and prefix, a new one when there is
+// none.
+func track(tx *state.Tx, jail string, p netip.Prefix) (*analyze.Track, error) {
+	tr, err := tx.Track(jail, p)
+	if tr == nil && err == nil {
+		tr = &analyze.Track{}
+	}
+	return tr, err
+}
+
 // offense counts a ban given by hand in a configured jail on its track,
 // as the policy counts its own, so that bantime_increment grows over
-// both: it returns the ban's offense number. The ban clears the track's
-// failure window, as a ban the policy decides does.
+// both: it returns the ban's offense number.
 func (l *ledger) offense(j *config.Jail, history time.Duration, p netip.Prefix) (int, error) {
-	tr, err := l.tx.Track(j.Name, p)
-	if err != nil || tr == nil {
-		return 1, err
+	tr, err := track(l.tx, j.Name, p)
+	if err != nil {
+		return 0, err
 	}
 	if tr.BanStart != 0 && tr.BanStart <= l.now.UnixNano()-int64(history) {
-		tr.Offenses = 0
+		return 1, nil // the last ban is out of history
 	}
 	return tr.Offenses + 1, nil
 }
 
-// countOffense writes the hand ban b as the track's last ban.
+// countOffense writes the hand ban b as the track's last ban. The ban
+// clears the track's failure window, as a ban the policy decides does.
 func (l *ledger) countOffense(b state.Ban) error {
 	if !l.write {
 		return nil
 	}
-	tr, err := l.tx.Track(b.Jail, b.Prefix)
+	tr, err := track(l.tx, b.Jail, b.Prefix)
 	if err != nil {
 		return err
 	}
-	if tr == nil {
-		tr = &analyze.Track{}
-	}
-	t := *tr
-	t.Offenses = b.Offense
-	t.Failures = nil
-	t.BanStart, t.BanUntil = b.Start.UnixNano(), 0
+	tr.Offenses, tr.Failures = b.Offense, nil
+	tr.BanStart, tr.BanUntil = b.Start.UnixNano(), 0
 	if !b.Permanent() {
-		t.BanUntil = b.Until.UnixNano()
+		tr.BanUntil = b.Until.UnixNano()
 	}
-	return l.tx.PutTrack(b.Jail, b.Prefix, &t)
+	return l.tx.PutTrack(b.Jail, b.Prefix, tr)
 }
 
 // BanOptions say what a ban by hand bans.

@@ -324,12 +324,9 @@ func (r *run) failure(j *config.Jail, pol *analyze.Policy, f *analyze.Failure) e
 			r.tracks[k] = &trackEntry{refused: true}
 			return nil
 		}
-		tr, err := r.tx.Track(k.jail, k.key)
+		tr, err := track(r.tx, k.jail, k.key)
 		if err != nil {
 			return err
-		}
-		if tr == nil {
-			tr = &analyze.Track{}
 		}
 		e = &trackEntry{tr: tr}
 		r.tracks[k] = e
