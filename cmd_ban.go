@@ -69,7 +69,11 @@ func runBan(ctx context.Context, e *env, o banOptions) error {
 		return stateError(err)
 	}
 	for _, b := range res.Kept {
-		fmt.Fprintf(e.stdout, "%s %s: a longer ban holds already, until %s\n", b.Jail, enforce.Addr(b.Prefix), untilText(report.Until(b.Until)))
+		held := "for good"
+		if !b.Permanent() {
+			held = "until " + report.Time(b.Until)
+		}
+		fmt.Fprintf(e.stdout, "%s %s: banned %s already; kept (a ban is never shortened)\n", b.Jail, enforce.Addr(b.Prefix), held)
 	}
 	return firewallDone(e, fw, res.Firewall)
 }
