@@ -2,12 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/urfave/cli/v2"
 
 	"logjail/enforce"
+	"logjail/runner"
 )
 
 func firewallCommand(e *env) *cli.Command {
@@ -32,21 +32,11 @@ func runFirewallFlush(ctx context.Context, e *env, _ firewallFlushOptions) error
 	if err != nil {
 		return err
 	}
-	var errs []error
-	for _, kind := range []string{"iptables", "ipset", "nftables"} {
-		fw, err := e.firewallKind(cfg, kind)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		err = fw.Flush(ctx)
-		// A backend whose tool is not installed made nothing to remove,
-		// unless it is the configured one.
-		if err != nil && (kind == cfg.Firewall.Backend || !errors.Is(err, enforce.ErrToolMissing)) {
-			errs = append(errs, err)
-		} else if err == nil && e.verbose {
+	flushed, err := runner.Flush(ctx, cfg, func(kind string) (enforce.Backend, error) { return e.firewallKind(cfg, kind) })
+	if e.verbose {
+		for _, kind := range flushed {
 			fmt.Fprintf(e.stdout, "%s: flushed\n", kind)
 		}
 	}
-	return errors.Join(errs...)
+	return err
 }
