@@ -25,25 +25,32 @@ type Source interface {
 	// format), with the name of where it came from and its number there
 	// (0 where there is none). It returns the position after the last
 	// record passed: a JSON object, opaque to the caller. pos nil means
-	// never read: start at the beginning, or, with fromEnd, at the end.
-	// now is the run's time.
+	// never read: where to start then (the beginning, or the end, as the
+	// jail's start: says) is the source's own setting.
 	//
 	// An error from fn stops the read and is returned as it is. On every
 	// error the position returned covers exactly the records passed to fn
 	// without error (nil: none, keep pos), so saving it neither loses nor
 	// repeats one. A missing source is an error wrapping fs.ErrNotExist.
-	Read(ctx context.Context, pos []byte, fromEnd bool, now time.Time, fn LineFunc) ([]byte, error)
+	Read(ctx context.Context, pos []byte, fn LineFunc) ([]byte, error)
 }
 
 // FileSource is one log path, read with [Read]; its position is the
 // [FileState] as JSON.
-type FileSource struct{ Path string }
+type FileSource struct {
+	Path string
+	// FromEnd starts a path never read at its end instead of its
+	// beginning.
+	FromEnd bool
+	// Now is the run's time (see [Read]).
+	Now time.Time
+}
 
 // Key returns the path.
 func (s FileSource) Key() string { return s.Path }
 
 // Read reads the lines written since pos (see [Read]).
-func (s FileSource) Read(ctx context.Context, pos []byte, fromEnd bool, now time.Time, fn LineFunc) ([]byte, error) {
+func (s FileSource) Read(ctx context.Context, pos []byte, fn LineFunc) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -54,7 +61,7 @@ func (s FileSource) Read(ctx context.Context, pos []byte, fromEnd bool, now time
 			return nil, fmt.Errorf("%s: saved position: %w", s.Path, err)
 		}
 	}
-	next, err := Read(s.Path, prev, fromEnd, now, fn)
+	next, err := Read(s.Path, prev, s.FromEnd, s.Now, fn)
 	if err != nil && prev == nil && next.Offset == 0 {
 		return nil, err // nothing read of a path never seen: nothing to save
 	}

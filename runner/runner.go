@@ -252,7 +252,7 @@ func (r *run) jail(j *config.Jail) error {
 			}
 		}
 		tp := analyze.NewTimeParser(r.o.Now, nil)
-		next, err := src.Read(r.ctx, pos, j.Start == config.StartEnd, r.o.Now, func(file string, num int64, line []byte) error {
+		next, err := src.Read(r.ctx, pos, func(file string, num int64, line []byte) error {
 			stats.Lines++
 			r.buf, _ = m.Match(r.buf[:0], num, line, tp)
 			for i := range r.buf {
@@ -306,7 +306,7 @@ func (r *run) sources(j *config.Jail) ([]analyze.Source, error) {
 	r.clearWarning("nolog:" + j.Name)
 	srcs := make([]analyze.Source, len(files))
 	for i, path := range files {
-		srcs[i] = analyze.FileSource{Path: path}
+		srcs[i] = analyze.FileSource{Path: path, FromEnd: j.Start == config.StartEnd, Now: r.o.Now}
 	}
 	return srcs, nil
 }
