@@ -44,6 +44,11 @@ func banConfig(t *testing.T, digest bool) *config.Config {
 	return cfg
 }
 
+// sshdFail is the syslog line of one failed sshd login of addr at at.
+func sshdFail(at time.Time, addr string) string {
+	return at.Format(time.Stamp) + " h sshd[1]: Failed password for root from " + addr + " port 22 ssh2\n"
+}
+
 func held(t *testing.T, db *state.DB, jail, p string) *state.Ban {
 	t.Helper()
 	var b *state.Ban
@@ -114,7 +119,7 @@ func TestBanCountsOffenses(t *testing.T) {
 	t3 := later.Add(time.Hour)
 	var lines []string
 	for i := range 3 {
-		lines = append(lines, t3.Add(time.Duration(i)*time.Second).Format(time.Stamp)+" h sshd[1]: Failed password for root from 192.0.2.9 port 22 ssh2\n")
+		lines = append(lines, sshdFail(t3.Add(time.Duration(i)*time.Second), "192.0.2.9"))
 	}
 	if err := os.WriteFile(log, []byte(strings.Join(lines, "")), 0o644); err != nil {
 		t.Fatal(err)
@@ -212,7 +217,7 @@ func TestRunSkipsGuarded(t *testing.T) {
 	var lines []string
 	for _, a := range []string{"198.51.100.3", "192.0.2.3"} {
 		for i := range 3 {
-			lines = append(lines, banNow.Add(time.Duration(i)*time.Second).Format(time.Stamp)+" h sshd[1]: Failed password for root from "+a+" port 22 ssh2\n")
+			lines = append(lines, sshdFail(banNow.Add(time.Duration(i)*time.Second), a))
 		}
 	}
 	os.WriteFile(log, []byte(strings.Join(lines, "")), 0o644)

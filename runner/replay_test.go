@@ -21,7 +21,7 @@ func TestReplayWhatIf(t *testing.T) {
 	t0 := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
 	var text strings.Builder
 	for i, a := range []string{"192.0.2.1", "192.0.2.1", "192.0.2.1", "198.51.100.2", "198.51.100.2"} {
-		text.WriteString(t0.Add(time.Duration(i)*time.Second).Format(time.Stamp) + " h sshd[1]: Failed password for root from " + a + " port 22 ssh2\n")
+		text.WriteString(sshdFail(t0.Add(time.Duration(i)*time.Second), a))
 	}
 	os.WriteFile(log, []byte(text.String()), 0o644)
 	load := func() *config.Config { return testConfig(t, log) } // maxretry 3

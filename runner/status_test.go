@@ -16,9 +16,7 @@ func TestStatus(t *testing.T) {
 	dir := t.TempDir()
 	log := filepath.Join(dir, "auth.log")
 	cfg := testConfig(t, log) // maxretry 3, findtime 10m, bantime 20m
-	line := func(at time.Time, addr string) string {
-		return at.Format(time.Stamp) + " h sshd[1]: Failed password for root from " + addr + " port 22 ssh2\n"
-	}
+	line := sshdFail
 	t0 := banNow
 	text := line(t0, "192.0.2.1") + line(t0.Add(time.Second), "192.0.2.1") + line(t0.Add(2*time.Second), "192.0.2.1") + // banned
 		line(t0.Add(-20*time.Minute), "192.0.2.2") + // out of the window at now
