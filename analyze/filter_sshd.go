@@ -61,12 +61,38 @@ func init() {
 
 // sshEvent is what one line says, before the process context is applied.
 type sshEvent struct {
-	rule   string // failure rule; "" for a helper line
-	host   []byte // the client as written, nil when the line does not say
-	user   []byte
-	hasU   bool // the line names a user (even an empty one)
+	rule string // failure rule; "" for a helper line
+	host []byte // the client as written, nil when the line does not say
+	user []byte
+	hasU bool // the line names a user (even an empty one)
+	// Other places the address may stand in the line, with the user name
+	// each implies: client text on both sides of the address. apply picks
+	// the one the process's known address confirms, or skips the line.
+	alts  [sshMaxAlts]sshAlt
+	nalts int
+	// more: there were more candidates than alts holds.
+	more   bool
 	forget bool // the line ends the process's attempt
 	gained bool // the login succeeded
+}
+
+// sshAlt is a further candidate for the client's address.
+type sshAlt struct{ host, user []byte }
+
+const sshMaxAlts = 3
+
+// candidate records host (with the user name it implies) as a place the
+// client's address may stand; the first goes to ev.host and ev.user.
+func (ev *sshEvent) candidate(host, user []byte) {
+	switch {
+	case ev.host == nil:
+		ev.host, ev.user, ev.hasU = host, user, true
+	case ev.nalts < sshMaxAlts:
+		ev.alts[ev.nalts] = sshAlt{host, user}
+		ev.nalts++
+	default:
+		ev.more = true
+	}
 }
 
 // sshProc is the context kept per sshd process.
@@ -143,6 +169,11 @@ func (m *sshdMatcher) Match(dst []Failure, num int64, line []byte, tp *TimeParse
 func (m *sshdMatcher) apply(dst []Failure, num int64, h *Header, ev *sshEvent) ([]Failure, Outcome) {
 	var addr netip.Addr
 	var name string
+	if ev.nalts > 0 || ev.more {
+		if !m.resolve(h, ev) {
+			return dst, Ambiguous
+		}
+	}
 	if ev.host != nil {
 		if string(ev.host) == string(m.lastHost) && len(m.lastHost) > 0 {
 			addr, name = m.lastAddr, m.lastName
@@ -227,6 +258,43 @@ func (m *sshdMatcher) apply(dst []Failure, num int64, h *Header, ev *sshEvent) (
 		dst = append(dst, Failure{Line: num, Time: h.Time, Addr: addr, Host: name, User: user, Rule: rule})
 	}
 	return dst, Matched
+}
+
+// resolve settles a line on which the address may stand in more than one
+// place (client text on both sides of it). Candidates that are no address
+// or host name drop out. The one equal to the address the same process
+// named earlier, on a line that left no doubt, is taken; else, when the
+// rest all name one client, that is it. Otherwise the line is ambiguous:
+// resolve returns false and the caller skips it.
+func (m *sshdMatcher) resolve(h *Header, ev *sshEvent) bool {
+	var known netip.Addr
+	if p := m.procs.Get(m.procKey(h)); p != nil && h.Time.UnixNano()-p.seen <= int64(sshProcIdle) {
+		known = p.addr
+	}
+	cands := append(make([]sshAlt, 0, sshMaxAlts+1), sshAlt{ev.host, ev.user})
+	cands = append(cands, ev.alts[:ev.nalts]...)
+	var first sshAlt
+	var firstAddr netip.Addr
+	var firstName string
+	distinct := 0
+	for _, c := range cands {
+		a, name, ok := hostOf(c.host)
+		switch {
+		case !ok:
+		case known.IsValid() && a == known:
+			ev.host, ev.user, ev.nalts, ev.more = c.host, c.user, 0, false
+			return true
+		case distinct == 0:
+			first, firstAddr, firstName, distinct = c, a, name, 1
+		case a != firstAddr || name != firstName:
+			distinct++
+		}
+	}
+	if distinct != 1 || ev.more {
+		return false
+	}
+	ev.host, ev.user, ev.nalts = first.host, first.user, 0
+	return true
 }
 
 // procKey identifies the process that wrote a line: host, tag and pid.
@@ -502,7 +570,7 @@ func fromAtEnd(b []byte, rule string, ev *sshEvent) bool {
 }
 
 // sshFailed parses what follows "Failed ": METHOD for [invalid user ]USER
-// from HOST [port N] [on X] [ssh2][: details].
+// from HOST [port N] [ssh2][: INFO], sshd's auth_log line.
 func sshFailed(b []byte, ev *sshEvent) bool {
 	method, rest := firstWord(b)
 	rest, ok := trimPrefix(rest, "for ")
@@ -510,21 +578,9 @@ func sshFailed(b []byte, ev *sshEvent) bool {
 		return false
 	}
 	rest, invalid := trimPrefix(rest, "invalid user ")
-	// The user name is the client's choice and may contain " from ": the
-	// address follows the last one. Most lines end "from HOST port N
-	// ssh2", which is read from the end at once.
-	i := fromBeforePortSSH2(rest)
-	if i < 0 {
-		i = lastIndex(rest, " from ")
-	}
-	if i < 0 {
+	if !sshAuthLog(rest, string(method) == "publickey", ev) {
 		return false
 	}
-	host, _ := firstWord(rest[i+6:])
-	if len(host) == 0 {
-		return false
-	}
-	ev.host, ev.user, ev.hasU = host, rest[:i], true
 	if string(method) == "publickey" && !invalid {
 		return true // a failed key of a real user is no attack: helper line
 	}
@@ -532,44 +588,138 @@ func sshFailed(b []byte, ev *sshEvent) bool {
 	return true
 }
 
-// fromBeforePortSSH2 returns the index of " from " in b when b ends with
-// " from HOST port N ssh2", else -1.
-func fromBeforePortSSH2(b []byte) int {
-	r, ok := trimSuffix(b, " ssh2")
-	if !ok {
-		return -1
-	}
-	r, n := lastWord(r)
-	if !isDigits(n) {
-		return -1
-	}
-	if r, ok = trimSuffix(r, " port"); !ok {
-		return -1
-	}
-	r, host := lastWord(r)
-	if len(host) == 0 || !hasSuffix(r, " from") {
-		return -1
-	}
-	return len(r) - 5
-}
-
-// sshAccepted parses what follows "Accepted ": METHOD for USER from HOST.
+// sshAccepted parses what follows "Accepted ": METHOD for USER from HOST
+// [port N] [ssh2][: INFO].
 func sshAccepted(b []byte, ev *sshEvent) bool {
 	_, rest := firstWord(b)
 	rest, ok := trimPrefix(rest, "for ")
-	if !ok {
+	method, _ := firstWord(b)
+	if !ok || !sshAuthLog(rest, string(method) == "publickey", ev) {
 		return false
 	}
-	user, rest := firstWord(rest)
-	rest, ok = trimPrefix(rest, "from ")
-	if !ok {
-		return false
-	}
-	ev.host, _ = firstWord(rest)
-	ev.user, ev.hasU = user, true
 	ev.forget, ev.gained = true, true
 	return true
 }
+
+// sshAuthLog reads USER " from " HOST [" port " N] [" ssh1"|" ssh2"]
+// [": " INFO], as sshd's auth_log writes it ("%.100s from %.200s port %d
+// ssh2%s%s"). The client chose both USER and INFO (a key's certificate
+// ID, the hostbased client user, the keyboard-interactive devices, the
+// ssh1 ruser), so " from HOST port N ssh2" may stand more than once. Each
+// place where the rest of the line fits the format is a candidate, except
+// where the user name before it would be longer than the 100 bytes sshd
+// writes at most, or where the info after it does not have the form sshd
+// gives a public key's (key says the method is publickey), or, when some
+// candidate has a port, where there is none; apply takes the remaining
+// candidate, or the one the process's known address confirms, or skips
+// the line as ambiguous.
+func sshAuthLog(rest []byte, key bool, ev *sshEvent) bool {
+	ported := false
+	for i := 0; ; i++ {
+		j := index(rest[i:], " from ")
+		if j < 0 {
+			break
+		}
+		i += j
+		host, port, ok := authLogTail(rest[i+6:], key)
+		if !ok || loggedLen(rest[:i]) > 100 || (ported && !port) {
+			continue
+		}
+		if port && !ported {
+			// sshd has written the port since OpenSSH 2: a place
+			// without one is the client's when another has it.
+			ported = true
+			ev.host, ev.nalts, ev.more = nil, 0, false
+		}
+		ev.candidate(host, rest[:i])
+	}
+	return ev.host != nil
+}
+
+// authLogTail returns HOST when b is HOST [" port " N] [" ssh1"|" ssh2"]
+// followed by the end of the line (" [preauth]" allowed) or, after the
+// protocol, by ":" and the auth info (of a key's form when key is true);
+// port says whether " port N" was there.
+func authLogTail(b []byte, key bool) (host []byte, port, ok bool) {
+	host = b
+	var r []byte
+	if i := spaceIndex(b); i >= 0 {
+		host, r = b[:i], b[i:]
+	}
+	if len(host) == 0 {
+		return nil, false, false
+	}
+	if p, ok := trimPrefix(r, " port "); ok {
+		j := 0
+		for j < len(p) && isDigit(p[j]) {
+			j++
+		}
+		if j == 0 {
+			return nil, false, false
+		}
+		r, port = p[j:], true
+	}
+	if hasPrefix(r, " ssh1") || hasPrefix(r, " ssh2") {
+		if r = r[5:]; len(r) > 0 && r[0] == ':' {
+			return host, port, !key || keyInfo(r[1:])
+		}
+	}
+	r = trimSpaceRight(r)
+	if p, ok := trimSuffix(r, " [preauth]"); ok {
+		r = trimSpaceRight(p)
+	}
+	return host, port, len(r) == 0
+}
+
+// keyInfo reports whether b (after "ssh2:") is what sshd writes for a
+// public key: " TYPE FINGERPRINT", or for a certificate " TYPE FP ID
+// KEYID (serial N) CA TYPE FP", the key ID being the client's.
+func keyInfo(b []byte) bool {
+	b = trimSpaceRight(b)
+	if p, ok := trimSuffix(b, " [preauth]"); ok {
+		b = trimSpaceRight(p)
+	}
+	b, ok := trimPrefix(b, " ")
+	if !ok {
+		return false
+	}
+	typ, fp := firstWord(b)
+	if len(typ) == 0 || len(fp) == 0 {
+		return false
+	}
+	if spaceIndex(fp) < 0 {
+		return true
+	}
+	_, rest := firstWord(fp)
+	if !hasPrefix(rest, "ID ") {
+		return false
+	}
+	rest, cafp := lastWord(rest)
+	rest, _ = lastWord(rest)
+	rest, ca := lastWord(rest)
+	return len(cafp) > 0 && string(ca) == "CA" && hasSuffix(rest, ")") && index(rest, " (serial ") > 0
+}
+
+// loggedLen is the fewest bytes the client can have sent for text as
+// logged: sshd writes a byte it will not print as \ooo or \c (strnvis),
+// rsyslog a control character as #ooo.
+func loggedLen(b []byte) int {
+	n := 0
+	for i := 0; i < len(b); i++ {
+		switch {
+		case b[i] == '\\' && i+3 < len(b) && isOctal(b[i+1]) && isOctal(b[i+2]) && isOctal(b[i+3]):
+			i += 3
+		case b[i] == '#' && i+3 < len(b) && isOctal(b[i+1]) && isOctal(b[i+2]) && isOctal(b[i+3]):
+			i += 3
+		case b[i] == '\\' && i+1 < len(b):
+			i++
+		}
+		n++
+	}
+	return n
+}
+
+func isOctal(c byte) bool { return c >= '0' && c <= '7' }
 
 // sshAuthFailure parses USER from HOST [via X] + suffix.
 func sshAuthFailure(b []byte, ev *sshEvent) bool {
