@@ -86,7 +86,7 @@ const sshMaxAlts = 3
 func (ev *sshEvent) candidate(host, user []byte) {
 	switch {
 	case ev.host == nil:
-		ev.host, ev.user, ev.hasU = host, user, true
+		ev.host, ev.user, ev.hasU = host, user, user != nil
 	case ev.nalts < sshMaxAlts:
 		ev.alts[ev.nalts] = sshAlt{host, user}
 		ev.nalts++
@@ -282,7 +282,7 @@ func (m *sshdMatcher) resolve(h *Header, ev *sshEvent) bool {
 		switch {
 		case !ok:
 		case known.IsValid() && a == known:
-			ev.host, ev.user, ev.nalts, ev.more = c.host, c.user, 0, false
+			ev.host, ev.user, ev.hasU, ev.nalts, ev.more = c.host, c.user, c.user != nil, 0, false
 			return true
 		case distinct == 0:
 			first, firstAddr, firstName, distinct = c, a, name, 1
@@ -293,7 +293,7 @@ func (m *sshdMatcher) resolve(h *Header, ev *sshEvent) bool {
 	if distinct != 1 || ev.more {
 		return false
 	}
-	ev.host, ev.user, ev.nalts = first.host, first.user, 0
+	ev.host, ev.user, ev.hasU, ev.nalts = first.host, first.user, first.user != nil, 0
 	return true
 }
 
@@ -787,8 +787,11 @@ func sshPAM(msg []byte, ev *sshEvent) bool {
 }
 
 // pamFields reads the key=value list of a PAM authentication failure:
-// up to four of logname=, uid=, euid=, tty=, then ruser=, rhost= and an
-// optional user=. Only user= holds the client's text, and it comes last.
+// up to four of logname=, uid=, euid=, tty= (the server's), then
+// "ruser=RUSER rhost=RHOST" and an optional " user=USER". sshd hands PAM
+// the client's user name, so RUSER and USER are the client's text, on
+// both sides of rhost=: every " rhost=" followed by one word and then the
+// end or "user=" is a candidate, resolved as in sshAuthLog.
 func pamFields(b []byte, ev *sshEvent) bool {
 	var f []byte
 	for n := 0; ; n++ {
@@ -798,37 +801,50 @@ func pamFields(b []byte, ev *sshEvent) bool {
 		if len(b) == 0 || n > 4 {
 			return false
 		}
-		f, b = firstWord(b)
-		if !hasPrefix(f, "logname=") && !hasPrefix(f, "uid=") && !hasPrefix(f, "euid=") && !hasPrefix(f, "tty=") {
+		if hasPrefix(b, "ruser=") {
 			break
 		}
-	}
-	if !hasPrefix(f, "ruser=") {
-		return false
-	}
-	for len(b) > 0 && b[0] == ' ' {
-		b = b[1:]
-	}
-	f, b = firstWord(b)
-	if !hasPrefix(f, "rhost=") || len(f) == 6 {
-		return false
-	}
-	ev.host = f[6:]
-	for len(b) > 0 && b[0] == ' ' {
-		b = b[1:]
-	}
-	if len(b) == 0 {
-		return true
-	}
-	rest := stripSuffix(b, 3, true)
-	if len(rest) > 0 {
-		u, ok := trimPrefix(rest, "user=")
-		if !ok || spaceIndex(u) >= 0 {
+		f, b = firstWord(b)
+		if !hasPrefix(f, "logname=") && !hasPrefix(f, "uid=") && !hasPrefix(f, "euid=") && !hasPrefix(f, "tty=") {
 			return false
 		}
-		ev.user, ev.hasU = u, true
 	}
-	return true
+	r := b[len("ruser="):]
+	for i := 0; ; i++ {
+		j := index(r[i:], " rhost=")
+		if j < 0 {
+			break
+		}
+		i += j
+		if host, user, ok := pamTail(r[i+7:]); ok {
+			if user == nil && i > 0 {
+				user = r[:i] // no user=: the name is in ruser
+			}
+			ev.candidate(host, user)
+		}
+	}
+	return ev.host != nil
+}
+
+// pamTail splits what follows "rhost=": HOST, then the end (" [preauth]"
+// allowed) or one or two spaces and "user=USER".
+func pamTail(b []byte) (host, user []byte, ok bool) {
+	host, rest := firstWord(b)
+	if len(host) == 0 {
+		return nil, nil, false
+	}
+	rest = trimSpaceRight(rest)
+	if p, ok := trimSuffix(rest, "[preauth]"); ok {
+		rest = trimSpaceRight(p)
+	}
+	if len(rest) == 0 {
+		return host, nil, true
+	}
+	rest, _ = trimPrefix(rest, " ")
+	if u, ok := trimPrefix(rest, "user="); ok {
+		return host, u, true
+	}
+	return nil, nil, false
 }
 
 // pamLegacy: "sshd(pam_unix)[pid]: authentication failure; ... rhost=HOST".
