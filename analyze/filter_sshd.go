@@ -143,10 +143,17 @@ func isSSHDProg(p []byte) bool {
 
 func (m *sshdMatcher) Match(dst []Failure, num int64, line []byte, tp *TimeParser) ([]Failure, Outcome) {
 	h := &m.h
-	if !tp.Syslog(line, h) || !isSSHDProg(h.Prog) {
+	if !tp.Syslog(line, h) {
+		if !bracketTag(line, tp, h) {
+			return dst, Missed
+		}
+	} else if !isSSHDProg(h.Prog) && string(h.Prog) != "[sshd]" {
 		return dst, Missed
 	}
 	msg := h.Msg
+	if len(msg) > 0 && msg[0] == 'k' {
+		msg = stripKernel(msg)
+	}
 	var ev sshEvent
 	if len(h.Prog) > 4 && h.Prog[4] == '(' {
 		// Old PAM tag: sshd(pam_unix)[pid]: authentication failure; ...
@@ -162,6 +169,41 @@ func (m *sshdMatcher) Match(dst []Failure, num int64, line []byte, tp *TimeParse
 		}
 	}
 	return m.apply(dst, num, h, &ev)
+}
+
+// bracketTag parses the old form "TIME [sshd] MSG": a tag in brackets,
+// no host, no pid, no colon (fail2ban's samples keep it).
+func bracketTag(line []byte, tp *TimeParser, h *Header) bool {
+	t, n, ok := tp.Parse(line)
+	if !ok {
+		return false
+	}
+	msg, ok := trimPrefix(line[n:], " [sshd] ")
+	if !ok {
+		return false
+	}
+	*h = Header{Time: t, Prog: line[n+1 : n+7], Msg: msg, Repeat: 1}
+	return true
+}
+
+// stripKernel removes "kernel:[ SECONDS]:" or "kernel: [SECONDS] " from
+// the start of msg: a journal export of some systems puts it there.
+func stripKernel(msg []byte) []byte {
+	b, ok := trimPrefix(msg, "kernel:")
+	if !ok {
+		return msg
+	}
+	b, _ = trimPrefix(b, " ")
+	if len(b) == 0 || b[0] != '[' {
+		return msg
+	}
+	i := bytes.IndexByte(b, ']')
+	if i < 0 {
+		return msg
+	}
+	b, _ = trimPrefix(b[i+1:], ":")
+	b, _ = trimPrefix(b, " ")
+	return b
 }
 
 // apply merges ev into its process's context and emits the failures it
