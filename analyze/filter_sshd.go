@@ -910,8 +910,12 @@ func sshMaxAttempts(b []byte, ev *sshEvent) bool {
 }
 
 // sshChangeUser parses what follows "Disconnecting ": [from ](invalid|
-// authenticating) user USER HOST [port N]: Change of username or service
-// not allowed: (USER,svc) -> (other,svc) [preauth].
+// authenticating) user USER HOST [port N]: MSG [preauth], MSG being
+// "Change of username or service not allowed: (USER,svc) -> (other,svc)"
+// cut at 100 bytes (sshd logs "Disconnecting %s: %.100s"). The client
+// chose the user names and services on both sides of HOST. A candidate is
+// each place where what follows ": " fits in those 100 bytes and repeats
+// the user name before the address.
 func sshChangeUser(b []byte, ev *sshEvent) bool {
 	b, _ = trimPrefix(b, "from ")
 	var ok bool
@@ -920,23 +924,45 @@ func sshChangeUser(b []byte, ev *sshEvent) bool {
 			return false
 		}
 	}
-	const what = ": Change of username or service not allowed: "
-	i := index(b, what)
-	if i < 0 {
+	const what = ": Change of username or service not allowed: ("
+	for i := 0; ; i++ {
+		j := index(b[i:], what)
+		if j < 0 {
+			break
+		}
+		i += j
+		msg := trimSpaceRight(b[i+2:])
+		if p, ok := trimSuffix(msg, " [preauth]"); ok {
+			msg = p
+		}
+		if loggedLen(msg) > 100 {
+			continue // the client's text follows: an earlier place is sshd's
+		}
+		head := b[:i]
+		if r, n := lastWord(head); isDigits(n) {
+			if r, ok := trimSuffix(r, " port"); ok {
+				head = r
+			}
+		}
+		user, host := lastWord(head)
+		if user == nil || len(host) == 0 {
+			continue
+		}
+		// The message repeats the user name, unless cut short before.
+		t := msg[len(what)-2:]
+		if len(t) > len(user) {
+			if string(t[:len(user)]) != string(user) || t[len(user)] != ',' {
+				continue
+			}
+		} else if string(user[:len(t)]) != string(t) {
+			continue
+		}
+		ev.candidate(host, user)
+	}
+	if ev.host == nil {
 		return false
 	}
-	head, tail := stripSuffix(b[:i], 2, false), b[i+len(what):]
-	user, host := firstWord(head)
-	if len(host) == 0 || bytes.IndexByte(host, ' ') >= 0 {
-		return false
-	}
-	// sshd repeats the user name in the tail; a name with spaces that
-	// imitates the message fails this check.
-	t, ok := trimPrefix(tail, "(")
-	if !ok || !hasPrefix(t, string(user)) || len(t) <= len(user) || t[len(user)] != ',' || !hasSuffix(trimSpaceRight(tail), "[preauth]") {
-		return false
-	}
-	ev.rule, ev.host, ev.user, ev.hasU, ev.forget = "change-user", host, user, true, true
+	ev.rule, ev.forget = "change-user", true
 	return true
 }
 
