@@ -76,7 +76,12 @@
 // is always taken at a fixed place (after fixed words or at a fixed distance
 // from the end of the message), never from text an attacker can choose such
 // as a user name, so a crafted user name cannot make logjail ban a third
-// party. Custom filters are Go regular expressions containing <HOST>.
+// party. Where the client's text stands on both sides of the address and
+// nothing the client cannot write (the format's length limits and fixed
+// words, the same process's earlier lines) tells which place the daemon
+// wrote, the line is skipped with the outcome [Ambiguous], never guessed;
+// the sshd filter's doc lists the rule for each shape. Custom filters are
+// Go regular expressions containing <HOST>.
 //
 // # Time
 //
