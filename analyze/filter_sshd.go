@@ -691,9 +691,8 @@ func sshFailed(b []byte, ev *sshEvent) bool {
 // sshAccepted parses what follows "Accepted ": METHOD for USER from HOST
 // [port N] [ssh2][: INFO].
 func sshAccepted(b []byte, ev *sshEvent) bool {
-	_, rest := firstWord(b)
+	method, rest := firstWord(b)
 	rest, ok := trimPrefix(rest, "for ")
-	method, _ := firstWord(b)
 	if !ok || !sshAuthLog(rest, string(method) == "publickey", ev) {
 		return false
 	}
