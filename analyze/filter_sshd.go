@@ -126,7 +126,8 @@ type sshEvent struct {
 	// Other places the address may stand in the line, with the user name
 	// each implies: client text on both sides of the address. apply picks
 	// the one the process's known address confirms, or skips the line.
-	alts  [sshMaxAlts]sshAlt
+	// alts points to the matcher's storage, so that an event stays small.
+	alts  *[sshMaxAlts]sshAlt
 	nalts int
 	// more: there were more candidates than alts holds.
 	more   bool
@@ -184,6 +185,8 @@ type sshdMatcher struct {
 	// The last process looked up: an attempt's lines come together.
 	lastKey  uint64
 	lastProc *sshProc
+	// alts holds the current line's further address candidates.
+	alts [sshMaxAlts]sshAlt
 	// The last client address parsed: an attack's lines repeat it.
 	lastHost []byte
 	lastAddr netip.Addr
@@ -212,7 +215,7 @@ func (m *sshdMatcher) Match(dst []Failure, num int64, line []byte, tp *TimeParse
 	if len(msg) > 0 && msg[0] == 'k' {
 		msg = stripKernel(msg)
 	}
-	var ev sshEvent
+	ev := sshEvent{alts: &m.alts}
 	if len(h.Prog) > 4 && h.Prog[4] == '(' {
 		// Old PAM tag: sshd(pam_unix)[pid]: authentication failure; ...
 		if !m.pamLegacy(msg, &ev) {
@@ -713,17 +716,25 @@ func sshAccepted(b []byte, ev *sshEvent) bool {
 // candidate, or the one the process's known address confirms, or skips
 // the line as ambiguous.
 func sshAuthLog(rest []byte, key bool, ev *sshEvent) bool {
+	// Most lines end " from HOST port N ssh2" with no " from " in the
+	// user name: one candidate, found from the end.
+	if i := fromBeforePortSSH2(rest); i >= 0 && i <= 100 && indexSpaced(rest[:i], "from ") < 0 {
+		host, _ := firstWord(rest[i+6:])
+		ev.candidate(host, rest[:i])
+		return true
+	}
 	ported := false
 	for i := 0; ; i++ {
-		j := index(rest[i:], " from ")
+		j := indexSpaced(rest[i:], "from ")
 		if j < 0 {
 			break
 		}
 		i += j
 		host, port, ok := authLogTail(rest[i+6:], key)
-		if !ok || loggedLen(rest[:i]) > 100 || (ported && !port) {
+		if !ok || (i > 100 && loggedLen(rest[:i]) > 100) || (ported && !port) {
 			continue
 		}
+		next := i + 5 + len(host) // the host holds no space: skip it
 		if port && !ported {
 			// sshd has written the port since OpenSSH 2: a place
 			// without one is the client's when another has it.
@@ -731,8 +742,30 @@ func sshAuthLog(rest []byte, key bool, ev *sshEvent) bool {
 			ev.host, ev.nalts, ev.more = nil, 0, false
 		}
 		ev.candidate(host, rest[:i])
+		i = next
 	}
 	return ev.host != nil
+}
+
+// fromBeforePortSSH2 returns the index of " from " in b when b ends with
+// " from HOST port N ssh2", else -1.
+func fromBeforePortSSH2(b []byte) int {
+	r, ok := trimSuffix(b, " ssh2")
+	if !ok {
+		return -1
+	}
+	r, n := lastWord(r)
+	if !isDigits(n) {
+		return -1
+	}
+	if r, ok = trimSuffix(r, " port"); !ok {
+		return -1
+	}
+	r, host := lastWord(r)
+	if len(host) == 0 || !hasSuffix(r, " from") {
+		return -1
+	}
+	return len(r) - 5
 }
 
 // authLogTail returns HOST when b is HOST [" port " N] [" ssh1"|" ssh2"]
@@ -797,6 +830,18 @@ func keyInfo(b []byte) bool {
 	rest, _ = lastWord(rest)
 	rest, ca := lastWord(rest)
 	return len(cafp) > 0 && string(ca) == "CA" && hasSuffix(rest, ")") && index(rest, " (serial ") > 0
+}
+
+// indexSpaced returns the index of " "+w in b, or -1. The texts searched
+// are short: a plain loop beats IndexByte's calls.
+func indexSpaced(b []byte, w string) int {
+	c := w[0]
+	for i := 1; i+len(w) <= len(b); i++ {
+		if b[i] == c && b[i-1] == ' ' && b[i+1] == w[1] && string(b[i:i+len(w)]) == w {
+			return i - 1
+		}
+	}
+	return -1
 }
 
 // loggedLen is the fewest bytes the client can have sent for text as
@@ -910,7 +955,7 @@ func pamFields(b []byte, ev *sshEvent) bool {
 	}
 	r := b[len("ruser="):]
 	for i := 0; ; i++ {
-		j := index(r[i:], " rhost=")
+		j := indexSpaced(r[i:], "rhost=")
 		if j < 0 {
 			break
 		}
@@ -920,6 +965,7 @@ func pamFields(b []byte, ev *sshEvent) bool {
 				user = r[:i] // no user=: the name is in ruser
 			}
 			ev.candidate(host, user)
+			i += 6 + len(host) // the host holds no space: skip it
 		}
 	}
 	return ev.host != nil
@@ -983,7 +1029,7 @@ func sshChangeUser(b []byte, ev *sshEvent) bool {
 	}
 	const what = ": Change of username or service not allowed: ("
 	for i := 0; ; i++ {
-		j := index(b[i:], what)
+		j := bytes.Index(b[i:], []byte(what))
 		if j < 0 {
 			break
 		}
