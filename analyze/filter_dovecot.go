@@ -60,7 +60,11 @@ func (m *dovecotMatcher) Match(dst []Failure, num int64, line []byte, tp *TimePa
 	if !tp.Syslog(line, h) {
 		return dst, Missed
 	}
-	switch string(trimPID(h.Prog)) {
+	prog := trimPID(h.Prog)
+	if p, ok := trimPrefix(prog, "auth-worker("); ok && len(p) > 1 && p[len(p)-1] == ')' {
+		prog = prog[:len("auth-worker")] // Dovecot 2.2's own log: "auth-worker(default): "
+	}
+	switch string(prog) {
 	case "dovecot", "dovecot-auth", "auth", "auth-worker",
 		"imap-login", "pop3-login", "managesieve-login", "submission-login":
 	default:
@@ -334,7 +338,8 @@ func dovecotFields(v *hostVote, inside []byte) {
 	if a, ok := ParseAddr(inside[last+1:]); ok {
 		v.add(inside[last+1:], a, inside[:last])
 	}
-	if s := inside[last+1:]; len(s) > 2 && s[0] == '<' && s[len(s)-1] == '>' {
+	// A session after the address: "<ID>", or empty ("U,ADDR,").
+	if s := inside[last+1:]; len(s) == 0 || len(s) > 2 && s[0] == '<' && s[len(s)-1] == '>' {
 		if prev := bytes.LastIndexByte(inside[:last], ','); prev > 0 {
 			if a, ok := ParseAddr(inside[prev+1 : last]); ok {
 				v.add(inside[prev+1:last], a, inside[:prev])

@@ -50,6 +50,11 @@ func (m *vsftpdMatcher) Match(dst []Failure, num int64, line []byte, tp *TimePar
 		if len(msg) > 0 && msg[0] == '[' {
 			return vsftpdFailLogin(dst, num, h.Time, h.Repeat, msg)
 		}
+		if r, ok := trimPrefix(msg, "(pam_unix) "); ok {
+			// Linux-PAM before 0.99 without the tag's pid:
+			// "vsftpd: (pam_unix) authentication failure; ...".
+			return pamFailure(dst, num, h, r, "pam", true, "ftp", "")
+		}
 		if msg, ok := trimPrefix(msg, "pam_unix"); ok {
 			if len(msg) > 0 && msg[0] == '(' {
 				// pam_unix(vsftpd:auth):

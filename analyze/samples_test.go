@@ -82,10 +82,6 @@ var sampleFilters = []sampleFilter{
 	{
 		filter: "vsftpd",
 		files:  []string{"vsftpd"},
-		known: []knownDiff{
-			{"vsftpd", 3, "", "(pam_unix) after the tag: not read yet"},
-			{"vsftpd", 14, "", "pam_unix line ending at rhost=: not read yet"},
-		},
 	},
 	{
 		filter: "proftpd",
@@ -173,14 +169,7 @@ var apacheSampleKnown = []knownDiff{
 
 var nginxSampleKnown = []knownDiff{}
 
-var dovecotSampleKnown = []knownDiff{
-	{"dovecot", 2, "", "TAI64N stamp: not read yet"},
-	{"dovecot", 5, "", "TAI64N stamp: not read yet"},
-	{"dovecot", 10, "", "TAI64N stamp: not read yet"},
-	{"dovecot", 32, "", "auth-worker pam(user,ip): not read yet"},
-	{"dovecot", 72, "", "auth: pam_unix(dovecot:auth): not read yet"},
-	{"dovecot", 103, "", "ldap(user,ip,): not read yet"},
-}
+var dovecotSampleKnown = []knownDiff{}
 
 // f2bTestZone and f2bTestNow are the zone and the clock of fail2ban's
 // sample tests: CET/CEST, 2005-08-14 12:00:00 CEST.
