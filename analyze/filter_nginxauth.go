@@ -18,7 +18,16 @@ import (
 // `user "` is the one nginx wrote: either `": password mismatch` or the
 // colon of ", client:" after the (administrator's) password file.
 //
-// Deliberate differences from fail2ban 1.0.2: the request, host and
+// Where the address comes from: after the first `": password mismatch,
+// client: ` or, in "was not found", after the first colon following
+// `user "` (that of ", client:"), and up to ", server: ". A line with no
+// address there does not count.
+//
+// Deliberate differences from fail2ban 1.0.2: fail2ban takes the last
+// "client:" of a line whose user name seems to hold a forged record (its
+// sample "trying injection on user name"); that user name has colons, which
+// nginx never writes, so the forged text is the Host header's and logjail
+// counts the client nginx wrote first. The request, host and
 // referrer that follow the client are not checked (fail2ban wants an HTTP
 // request line without spaces and a host); the error log sent to syslog
 // ("nginx: 2026/11/24 10:00:00 [error] ...") counts too; the aggressive

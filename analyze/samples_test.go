@@ -60,6 +60,23 @@ type sampleFilter struct {
 	unoffered map[string]string
 	// known lists the runs that disagree on purpose or for now.
 	known []knownDiff
+	// wrong lists the lines whose annotation the daemon's own format
+	// contradicts, where following it would count an address the client
+	// wrote; logjail must report exactly the client given there.
+	wrong []wrongAnnotation
+}
+
+// wrongAnnotation is a (file, line, mode) where fail2ban's annotation is
+// wrong for the daemon that writes such lines. host is the client logjail
+// reports ("-" for none). These runs disagree, may be injection cases, and
+// are left out of the share that must reach minAgreement (the figures
+// show them).
+type wrongAnnotation struct {
+	file string
+	line int
+	mode string
+	host string
+	why  string
 }
 
 // knownDiff is a (file, line, mode) on which logjail and fail2ban's
@@ -108,7 +125,10 @@ var sampleFilters = []sampleFilter{
 			"fallback":   "SSL handshake failures are no authentication failure",
 			"aggressive": "logjail's nginx-http-auth has no modes",
 		},
-		known: nginxSampleKnown,
+		wrong: []wrongAnnotation{
+			{"nginx-http-auth", 14, "", "127.0.0.1", "a Basic user name holds no colon (nginx splits the credentials at the first one), " +
+				"so the first `\": password mismatch, client: ` is nginx's and the client 127.0.0.1; fail2ban's 192.0.2.2 is Host header text"},
+		},
 	},
 	{
 		filter: "dovecot",
@@ -161,8 +181,6 @@ var sshdSampleKnown = []knownDiff{
 
 var apacheSampleKnown = []knownDiff{}
 
-var nginxSampleKnown = []knownDiff{}
-
 var dovecotSampleKnown = []knownDiff{}
 
 // f2bTestZone and f2bTestNow are the zone and the clock of fail2ban's
@@ -195,7 +213,8 @@ type sampleRun struct {
 	s     *sample
 	mode  string
 	agree bool
-	why   string // what disagreed
+	why   string   // what disagreed
+	hosts []string // the clients logjail reported
 }
 
 // readSamples parses a sample file. name is fail2ban's filter name, for the
@@ -334,15 +353,17 @@ func TestFail2banSamples(t *testing.T) {
 	for _, sf := range sampleFilters {
 		t.Run(sf.filter, func(t *testing.T) {
 			runs, skipped := runSamples(t, sf)
-			checkSampleRuns(t, sf, runs)
-			n, ok := 0, 0
+			wrong := checkSampleRuns(t, sf, runs)
+			n, ok := len(runs), 0
 			for _, r := range runs {
-				n++
 				if r.agree {
 					ok++
 				}
 			}
 			line := fmt.Sprintf("%-16s %3d/%3d agree (%.1f%%)", sf.filter, ok, n, 100*float64(ok)/float64(max(n, 1)))
+			if wrong > 0 {
+				line += fmt.Sprintf("; %d/%d (%.1f%%) without %d wrong annotation(s)", ok, n-wrong, 100*float64(ok)/float64(max(n-wrong, 1)), wrong)
+			}
 			if skipped > 0 {
 				line += fmt.Sprintf("; %d line(s) only in modes logjail does not offer", skipped)
 			}
@@ -350,8 +371,8 @@ func TestFail2banSamples(t *testing.T) {
 			if n == 0 {
 				t.Fatalf("%s: no sample line run", sf.filter)
 			}
-			if float64(ok) < minAgreement*float64(n) {
-				t.Errorf("%s: %d/%d agree, below %.0f%%", sf.filter, ok, n, 100*minAgreement)
+			if float64(ok) < minAgreement*float64(n-wrong) {
+				t.Errorf("%s: %d/%d agree, below %.0f%%", sf.filter, ok, n-wrong, 100*minAgreement)
 			}
 		})
 	}
@@ -423,7 +444,11 @@ func runSamples(t *testing.T, sf sampleFilter) (runs []sampleRun, skipped int) {
 				}
 				fs, _ := m.Match(nil, int64(s.line), []byte(text), tp)
 				why := judgeSample(s, fs)
-				runs = append(runs, sampleRun{s: s, mode: mode, agree: why == "", why: why})
+				r := sampleRun{s: s, mode: mode, agree: why == "", why: why}
+				for i := range fs {
+					r.hosts = append(r.hosts, fs[i].HostString())
+				}
+				runs = append(runs, r)
 			}
 			if !ran {
 				skipped++
@@ -486,9 +511,11 @@ func judgeSample(s *sample, fs []Failure) string {
 	return ""
 }
 
-// checkSampleRuns holds the runs against the filter's known differences:
-// exactly the listed runs disagree, and no injection case does.
-func checkSampleRuns(t *testing.T, sf sampleFilter, runs []sampleRun) {
+// checkSampleRuns holds the runs against the filter's known differences
+// and wrong annotations: exactly the listed runs disagree, no injection
+// case does unless its annotation is wrong, and where it is, logjail
+// reports the client listed. It returns the number of wrong annotations.
+func checkSampleRuns(t *testing.T, sf sampleFilter, runs []sampleRun) int {
 	t.Helper()
 	type key struct {
 		file string
@@ -503,9 +530,26 @@ func checkSampleRuns(t *testing.T, sf sampleFilter, runs []sampleRun) {
 		}
 		known[k] = d.why
 	}
+	wrong := map[key]string{}
+	for _, w := range sf.wrong {
+		wrong[key{w.file, w.line, w.mode}] = w.host
+	}
 	var problems []string
+	nwrong := 0
 	for _, r := range runs {
 		k := key{r.s.file, r.s.line, r.mode}
+		if host, ok := wrong[k]; ok {
+			delete(wrong, k)
+			nwrong++
+			got := strings.Join(dedup(r.hosts), ",")
+			if got == "" {
+				got = "-"
+			}
+			if r.agree || got != host {
+				problems = append(problems, fmt.Sprintf("%s:%d mode %q: wrong annotation: logjail reports %s, want %s", k.file, k.line, k.mode, got, host))
+			}
+			continue
+		}
 		_, listed := known[k]
 		delete(known, k)
 		switch {
@@ -520,8 +564,12 @@ func checkSampleRuns(t *testing.T, sf sampleFilter, runs []sampleRun) {
 	for k := range known {
 		problems = append(problems, fmt.Sprintf("%s:%d mode %q: known difference that was not run", k.file, k.line, k.mode))
 	}
+	for k := range wrong {
+		problems = append(problems, fmt.Sprintf("%s:%d mode %q: wrong annotation that was not run", k.file, k.line, k.mode))
+	}
 	sort.Strings(problems)
 	for _, p := range problems {
 		t.Error(p)
 	}
+	return nwrong
 }
