@@ -5,6 +5,10 @@ import "testing"
 func TestAgreementDovecot(t *testing.T) {
 	checkAgreement(t, "dovecot", "dovecot", []f2bDiff{
 		{25, "203.0.113.99", "logjail", "rsyslog's \"message repeated 2 times\""},
+		{30, "192.0.2.241", "logjail", "Dovecot 2.4's \"Login aborted\" (fail2ban 1.1.1 reads it, Debian's 1.0.2 not)"},
+		{31, "192.0.2.242", "logjail", "Dovecot 2.4's \"Login aborted\""},
+		{32, "192.0.2.110", "logjail", "Dovecot 2.4's auth(U,ADDR,SERVICE:MECH) event prefix (fail2ban 1.1.1)"},
+		{33, "192.0.2.111", "logjail", "Dovecot 2.4's auth(U,ADDR,SERVICE:MECH) event prefix through syslog"},
 	})
 }
 
