@@ -69,7 +69,7 @@ func (st *filterStats) countRule(rule string) {
 // filterStats counts what a filter made of one input.
 type filterStats struct {
 	lines, matched, ignored, missed, long, pending int64
-	failures                                       int64
+	failures, ambiguous                            int64
 	rules                                          []ruleCount
 	addrs                                          map[netip.Addr]struct{}
 	names                                          map[string]struct{}
@@ -185,6 +185,8 @@ func filterTestFile(o filterTestOptions, f *analyze.Filter, mode, path string, s
 			st.matched++
 		case analyze.Ignored:
 			st.ignored++
+		case analyze.Ambiguous:
+			st.ambiguous++
 		default:
 			st.missed++
 		}
@@ -225,6 +227,7 @@ func printFilterSummary(w io.Writer, o filterTestOptions, f *analyze.Filter, mod
 	fmt.Fprintf(w, "Filter:    %s\n", name)
 	fmt.Fprintf(w, "Files:     %s\n", strings.Join(o.files, ", "))
 	fmt.Fprintf(w, "Lines:     %d read, %d matched, %d ignored, %d missed\n", st.lines, st.matched, st.ignored, st.missed)
+	fmt.Fprintf(w, "Ambiguous: %d lines skipped (client text on both sides of the address)\n", st.ambiguous)
 	if st.long > 0 {
 		fmt.Fprintf(w, "Skipped:   %d lines longer than %d bytes\n", st.long, analyze.MaxLineLen)
 	}

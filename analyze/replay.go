@@ -44,6 +44,9 @@ type ReplayStats struct {
 	// From/To, not of an ignored address). NoAddr counts the kept failures
 	// that name the client by host name only: counted, never banned.
 	Lines, Failures, NoAddr int64
+	// Ambiguous counts the lines the filters skipped because client text
+	// stood on both sides of the address (Outcome Ambiguous).
+	Ambiguous int64
 	// First and Last are the times of the first and last kept failure.
 	First, Last time.Time
 	Jails       []ReplayJailStats
@@ -64,6 +67,9 @@ type ReplayFileStats struct {
 	Lines      int64
 	// Long counts lines skipped for exceeding MaxLineLen.
 	Long int64
+	// Ambiguous counts lines a filter skipped because client text stood
+	// on both sides of the address (Outcome Ambiguous).
+	Ambiguous int64
 }
 
 // ReplayJailStats are one jail's totals.
@@ -182,6 +188,7 @@ func Replay(ctx context.Context, files []string, o ReplayOptions) (*ReplayStats,
 	}
 	for _, s := range r.all {
 		r.st.Lines += s.file.Lines
+		r.st.Ambiguous += s.file.Ambiguous
 		r.st.Files = append(r.st.Files, s.file)
 	}
 	for i := range r.st.Jails {
@@ -266,7 +273,11 @@ func (s *stream) advance() error {
 		}
 		for ji, m := range s.matchers {
 			n := len(s.pending)
-			s.pending, _ = m.Match(s.pending, s.lines.Num(), line, s.tp)
+			var out Outcome
+			s.pending, out = m.Match(s.pending, s.lines.Num(), line, s.tp)
+			if out == Ambiguous {
+				s.file.Ambiguous++
+			}
 			for range len(s.pending) - n {
 				s.jails = append(s.jails, ji)
 			}
