@@ -127,7 +127,7 @@ func (m *dovecotMatcher) Match(dst []Failure, num int64, line []byte, tp *TimePa
 	case voteNone:
 		return dst, Missed
 	case voteSplit:
-		return dst, Ignored
+		return dst, Ambiguous
 	}
 	f := Failure{Line: num, Time: h.Time, Addr: addr, Rule: rule}
 	if len(user) > 0 {
@@ -416,7 +416,7 @@ func dovecotEvent(dst []Failure, num int64, h *Header, e, msg []byte) ([]Failure
 	case voteNone:
 		return dst, Missed
 	case voteSplit:
-		return dst, Ignored
+		return dst, Ambiguous
 	}
 	f := Failure{Line: num, Time: h.Time, Addr: v.addr, Rule: rule}
 	if len(v.user) > 0 {

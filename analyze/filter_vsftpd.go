@@ -126,7 +126,7 @@ func vsftpdFailLogin(dst []Failure, num int64, t time.Time, repeat int, b []byte
 	case voteNone:
 		return dst, Missed
 	case voteSplit:
-		return dst, Ignored
+		return dst, Ambiguous
 	}
 	f, ok := newFailure(num, t, v.raw, v.user, "fail-login")
 	if !ok {

@@ -257,7 +257,7 @@ func pamFailure(dst []Failure, num int64, h *Header, msg []byte, rule string, ol
 	case voteNone:
 		return dst, Missed
 	case voteSplit:
-		return dst, Ignored
+		return dst, Ambiguous
 	}
 	f, ok := newFailure(num, h.Time, host, user, rule)
 	if !ok {
