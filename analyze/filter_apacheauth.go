@@ -63,8 +63,10 @@ func (m *apacheAuthMatcher) Match(dst []Failure, num int64, line []byte, tp *Tim
 	}
 	if line[0] != '[' {
 		// ErrorLog syslog: "httpd[123]: [authz_core:error] [pid 123] ..."
+		// (Apache opens syslog with LOG_PID). Looking at the first '['
+		// keeps the other programs' lines from costing a header parse.
 		h := &m.h
-		if !tp.Syslog(line, h) || !apacheProg(h.Prog) || len(h.Msg) == 0 || h.Msg[0] != '[' {
+		if !apacheSyslogPID(line) || !tp.Syslog(line, h) || !apacheProg(h.Prog) || len(h.Msg) == 0 || h.Msg[0] != '[' {
 			return dst, Missed
 		}
 		return apacheEntry(dst, num, h.Time, h.Msg[1:])
@@ -78,6 +80,17 @@ func (m *apacheAuthMatcher) Match(dst []Failure, num int64, line []byte, tp *Tim
 		return dst, Missed
 	}
 	return apacheEntry(dst, num, t, b)
+}
+
+// apacheSyslogPID reports whether the first '[' of line opens a pid
+// followed by "]: [": the tag and the error log entry of ErrorLog syslog.
+func apacheSyslogPID(line []byte) bool {
+	k := bytes.IndexByte(line, '[')
+	if k < 0 {
+		return false
+	}
+	d := skipDigits(line[k+1:])
+	return d > 0 && hasPrefix(line[k+1+d:], "]: [")
 }
 
 // apacheProg reports whether a syslog tag is Apache's: httpd, apache or

@@ -84,21 +84,21 @@ func (m *dovecotMatcher) Match(dst []Failure, num int64, line []byte, tp *TimePa
 		return dst, Missed
 	}
 	prog := trimPID(h.Prog)
-	if p, ok := trimPrefix(prog, "auth-worker("); ok && len(p) > 1 && p[len(p)-1] == ')' {
-		prog = prog[:len("auth-worker")] // Dovecot 2.2's own log: "auth-worker(default): "
-	}
-	if hasPrefix(prog, "auth(") {
-		prog = prog[:len("auth")]
-	}
 	switch string(prog) {
 	case "dovecot", "dovecot-auth", "auth", "auth-worker",
 		"imap-login", "pop3-login", "managesieve-login", "submission-login":
 	default:
-		return dst, Missed
-	}
-	if e, ok := trimPrefix(h.Prog, "auth("); ok {
-		// Dovecot 2.4's own log: the event's prefix stands as the tag.
-		return dovecotEvent(dst, num, h, e, h.Msg)
+		if len(prog) < 6 || prog[0] != 'a' {
+			return dst, Missed
+		}
+		if e, ok := trimPrefix(prog, "auth("); ok {
+			// Dovecot 2.4's own log: the event's prefix stands as the tag.
+			return dovecotEvent(dst, num, h, e, h.Msg)
+		}
+		// Dovecot 2.2's own log: "auth-worker(default): ".
+		if p, ok := trimPrefix(prog, "auth-worker("); !ok || len(p) < 2 || p[len(p)-1] != ')' {
+			return dst, Missed
+		}
 	}
 	b := dovecotContent(h.Msg)
 	if e, ok := trimPrefix(b, "auth("); ok {

@@ -136,14 +136,15 @@ func (p *TimeParser) parse(b []byte) (t time.Time, n, secAt int, ok bool) {
 		return time.Time{}, 0, 0, false
 	case b[0] == '[':
 		n = parseBracketed(b, &s)
+	case isDigit(b[0]):
+		if len(b) > 4 && isDigit(b[4]) {
+			t, n, ok = p.epoch(b)
+			return t, n, 0, ok
+		}
+		n = parseNumeric(b, &s)
 	case b[0] == '@':
 		t, n, ok = p.tai64n(b)
 		return t, n, 0, ok
-	case len(b) > 4 && isDigit(b[4]) && isDigit(b[0]):
-		t, n, ok = p.epoch(b)
-		return t, n, 0, ok
-	case isDigit(b[0]):
-		n = parseNumeric(b, &s)
 	default:
 		n = parseNamed(b, &s)
 	}
