@@ -13,6 +13,18 @@ import (
 //   - pam_unix's "authentication failure; ... tty=ftp ... rhost=HOST" under
 //     vsftpd's syslog tag.
 //
+// Where the address comes from, per shape:
+//   - FAIL LOGIN: between `] FAIL LOGIN: Client "` and the next '"'. The
+//     user name before it and the anonymous password after it are the
+//     client's and may hold the marker: every occurrence is tried, a
+//     reading is kept when what follows its address is what vsftpd writes
+//     there, and all kept readings must agree; else the line is skipped
+//     as ambiguous.
+//   - pam_unix: after " rhost=", with the remote user and the user (both
+//     the login name) on either side; see pamAuthFailure. Linux-PAM before
+//     0.99 ("(pam_unix) " after the tag, or the "vsftpd(pam_unix)" tag)
+//     wrote no user.
+//
 // Deliberate differences from fail2ban 1.0.2:
 //   - the FAIL LOGIN record also counts in syslog (syslog_enable=YES, where
 //     vsftpd 3 drops the date and pid and vsftpd 2 keeps them);
