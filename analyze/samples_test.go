@@ -31,8 +31,19 @@ import (
 // client at the same whole second. Every run that does not agree must be
 // listed in the filter's known differences, with the reason, and every
 // listed difference must still disagree: the table stays true. On top,
-// every line fail2ban marks as an injection case must agree, and each
-// filter must agree on at least minAgreement of its runs.
+// every line fail2ban marks as an injection case ("inject" in its
+// annotation or the comments before it) must agree, and each filter must
+// agree on at least minAgreement of its runs. The one exception to both:
+// a line whose annotation the daemon's own format contradicts, listed in
+// the filter's wrong annotations with the client logjail must report
+// there (checked exactly), and shown apart in the figures.
+//
+// Modes: fail2ban's default and "normal" are a filter's default; a
+// filter without modes maps the fail2ban modes it matches to its one
+// behaviour (postfix: fail2ban's "auth"), and lists the others, with the
+// reason, as modes it does not offer: their lines are counted as not run.
+// Lines of logtype "journal" get a syslog date put before them, as
+// journalctl prints them.
 //
 // Run with -v to see the figures:
 //
