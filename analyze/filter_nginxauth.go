@@ -44,7 +44,7 @@ func init() {
 		Name:        "nginx-http-auth",
 		Rules:       []string{"password-mismatch", "user-not-found", "pam"},
 		Sample:      `2026/11/24 10:00:00 [error] 1234#1234: *7 user "admin": password mismatch, client: 192.0.2.7, server: example.com, request: "GET /private/ HTTP/1.1", host: "example.com"`,
-		Description: "nginx: HTTP Basic authentication failures in the error log (file or syslog)",
+		Description: "nginx: HTTP Basic authentication failures (auth_basic, auth_pam) in the error log (file or syslog)",
 		New:         func(string) Matcher { return &nginxAuthMatcher{} },
 	})
 }
