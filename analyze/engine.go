@@ -104,6 +104,24 @@ func (tr *Track) Stale(p *Policy, now time.Time) bool {
 	return tr.BanStart == 0 || tr.BanStart <= n-int64(p.History)
 }
 
+// Expiry returns the time, in Unix nanoseconds, from which the track is
+// Stale under p: the end of its newest failure's window, of its ban, and
+// of the History its ban counts in. A permanent ban never expires
+// (math.MaxInt64).
+func (tr *Track) Expiry(p *Policy) int64 {
+	e := int64(math.MinInt64)
+	if n := len(tr.Failures); n > 0 {
+		e = tr.Failures[n-1] + int64(p.FindTime)
+	}
+	if tr.BanStart != 0 {
+		if tr.BanUntil == 0 {
+			return math.MaxInt64
+		}
+		e = max(e, tr.BanUntil, tr.BanStart+int64(p.History))
+	}
+	return e
+}
+
 // Decision is a ban the policy decided.
 type Decision struct {
 	Key       netip.Prefix

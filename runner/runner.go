@@ -92,6 +92,7 @@ type run struct {
 	files   []fileSave
 	decided []state.Ban
 	buf     []analyze.Failure
+	pols    map[string]*analyze.Policy // by jail; nil for a jail gone
 }
 
 type fileSave struct {
@@ -352,16 +353,16 @@ func (r *run) finish() error {
 	if err := r.outbox(events); err != nil {
 		return err
 	}
+	updates := make([]state.TrackUpdate, 0, len(r.tracks))
 	for k, e := range r.tracks {
-		var err error
-		if r.stale(k.jail, e.tr) {
-			err = r.tx.DeleteTrack(k.jail, k.key)
-		} else {
-			err = r.tx.PutTrack(k.jail, k.key, e.tr)
+		u := state.TrackUpdate{Jail: k.jail, Key: k.key}
+		if stale, exp := r.judge(k.jail, e.tr); !stale {
+			u.Track, u.Expires = e.tr, exp
 		}
-		if err != nil {
-			return err
-		}
+		updates = append(updates, u)
+	}
+	if err := r.tx.PutTracks(updates); err != nil {
+		return err
 	}
 	for jail, t := range r.clocks {
 		if err := r.tx.SetLogClock(jail, t); err != nil {
@@ -373,7 +374,7 @@ func (r *run) finish() error {
 			return err
 		}
 	}
-	if _, err := r.tx.PurgeTracks(now, r.stale); err != nil {
+	if _, err := r.tx.PurgeTracks(r.due, r.judge); err != nil {
 		return err
 	}
 	if _, err := r.tx.PurgeHistory(now.Add(-r.o.Config.History)); err != nil {
@@ -440,27 +441,45 @@ func (r *run) clock(jail string) time.Time {
 	return t
 }
 
-// stale reports whether a track can go: judged at the jail's log clock
-// (not later than now), since a log that lags behind the clock may still
-// bring failures that join an old window.
-func (r *run) stale(jail string, tr *analyze.Track) bool {
-	pol := r.policy(jail)
-	if pol == nil {
-		return true // the jail is gone
+// due returns the time up to which a jail's tracks are judged: the
+// jail's log clock (not later than now), since a log that lags behind the
+// clock may still bring failures that join an old window. ok is false
+// for a jail no longer configured.
+func (r *run) due(jail string) (time.Time, bool) {
+	if r.policy(jail) == nil {
+		return time.Time{}, false
 	}
 	at := r.clock(jail)
 	if at.IsZero() || at.After(r.o.Now) {
 		at = r.o.Now
 	}
-	return tr.Stale(pol, at)
+	return at, true
+}
+
+// judge reports whether a track can go (see due) and, if not, when it
+// can.
+func (r *run) judge(jail string, tr *analyze.Track) (stale bool, expires int64) {
+	pol := r.policy(jail)
+	if pol == nil {
+		return true, 0 // the jail is gone
+	}
+	at, _ := r.due(jail)
+	return tr.Stale(pol, at), tr.Expiry(pol)
 }
 
 func (r *run) policy(jail string) *analyze.Policy {
-	j := r.o.Config.Jail(jail)
-	if j == nil {
-		return nil
+	if p, ok := r.pols[jail]; ok {
+		return p
 	}
-	return Policy(j, r.o.Config.History)
+	var p *analyze.Policy
+	if j := r.o.Config.Jail(jail); j != nil {
+		p = Policy(j, r.o.Config.History)
+	}
+	if r.pols == nil {
+		r.pols = map[string]*analyze.Policy{}
+	}
+	r.pols[jail] = p
+	return p
 }
 
 // problem records a failed step; its message is printed when it is new.

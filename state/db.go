@@ -16,7 +16,7 @@ import (
 
 // SchemaVersion is the layout this logjail writes. Older files are
 // migrated on open; newer ones are refused.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 var (
 	bucketMeta    = []byte("meta")
@@ -25,11 +25,12 @@ var (
 	bucketBans    = []byte("bans")
 	bucketHistory = []byte("history")
 	bucketOutbox  = []byte("outbox")
-	allBuckets    = [][]byte{bucketMeta, bucketFiles, bucketTracks, bucketBans, bucketHistory, bucketOutbox}
+	bucketExpiry  = []byte("expiry")
+	allBuckets    = [][]byte{bucketMeta, bucketFiles, bucketTracks, bucketBans, bucketHistory, bucketOutbox, bucketExpiry}
 
 	keyVersion    = []byte("version")
 	keyLastRun    = []byte("last_run")
-	keyPurged     = []byte("tracks_purged")
+	keyPurged     = []byte("tracks_purged") // schema 1: the last full scan of the tracks
 	keyLastDigest = []byte("last_digest")
 	prefixWarn    = "warned/"
 	prefixClock   = "clock/"
@@ -181,6 +182,16 @@ func (db *DB) init() error {
 			}
 		}
 		// Migrations from older versions go here, one step each.
+		if version == 1 {
+			// Index the tracks, all due: the next run's purge judges
+			// each once and indexes the live ones by their expiry.
+			if err := tx.indexTracks(); err != nil {
+				return err
+			}
+			if err := tx.tx.Bucket(bucketMeta).Delete(keyPurged); err != nil {
+				return err
+			}
+		}
 		return tx.tx.Bucket(bucketMeta).Put(keyVersion, binary.AppendUvarint(nil, SchemaVersion))
 	})
 }
