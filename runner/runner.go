@@ -80,6 +80,9 @@ type trackEntry struct {
 	users []string
 	// n counts the address's failures in this run.
 	n int
+	// net marks a network's track (count_prefix6): its failures are
+	// its addresses', counted there.
+	net bool
 }
 
 type run struct {
@@ -229,23 +232,25 @@ func (r *run) jail(j *config.Jail) error {
 	return nil
 }
 
-// failure applies one failure to its track.
+// failure applies one failure to its track, and to its network's.
 func (r *run) failure(j *config.Jail, pol *analyze.Policy, f *analyze.Failure) error {
 	if !f.Addr.IsValid() || pol.Ignored(f.Addr) {
 		return nil // host names are never banned
 	}
 	k := trackKey{j.Name, pol.Key(f.Addr)}
-	e := r.tracks[k]
-	if e == nil {
-		tr, err := r.tx.Track(k.jail, k.key)
+	e, err := r.track(k)
+	if err != nil {
+		return err
+	}
+	var nt *analyze.Track
+	net, hasNet := pol.NetKey(f.Addr)
+	if hasNet {
+		ne, err := r.track(trackKey{j.Name, net})
 		if err != nil {
 			return err
 		}
-		if tr == nil {
-			tr = &analyze.Track{}
-		}
-		e = &trackEntry{tr: tr}
-		r.tracks[k] = e
+		ne.net = true
+		nt = ne.tr
 	}
 	if f.User != "" && len(e.users) < maxUsers && !slices.Contains(e.users, f.User) {
 		e.users = append(e.users, f.User)
@@ -254,15 +259,36 @@ func (r *run) failure(j *config.Jail, pol *analyze.Policy, f *analyze.Failure) e
 	if f.Time.After(r.clock(j.Name)) {
 		r.clocks[j.Name] = f.Time
 	}
-	dec, ok := pol.Step(e.tr, f.Time)
+	dec, ok := pol.Fail(e.tr, k.key, nt, net, f.Time)
 	if !ok {
 		return nil
 	}
-	b := state.Ban{Jail: j.Name, Prefix: k.key, Start: dec.Start, Until: dec.Until,
-		Offense: dec.Offense, Failures: dec.Failures, Users: append([]string(nil), e.users...)}
+	users := e.users
+	if dec.Key != k.key {
+		users = nil // a network: its addresses' names are theirs
+	}
+	b := state.Ban{Jail: j.Name, Prefix: dec.Key, Start: dec.Start, Until: dec.Until,
+		Offense: dec.Offense, Failures: dec.Failures, Users: append([]string(nil), users...)}
 	r.decided = append(r.decided, b)
 	r.res.Jails[j.Name].Bans++
 	return nil
+}
+
+// track returns the entry of k, read from the state the first time.
+func (r *run) track(k trackKey) (*trackEntry, error) {
+	if e := r.tracks[k]; e != nil {
+		return e, nil
+	}
+	tr, err := r.tx.Track(k.jail, k.key)
+	if err != nil {
+		return nil, err
+	}
+	if tr == nil {
+		tr = &analyze.Track{}
+	}
+	e := &trackEntry{tr: tr}
+	r.tracks[k] = e
+	return e, nil
 }
 
 // finish records the decisions, lifts expired bans and saves the rest.
@@ -402,6 +428,9 @@ func (r *run) outbox(events bool) error {
 	counts := map[string]int{}
 	var top []state.Offender
 	for k, e := range r.tracks {
+		if e.net {
+			continue
+		}
 		counts[k.jail] += e.n
 		top = append(top, state.Offender{Jail: k.jail, Prefix: k.key, Failures: e.n, Users: e.users})
 	}
