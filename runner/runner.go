@@ -83,6 +83,8 @@ type trackEntry struct {
 	// net marks a network's track (count_prefix6): its failures are
 	// its addresses', counted there.
 	net bool
+	// fresh: the state held no track for it.
+	fresh bool
 }
 
 type run struct {
@@ -283,10 +285,10 @@ func (r *run) track(k trackKey) (*trackEntry, error) {
 	if err != nil {
 		return nil, err
 	}
-	if tr == nil {
-		tr = &analyze.Track{}
-	}
 	e := &trackEntry{tr: tr}
+	if tr == nil {
+		e.tr, e.fresh = &analyze.Track{}, true
+	}
 	r.tracks[k] = e
 	return e, nil
 }
@@ -381,7 +383,7 @@ func (r *run) finish() error {
 	}
 	updates := make([]state.TrackUpdate, 0, len(r.tracks))
 	for k, e := range r.tracks {
-		u := state.TrackUpdate{Jail: k.jail, Key: k.key}
+		u := state.TrackUpdate{Jail: k.jail, Key: k.key, New: e.fresh}
 		if stale, exp := r.judge(k.jail, e.tr); !stale {
 			u.Track, u.Expires = e.tr, exp
 		}

@@ -2,12 +2,14 @@ package state
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
 	"net/netip"
 	"slices"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -40,7 +42,10 @@ const (
 const expiryNow = math.MinInt64
 
 func encodeTrack(tr *analyze.Track, expires int64) []byte {
-	b := make([]byte, 0, 40+8*len(tr.Failures))
+	return appendTrack(make([]byte, 0, 40+8*len(tr.Failures)), tr, expires)
+}
+
+func appendTrack(b []byte, tr *analyze.Track, expires int64) []byte {
 	b = append(b, trackFormat)
 	b = binary.AppendVarint(b, expires)
 	b = binary.AppendUvarint(b, uint64(tr.Offenses))
@@ -131,8 +136,11 @@ func trackKeyOf(jail string, key netip.Prefix) []byte { return jailKey(jail, pre
 
 // expiryKey returns the index key of a track key (jail, 0, prefix).
 func expiryKey(trackKey []byte, expires int64) []byte {
+	return appendExpiryKey(make([]byte, 0, len(trackKey)+8), trackKey, expires)
+}
+
+func appendExpiryKey(k, trackKey []byte, expires int64) []byte {
 	j := bytes.IndexByte(trackKey, 0)
-	k := make([]byte, 0, len(trackKey)+8)
 	k = append(k, trackKey[:j+1]...)
 	k = binary.BigEndian.AppendUint64(k, uint64(expires)^1<<63)
 	return append(k, trackKey[j+1:]...)
@@ -171,6 +179,10 @@ type TrackUpdate struct {
 	// Expires is when the track goes stale (analyze.Track.Expiry), in
 	// Unix nanoseconds: where the purge finds it.
 	Expires int64
+	// New says that the track was not in the state when this
+	// transaction looked (Tx.Track returned nil): there is no old index
+	// entry to look up.
+	New bool
 }
 
 // PutTrack saves a track, to be judged by the next purge (PutTracks
@@ -186,6 +198,36 @@ func (tx *Tx) DeleteTrack(jail string, key netip.Prefix) error {
 
 type keyVal struct{ k, v []byte }
 
+// updateOrder is an update's key in a form quick to compare: jail, then
+// prefixBytes as two words and a third (bits, IPv4 flag).
+type updateOrder struct {
+	jail      string
+	hi, lo    uint64
+	bits, is4 uint32
+	i         int
+}
+
+func orderOf(u *TrackUpdate, i int) updateOrder {
+	a := u.Key.Addr().As16()
+	return updateOrder{u.Jail, binary.BigEndian.Uint64(a[:8]), binary.BigEndian.Uint64(a[8:]),
+		uint32(u.Key.Bits()), uint32(boolByte(u.Key.Addr().Is4())), i}
+}
+
+func compareOrder(a, b updateOrder) int {
+	if a.jail != b.jail {
+		return strings.Compare(a.jail, b.jail)
+	}
+	switch {
+	case a.hi != b.hi:
+		return cmp.Compare(a.hi, b.hi)
+	case a.lo != b.lo:
+		return cmp.Compare(a.lo, b.lo)
+	case a.bits != b.bits:
+		return cmp.Compare(a.bits, b.bits)
+	}
+	return cmp.Compare(a.is4, b.is4)
+}
+
 // PutTracks writes and deletes tracks, with their index entries, in key
 // order: bbolt keeps a bucket's pages as sorted slices that it splits
 // only at commit, so a transaction that inserts many keys in random order
@@ -196,52 +238,101 @@ func (tx *Tx) PutTracks(us []TrackUpdate) error {
 	if tb == nil || ib == nil || !tx.tx.Writable() {
 		return fmt.Errorf("%w: %s", ErrReadOnly, tx.path)
 	}
-	puts := make([]keyVal, len(us))
-	for i, u := range us {
-		puts[i].k = trackKeyOf(u.Jail, u.Key)
-		if u.Track != nil {
-			puts[i].v = encodeTrack(u.Track, u.Expires)
+	// Pages filled to 90% rather than bbolt's 50%: keys in order fill
+	// one page after the other, and half-empty pages would double the
+	// file and the bytes written.
+	tb.FillPercent, ib.FillPercent = 0.9, 0.9
+	order := make([]updateOrder, len(us))
+	for i := range us {
+		order[i] = orderOf(&us[i], i)
+	}
+	slices.SortFunc(order, compareOrder)
+	// Keys and values go in one buffer (bbolt keeps the slices it is
+	// given until the commit): a run of a million new addresses makes
+	// three allocations here, not four million.
+	size := 0
+	for i := range us {
+		size += 2 * (len(us[i].Jail) + 1 + 18 + 8)
+		if tr := us[i].Track; tr != nil {
+			size += 1 + 5*binary.MaxVarintLen64 + binary.MaxVarintLen64*len(tr.Failures)
 		}
 	}
-	slices.SortFunc(puts, func(a, b keyVal) int { return bytes.Compare(a.k, b.k) })
-	var idxDel, idxPut [][]byte
-	for _, p := range puts {
-		newIdx := []byte(nil)
-		if p.v != nil {
-			exp, _ := trackExpiry(p.v)
-			newIdx = expiryKey(p.k, exp)
+	arena := make([]byte, 0, size)
+	take := func(start int) []byte { return arena[start:len(arena):len(arena)] }
+	type indexPut struct {
+		jail    string
+		expires int64
+		n       int // place in key order
+		key     []byte
+	}
+	puts := make([]indexPut, 0, len(us))
+	var idxDel [][]byte
+	for n, o := range order {
+		u := &us[o.i]
+		start := len(arena)
+		arena = append(arena, u.Jail...)
+		arena = append(arena, 0)
+		arena = append(arena, prefixBytes(u.Key)...)
+		k := take(start)
+		var v []byte
+		if u.Track != nil {
+			start = len(arena)
+			arena = appendTrack(arena, u.Track, u.Expires)
+			v = take(start)
 		}
-		if old := tb.Get(p.k); old != nil {
-			exp, err := trackExpiry(old)
-			if err != nil {
-				return corrupt(tx.path, fmt.Errorf("track %q: %w", p.k, err))
-			}
-			if oldIdx := expiryKey(p.k, exp); !bytes.Equal(oldIdx, newIdx) {
-				idxDel = append(idxDel, oldIdx)
-			} else {
-				newIdx = nil // in place already
+		keep := false
+		if !u.New {
+			if old := tb.Get(k); old != nil {
+				exp, err := trackExpiry(old)
+				if err != nil {
+					return corrupt(tx.path, fmt.Errorf("track %s %s: %w", u.Jail, u.Key, err))
+				}
+				if v != nil && exp == u.Expires {
+					keep = true // the index entry is in place
+				} else {
+					idxDel = append(idxDel, expiryKey(k, exp))
+				}
 			}
 		}
-		if newIdx != nil {
-			idxPut = append(idxPut, newIdx)
+		if v != nil && !keep {
+			puts = append(puts, indexPut{u.Jail, u.Expires, n, k})
 		}
 		var err error
-		if p.v == nil {
-			err = tb.Delete(p.k)
+		if v == nil {
+			err = tb.Delete(k)
 		} else {
-			err = tb.Put(p.k, p.v)
+			err = tb.Put(k, v)
 		}
 		if err != nil {
-			return fmt.Errorf("state %s: track %q: %w", tx.path, p.k, err)
+			return fmt.Errorf("state %s: track %s %s: %w", tx.path, u.Jail, u.Key, err)
 		}
 	}
-	return tx.writeIndex(ib, idxDel, idxPut)
+	// The index's order: jail, expiry, then the track key's.
+	slices.SortFunc(puts, func(a, b indexPut) int {
+		if a.jail != b.jail {
+			return strings.Compare(a.jail, b.jail)
+		}
+		if a.expires != b.expires {
+			return cmp.Compare(a.expires, b.expires)
+		}
+		return cmp.Compare(a.n, b.n)
+	})
+	idxPut := make([][]byte, len(puts))
+	for i, p := range puts {
+		start := len(arena)
+		arena = appendExpiryKey(arena, p.key, p.expires)
+		idxPut[i] = take(start)
+	}
+	return tx.writeIndex(ib, idxDel, idxPut, true)
 }
 
-// writeIndex deletes and adds index keys, each in key order.
-func (tx *Tx) writeIndex(ib *bolt.Bucket, del, put [][]byte) error {
+// writeIndex deletes and adds index keys, each in key order (put is
+// sorted already when sorted is true).
+func (tx *Tx) writeIndex(ib *bolt.Bucket, del, put [][]byte, sorted bool) error {
 	slices.SortFunc(del, bytes.Compare)
-	slices.SortFunc(put, bytes.Compare)
+	if !sorted {
+		slices.SortFunc(put, bytes.Compare)
+	}
 	for _, k := range del {
 		if err := ib.Delete(k); err != nil {
 			return fmt.Errorf("state %s: track index: %w", tx.path, err)
@@ -351,7 +442,7 @@ func (tx *Tx) PurgeTracks(due func(jail string) (time.Time, bool), judge TrackJu
 			return 0, fmt.Errorf("state %s: track %q: %w", tx.path, kv.k, err)
 		}
 	}
-	return len(dead), tx.writeIndex(ib, idxDel, idxPut)
+	return len(dead), tx.writeIndex(ib, idxDel, idxPut, false)
 }
 
 // indexTracks indexes every track as due: the migration from schema 1,
@@ -370,7 +461,7 @@ func (tx *Tx) indexTracks() error {
 	if err != nil {
 		return err
 	}
-	return tx.writeIndex(ib, nil, put)
+	return tx.writeIndex(ib, nil, put, false)
 }
 
 func splitTrackKey(k []byte) (string, netip.Prefix, error) {
