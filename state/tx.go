@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -187,6 +188,39 @@ func (tx *Tx) PutBan(b *Ban) error {
 	return tx.put(bucketBans, banKey(b.Jail, b.Prefix), encodeBan(b))
 }
 
+// PutBans saves bans, as PutBan each, in key order: bbolt appends keys
+// that come in order, and moves memory for every key that does not
+// (quadratic in the number written in one transaction).
+func (tx *Tx) PutBans(bans []*Ban) error {
+	for _, i := range keyOrder(bans, func(b *Ban) []byte { return banKey(b.Jail, b.Prefix) }) {
+		if err := tx.PutBan(bans[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// AddHistories records bans issued, as AddHistory each, in key order.
+func (tx *Tx) AddHistories(bans []*Ban) error {
+	for _, i := range keyOrder(bans, historyKey) {
+		if err := tx.AddHistory(bans[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// keyOrder returns the indexes of bans in the order of their keys.
+func keyOrder(bans []*Ban, key func(*Ban) []byte) []int {
+	keys := make([][]byte, len(bans))
+	order := make([]int, len(bans))
+	for i, b := range bans {
+		keys[i], order[i] = key(b), i
+	}
+	slices.SortFunc(order, func(a, b int) int { return bytes.Compare(keys[a], keys[b]) })
+	return order
+}
+
 // DeleteBan lifts a ban from the state.
 func (tx *Tx) DeleteBan(jail string, p netip.Prefix) error {
 	return tx.del(bucketBans, banKey(jail, p))
@@ -194,9 +228,12 @@ func (tx *Tx) DeleteBan(jail string, p netip.Prefix) error {
 
 // AddHistory records a ban issued.
 func (tx *Tx) AddHistory(b *Ban) error {
+	return tx.put(bucketHistory, historyKey(b), encodeBan(b))
+}
+
+func historyKey(b *Ban) []byte {
 	k := binary.BigEndian.AppendUint64(nil, uint64(b.Start.UnixNano()))
-	k = append(k, banKey(b.Jail, b.Prefix)...)
-	return tx.put(bucketHistory, k, encodeBan(b))
+	return append(k, banKey(b.Jail, b.Prefix)...)
 }
 
 // History calls fn for the bans issued in [from, to), oldest first.
