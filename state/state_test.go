@@ -526,3 +526,43 @@ func TestBadFiles(t *testing.T) {
 		})
 	}
 }
+
+// TestPutBansInOrder: bans and history written in one batch, given in
+// random order, all read back, in key order.
+func TestPutBansInOrder(t *testing.T) {
+	db, _ := openTemp(t)
+	var bans []*Ban
+	for _, i := range rand.Perm(500) {
+		a := netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)})
+		if i%2 == 1 {
+			a = netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 14: byte(i >> 8), 15: byte(i)})
+		}
+		bans = append(bans, &Ban{Jail: "sshd", Prefix: netip.PrefixFrom(a, a.BitLen()), Start: t0.Add(time.Duration(i) * time.Second), Until: t0.Add(time.Hour), Offense: 1})
+	}
+	err := db.Update(func(tx *Tx) error {
+		if err := tx.PutBans(bans); err != nil {
+			return err
+		}
+		return tx.AddHistories(bans)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.View(func(tx *Tx) error {
+		got, err := tx.Bans()
+		if err != nil || len(got) != len(bans) {
+			t.Fatalf("%d bans read, %v; want %d", len(got), err, len(bans))
+		}
+		for i := 1; i < len(got); i++ {
+			if string(banKey(got[i-1].Jail, got[i-1].Prefix)) >= string(banKey(got[i].Jail, got[i].Prefix)) {
+				t.Fatalf("bans out of key order at %d", i)
+			}
+		}
+		n := 0
+		tx.History(t0, t0.Add(time.Hour), func(*Ban) error { n++; return nil })
+		if n != len(bans) {
+			t.Errorf("%d in history, want %d", n, len(bans))
+		}
+		return nil
+	})
+}
