@@ -188,3 +188,40 @@ func TestFloodPieces(t *testing.T) {
 		}
 	}
 }
+
+// TestFloodThenSilence: the windows of a flood go once they end, even if
+// the log says nothing more (the jail's log clock stays at the flood's
+// last line): by the first run logLag after their end.
+func TestFloodThenSilence(t *testing.T) {
+	log := filepath.Join(t.TempDir(), "auth.log")
+	var lines []string
+	for i := 0; i < 300; i++ {
+		lines = append(lines, floodLine(i, floodT0.Add(time.Duration(i)*time.Second), netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)})))
+	}
+	if err := os.WriteFile(log, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := floodConfig(t, log, "")
+	db := openDB(t)
+	windows := func(now time.Time) int {
+		t.Helper()
+		if _, err := Run(context.Background(), db, Options{Config: cfg, Now: now}); err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		db.View(func(tx *state.Tx) error {
+			return tx.ForEachTrack(func(string, netip.Prefix, *analyze.Track) error { n++; return nil })
+		})
+		return n
+	}
+	last := floodT0.Add(299 * time.Second)
+	if n := windows(last); n != 300 {
+		t.Fatalf("after the flood: %d windows, want 300", n)
+	}
+	if n := windows(last.Add(10*time.Minute + logLag - time.Second)); n == 0 {
+		t.Errorf("all windows gone before logLag passed their end")
+	}
+	if n := windows(last.Add(10*time.Minute + logLag)); n != 0 {
+		t.Errorf("%d windows left after logLag passed their end", n)
+	}
+}

@@ -76,6 +76,7 @@ type trackKey struct {
 
 // trackEntry is a track this run counted failures in: it is written back.
 type trackEntry struct {
+	key   trackKey
 	tr    *analyze.Track
 	users []string
 	// n counts the address's failures in this run.
@@ -94,6 +95,7 @@ type run struct {
 	tx      *state.Tx
 	res     *Result
 	tracks  map[trackKey]*trackEntry
+	order   []*trackEntry // the tracks in the order first met (log time, mostly)
 	files   []fileSave
 	decided []state.Ban
 	buf     []analyze.Failure
@@ -239,10 +241,8 @@ func (r *run) failure(j *config.Jail, pol *analyze.Policy, f *analyze.Failure) e
 	if !f.Addr.IsValid() || pol.Ignored(f.Addr) {
 		return nil // host names are never banned
 	}
-	k := trackKey{j.Name, pol.Key(f.Addr)}
-	e, err := r.track(k)
-	if err != nil {
-		return err
+	if f.Time.After(r.clock(j.Name)) {
+		r.clocks[j.Name] = f.Time
 	}
 	var nt *analyze.Track
 	net, hasNet := pol.NetKey(f.Addr)
@@ -253,14 +253,23 @@ func (r *run) failure(j *config.Jail, pol *analyze.Policy, f *analyze.Failure) e
 		}
 		ne.net = true
 		nt = ne.tr
+		if nt.BannedAt(f.Time.UnixNano()) {
+			// Nothing counts while the network is banned: its addresses
+			// need no track (a rotation costs one entry, not one per
+			// address); the network counts the failure for the digest.
+			ne.n++
+			return nil
+		}
+	}
+	k := trackKey{j.Name, pol.Key(f.Addr)}
+	e, err := r.track(k)
+	if err != nil {
+		return err
 	}
 	if f.User != "" && len(e.users) < maxUsers && !slices.Contains(e.users, f.User) {
 		e.users = append(e.users, f.User)
 	}
 	e.n++
-	if f.Time.After(r.clock(j.Name)) {
-		r.clocks[j.Name] = f.Time
-	}
 	dec, ok := pol.Fail(e.tr, k.key, nt, net, f.Time)
 	if !ok {
 		return nil
@@ -285,11 +294,12 @@ func (r *run) track(k trackKey) (*trackEntry, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &trackEntry{tr: tr}
+	e := &trackEntry{key: k, tr: tr}
 	if tr == nil {
 		e.tr, e.fresh = &analyze.Track{}, true
 	}
 	r.tracks[k] = e
+	r.order = append(r.order, e)
 	return e, nil
 }
 
@@ -381,11 +391,15 @@ func (r *run) finish() error {
 	if err := r.outbox(events); err != nil {
 		return err
 	}
-	updates := make([]state.TrackUpdate, 0, len(r.tracks))
-	for k, e := range r.tracks {
-		u := state.TrackUpdate{Jail: k.jail, Key: k.key, New: e.fresh}
-		if stale, exp := r.judge(k.jail, e.tr); !stale {
+	// In the order met: their expiries come nearly sorted, as the
+	// index wants them.
+	updates := make([]state.TrackUpdate, 0, len(r.order))
+	for _, e := range r.order {
+		u := state.TrackUpdate{Jail: e.key.jail, Key: e.key.key, New: e.fresh}
+		if stale, exp := r.judge(e.key.jail, e.tr); !stale {
 			u.Track, u.Expires = e.tr, exp
+		} else if e.fresh {
+			continue // nothing to keep, nothing to delete
 		}
 		updates = append(updates, u)
 	}
@@ -430,10 +444,10 @@ func (r *run) outbox(events bool) error {
 	counts := map[string]int{}
 	var top []state.Offender
 	for k, e := range r.tracks {
-		if e.net {
+		counts[k.jail] += e.n
+		if e.n == 0 {
 			continue
 		}
-		counts[k.jail] += e.n
 		top = append(top, state.Offender{Jail: k.jail, Prefix: k.key, Failures: e.n, Users: e.users})
 	}
 	if len(counts) > 0 {
@@ -472,10 +486,15 @@ func (r *run) clock(jail string) time.Time {
 	return t
 }
 
+// logLag is how far a jail's log may lag behind the clock: failures
+// logged later than this after their time may miss a window.
+const logLag = time.Hour
+
 // due returns the time up to which a jail's tracks are judged: the
 // jail's log clock (not later than now), since a log that lags behind the
-// clock may still bring failures that join an old window. ok is false
-// for a jail no longer configured.
+// clock may still bring failures that join an old window; but not more
+// than logLag before now, so that the windows of a flood followed by
+// silence go too. ok is false for a jail no longer configured.
 func (r *run) due(jail string) (time.Time, bool) {
 	if r.policy(jail) == nil {
 		return time.Time{}, false
@@ -483,6 +502,9 @@ func (r *run) due(jail string) (time.Time, bool) {
 	at := r.clock(jail)
 	if at.IsZero() || at.After(r.o.Now) {
 		at = r.o.Now
+	}
+	if lag := r.o.Now.Add(-logLag); at.Before(lag) {
+		at = lag
 	}
 	return at, true
 }

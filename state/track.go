@@ -265,7 +265,9 @@ func (tx *Tx) PutTracks(us []TrackUpdate) error {
 		n       int // place in key order
 		key     []byte
 	}
-	puts := make([]indexPut, 0, len(us))
+	// By the updates' own order: a run gives them in the order met, so
+	// their expiries come nearly sorted, which the sort below is quick on.
+	byInput := make([]indexPut, len(us))
 	var idxDel [][]byte
 	for n, o := range order {
 		u := &us[o.i]
@@ -295,7 +297,7 @@ func (tx *Tx) PutTracks(us []TrackUpdate) error {
 			}
 		}
 		if v != nil && !keep {
-			puts = append(puts, indexPut{u.Jail, u.Expires, n, k})
+			byInput[o.i] = indexPut{u.Jail, u.Expires, n, k}
 		}
 		var err error
 		if v == nil {
@@ -305,6 +307,12 @@ func (tx *Tx) PutTracks(us []TrackUpdate) error {
 		}
 		if err != nil {
 			return fmt.Errorf("state %s: track %s %s: %w", tx.path, u.Jail, u.Key, err)
+		}
+	}
+	puts := byInput[:0]
+	for _, p := range byInput {
+		if p.key != nil {
+			puts = append(puts, p)
 		}
 	}
 	// The index's order: jail, expiry, then the track key's.
