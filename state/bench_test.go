@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -186,9 +187,18 @@ func BenchmarkStateOps(b *testing.B) {
 		}
 		for _, op := range ops {
 			b.Run(fmt.Sprintf("%s/%d", op.name, n), func(b *testing.B) {
+				var size int64
 				perEntry(b, n, op.setup, func(db *DB, timed func(func())) error {
-					return inTx(db, op.write, timed, op.f)
+					err := inTx(db, op.write, timed, op.f)
+					if fi, e := os.Stat(db.Path()); e == nil {
+						size = fi.Size()
+					}
+					return err
 				})
+				if op.name == "PutTracks/new" || op.name == "PutBans" {
+					// The file holding n windows or bans: bytes per entry.
+					b.ReportMetric(float64(size)/float64(n), "file-B/entry")
+				}
 			})
 		}
 	}
