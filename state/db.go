@@ -46,7 +46,9 @@ var (
 // initialMmap is the address space mapped for the file at once (none of
 // it is read until used): a transaction that grows the file past the
 // mapping makes bbolt copy every key and value it holds to the heap
-// before remapping, a fifth of a run that writes a million tracks.
+// before remapping, a fifth of a run that writes a million tracks. With
+// it bbolt grows the file in steps of 16 MiB: a new file is 16 MiB long
+// but sparse (du shows the pages written).
 const initialMmap = 1 << 30 * (strconv.IntSize / 64) // none on 32 bits
 
 // Options tune Open.
