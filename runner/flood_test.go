@@ -189,9 +189,10 @@ func TestFloodPieces(t *testing.T) {
 	}
 }
 
-// TestFloodThenSilence: the windows of a flood go once they end, even if
-// the log says nothing more (the jail's log clock stays at the flood's
-// last line): by the first run logLag after their end.
+// TestFloodThenSilence: the windows of a flood go with the run whose log
+// time passes their end; while the log is silent they stay (its time
+// stands still), and a run far ahead of the log's time (old logs, a log
+// in another zone) keeps them: its later lines may still join them.
 func TestFloodThenSilence(t *testing.T) {
 	log := filepath.Join(t.TempDir(), "auth.log")
 	var lines []string
@@ -218,10 +219,18 @@ func TestFloodThenSilence(t *testing.T) {
 	if n := windows(last); n != 300 {
 		t.Fatalf("after the flood: %d windows, want 300", n)
 	}
-	if n := windows(last.Add(10*time.Minute + logLag - time.Second)); n == 0 {
-		t.Errorf("all windows gone before logLag passed their end")
+	if n := windows(last.Add(48 * time.Hour)); n != 300 {
+		t.Errorf("a silent log two days later: %d windows, want the 300 kept", n)
 	}
-	if n := windows(last.Add(10*time.Minute + logLag)); n != 0 {
-		t.Errorf("%d windows left after logLag passed their end", n)
+	// One more failure, 10m100s after the flood's first: the windows that
+	// ended by then (failures at 0 to 100 s) go, the rest stay.
+	f, err := os.OpenFile(log, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintln(f, floodLine(300, floodT0.Add(10*time.Minute+100*time.Second), netip.MustParseAddr("192.0.2.1")))
+	f.Close()
+	if n := windows(last.Add(48 * time.Hour)); n != 300-101+1 {
+		t.Errorf("after a line at +10m100s: %d windows, want %d (the first 101 gone, one new)", n, 300-101+1)
 	}
 }

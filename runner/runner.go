@@ -486,15 +486,14 @@ func (r *run) clock(jail string) time.Time {
 	return t
 }
 
-// logLag is how far a jail's log may lag behind the clock: failures
-// logged later than this after their time may miss a window.
-const logLag = time.Hour
-
 // due returns the time up to which a jail's tracks are judged: the
 // jail's log clock (not later than now), since a log that lags behind the
-// clock may still bring failures that join an old window; but not more
-// than logLag before now, so that the windows of a flood followed by
-// silence go too. ok is false for a jail no longer configured.
+// clock may still bring failures that join an old window. (Not now: a log
+// whose times lag behind the clock, a year-less syslog in another zone or
+// old logs run with --now, would lose every window at every run and never
+// ban. So the windows of a flood followed by silence stay until the log's
+// time passes them; quiet runs never read them meanwhile.) ok is false
+// for a jail no longer configured.
 func (r *run) due(jail string) (time.Time, bool) {
 	if r.policy(jail) == nil {
 		return time.Time{}, false
@@ -502,9 +501,6 @@ func (r *run) due(jail string) (time.Time, bool) {
 	at := r.clock(jail)
 	if at.IsZero() || at.After(r.o.Now) {
 		at = r.o.Now
-	}
-	if lag := r.o.Now.Add(-logLag); at.Before(lag) {
-		at = lag
 	}
 	return at, true
 }
