@@ -79,15 +79,21 @@ func Open(path string, o Options) (*DB, error) {
 	}
 	var db *DB
 	err := catch(path, func() error {
-		b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, ReadOnly: o.ReadOnly, InitialMmapSize: initialMmap})
-		if err != nil {
-			switch {
-			case errors.Is(err, bolterr.ErrTimeout):
-				return fmt.Errorf("%w: %s (waited %s)", ErrLocked, path, o.Timeout)
-			case errors.Is(err, fs.ErrNotExist), errors.Is(err, fs.ErrPermission):
-				return fmt.Errorf("open state %s: %w", path, err)
+		// A compaction (Close) replaces the file under its lock: a
+		// process that waited for the lock then holds the old one, and
+		// opens again.
+		var b *bolt.DB
+		for try := 0; ; try++ {
+			before := inode(path)
+			var err error
+			b, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, ReadOnly: o.ReadOnly, InitialMmapSize: initialMmap})
+			if err != nil || before == inode(path) || try == 3 {
+				if err != nil {
+					return openError(path, err, o.Timeout)
+				}
+				break
 			}
-			return corrupt(path, err)
+			b.Close()
 		}
 		db = &DB{b: b, path: path, readOnly: o.ReadOnly}
 		return nil
@@ -100,6 +106,16 @@ func Open(path string, o Options) (*DB, error) {
 		return nil, err
 	}
 	return db, nil
+}
+
+func openError(path string, err error, timeout time.Duration) error {
+	switch {
+	case errors.Is(err, bolterr.ErrTimeout):
+		return fmt.Errorf("%w: %s (waited %s)", ErrLocked, path, timeout)
+	case errors.Is(err, fs.ErrNotExist), errors.Is(err, fs.ErrPermission):
+		return fmt.Errorf("open state %s: %w", path, err)
+	}
+	return corrupt(path, err)
 }
 
 // checkFile creates the directory (0700) and refuses files that others
@@ -214,8 +230,21 @@ func hasBuckets(tx *bolt.Tx) bool {
 // Path returns the file's path.
 func (db *DB) Path() string { return db.path }
 
-// Close releases the file and its lock.
-func (db *DB) Close() error { return db.b.Close() }
+// Close releases the file and its lock. A file opened for writing is
+// compacted first when free pages fill more than half of it (at least
+// 32 MiB): bbolt never shrinks a file, and a flood's windows, once
+// purged, would keep it at its largest. A failed compaction leaves the
+// file as it was and is returned.
+func (db *DB) Close() error {
+	var err error
+	if !db.readOnly {
+		err = db.compactIfNeeded()
+	}
+	if cerr := db.b.Close(); cerr != nil {
+		return cerr
+	}
+	return err
+}
 
 // Update runs fn in a write transaction, committed when fn returns nil.
 func (db *DB) Update(fn func(*Tx) error) error {

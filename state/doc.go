@@ -62,6 +62,16 @@
 // keys go in key order ([Tx.PutTracks]), which bbolt appends; in random
 // order it moves memory in proportion to the square of their number.
 //
+// # Size
+//
+// bbolt reuses free pages but never shrinks its file. [DB.Close] on a
+// file opened for writing compacts it when free pages pass half of it
+// (files of 32 MiB and more): a copy without them is written beside it,
+// synced and renamed over it while the lock is still held, so a crash
+// leaves the old file or the new one. A process that waited for the lock
+// meanwhile holds the replaced file; [Open] notices the path's inode
+// change and opens again.
+//
 // # Schema
 //
 // Version 2 added the expiry index; a version 1 file is migrated on open
