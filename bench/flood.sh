@@ -103,4 +103,5 @@ s=$(date +%s%N)
 e=$(date +%s%N)
 printf '| v4 two days later: the run that passes the 1,000,000 windows | %.1f (once; %.0f MiB) |\n' "$(echo "($e-$s)/1000000" | bc -l)" "$(echo "$(tail -1 "$dir/rss")/1024" | bc -l)"
 printf '| v4 two days later, quiet, windows gone | %s |\n' "$(quiet v4 "$later")"
+printf 'state file after the passing run (compacted on close): %s bytes\n' "$(stat -c %s "$dir/v4.db")"
 "$out/logjail" --config "$dir/v4.yaml" --now "$later" status --format json | python3 -c 'import json,sys; d=json.load(sys.stdin); print("open windows left after the passing run:", len(d.get("failures") or []))'
