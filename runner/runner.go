@@ -79,11 +79,9 @@ type trackEntry struct {
 	key   trackKey
 	tr    *analyze.Track
 	users []string
-	// n counts the address's failures in this run.
+	// n counts the address's failures in this run; a network's
+	// (count_prefix6), the failures while it was banned.
 	n int
-	// net marks a network's track (count_prefix6): its failures are
-	// its addresses', counted there.
-	net bool
 	// fresh: the state held no track for it.
 	fresh bool
 }
@@ -251,7 +249,6 @@ func (r *run) failure(j *config.Jail, pol *analyze.Policy, f *analyze.Failure) e
 		if err != nil {
 			return err
 		}
-		ne.net = true
 		nt = ne.tr
 		if nt.BannedAt(f.Time.UnixNano()) {
 			// Nothing counts while the network is banned: its addresses
