@@ -85,6 +85,12 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		versionCommand(g),
 	}
 	app.UsageText = "logjail [global options] COMMAND [arguments and options...]\n\n" + anywhere
+	app.Description = "Examples:\n" +
+		"  logjail run -v\n" +
+		"  logjail replay /var/log/auth.log* --format html --output week.html\n" +
+		"  logjail filter test /var/log/auth.log --filter sshd\n" +
+		"  logjail ban 198.51.100.7 --for 1h\n" +
+		"  logjail status --config /etc/logjail/test.yaml"
 	globalHelp := globalOptionsHelp(app.Flags)
 	for _, c := range app.Commands {
 		setupCommand(c, "logjail "+c.Name, app.Flags, globalHelp)
