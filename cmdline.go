@@ -17,7 +17,7 @@ import (
 // stops there). reorderArgs moves, using the app's own definitions, every
 // global option before the command name and every other option right after
 // the command (and subcommand) name, each with its value, in the order
-// typed; the arguments follow in their order. What it does not change:
+// typed; the arguments follow in their order. Besides:
 //
 //   - "--" ends the options: everything after it is an argument, kept
 //     after a "--" (so a file named "-x" or "--format" can be given);
