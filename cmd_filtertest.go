@@ -30,9 +30,10 @@ func filterTestCommand(g *globals) *cli.Command {
 		},
 		Action: func(c *cli.Context) error {
 			o := filterTestOptions{
+				invert: c.Bool("invert"),
 				filter: c.String("filter"), mode: c.String("mode"),
 				regex: c.StringSlice("regex"), ignore: c.StringSlice("ignoreregex"),
-				json: c.Bool("json"), invert: c.Bool("invert"), files: c.Args().Slice(),
+				json: c.Bool("json"), files: c.Args().Slice(),
 			}
 			if g.nowSet {
 				o.now = g.now
@@ -193,10 +194,10 @@ func filterTestFile(o filterTestOptions, f *analyze.Filter, mode, path string, s
 			st.ignored++
 		default:
 			st.missed++
-			if o.invert {
-				w.Write(line)
-				w.WriteByte('\n')
-			}
+		}
+		if o.invert && out == analyze.Missed {
+			w.Write(line)
+			w.WriteByte('\n')
 		}
 		for i := range buf {
 			fl := &buf[i]
