@@ -250,6 +250,9 @@ func (r *replay) open(path string) (*stream, error) {
 	}
 	s := &stream{r: r, order: len(r.all), log: l, lines: NewLineReader(l), tp: NewTimeParser(ref, r.o.Loc),
 		file: ReplayFileStats{Path: path, Compressed: l.Compressed}}
+	// A replayed file is taken as it is: its last line counts, ended by
+	// a newline or not.
+	s.lines.Closed = true
 	for _, j := range r.o.Jails {
 		s.matchers = append(s.matchers, j.Filter.New(j.Mode))
 	}
