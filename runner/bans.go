@@ -34,6 +34,21 @@ type ledger struct {
 	// put are the bans put in this transaction (a dry run cannot read
 	// them back).
 	put map[trackKey]state.Ban
+	// bans and history wait for flush, which writes them in key order
+	// (bbolt appends keys that come in order: `ban -` of 100,000).
+	bans, history []*state.Ban
+}
+
+// flush writes the bans and history entries recorded.
+func (l *ledger) flush() error {
+	if err := l.tx.PutBans(l.bans); err != nil {
+		return err
+	}
+	if err := l.tx.AddHistories(l.history); err != nil {
+		return err
+	}
+	l.bans, l.history = nil, nil
+	return nil
 }
 
 func newLedger(tx *state.Tx, cfg *config.Config, now time.Time, dry bool) *ledger {
@@ -73,9 +88,7 @@ func (l *ledger) outlasting(b *state.Ban) (*state.Ban, error) {
 // only.
 func (l *ledger) record(b state.Ban) (bool, error) {
 	if l.write {
-		if err := l.tx.AddHistory(&b); err != nil {
-			return false, err
-		}
+		l.history = append(l.history, &b)
 	}
 	if l.events {
 		if err := l.tx.AddEvent(&state.Event{Kind: state.EventBan, Time: l.now, Ban: &b}); err != nil {
@@ -90,7 +103,7 @@ func (l *ledger) record(b state.Ban) (bool, error) {
 	}
 	l.put[trackKey{b.Jail, b.Prefix}] = b
 	if l.write {
-		return true, l.tx.PutBan(&b)
+		l.bans = append(l.bans, &b)
 	}
 	return true, nil
 }
@@ -275,7 +288,7 @@ func Ban(ctx context.Context, db *state.DB, o BanOptions) (*BanResult, error) {
 				}
 			}
 		}
-		return nil
+		return l.flush()
 	})
 	if err != nil {
 		return nil, err
