@@ -410,7 +410,7 @@ func (r *run) finish() error {
 	if err != nil {
 		return err
 	}
-	l := newLedger(r.tx, r.o.Config, now, r.o.DryRun)
+	l := newLedger(r.tx, r.o.Config, now, r.o.DryRun, len(r.decided))
 	for _, b := range r.decided {
 		r.res.Bans = append(r.res.Bans, b)
 		if _, err := l.record(b); err != nil {
