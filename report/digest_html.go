@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"html/template"
 	"io"
+	"sync"
 )
 
 // digestHTML is the digest's HTML part: the tables of the text part,
@@ -11,8 +12,10 @@ import (
 // screen, a ban's jail and user names go under its address, its end
 // under its start, its failures under its offense; a table still wider
 // than the screen scrolls sideways on its own. html/template escapes every value; the values from logs
-// were escaped for control characters before (digestText).
-var digestHTML = template.Must(template.New("digest").Parse(`<!DOCTYPE html>
+// were escaped for control characters before (digestText). It is parsed on
+// first use: only a run that sends a digest needs it.
+var digestHTML = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("digest").Parse(`<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -75,6 +78,7 @@ var digestHTML = template.Must(template.New("digest").Parse(`<!DOCTYPE html>
 </body>
 </html>
 `))
+})
 
 // digestHTMLView adds to the view what only the HTML part needs.
 type digestHTMLView struct {
@@ -99,7 +103,7 @@ func (d *Digest) WriteHTML(w io.Writer) error {
 		Addr:       "white-space:nowrap;font-family:monospace",
 	}
 	var b bytes.Buffer
-	if err := digestHTML.Execute(&b, v); err != nil {
+	if err := digestHTML().Execute(&b, v); err != nil {
 		return err
 	}
 	_, err := w.Write(b.Bytes())

@@ -7,6 +7,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"logjail/enforce"
@@ -22,7 +23,11 @@ import (
 //go:embed replay.html.tmpl
 var replayHTMLText string
 
-var replayHTML = template.Must(template.New("replay").Parse(replayHTMLText))
+// replayHTML is parsed on first use, not in package init: every cron
+// run would pay for it, and only replay --html and the digest need it.
+var replayHTML = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("replay").Parse(replayHTMLText))
+})
 
 // HTMLOptions tune WriteReplayHTML. The zero value is usable.
 type HTMLOptions struct {
@@ -54,7 +59,7 @@ func WriteReplayHTML(w io.Writer, r *Replay, opt HTMLOptions) error {
 	if opt.ChartRows <= 0 {
 		opt.ChartRows = 15
 	}
-	if err := replayHTML.Execute(w, newHTMLPage(r, opt)); err != nil {
+	if err := replayHTML().Execute(w, newHTMLPage(r, opt)); err != nil {
 		return fmt.Errorf("write HTML report: %w", err)
 	}
 	return nil
