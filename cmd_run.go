@@ -193,7 +193,11 @@ func printRunSummary(w io.Writer, res *runner.Result) {
 	if res.Firewall != nil {
 		fmt.Fprintf(w, "firewall: %d added, %d removed\n", len(res.Firewall.Added), len(res.Firewall.Removed))
 	}
-	fmt.Fprintf(w, "%d bans active\n", len(res.Active))
+	active := 0
+	for _, n := range res.ActiveCount {
+		active += n
+	}
+	fmt.Fprintf(w, "%d bans active\n", active)
 	if d := res.Digest; d != nil && d.Sent {
 		fmt.Fprintf(w, "digest: %s mailed\n", report.Count(d.Events, "event", "events"))
 	} else if d != nil && d.NotDue != "" {

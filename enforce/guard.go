@@ -2,6 +2,7 @@ package enforce
 
 import (
 	"fmt"
+	"hash/fnv"
 	"net/netip"
 )
 
@@ -100,4 +101,18 @@ func (g *Guard) Check(p netip.Prefix) string {
 		return "invalid address"
 	}
 	return g.g.check(n)
+}
+
+// Fingerprint identifies what the guard refuses (its ranges and their
+// reasons): two guards of one fingerprint refuse the same bans. A run
+// keeps it to know that bans it checked need no new check.
+func (g *Guard) Fingerprint() uint64 {
+	h := fnv.New64a()
+	for _, r := range g.g.ranges {
+		b, _ := r.p.MarshalBinary()
+		h.Write(b)
+		h.Write([]byte(r.why))
+		h.Write([]byte{0})
+	}
+	return h.Sum64()
 }

@@ -43,8 +43,8 @@ func WriteMetrics(db *state.DB, cfg *config.Config, res *Result, took time.Durat
 			f(&jm)
 			m.Jails[jail] = jm
 		}
-		for _, b := range res.Active {
-			count(b.Jail, func(jm *report.JailMetrics) { jm.Active++ })
+		for jail, n := range res.ActiveCount {
+			count(jail, func(jm *report.JailMetrics) { jm.Active += n })
 		}
 		if res.Firewall != nil {
 			for _, r := range res.Firewall.Refused {

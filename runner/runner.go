@@ -52,8 +52,16 @@ type Result struct {
 	Bans []state.Ban
 	// Unbans are the bans this run lifted because they ended.
 	Unbans []state.Ban
-	// Active are the bans held after the run that are active at Now.
+	// Active are the bans held after the run that are active at Now;
+	// nil when a quiet run did not read them (see ActiveCount).
 	Active []state.Ban
+	// ActiveCount counts the bans active at Now by jail, whether or not
+	// the run read them.
+	ActiveCount map[string]int
+	// quiet: the run did not read the bans held (nothing changed since
+	// the state's ban summary), and skips the firewall step of backend
+	// none, which has nothing to plan that the summary does not say.
+	quiet bool
 	Jails  map[string]*JailStats
 	// Warnings are new problems, to be printed once.
 	Warnings []string
@@ -205,7 +213,7 @@ func Run(ctx context.Context, db *state.DB, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if o.Firewall != nil {
+	if o.Firewall != nil && !res.quiet {
 		step := o.Firewall.Apply
 		if o.DryRun {
 			step = o.Firewall.Plan // the same plan, without the writes
@@ -406,9 +414,15 @@ func (r *run) guarded(p netip.Prefix) bool {
 // finish records the decisions, lifts expired bans and saves the rest.
 func (r *run) finish() error {
 	now := r.o.Now
-	held, err := r.tx.Bans()
+	quiet, err := r.quiet()
 	if err != nil {
 		return err
+	}
+	var held []state.Ban
+	if !quiet {
+		if held, err = r.tx.Bans(); err != nil {
+			return err
+		}
 	}
 	l := newLedger(r.tx, r.o.Config, now, r.o.DryRun, len(r.decided))
 	for _, b := range r.decided {
@@ -434,7 +448,10 @@ func (r *run) finish() error {
 			delete(put, k)
 		}
 	}
-	r.res.Active = make([]state.Ban, 0, len(held))
+	sum := state.BanSummary{At: now, Active: map[string]int{}, Config: r.guardPrint()}
+	if !quiet {
+		r.res.Active = make([]state.Ban, 0, len(held))
+	}
 	for _, b := range held {
 		if !b.Permanent() && !b.Until.After(now) {
 			r.res.Unbans = append(r.res.Unbans, b)
@@ -443,9 +460,21 @@ func (r *run) finish() error {
 			}
 			continue
 		}
+		next := b.Until
+		if b.Start.After(now) {
+			next = b.Start
+		}
+		if !next.IsZero() && (sum.Next.IsZero() || next.Before(sum.Next)) {
+			sum.Next = next
+		}
 		if b.ActiveAt(now) {
 			r.res.Active = append(r.res.Active, b)
+			sum.Active[b.Jail]++
+			sum.Refused = sum.Refused || r.o.Firewall != nil && (r.o.Guard == nil || r.o.Guard.Check(b.Prefix) != "")
 		}
+	}
+	if !quiet {
+		r.res.ActiveCount = sum.Active
 	}
 	if r.o.DryRun {
 		return nil
@@ -487,7 +516,43 @@ func (r *run) finish() error {
 	if _, err := r.tx.PurgeHistory(now.Add(-r.o.Config.History)); err != nil {
 		return err
 	}
+	if !quiet {
+		// last: every write of a ban drops it
+		if err := r.tx.SetBanSummary(sum); err != nil {
+			return err
+		}
+	}
 	return r.tx.SetLastRun(now)
+}
+
+// quiet reports whether this run may leave the bans held unread: it
+// decided none, the firewall step is a plan of backend none or nothing,
+// and the state's ban summary says that no ban was written, ended or
+// started since it was made, under the same guard, and that none of the
+// active bans is refused (a refusal is reported at every run). It then
+// fills Result.ActiveCount from the summary.
+func (r *run) quiet() (bool, error) {
+	if len(r.decided) > 0 || r.o.DryRun || r.o.Firewall != nil && r.o.Firewall.Kind() != "none" {
+		return false, nil
+	}
+	s, ok, err := r.tx.BanSummary()
+	if err != nil || !ok || s.Refused || !s.Holds(r.o.Now, r.guardPrint()) {
+		return false, err
+	}
+	r.res.ActiveCount = s.Active
+	if r.res.ActiveCount == nil {
+		r.res.ActiveCount = map[string]int{}
+	}
+	r.res.quiet = true
+	return true, nil
+}
+
+// guardPrint is the guard's fingerprint, 0 without one.
+func (r *run) guardPrint() uint64 {
+	if r.o.Guard == nil {
+		return 0
+	}
+	return r.o.Guard.Fingerprint()
 }
 
 // outbox adds the run's failures, busiest addresses and new warnings to

@@ -17,7 +17,7 @@ import (
 
 // SchemaVersion is the layout this logjail writes. Older files are
 // migrated on open; newer ones are refused.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 var (
 	bucketMeta    = []byte("meta")
@@ -195,8 +195,10 @@ func (db *DB) init() error {
 		return nil
 	}
 	if db.readOnly {
-		if version == 0 {
-			return nil // empty: reads find nothing
+		if version == 0 || version >= 2 {
+			// empty: reads find nothing; 2 lacks only the ban
+			// summary (schema 3), which no reader needs
+			return nil
 		}
 		return fmt.Errorf("state %s has schema version %d: a run (not a read-only command) migrates it to %d", db.path, version, SchemaVersion)
 	}
@@ -206,7 +208,10 @@ func (db *DB) init() error {
 				return fmt.Errorf("create bucket %s: %w", name, err)
 			}
 		}
-		// Migrations from older versions go here, one step each.
+		// Migrations from older versions go here, one step each. 2 to
+		// 3 needs none: without a ban summary the next run reads the
+		// bans and writes one (a file of 3 is refused by a logjail of
+		// 2, which would write bans without dropping the summary).
 		if version == 1 {
 			// Index the tracks, all due: the next run's purge judges
 			// each once and indexes the live ones by their expiry.

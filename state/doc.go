@@ -6,7 +6,9 @@
 //
 //	meta     schema version, time of the last run and of the last digest
 //	         sent, the digest's failed deliveries since ([DigestFailure]),
-//	         warnings already reported
+//	         warnings already reported, the [BanSummary] of the bans
+//	         (gone with any write of a ban: a quiet run reads it instead
+//	         of every ban)
 //	files    per jail and log path: where reading stopped (offset, inode,
 //	         fingerprint; see analyze.FileState)
 //	tracks   per jail and address (or IPv6 network): the failures inside

@@ -17,6 +17,8 @@ import (
 type Tx struct {
 	tx   *bolt.Tx
 	path string
+	// summaryGone: the ban summary was deleted in this transaction.
+	summaryGone bool
 }
 
 // Ban is a ban logjail holds.
@@ -185,6 +187,9 @@ func (tx *Tx) Bans() ([]Ban, error) {
 
 // PutBan saves a ban, replacing one of the same jail and prefix.
 func (tx *Tx) PutBan(b *Ban) error {
+	if err := tx.bansWritten(); err != nil {
+		return err
+	}
 	return tx.put(bucketBans, banKey(b.Jail, b.Prefix), encodeBan(b))
 }
 
@@ -223,6 +228,9 @@ func keyOrder(bans []*Ban, key func(*Ban) []byte) []int {
 
 // DeleteBan lifts a ban from the state.
 func (tx *Tx) DeleteBan(jail string, p netip.Prefix) error {
+	if err := tx.bansWritten(); err != nil {
+		return err
+	}
 	return tx.del(bucketBans, banKey(jail, p))
 }
 
