@@ -62,7 +62,7 @@ type Result struct {
 	// the state's ban summary), and skips the firewall step of backend
 	// none, which has nothing to plan that the summary does not say.
 	quiet bool
-	Jails  map[string]*JailStats
+	Jails map[string]*JailStats
 	// Warnings are new problems, to be printed once.
 	Warnings []string
 	// Problems are the steps that failed (exit code 1); they are retried
