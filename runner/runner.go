@@ -449,6 +449,11 @@ func (r *run) finish() error {
 		}
 	}
 	sum := state.BanSummary{At: now, Active: map[string]int{}, Config: r.guardPrint()}
+	// The summary serves only runs without a kernel backend: with one,
+	// mark it refused rather than check every ban with the guard for
+	// nothing (the firewall's plan does that).
+	checkGuard := r.o.Firewall != nil && r.o.Firewall.Kind() == "none"
+	sum.Refused = r.o.Firewall != nil && !checkGuard
 	if !quiet {
 		r.res.Active = make([]state.Ban, 0, len(held))
 	}
@@ -470,7 +475,7 @@ func (r *run) finish() error {
 		if b.ActiveAt(now) {
 			r.res.Active = append(r.res.Active, b)
 			sum.Active[b.Jail]++
-			sum.Refused = sum.Refused || r.o.Firewall != nil && (r.o.Guard == nil || r.o.Guard.Check(b.Prefix) != "")
+			sum.Refused = sum.Refused || checkGuard && (r.o.Guard == nil || r.o.Guard.Check(b.Prefix) != "")
 		}
 	}
 	if !quiet {
