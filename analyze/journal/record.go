@@ -1,0 +1,51 @@
+package journal
+
+import (
+	"time"
+
+	"logjail/analyze"
+)
+
+// Record writes the entry as a syslog line into buf[:0] and fills h with
+// its fields, the slices pointing into that line: the time from
+// __REALTIME_TIMESTAMP (UTC, microseconds), the host from _HOSTNAME, the
+// program from SYSLOG_IDENTIFIER or _COMM, the pid from _PID or
+// SYSLOG_PID, the message as it is (newlines and binary included). Give h
+// to the TimeParser with Preset before matching the line.
+func (e *Entry) Record(buf []byte, h *analyze.Header) []byte {
+	t := time.UnixMicro(e.Realtime).UTC()
+	b := t.AppendFormat(buf[:0], "2006-01-02T15:04:05.000000Z")
+	b = append(b, ' ')
+	hostAt := len(b)
+	host := e.Hostname()
+	if len(host) == 0 {
+		host = []byte("-")
+	}
+	b = append(b, host...)
+	b = append(b, ' ')
+	progAt := len(b)
+	prog := e.Program()
+	b = append(b, prog...)
+	pid := e.PID()
+	pidAt := 0
+	if len(pid) > 0 {
+		b = append(b, '[')
+		pidAt = len(b)
+		b = append(b, pid...)
+		b = append(b, ']')
+	}
+	b = append(b, ':', ' ')
+	msgAt := len(b)
+	b = append(b, e.Message()...)
+	*h = analyze.Header{Time: t, Prog: b[progAt : progAt+len(prog)], Msg: b[msgAt:], Repeat: 1}
+	if len(e.Hostname()) > 0 {
+		h.Host = b[hostAt : hostAt+len(host)]
+	}
+	if pidAt > 0 {
+		h.PID = b[pidAt : pidAt+len(pid)]
+	}
+	return b
+}
+
+// Time returns the entry's time.
+func (e *Entry) Time() time.Time { return time.UnixMicro(e.Realtime).UTC() }
