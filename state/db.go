@@ -25,7 +25,11 @@ var (
 	bucketBans    = []byte("bans")
 	bucketHistory = []byte("history")
 	bucketOutbox  = []byte("outbox")
-	allBuckets    = [][]byte{bucketMeta, bucketFiles, bucketTracks, bucketBans, bucketHistory, bucketOutbox}
+	// bucketJournals holds the journal positions. A file written before
+	// it existed gets it at the first run's write (no schema change:
+	// reading a missing bucket finds nothing).
+	bucketJournals = []byte("journals")
+	allBuckets     = [][]byte{bucketMeta, bucketFiles, bucketTracks, bucketBans, bucketHistory, bucketOutbox, bucketJournals}
 
 	keyVersion    = []byte("version")
 	keyLastRun    = []byte("last_run")

@@ -80,10 +80,14 @@ type Result struct {
 	// Suppressed counts the messages journald's rate limit dropped from
 	// the source's units, as its notices say.
 	Suppressed int64
-	// Warnings are problems met that did not stop the read, one line
-	// each, naming the source or file: files skipped, a cursor not
-	// found, entries lost, journalctl's own messages.
+	// Warnings are conditions met that did not stop the read, one line
+	// each, naming the source or file: files skipped, journalctl's own
+	// messages. They hold until fixed: say them once.
 	Warnings []string
+	// Notices are the events of this read, each said once: a cursor not
+	// found, entries vacuumed before they were read, messages dropped by
+	// the rate limit.
+	Notices []string
 	// Files are the journal files read.
 	Files []string
 }
@@ -141,7 +145,7 @@ func Read(ctx context.Context, src *Source, o ReadOptions, fn func(*Entry) error
 	default:
 		c, err := parseCursor(o.Prev.Cursor)
 		if err != nil {
-			res.Warnings = append(res.Warnings, fmt.Sprintf("%s: saved %v: reading from its time %s instead",
+			res.Notices = append(res.Notices, fmt.Sprintf("%s: saved %v: reading from its time %s instead",
 				src, err, formatMicro(o.Prev.Realtime)))
 			since = o.Prev.Realtime
 			break
@@ -149,13 +153,13 @@ func Read(ctx context.Context, src *Source, o ReadOptions, fn func(*Entry) error
 		head, found := seqnumHead(files, c.seqnumID)
 		switch {
 		case !found:
-			res.Warnings = append(res.Warnings, fmt.Sprintf("%s: the saved cursor's journal (seqnum id %s) is gone (journal recreated, volatile storage after a reboot, or a journal of another machine): reading from its time %s; entries written after it in that journal and no longer there are lost",
+			res.Notices = append(res.Notices, fmt.Sprintf("%s: the saved cursor's journal (seqnum id %s) is gone (journal recreated, volatile storage after a reboot, or a journal of another machine): reading from its time %s; entries written after it in that journal and no longer there are lost",
 				src, c.seqnumID, formatMicro(o.Prev.Realtime)))
 			since = o.Prev.Realtime
 		default:
 			if head > c.seqnum+1 {
 				res.Lost = int64(head - c.seqnum - 1)
-				res.Warnings = append(res.Warnings, fmt.Sprintf("%s: %d entries were vacuumed before they were read (seqnum %d to %d of %s); their failures are lost",
+				res.Notices = append(res.Notices, fmt.Sprintf("%s: %d entries were vacuumed before they were read (seqnum %d to %d of %s); their failures are lost",
 					src, res.Lost, c.seqnum+1, head-1, c.seqnumID))
 			}
 			cursorMode = true
@@ -266,7 +270,7 @@ func Read(ctx context.Context, src *Source, o ReadOptions, fn func(*Entry) error
 		}
 	}
 	if res.Suppressed > 0 {
-		res.Warnings = append(res.Warnings, fmt.Sprintf("%s: journald's rate limit dropped %d messages of %s; failures among them are lost (raise RateLimitBurst in journald.conf)",
+		res.Notices = append(res.Notices, fmt.Sprintf("%s: journald's rate limit dropped %d messages of %s; failures among them are lost (raise RateLimitBurst in journald.conf)",
 			src, res.Suppressed, strings.Join(sortedKeys(units), ", ")))
 	}
 	return res, nil

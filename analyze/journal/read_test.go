@@ -15,12 +15,12 @@ import (
 
 func TestReadMatchAndFields(t *testing.T) {
 	dir := t.TempDir()
-	forged := tEntry{t: t0.Add(3 * time.Second), comm: "logger", ident: "sshd", pid: 77,
-		msg: "Failed password for root from 198.51.100.66 port 22 ssh2"}
-	multi := tEntry{t: t0.Add(4 * time.Second), comm: "sshd", ident: "sshd", pid: 9,
-		msg: "first line\nFailed password for root from 198.51.100.77 port 22 ssh2"}
-	bin := tEntry{t: t0.Add(5 * time.Second), comm: "sshd", ident: "sshd", pid: 9,
-		msg: "Invalid user \x01\xff from 192.0.2.5 port 22"}
+	forged := tEntry{Time: t0.Add(3 * time.Second), Comm: "logger", Ident: "sshd", PID: 77,
+		Msg: "Failed password for root from 198.51.100.66 port 22 ssh2"}
+	multi := tEntry{Time: t0.Add(4 * time.Second), Comm: "sshd", Ident: "sshd", PID: 9,
+		Msg: "first line\nFailed password for root from 198.51.100.77 port 22 ssh2"}
+	bin := tEntry{Time: t0.Add(5 * time.Second), Comm: "sshd", Ident: "sshd", PID: 9,
+		Msg: "Invalid user \x01\xff from 192.0.2.5 port 22"}
 	writeJournal(t, filepath.Join(dir, "a.journal"),
 		sshFail(1, "sshd", "192.0.2.1"), sshFail(2, "sshd-session", "192.0.2.2"), forged, multi, bin)
 	src := dirSource(dir)
@@ -44,11 +44,11 @@ func TestReadMatchAndFields(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{sshFail(1, "", "192.0.2.1").msg, sshFail(2, "", "192.0.2.2").msg, multi.msg, bin.msg}
+	want := []string{sshFail(1, "", "192.0.2.1").Msg, sshFail(2, "", "192.0.2.2").Msg, multi.Msg, bin.Msg}
 	if !slices.Equal(got, want) {
 		t.Fatalf("messages:\n got %q\nwant %q", got, want)
 	}
-	if res.Entries != 4 || res.Pos.Seqnum != 5 || res.Pos.Realtime != bin.t.UnixMicro() {
+	if res.Entries != 4 || res.Pos.Seqnum != 5 || res.Pos.Realtime != bin.Time.UnixMicro() {
 		t.Errorf("result %+v: want 4 entries, seqnum 5, realtime of the last", res)
 	}
 	if lines[0] != "2026-11-24T10:00:01.000000Z web1 sshd[1001]: Failed password for root from 192.0.2.1 port 22 ssh2" {
@@ -80,9 +80,9 @@ func TestReadResume(t *testing.T) {
 		t.Fatalf("second read: %q, %+v", msgs, res2.Pos)
 	}
 	// Appended entries, one of another program: only the new sshd one.
-	writeJournal(t, j, tEntry{t: t0.Add(3 * time.Second), comm: "cron", msg: "cron"}, sshFail(4, "sshd", "192.0.2.4"))
+	writeJournal(t, j, tEntry{Time: t0.Add(3 * time.Second), Comm: "cron", Msg: "cron"}, sshFail(4, "sshd", "192.0.2.4"))
 	msgs, res3 := readAll(t, src, &res2.Pos, false)
-	if !slices.Equal(msgs, []string{sshFail(4, "", "192.0.2.4").msg}) || res3.Lost != 0 {
+	if !slices.Equal(msgs, []string{sshFail(4, "", "192.0.2.4").Msg}) || res3.Lost != 0 {
 		t.Fatalf("third read: %q lost %d", msgs, res3.Lost)
 	}
 	if len(res3.Warnings) != 0 {
@@ -93,7 +93,7 @@ func TestReadResume(t *testing.T) {
 func TestReadFromEnd(t *testing.T) {
 	dir := t.TempDir()
 	j := filepath.Join(dir, "a.journal")
-	writeJournal(t, j, sshFail(1, "sshd", "192.0.2.1"), tEntry{t: t0.Add(2 * time.Second), comm: "cron", msg: "x"})
+	writeJournal(t, j, sshFail(1, "sshd", "192.0.2.1"), tEntry{Time: t0.Add(2 * time.Second), Comm: "cron", Msg: "x"})
 	src := dirSource(dir)
 	msgs, res := readAll(t, src, nil, true)
 	if len(msgs) != 0 || res.Pos.Seqnum != 1 {
@@ -101,13 +101,13 @@ func TestReadFromEnd(t *testing.T) {
 	}
 	writeJournal(t, j, sshFail(3, "sshd", "192.0.2.3"))
 	msgs, _ = readAll(t, src, &res.Pos, false)
-	if !slices.Equal(msgs, []string{sshFail(3, "", "192.0.2.3").msg}) {
+	if !slices.Equal(msgs, []string{sshFail(3, "", "192.0.2.3").Msg}) {
 		t.Fatalf("after: %q", msgs)
 	}
 	// A journal with no matching entry yet: the read's time is kept, and
 	// the next read starts there.
 	dir2 := t.TempDir()
-	writeJournal(t, filepath.Join(dir2, "b.journal"), tEntry{t: t0, comm: "cron", msg: "x"})
+	writeJournal(t, filepath.Join(dir2, "b.journal"), tEntry{Time: t0, Comm: "cron", Msg: "x"})
 	msgs, res = readAll(t, dirSource(dir2), nil, true)
 	if len(msgs) != 0 || res.Pos.Cursor != "" || res.Pos.Realtime != t0.Add(time.Hour).UnixMicro() {
 		t.Fatalf("empty start: %q %+v", msgs, res.Pos)
@@ -129,7 +129,7 @@ func TestReadRotation(t *testing.T) {
 	}
 	writeJournal(t, j, sshFail(4, "sshd", "192.0.2.4"), sshFail(5, "sshd-session", "192.0.2.5"))
 	msgs, res2 := readAll(t, src, &res.Pos, false)
-	want := []string{sshFail(3, "", "192.0.2.3").msg, sshFail(4, "", "192.0.2.4").msg, sshFail(5, "", "192.0.2.5").msg}
+	want := []string{sshFail(3, "", "192.0.2.3").Msg, sshFail(4, "", "192.0.2.4").Msg, sshFail(5, "", "192.0.2.5").Msg}
 	if !slices.Equal(msgs, want) || res2.Lost != 0 || len(res2.Warnings) != 0 {
 		t.Fatalf("after rotation: %q lost %d warnings %q", msgs, res2.Lost, res2.Warnings)
 	}
@@ -149,25 +149,25 @@ func TestReadStaleCursor(t *testing.T) {
 	os.Remove(j)
 	writeJournal(t, j, sshFail(1, "sshd", "192.0.2.1"), sshFail(2, "sshd", "192.0.2.2"), sshFail(3, "sshd", "192.0.2.3"))
 	msgs, res2 := readAll(t, src, &res.Pos, false)
-	if !slices.Equal(msgs, []string{sshFail(3, "", "192.0.2.3").msg}) {
+	if !slices.Equal(msgs, []string{sshFail(3, "", "192.0.2.3").Msg}) {
 		t.Fatalf("recreated: %q", msgs)
 	}
-	if len(res2.Warnings) != 1 || !strings.Contains(res2.Warnings[0], "is gone") {
-		t.Errorf("warnings %q", res2.Warnings)
+	if len(res2.Notices) != 1 || !strings.Contains(res2.Notices[0], "is gone") {
+		t.Errorf("notices %q", res2.Notices)
 	}
 	// A foreign cursor (another machine's journal): the same.
 	foreign := res.Pos
 	foreign.Cursor = strings.Replace(foreign.Cursor, "s="+foreign.SeqnumID, "s=ffffffffffffffffffffffffffffffff", 1)
 	msgs, res3 := readAll(t, src, &foreign, false)
-	if !slices.Equal(msgs, []string{sshFail(3, "", "192.0.2.3").msg}) || len(res3.Warnings) != 1 {
-		t.Fatalf("foreign: %q %q", msgs, res3.Warnings)
+	if !slices.Equal(msgs, []string{sshFail(3, "", "192.0.2.3").Msg}) || len(res3.Notices) != 1 {
+		t.Fatalf("foreign: %q %q", msgs, res3.Notices)
 	}
 	// A malformed cursor: the saved time serves, with a warning.
 	bad := res.Pos
 	bad.Cursor = "garbage;x"
 	msgs, res4 := readAll(t, src, &bad, false)
-	if !slices.Equal(msgs, []string{sshFail(3, "", "192.0.2.3").msg}) || len(res4.Warnings) != 1 || !strings.Contains(res4.Warnings[0], "garbage") {
-		t.Fatalf("malformed: %q %q", msgs, res4.Warnings)
+	if !slices.Equal(msgs, []string{sshFail(3, "", "192.0.2.3").Msg}) || len(res4.Notices) != 1 || !strings.Contains(res4.Notices[0], "garbage") {
+		t.Fatalf("malformed: %q %q", msgs, res4.Notices)
 	}
 }
 
@@ -204,18 +204,18 @@ func TestReadBadFiles(t *testing.T) {
 func TestReadSuppressed(t *testing.T) {
 	dir := t.TempDir()
 	ssh := sshFail(1, "sshd", "192.0.2.1")
-	ssh.extra = [][2]string{{"_SYSTEMD_UNIT", "ssh.service"}}
+	ssh.Extra = [][2]string{{"_SYSTEMD_UNIT", "ssh.service"}}
 	notice := func(sec int, unit string, n string) tEntry {
-		return tEntry{t: t0.Add(time.Duration(sec) * time.Second), comm: "systemd-journal", ident: "systemd-journald",
-			msg: "Suppressed " + n + " messages from " + unit, extra: [][2]string{{"MESSAGE_ID", DroppedMessageID}, {"N_DROPPED", n}}}
+		return tEntry{Time: t0.Add(time.Duration(sec) * time.Second), Comm: "systemd-journal", Ident: "systemd-journald",
+			Msg: "Suppressed " + n + " messages from " + unit, Extra: [][2]string{{"MESSAGE_ID", DroppedMessageID}, {"N_DROPPED", n}}}
 	}
 	writeJournal(t, filepath.Join(dir, "a.journal"), ssh, notice(2, "ssh.service", "1234"), notice(3, "cron.service", "99"))
 	msgs, res := readAll(t, dirSource(dir), nil, false)
 	if len(msgs) != 1 || res.Suppressed != 1234 {
 		t.Fatalf("messages %q suppressed %d", msgs, res.Suppressed)
 	}
-	if len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], "1234") {
-		t.Errorf("warnings %q", res.Warnings)
+	if len(res.Notices) != 1 || !strings.Contains(res.Notices[0], "1234") {
+		t.Errorf("notices %q", res.Notices)
 	}
 }
 
