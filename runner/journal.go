@@ -10,11 +10,11 @@ import (
 	"logjail/config"
 )
 
-// journalRecord is what the state keeps per jail and journal source: the
+// JournalRecord is what the state keeps per jail and journal source: the
 // position (cursor, seqnum id, seqnum, time), the filter's memory of
 // unfinished attempts, and the totals of entries lost to vacuum and
 // messages lost to journald's rate limit, for the metrics.
-type journalRecord struct {
+type JournalRecord struct {
 	journal.Position
 	Context    []byte `json:"context,omitempty"`
 	Lost       int64  `json:"lost,omitempty"`
@@ -23,7 +23,7 @@ type journalRecord struct {
 
 type journalSave struct {
 	jail, source string
-	rec          journalRecord
+	rec          JournalRecord
 }
 
 // JournalSource turns a jail's journal: setting into the source to read.
@@ -42,7 +42,7 @@ func JournalSource(j *config.Jail) *journal.Source {
 func (r *run) journal(ctx context.Context, j *config.Jail, pol *analyze.Policy, stats *JailStats) error {
 	src := JournalSource(j)
 	key := src.Key()
-	var rec journalRecord
+	var rec JournalRecord
 	found, err := r.tx.Journal(j.Name, key, &rec)
 	if err != nil {
 		return err
@@ -67,7 +67,7 @@ func (r *run) journal(ctx context.Context, j *config.Jail, pol *analyze.Policy, 
 	res, err := journal.Read(ctx, src, journal.ReadOptions{Prev: prev, FromEnd: j.Start == config.StartEnd, Now: r.o.Now},
 		func(e *journal.Entry) error {
 			n++
-			line = e.Record(line, &h)
+			line = e.AppendRecord(line[:0], &h)
 			tp.Preset(&h)
 			fails, _ = m.Match(fails, n, line, tp)
 			return nil
@@ -80,6 +80,7 @@ func (r *run) journal(ctx context.Context, j *config.Jail, pol *analyze.Policy, 
 	}
 	if err != nil {
 		r.problem("journal:"+j.Name+":"+key, fmt.Errorf("jail %s: %w", j.Name, err))
+		stats.JournalLost, stats.JournalSuppressed = stats.JournalLost+rec.Lost, stats.JournalSuppressed+rec.Suppressed
 		return nil
 	}
 	r.clearWarning("journal:" + j.Name + ":" + key)
@@ -91,7 +92,7 @@ func (r *run) journal(ctx context.Context, j *config.Jail, pol *analyze.Policy, 
 			return err
 		}
 	}
-	next := journalRecord{Position: res.Pos, Lost: rec.Lost + res.Lost, Suppressed: rec.Suppressed + res.Suppressed}
+	next := JournalRecord{Position: res.Pos, Lost: rec.Lost + res.Lost, Suppressed: rec.Suppressed + res.Suppressed}
 	if snap, ok := m.(analyze.Snapshotter); ok {
 		next.Context = snap.Snapshot()
 	}

@@ -80,7 +80,7 @@ func TestRunJournal(t *testing.T) {
 	}
 	// The saved position is in the state.
 	db.View(func(tx *state.Tx) error {
-		var rec journalRecord
+		var rec JournalRecord
 		found, err := tx.Journal("sshd", "files:"+filepath.Join(dir, "*.journal"), &rec)
 		if err != nil || !found || rec.Seqnum != 6 || rec.Cursor == "" || rec.Realtime != t0.Add(61*time.Second).UnixMicro() {
 			t.Errorf("saved %+v found %v err %v", rec, found, err)

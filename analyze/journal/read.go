@@ -327,6 +327,20 @@ func seqnumHead(files []string, id string) (uint64, bool) {
 	return head, found
 }
 
+// Usable returns nil when the source has journal files that can be read,
+// else the error Read would give.
+func (s *Source) Usable() error {
+	var res Result
+	_, err := s.files(&res)
+	return err
+}
+
+// List returns the source's journal files that can be read.
+func (s *Source) List() ([]string, error) {
+	var res Result
+	return s.files(&res)
+}
+
 // files lists the source's journal files that journalctl can read,
 // warning about every other one.
 func (s *Source) files(res *Result) ([]string, error) {

@@ -34,7 +34,7 @@ func TestReadMatchAndFields(t *testing.T) {
 	var buf []byte
 	res, err := Read(context.Background(), src, ReadOptions{}, func(e *Entry) error {
 		got = append(got, string(e.Message()))
-		buf = e.Record(buf, &h)
+		buf = e.AppendRecord(buf[:0], &h)
 		lines = append(lines, string(buf))
 		tp.Preset(&h)
 		fails, _ = m.Match(fails, e.Num, buf, tp)

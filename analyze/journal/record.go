@@ -6,15 +6,15 @@ import (
 	"logjail/analyze"
 )
 
-// Record writes the entry as a syslog line into buf[:0] and fills h with
-// its fields, the slices pointing into that line: the time from
+// AppendRecord appends the entry to dst as a syslog line and fills h with
+// its fields, the slices pointing into that line in the slice returned: the time from
 // __REALTIME_TIMESTAMP (UTC, microseconds), the host from _HOSTNAME, the
 // program from SYSLOG_IDENTIFIER or _COMM, the pid from _PID or
 // SYSLOG_PID, the message as it is (newlines and binary included). Give h
 // to the TimeParser with Preset before matching the line.
-func (e *Entry) Record(buf []byte, h *analyze.Header) []byte {
+func (e *Entry) AppendRecord(dst []byte, h *analyze.Header) []byte {
 	t := time.UnixMicro(e.Realtime).UTC()
-	b := t.AppendFormat(buf[:0], "2006-01-02T15:04:05.000000Z")
+	b := t.AppendFormat(dst, "2006-01-02T15:04:05.000000Z")
 	b = append(b, ' ')
 	hostAt := len(b)
 	host := e.Hostname()
