@@ -271,7 +271,7 @@ func writeMetrics(g *globals, cfg *config.Config, db *state.DB, res *runner.Resu
 	if res != nil {
 		for name, s := range res.Jails {
 			m.Jails[name] = report.JailMetrics{Lines: s.Lines, Failures: s.Failures, Bans: s.Bans,
-				Journal: s.Journals > 0 || cfg.Jail(name) != nil && cfg.Jail(name).Journal != nil,
+				Journal:     s.Journals > 0 || cfg.Jail(name) != nil && cfg.Jail(name).Journal != nil,
 				JournalLost: s.JournalLost, JournalSuppressed: s.JournalSuppressed}
 		}
 		for _, b := range res.Active {
