@@ -55,7 +55,7 @@ func replay(c *cli.Context, g *globals) error {
 	files := c.Args().Slice()
 	useJournal := c.Bool("journal")
 	if len(files) == 0 && !useJournal {
-		return usagef("replay: name at least one log file (or --journal)")
+		return usagef("replay: name at least one log file")
 	}
 	format := c.String("format")
 	switch format {
