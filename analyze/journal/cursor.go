@@ -63,17 +63,3 @@ func parseCursor(s string) (cursor, error) {
 	}
 	return c, nil
 }
-
-// positionOf returns the Position of an entry.
-func positionOf(e *Entry) (Position, error) {
-	p := Position{Cursor: string(e.Cursor()), Realtime: e.Realtime}
-	c, err := parseCursor(p.Cursor)
-	if err != nil {
-		return p, err
-	}
-	p.SeqnumID, p.Seqnum = c.seqnumID, c.seqnum
-	if p.Realtime == 0 {
-		p.Realtime = c.realtime
-	}
-	return p, nil
-}

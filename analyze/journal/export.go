@@ -78,6 +78,10 @@ type Entry struct {
 	buf     []byte
 	ext     []extra
 	scratch []extSpan
+	// The hour AppendRecord formatted last (hours since the epoch) and
+	// its text.
+	hour     int64
+	hourText []byte
 }
 
 type extra struct{ name, value []byte }
@@ -215,10 +219,10 @@ func (p *Parser) Next() (*Entry, error) {
 		} else {
 			return nil, p.errorf("field name longer than %d bytes", len(line))
 		}
-		if !validName(name) {
+		idx := fieldIndex(name)
+		if idx < 0 && !validName(name) {
 			return nil, p.errorf("bad field name %q", clip(name))
 		}
-		idx := fieldIndex(name)
 		want := idx >= 0 || p.keep[string(name)]
 		var nameCopy []byte
 		if idx < 0 && want {

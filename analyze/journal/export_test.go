@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParserFormat(t *testing.T) {
@@ -86,4 +87,48 @@ func FuzzParser(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestAppendTime(t *testing.T) {
+	var e Entry
+	for _, us := range []int64{0, 1, 1765000000123456, 1765003599999999, 1765003600000000, 1795514401000000, 4102444800000000 - 1} {
+		e.Realtime = us
+		tm := time.UnixMicro(us).UTC()
+		got := string(e.appendTime(nil, tm))
+		if want := tm.Format("2006-01-02T15:04:05.000000Z"); got != want {
+			t.Errorf("%d: %s, want %s", us, got, want)
+		}
+	}
+}
+
+func TestMatch(t *testing.T) {
+	entry := func(fields string) *Entry {
+		p := NewParser(strings.NewReader(fields+"\n\n"), "_SYSTEMD_UNIT", "X")
+		e, err := p.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	m, err := ParseMatch([]string{"_COMM=sshd", "_COMM=sshd-session", "_SYSTEMD_UNIT=ssh.service", "+", "X=1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for fields, want := range map[string]bool{
+		"_COMM=sshd\n_SYSTEMD_UNIT=ssh.service":         true,
+		"_COMM=sshd-session\n_SYSTEMD_UNIT=ssh.service": true,
+		"_COMM=sshd\n_SYSTEMD_UNIT=cron.service":        false,
+		"_COMM=sshd":                                    false,
+		"SYSLOG_IDENTIFIER=sshd\nX=1":                   true,
+		"_COMM=logger\nSYSLOG_IDENTIFIER=sshd":          false,
+	} {
+		if got := m.Matches(entry(fields)); got != want {
+			t.Errorf("%q: %v, want %v", fields, got, want)
+		}
+	}
+	for _, bad := range [][]string{{"+"}, {"A=1", "+"}, {"a=1"}, {"A"}, {"+", "A=1"}} {
+		if _, err := ParseMatch(bad); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
+	}
 }

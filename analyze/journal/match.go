@@ -9,27 +9,42 @@ import (
 // alternatives, terms of different fields must all hold, and "+" separates
 // alternatives of such groups.
 type Match struct {
-	groups []map[string][]string
+	groups [][]fieldValues
 	terms  []string
+}
+
+// fieldValues are the values a field may have in one group.
+type fieldValues struct {
+	field  string
+	values []string
 }
 
 // ParseMatch checks terms as journalctl would take them.
 func ParseMatch(terms []string) (*Match, error) {
-	m := &Match{terms: terms, groups: []map[string][]string{{}}}
+	m := &Match{terms: terms, groups: [][]fieldValues{nil}}
 	for _, t := range terms {
 		if t == "+" {
 			if len(m.groups[len(m.groups)-1]) == 0 {
 				return nil, fmt.Errorf("journal match %q: \"+\" must stand between two terms", strings.Join(terms, " "))
 			}
-			m.groups = append(m.groups, map[string][]string{})
+			m.groups = append(m.groups, nil)
 			continue
 		}
 		k, v, ok := strings.Cut(t, "=")
 		if !ok || !validName([]byte(k)) {
 			return nil, fmt.Errorf("journal match term %q: want FIELD=VALUE with FIELD in A-Z, 0-9 and _ (or +)", t)
 		}
-		g := m.groups[len(m.groups)-1]
-		g[k] = append(g[k], v)
+		g := &m.groups[len(m.groups)-1]
+		found := false
+		for i := range *g {
+			if (*g)[i].field == k {
+				(*g)[i].values = append((*g)[i].values, v)
+				found = true
+			}
+		}
+		if !found {
+			*g = append(*g, fieldValues{k, []string{v}})
+		}
 	}
 	if len(terms) > 0 && len(m.groups[len(m.groups)-1]) == 0 {
 		return nil, fmt.Errorf("journal match %q: \"+\" must stand between two terms", strings.Join(terms, " "))
@@ -44,8 +59,8 @@ func (m *Match) Terms() []string { return m.terms }
 func (m *Match) Fields() []string {
 	var out []string
 	for _, g := range m.groups {
-		for k := range g {
-			out = append(out, k)
+		for _, fv := range g {
+			out = append(out, fv.field)
 		}
 	}
 	return out
@@ -62,9 +77,9 @@ func (m *Match) Matches(e *Entry) bool {
 	}
 	for _, g := range m.groups {
 		all := true
-		for k, vs := range g {
-			v, ok := e.Field(k)
-			if !ok || !containsValue(vs, v) {
+		for _, fv := range g {
+			v, ok := e.Field(fv.field)
+			if !ok || !containsValue(fv.values, v) {
 				all = false
 				break
 			}

@@ -186,6 +186,7 @@ func Read(ctx context.Context, src *Source, o ReadOptions, fn func(*Entry) error
 	if err != nil {
 		return res, fmt.Errorf("%s: %w", src, err)
 	}
+	growPipe(out)
 	if err := cmd.Start(); err != nil {
 		return res, fmt.Errorf("%s: run %s: %w", src, cmdName, err)
 	}
@@ -197,6 +198,11 @@ func Read(ctx context.Context, src *Source, o ReadOptions, fn func(*Entry) error
 	}
 	var notices []notice
 	first := true
+	// The last entry taken: its cursor is copied, and parsed only at the
+	// end (most entries are passed over by the next).
+	var lastCursor []byte
+	var lastRealtime int64
+	taken := false
 	readErr := func() error {
 		for {
 			e, err := p.Next()
@@ -208,21 +214,24 @@ func Read(ctx context.Context, src *Source, o ReadOptions, fn func(*Entry) error
 			}
 			isFirst := first
 			first = false
-			pos, err := positionOf(e)
-			if err != nil {
-				return fmt.Errorf("%w: entry %d: %v", ErrFormat, e.Num, err)
+			if len(e.Cursor()) == 0 {
+				return fmt.Errorf("%w: entry %d has no __CURSOR", ErrFormat, e.Num)
+			}
+			take := func() {
+				lastCursor = append(lastCursor[:0], e.Cursor()...)
+				lastRealtime, taken = e.Realtime, true
 			}
 			if probe {
-				res.Pos = pos
+				take()
 				continue
 			}
-			if cursorMode && isFirst && pos.Cursor == o.Prev.Cursor {
+			if cursorMode && isFirst && string(e.Cursor()) == o.Prev.Cursor {
 				continue
 			}
 			if since >= 0 && e.Realtime <= since {
 				continue
 			}
-			res.Pos = pos
+			take()
 			if string(e.MessageID()) == DroppedMessageID {
 				if n, unit, ok := parseDropped(e); ok {
 					notices = append(notices, notice{n, unit})
@@ -240,6 +249,19 @@ func Read(ctx context.Context, src *Source, o ReadOptions, fn func(*Entry) error
 			}
 		}
 	}()
+	if readErr == nil && taken {
+		pos := Position{Cursor: string(lastCursor), Realtime: lastRealtime}
+		c, err := parseCursor(pos.Cursor)
+		if err != nil {
+			readErr = fmt.Errorf("%w: last entry: %v", ErrFormat, err)
+		} else {
+			pos.SeqnumID, pos.Seqnum = c.seqnumID, c.seqnum
+			if pos.Realtime == 0 {
+				pos.Realtime = c.realtime
+			}
+			res.Pos = pos
+		}
+	}
 	if readErr != nil {
 		_ = cmd.Process.Kill()
 		_, _ = io.Copy(io.Discard, out)

@@ -14,7 +14,7 @@ import (
 // to the TimeParser with Preset before matching the line.
 func (e *Entry) AppendRecord(dst []byte, h *analyze.Header) []byte {
 	t := time.UnixMicro(e.Realtime).UTC()
-	b := t.AppendFormat(dst, "2006-01-02T15:04:05.000000Z")
+	b := e.appendTime(dst, t)
 	b = append(b, ' ')
 	hostAt := len(b)
 	host := e.Hostname()
@@ -49,3 +49,25 @@ func (e *Entry) AppendRecord(dst []byte, h *analyze.Header) []byte {
 
 // Time returns the entry's time.
 func (e *Entry) Time() time.Time { return time.UnixMicro(e.Realtime).UTC() }
+
+// appendTime appends t as 2006-01-02T15:04:05.000000Z; the date and hour
+// are formatted once per hour.
+func (e *Entry) appendTime(b []byte, t time.Time) []byte {
+	us := e.Realtime
+	hour := us / 3_600_000_000
+	if us < 0 || hour != e.hour || len(e.hourText) == 0 {
+		e.hour = hour
+		e.hourText = t.AppendFormat(e.hourText[:0], "2006-01-02T15:")
+	}
+	if us < 0 {
+		return t.AppendFormat(b, "2006-01-02T15:04:05.000000Z")
+	}
+	b = append(b, e.hourText...)
+	rest := us % 3_600_000_000
+	min, sec, micro := rest/60_000_000, rest/1_000_000%60, rest%1_000_000
+	b = append(b, byte('0'+min/10), byte('0'+min%10), ':', byte('0'+sec/10), byte('0'+sec%10), '.')
+	for d := int64(100_000); d > 0; d /= 10 {
+		b = append(b, byte('0'+micro/d%10))
+	}
+	return append(b, 'Z')
+}
