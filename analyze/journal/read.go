@@ -124,7 +124,13 @@ func Read(ctx context.Context, src *Source, o ReadOptions, fn func(*Entry) error
 	if err != nil {
 		return res, fmt.Errorf("%s: %w", src, err)
 	}
-	args := []string{"-q", "--no-pager", "-o", "export"}
+	keep := append(append([]string(nil), o.Keep...), m.Fields()...)
+	// Only the fields logjail reads: a journald entry has twenty or more
+	// (_CMDLINE, _SYSTEMD_CGROUP, _CAP_EFFECTIVE, ...), which journalctl
+	// would format and logjail parse for nothing. __CURSOR and the
+	// timestamps come anyway.
+	fields := append(fieldNames[fRealtime+1:], keep...)
+	args := []string{"-q", "--no-pager", "-o", "export", "--output-fields=" + strings.Join(fields, ",")}
 	for _, f := range files {
 		args = append(args, "--file="+f)
 	}
@@ -190,7 +196,6 @@ func Read(ctx context.Context, src *Source, o ReadOptions, fn func(*Entry) error
 	if err := cmd.Start(); err != nil {
 		return res, fmt.Errorf("%s: run %s: %w", src, cmdName, err)
 	}
-	keep := append(append([]string(nil), o.Keep...), m.Fields()...)
 	p := NewParser(out, keep...)
 	units := map[string]bool{}
 	for _, u := range src.Units {

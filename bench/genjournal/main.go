@@ -2,7 +2,8 @@
 // for benchmarks that compare reading the journal with reading the same
 // lines as text: each line becomes an entry with __REALTIME_TIMESTAMP from
 // its time, _HOSTNAME, SYSLOG_IDENTIFIER and _COMM from its tag, _PID and
-// MESSAGE; a line "message repeated N times: [...]" becomes N entries, as
+// MESSAGE, and the other fields journald stores with sshd's messages on
+// Debian 12 (_SYSTEMD_UNIT=ssh.service, _CMDLINE, _CAP_EFFECTIVE, ...); a line "message repeated N times: [...]" becomes N entries, as
 // journald keeps them. Lines that are no syslog record are left out. Pipe the output
 // into systemd-journal-remote:
 //
@@ -87,6 +88,15 @@ func run(path string, ref time.Time, skip, limit int) error {
 			b = append(b, "\n_PID="...)
 			b = append(b, h.PID...)
 		}
+		// The rest of what journald stores with a syslog message of
+		// Debian 12's sshd.
+		b = append(b, "\n_TRANSPORT=syslog\nPRIORITY=6\nSYSLOG_FACILITY=4\n_UID=0\n_GID=0\n_EXE=/usr/sbin/sshd"...)
+		b = append(b, "\n_CMDLINE=sshd: unknown [priv]\n_CAP_EFFECTIVE=1ffffffffff\n_SELINUX_CONTEXT=unconfined\n"...)
+		b = append(b, "_SYSTEMD_CGROUP=/system.slice/ssh.service\n_SYSTEMD_UNIT=ssh.service\n_SYSTEMD_SLICE=system.slice\n"...)
+		b = append(b, "_SYSTEMD_INVOCATION_ID=5d3a1e0b9c7f4e2a8b6d4c2e0f1a3b5c\n_MACHINE_ID=3d1219c7c4c5404aaa1f6d2a48adfda4\n_SOURCE_REALTIME_TIMESTAMP="...)
+		b = strconv.AppendInt(b, us-17, 10)
+		b = append(b, "\nSYSLOG_TIMESTAMP="...)
+		b = append(b, line[:15]...)
 		b = append(b, "\nMESSAGE="...)
 		b = append(b, h.Msg...)
 		b = append(b, "\n\n"...)
