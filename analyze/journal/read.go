@@ -188,12 +188,15 @@ func Read(ctx context.Context, src *Source, o ReadOptions, fn func(*Entry) error
 	cmd.Env = append(os.Environ(), "SYSTEMD_COLORS=0", "SYSTEMD_PAGER=", "LC_ALL=C")
 	var stderr limitedBuffer
 	cmd.Stderr = &stderr
-	out, err := cmd.StdoutPipe()
+	out, w, err := newPipe()
 	if err != nil {
 		return res, fmt.Errorf("%s: %w", src, err)
 	}
-	growPipe(out)
-	if err := cmd.Start(); err != nil {
+	defer out.Close()
+	cmd.Stdout = w
+	err = cmd.Start()
+	w.Close()
+	if err != nil {
 		return res, fmt.Errorf("%s: run %s: %w", src, cmdName, err)
 	}
 	p := NewParser(out, keep...)

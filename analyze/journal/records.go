@@ -40,7 +40,7 @@ type batch struct {
 	recs []record
 }
 
-const batchLen = 512
+const batchLen = 2048
 
 // NewRecords starts reading src for jails whose matches are given in
 // order (an empty match: every entry). journalctl is asked for the union of
