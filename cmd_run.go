@@ -232,6 +232,10 @@ func printRunSummary(w io.Writer, res *runner.Result) {
 	sort.Strings(names)
 	for _, name := range names {
 		s := res.Jails[name]
+		if s.Journals > 0 {
+			fmt.Fprintf(w, "jail %s: %d files, %d journals, %d lines and entries, %d failures, %d bans\n", name, s.Files, s.Journals, s.Lines, s.Failures, s.Bans)
+			continue
+		}
 		fmt.Fprintf(w, "jail %s: %d files, %d lines, %d failures, %d bans\n", name, s.Files, s.Lines, s.Failures, s.Bans)
 	}
 	for _, b := range res.Bans {
