@@ -51,7 +51,8 @@ type RecordSource interface {
 	// [i]). ok is false at the end or on an error (see Err). The slices
 	// are valid until the next call.
 	Next() (line []byte, h *Header, jails uint64, ok bool)
-	// Err returns the error that ended the records, nil at a clean end.
+	// Err returns the error that ended the records, nil at a clean end;
+	// it names the source.
 	Err() error
 	// Read returns how many records have been read.
 	Read() int64
@@ -355,7 +356,7 @@ func (s *stream) advanceRecords() error {
 		}
 	}
 	if err := s.rec.Err(); err != nil {
-		return fmt.Errorf("replay %s: %w", s.file.Path, err)
+		return fmt.Errorf("replay: %w", err) // it names its source
 	}
 	return nil
 }
