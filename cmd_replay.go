@@ -33,7 +33,7 @@ func replayCommand(g *globals) *cli.Command {
 			"With --journal the arguments are systemd journal files or directories (walked for\n" +
 			"*.journal files), none meaning the local journal; each jail reads the entries of its\n" +
 			"journal match (its journal.match, else its filter's, such as _COMM=sshd).",
-		ArgsUsage: "FILE... | --journal [FILE|DIR]...",
+		ArgsUsage: "FILE...",
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "jail", Usage: "only this jail (repeatable); default: every enabled jail"},
 			&cli.StringFlag{Name: "from", Usage: "ignore failures before `TIME`"},
