@@ -46,9 +46,11 @@ type importFail2banOptions struct {
 // logjail's own parser accepts reaches stdout.
 func runImportFail2ban(o importFail2banOptions, stdout, stderr io.Writer) error {
 	cfg, probs := fail2ban.Read(o.dir)
-	if len(probs) == 0 {
-		var imp *fail2ban.Import
-		imp, probs = fail2ban.Convert(cfg)
+	if cfg != nil {
+		// The jails that resolved are converted too, so that every
+		// problem is reported in one go.
+		imp, cprobs := fail2ban.Convert(cfg)
+		probs = append(probs, cprobs...)
 		if len(probs) == 0 {
 			if _, err := config.Parse(bytes.NewReader(imp.YAML), "imported configuration"); err != nil {
 				return usageError(fmt.Errorf("config import-fail2ban: the configuration made from %s does not pass config check (a bug in the import):\n%w", o.dir, err))
