@@ -118,8 +118,13 @@ func (d *dateTemplate) find(line []byte, tp *TimeParser) (time.Time, int, int, b
 	if sub == nil {
 		return time.Time{}, 0, 0, false
 	}
-	di := d.idx["date"][0]
-	s, e := sub[2*di], sub[2*di+1]
+	s, e := -1, -1
+	for _, di := range d.idx["date"] {
+		if sub[2*di] >= 0 {
+			s, e = sub[2*di], sub[2*di+1]
+			break
+		}
+	}
 	switch d.kind {
 	case dateEpoch, dateLEpoch:
 		t := epochTime(string(line[s:e]), d.kind == dateLEpoch)
@@ -267,6 +272,7 @@ func parseDatePattern(src string) (*datePattern, error) {
 	}
 	return p, nil
 }
+
 
 // parseDateTemplate compiles one template line; a (?P<_sep>[...]) group
 // referred to again by (?P=_sep) becomes one template per separator.

@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -128,4 +129,55 @@ func BenchmarkFail2banLineLength(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(total), "ns/byte")
 		})
 	}
+}
+
+// TestStockFilterCounts counts Debian's stock filters (default options)
+// the way README's "Moving from fail2ban" gives them: run as they are on
+// RE2, taken over by a built-in filter, or refused (with the construct).
+// Every refusal must be an expression RE2 cannot run, never another error.
+func TestStockFilterCounts(t *testing.T) {
+	in := findFail2ban(t)
+	ents, err := os.ReadDir(filepath.Join(in.config, "filter.d"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	var reqs [][3]any
+	for _, e := range ents {
+		n, ok := strings.CutSuffix(e.Name(), ".conf")
+		if !ok || strings.HasSuffix(n, "common") {
+			continue
+		}
+		names = append(names, n)
+		reqs = append(reqs, [3]any{in.config, n, map[string]any{}})
+	}
+	res := resolveFilters(t, in, reqs)
+	builtin := map[string]bool{"sshd": true, "dovecot": true, "apache-auth": true, "nginx-http-auth": true,
+		"proftpd": true, "pure-ftpd": true, "vsftpd": true} // postfix only in mode auth
+	var asIs, mapped, refused, noRegex []string
+	for i, n := range names {
+		if res[i].Error != "" {
+			t.Errorf("%s: fail2ban's reader: %s", n, res[i].Error)
+			continue
+		}
+		if len(res[i].Fail) == 0 {
+			noRegex = append(noRegex, n)
+			continue
+		}
+		_, err := NewFail2banFilter(res[i].spec(n))
+		switch {
+		case builtin[n]:
+			mapped = append(mapped, n)
+		case err == nil:
+			asIs = append(asIs, n)
+		default:
+			var ue *UnsupportedError
+			if !errors.As(err, &ue) {
+				t.Errorf("%s: refused for another reason than a construct: %v", n, err)
+			}
+			refused = append(refused, n)
+		}
+	}
+	t.Logf("%d stock filters: %d run as they are, %d map to a built-in (%s), %d refused (%s), %d without failregex (%s)",
+		len(names), len(asIs), len(mapped), strings.Join(mapped, " "), len(refused), strings.Join(refused, " "), len(noRegex), strings.Join(noRegex, " "))
 }
