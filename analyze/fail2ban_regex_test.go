@@ -163,3 +163,36 @@ func TestDatePattern(t *testing.T) {
 		}
 	}
 }
+
+// FuzzFail2ban feeds arbitrary lines to a filter using every feature of
+// the fail2ban semantics (prefregex with content, mlfid, alt groups,
+// ignoreregex, the default date detection): no panic, and a failure always
+// names an address or an id.
+func FuzzFail2ban(f *testing.F) {
+	for _, s := range []string{
+		"Dec  6 10:00:00 h d[7]: connect from 192.0.2.3",
+		"Dec  6 10:00:02 h d[7]: auth failed user=root from [2001:db8::1]:22",
+		"2026-12-06T10:00:00.5+01:00 h d[8]: closed",
+		"[06/Dec/2026:10:00:00 +0000] h d[9]: token x rejected",
+		"@4000000069241c4100000000 h d[1]: auth failed user= from ::ffff:1.2.3.4",
+	} {
+		f.Add(s)
+	}
+	flt, err := NewFail2banFilter(Fail2banSpec{
+		Name:        "fuzz",
+		PrefRegex:   `^\s*(?:\S+ )?d\[<F-MLFID>\d+</F-MLFID>\]: <F-CONTENT>.+</F-CONTENT>$`,
+		FailRegex:   []string{`^<F-NOFAIL>connect from</F-NOFAIL> <HOST>$`, `^auth failed user=<F-ALT_USER>\S*</F-ALT_USER>(?: from <ADDR>(?::\d+)?)?$`, `^<F-MLFFORGET>closed</F-MLFFORGET>$`, `^token <F-ID>\S+</F-ID> rejected`},
+		IgnoreRegex: []string{`user=ignored`},
+	})
+	if err != nil {
+		f.Fatal(err)
+	}
+	tp := NewTimeParser(time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC), time.UTC)
+	m := flt.New("")
+	f.Fuzz(func(t *testing.T, line string) {
+		fl, o := m.Match(nil, 1, []byte(line), tp)
+		if o == Matched && (len(fl) != 1 || fl[0].HostString() == "") {
+			t.Fatalf("%q: %v %+v", line, o, fl)
+		}
+	})
+}
