@@ -196,3 +196,36 @@ func FuzzFail2ban(f *testing.F) {
 		}
 	})
 }
+
+// TestFail2banSnapshot: a connection named in one run fails in the next.
+func TestFail2banSnapshot(t *testing.T) {
+	tp := NewTimeParser(time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC), time.UTC)
+	f, err := NewFail2banFilter(Fail2banSpec{
+		Name:      "t",
+		PrefRegex: `^ h d\[<F-MLFID>\d+</F-MLFID>\]: <F-CONTENT>.+</F-CONTENT>$`,
+		FailRegex: []string{`^<F-NOFAIL>connect from</F-NOFAIL> <HOST>$`, `^auth failed user=<F-USER>\S+</F-USER>$`},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m1 := f.New("")
+	if _, o := m1.Match(nil, 1, []byte("Dec  6 10:00:00 h d[7]: connect from 192.0.2.3"), tp); o != Ignored {
+		t.Fatalf("connect: %v", o)
+	}
+	data := m1.(Snapshotter).Snapshot()
+	m2 := f.New("")
+	if err := m2.(Snapshotter).Restore(data); err != nil {
+		t.Fatal(err)
+	}
+	fl, o := m2.Match(nil, 1, []byte("Dec  6 10:00:30 h d[7]: auth failed user=root"), tp)
+	if o != Matched || fl[0].HostString() != "192.0.2.3" || fl[0].User != "root" {
+		t.Errorf("after restore: %v %+v", o, fl)
+	}
+	// Without the snapshot the address is unknown.
+	if _, o := f.New("").Match(nil, 1, []byte("Dec  6 10:00:30 h d[7]: auth failed user=root"), tp); o == Matched {
+		t.Errorf("a fresh matcher knew the connection")
+	}
+	if err := m2.(Snapshotter).Restore([]byte("{")); err == nil {
+		t.Errorf("a broken snapshot restored")
+	}
+}
