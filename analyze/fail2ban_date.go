@@ -273,7 +273,6 @@ func parseDatePattern(src string) (*datePattern, error) {
 	return p, nil
 }
 
-
 // parseDateTemplate compiles one template line; a (?P<_sep>[...]) group
 // referred to again by (?P=_sep) becomes one template per separator.
 func parseDateTemplate(ln string) ([]dateTemplate, error) {
