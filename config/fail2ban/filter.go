@@ -63,8 +63,8 @@ func (r *reader) openFilter(dir, name string, opts map[string]value, backend str
 		fr.init[k] = v
 	}
 	// The log type follows the backend unless set: the journal's lines
-	// have no syslog prefix.
-	if _, ok := fr.init["logtype"]; !ok {
+	// have no syslog prefix. (No backend: a filter read alone.)
+	if _, ok := fr.init["logtype"]; !ok && backend != "" {
 		if s, ok := c.sections["Definition"]; !ok || s.vals["logtype"].text == "" {
 			lt := "file"
 			if strings.HasPrefix(backend, "systemd") {

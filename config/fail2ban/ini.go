@@ -320,47 +320,58 @@ var interpRE = regexp.MustCompile(`%\(([^)]+)\)s`)
 // [DEFAULT]; sec/key and known/key name another section or the values
 // sec had before a later file replaced them.
 func (c *ini) lookup(sec, key string, vars map[string]value) (value, bool) {
+	v, _, ok := c.lookupIn(sec, key, vars)
+	return v, ok
+}
+
+// lookupIn is lookup that also says in which section the value stands:
+// a SECTION/NAME value is interpolated within its own section, as
+// fail2ban's get_ex does.
+func (c *ini) lookupIn(sec, key string, vars map[string]value) (value, string, bool) {
 	if v, ok := vars[key]; ok {
-		return v, true
+		return v, sec, true
 	}
 	if s, ok := c.sections[sec]; ok {
 		if v, ok := s.vals[key]; ok {
-			return v, true
+			return v, sec, true
 		}
 	}
 	if v, ok := c.def.vals[key]; ok {
-		return v, true
+		return v, sec, true
 	}
 	s, k, ok := strings.Cut(key, "/")
 	if !ok {
-		return value{}, false
+		return value{}, sec, false
 	}
 	switch strings.ToLower(s) {
 	case "known":
 		if ks, ok := c.sections["KNOWN/"+sec]; ok {
 			if v, ok := ks.vals[k]; ok {
-				return v, true
+				return v, sec, true
 			}
 		}
 	case "default":
 	default:
 		if ss, ok := c.sections[s]; ok {
 			if v, ok := ss.vals[k]; ok {
-				return v, true
+				return v, s, true
 			}
 		}
 	}
 	v, ok := c.def.vals[k]
-	return v, ok
+	return v, sec, ok
 }
 
 // get returns the interpolated value of key in sec.
 func (c *ini) get(sec, key string, vars map[string]value) (value, bool, error) {
-	v, ok := c.lookup(sec, key, vars)
+	v, in, ok := c.lookupIn(sec, key, vars)
 	if !ok {
 		return v, false, nil
 	}
-	t, err := c.interpolate(sec, v.text, vars, 0)
+	if in != sec {
+		vars = nil // another section's value: its own options only
+	}
+	t, err := c.interpolate(in, v.text, vars, 0)
 	if err != nil {
 		return v, true, fmt.Errorf("%s: option %s: %w", v.where(), key, err)
 	}
@@ -400,12 +411,16 @@ func (c *ini) interpolate(sec, s string, vars map[string]value, depth int) (stri
 		if name == "__name__" {
 			repl = sec
 		} else {
-			v, ok := c.lookup(sec, name, vars)
+			v, in, ok := c.lookupIn(sec, name, vars)
 			if !ok {
 				return "", fmt.Errorf("%%(%s)s names no option", name)
 			}
+			vv := vars
+			if in != sec {
+				vv = nil
+			}
 			var err error
-			if repl, err = c.interpolate(sec, v.text, vars, depth+1); err != nil {
+			if repl, err = c.interpolate(in, v.text, vv, depth+1); err != nil {
 				return "", err
 			}
 		}

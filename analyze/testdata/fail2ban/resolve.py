@@ -15,7 +15,7 @@ for base, name, opts in json.load(sys.stdin):
         fr.getOptions({})
         res = {}
         for cmd in fr.convert():
-            vals = cmd[3] if cmd[0] == "multi-set" else [cmd[3]]
+            vals = cmd[3] if cmd[0] == "multi-set" else cmd[3:]
             res.setdefault(cmd[2], []).extend(vals)
         out.append(res)
     except Exception as e:  # reported per filter, the others go on
