@@ -411,16 +411,15 @@ func (c *ini) interpolate(sec, s string, vars map[string]value, depth int) (stri
 		if name == "__name__" {
 			repl = sec
 		} else {
-			v, in, ok := c.lookupIn(sec, name, vars)
+			v, ok := c.lookup(sec, name, vars)
 			if !ok {
 				return "", fmt.Errorf("%%(%s)s names no option", name)
 			}
-			vv := vars
-			if in != sec {
-				vv = nil
-			}
+			// Like configparser: a %(section/name)s value is
+			// interpolated where it is used (only a SECTION/NAME asked
+			// for directly, by get, is interpolated in its section).
 			var err error
-			if repl, err = c.interpolate(in, v.text, vv, depth+1); err != nil {
+			if repl, err = c.interpolate(sec, v.text, vars, depth+1); err != nil {
 				return "", err
 			}
 		}
