@@ -202,10 +202,36 @@ func convertFields(field func(string) (string, bool), tp *TimeParser) (time.Time
 			}
 		}
 	}
-	if z, ok := field("Z"); ok && (z == "UTC" || z == "GMT" || z == "Z") {
-		s.hasZone = true
+	if z, ok := field("Z"); ok {
+		if off, known := zoneAbbr[strings.ToUpper(z)]; known {
+			s.off, s.hasZone = off*60, true
+		}
 	}
-	return tp.convert(&s)
+	if s.hasZone && !s.hasYear {
+		// convert takes the year as written when a zone is: choose it
+		// as for any date without one, at most a day after Ref.
+		s.year, s.hasYear = ref.Year(), true
+		if t, ok := tp.convert(&s); ok && t.After(tp.Ref.Add(24*time.Hour)) {
+			s.year--
+		}
+	}
+	t, ok := tp.convert(&s)
+	if ok && !hasDay && t.After(tp.Ref) {
+		// A time without a date is today's, or yesterday's when today's
+		// lies ahead.
+		t = t.AddDate(0, 0, -1)
+	}
+	return t, ok
+}
+
+// zoneAbbr are the offsets (minutes east of UTC) of the zone
+// abbreviations logs commonly carry; others are read as local time.
+var zoneAbbr = map[string]int{
+	"Z": 0, "UTC": 0, "GMT": 0, "UT": 0, "WET": 0, "WEST": 60, "BST": 60,
+	"CET": 60, "CEST": 120, "MET": 60, "MEST": 120, "EET": 120, "EEST": 180, "MSK": 180,
+	"EST": -300, "EDT": -240, "CST": -360, "CDT": -300, "MST": -420, "MDT": -360,
+	"PST": -480, "PDT": -420, "AKST": -540, "AKDT": -480, "HST": -600,
+	"JST": 540, "KST": 540, "IST": 330, "AEST": 600, "AEDT": 660, "NZST": 720, "NZDT": 780,
 }
 
 // datePatternCodes are the patterns of the % codes (after %Ex, the

@@ -330,7 +330,7 @@ func timeDisagreement(c sampleCase, o sampleOutcome, loc *time.Location) string 
 	if !ok || !o.match {
 		return ""
 	}
-	layout := "2006-01-02T15:04:05"
+	layout := "2006-1-2T15:04:05" // strptime takes one-digit days too
 	if strings.Contains(ts, ".") {
 		layout += ".999999999"
 	}
@@ -346,7 +346,8 @@ func timeDisagreement(c sampleCase, o sampleOutcome, loc *time.Location) string 
 
 // TestFail2banSamples runs every fail2ban filter with a sample log, as
 // fail2ban's FilterReader resolves it, over its annotated lines: each
-// filter that compiles must agree on every line (match, address, user).
+// filter that compiles must agree on every line (match, address, user,
+// and the time where the annotation gives one).
 // The filters refused are listed with the reason, and counted.
 func TestFail2banSamples(t *testing.T) {
 	in := findFail2ban(t)
@@ -398,8 +399,8 @@ func TestFail2banSamples(t *testing.T) {
 				timed++
 				if d := timeDisagreement(c, outs[j], loc); d == "" {
 					timeOK++
-				} else if testing.Verbose() {
-					t.Logf("%s: %s:%d: %s", name, c.file, c.num, d)
+				} else {
+					t.Errorf("%s: %s:%d: %s\n  %s", name, c.file, c.num, d, c.line)
 				}
 			}
 		}

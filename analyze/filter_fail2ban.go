@@ -210,9 +210,17 @@ func (f *f2bFilter) newMatcher() *f2bMatcher {
 // Match implements Matcher.
 func (m *f2bMatcher) Match(dst []Failure, num int64, line []byte, tp *TimeParser) ([]Failure, Outcome) {
 	t, s, e, ok := m.findDate(line, tp)
-	if ok {
+	switch {
+	case ok && s == e:
+		// A template that matched an empty date says the line has none
+		// (a continuation line): it takes the last date, whole.
+		if !m.haveTime {
+			m.lastTime, m.haveTime = tp.Ref, true
+		}
+		t, s, e = m.lastTime, 0, 0
+	case ok:
 		m.lastTime, m.haveTime = t, true
-	} else {
+	default:
 		if !m.haveTime {
 			m.lastTime, m.haveTime = tp.Ref, true
 		}
