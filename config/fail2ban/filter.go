@@ -145,6 +145,9 @@ func (fr *filterRead) resolve(jail map[string]value) (map[string]value, error) {
 
 var tagRE = regexp.MustCompile(`<([^ <>]+)>`)
 
+// maxValue bounds a value grown by tags that name each other twice over.
+const maxValue = 1 << 20
+
 // maxTagReplace bounds how often one tag is replaced within one value.
 const maxTagReplace = 10
 
@@ -199,6 +202,9 @@ func substituteTags(tags map[string]value, addrepl func(string) (value, bool)) (
 					continue
 				}
 				s = strings.ReplaceAll(s, "<"+rtag+">", repl.text)
+				if len(s) > maxValue {
+					return nil, fmt.Errorf("%s: option %s grows beyond %d bytes replacing <%s>", v.where(), tag, maxValue, rtag)
+				}
 				rc[rtag]++
 				from += m[0]
 			}

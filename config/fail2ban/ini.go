@@ -424,6 +424,9 @@ func (c *ini) interpolate(sec, s string, vars map[string]value, depth int) (stri
 			}
 		}
 		b.WriteString(repl)
+		if b.Len() > maxValue {
+			return "", fmt.Errorf("interpolation grows beyond %d bytes", maxValue)
+		}
 		i += m[1]
 	}
 	return b.String(), nil
