@@ -114,6 +114,11 @@ func (p *datePattern) find(line []byte, tp *TimeParser) (time.Time, int, int, bo
 }
 
 func (d *dateTemplate) find(line []byte, tp *TimeParser) (time.Time, int, int, bool) {
+	// Most templates do not match a given line: Match tells without
+	// tracking (and allocating) the groups.
+	if !d.re.Match(line) {
+		return time.Time{}, 0, 0, false
+	}
 	sub := d.re.FindSubmatchIndex(line)
 	if sub == nil {
 		return time.Time{}, 0, 0, false

@@ -181,3 +181,35 @@ func TestStockFilterCounts(t *testing.T) {
 	t.Logf("%d stock filters: %d run as they are, %d map to a built-in (%s), %d refused (%s), %d without failregex (%s)",
 		len(names), len(asIs), len(mapped), strings.Join(mapped, " "), len(refused), strings.Join(refused, " "), len(noRegex), strings.Join(noRegex, " "))
 }
+
+// BenchmarkFail2banSample runs fail2ban's dovecot filter (as its
+// FilterReader resolves it) over the lines of its annotated sample log.
+func BenchmarkFail2banSample(b *testing.B) {
+	in := findFail2ban(b)
+	res := resolveFilters(b, in, [][3]any{{in.config, "dovecot", map[string]any{}}})
+	f, err := NewFail2banFilter(res[0].spec("dovecot"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(in.samples, "dovecot"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var lines [][]byte
+	for _, l := range strings.Split(string(data), "\n") {
+		if l != "" && !strings.HasPrefix(l, "#") {
+			lines = append(lines, []byte(l))
+		}
+	}
+	tp := NewTimeParser(time.Date(2026, 12, 6, 4, 0, 0, 0, time.UTC), time.UTC)
+	m := f.New("")
+	var dst []Failure
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for _, l := range lines {
+			dst, _ = m.Match(dst[:0], 1, l, tp)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(lines)), "ns/line")
+}
