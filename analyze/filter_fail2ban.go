@@ -306,7 +306,7 @@ func (m *f2bMatcher) process(dst []Failure, num int64, t time.Time) ([]Failure, 
 				return dst, Ignored
 			}
 		}
-		fl, ok := failureOf(g, hasMLF)
+		fl, ok := failureOf(g)
 		if !ok {
 			// A line of a connection whose address comes later: wait.
 			g["mlfpending"] = "1"
@@ -320,7 +320,7 @@ func (m *f2bMatcher) process(dst []Failure, num int64, t time.Time) ([]Failure, 
 
 // failureOf takes the failure's address from the groups, in fail2ban's
 // order: ip4, ip6, dns, then the failure id.
-func failureOf(g map[string]string, mlf bool) (Failure, bool) {
+func failureOf(g map[string]string) (Failure, bool) {
 	fl := Failure{User: userString([]byte(g["user"]))}
 	var id string
 	switch {
@@ -332,8 +332,6 @@ func failureOf(g map[string]string, mlf bool) (Failure, bool) {
 		id = g["dns"]
 	case hasKey(g, "fid"):
 		id = g["fid"]
-	case mlf:
-		return fl, false
 	default:
 		return fl, false
 	}
@@ -357,7 +355,6 @@ func hasKey(g map[string]string, k string) bool {
 // second user name tried on the connection undoes a no-fail.
 func (m *f2bMatcher) merge(id string, g map[string]string, t time.Time) map[string]string {
 	gained := g["mlfgained"] != ""
-	nofail := gained || g["nofail"] != ""
 	if gained && g["nofail"] == "" {
 		g["nofail"] = g["mlfgained"]
 	}
@@ -375,10 +372,9 @@ func (m *f2bMatcher) merge(id string, g map[string]string, t time.Time) map[stri
 			e.users[u] = true
 		}
 		users = e.users
-		wasNofail := cg["nofail"] != "" || cg["mlfgained"] != ""
+		// Only the newest line says whether the connection is a no-fail.
 		delete(cg, "nofail")
 		delete(cg, "mlfgained")
-		_ = wasNofail // only fail2ban's list of matched lines depends on it
 		if gained {
 			delete(cg, "mlfpending")
 		}
@@ -402,9 +398,7 @@ func (m *f2bMatcher) merge(id string, g map[string]string, t time.Time) map[stri
 	if pending || len(users) > 1 {
 		delete(g, "nofail")
 		delete(g, "mlfgained")
-		nofail = false
 	}
-	_ = nofail
 	return g
 }
 

@@ -96,7 +96,6 @@ func parseFile(path string) (*ini, []Problem, error) {
 	var probs []Problem
 	var cur *section
 	var key string
-	var lastIndent bool
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64*1024), 4*1024*1024)
 	n := 0
@@ -122,10 +121,8 @@ func parseFile(path string) (*ini, []Problem, error) {
 				v.text += "\n" + strings.TrimSpace(text)
 			}
 			cur.vals[key] = v
-			lastIndent = true
 			continue
 		}
-		_ = lastIndent
 		if strings.HasPrefix(trimmed, "[") {
 			end := strings.IndexByte(trimmed, ']')
 			if end < 0 {
