@@ -261,7 +261,7 @@ func resolveJail(r *reader, c *ini, dir, name string) (*Jail, error) {
 			}
 			// Options the action does not get from the jail come from
 			// its [Init].
-			for _, k := range []string{"port", "protocol"} {
+			for _, k := range []string{"port", "protocol", "blocktype"} {
 				if _, ok := act.Opts[k]; ok {
 					continue
 				}
