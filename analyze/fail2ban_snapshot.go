@@ -34,6 +34,9 @@ func (m *f2bMatcher) Snapshot() []byte {
 		s.LastTime = m.lastTime
 	}
 	for id, e := range m.mlf {
+		if m.haveTime && m.lastTime.Sub(e.seen) > mlfCacheAge {
+			continue // fail2ban forgets a connection after 5 minutes
+		}
 		c := f2bConnJSON{ID: id, Seen: e.seen, Groups: e.g}
 		for u := range e.users {
 			c.Users = append(c.Users, u)
