@@ -74,7 +74,7 @@ func sampleVariants(t *testing.T, samples, config string) [][2]any {
 // log, in every option set its sample log uses (modes, log types), with
 // this package's reader and with fail2ban's own FilterReader: the
 // expressions, datepattern, maxlines and journalmatch must be equal. With
-// analyze's TestFail2banSamples (100% on every variant that compiles,
+// analyze's TestFail2banStyleSamples (100% on every variant that compiles,
 // from FilterReader's resolution) this makes the import agree with
 // fail2ban's samples too.
 func TestFiltersEqualFilterReader(t *testing.T) {
