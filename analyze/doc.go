@@ -91,6 +91,14 @@
 // the sshd filter's doc lists the rule for each shape. Custom filters are
 // Go regular expressions containing <HOST>.
 //
+// [NewFail2banFilter] runs filters written for fail2ban with fail2ban's
+// semantics ([Fail2banSpec]: the date cut out first, prefregex and
+// <F-CONTENT>, unanchored failregexes of which the first that matches
+// decides, ignoreregex, fail2ban's tags, <F-MLFID> connections, its
+// datepattern codes), translated to RE2 so that they run in time linear in
+// the line: what needs backtracking is refused ([UnsupportedError]), never
+// run on a slower engine.
+//
 // # Time
 //
 // A failure's time is the line's own timestamp. Timestamps without a year

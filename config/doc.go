@@ -38,7 +38,11 @@
 //	filter             the jail's name, which must then be a built-in
 //	                   filter; or {failregex: [...], ignoreregex: [...]}:
 //	                   Go regular expressions, each failregex holding
-//	                   <HOST> once and <USER> at most once
+//	                   <HOST> once and <USER> at most once; or
+//	                   {style: fail2ban, prefregex, failregex, ignoreregex,
+//	                   datepattern, maxlines}: fail2ban's semantics and
+//	                   tags on RE2 (analyze.Fail2banSpec); the package
+//	                   config/fail2ban imports a fail2ban configuration
 //	mode               the filter's first mode (see logjail filter list)
 //	logpath            none; an enabled jail needs one, or a journal.
 //	                   Absolute paths or glob patterns, expanded at each

@@ -63,7 +63,9 @@ func (c *Config) Format(w io.Writer) error {
 // node writes one resolved jail.
 func (j *Jail) node() *yaml.Node {
 	m := mapNode("enabled", boolean(j.Enabled))
-	if j.FailRegex != nil {
+	if j.Fail2ban != nil {
+		m.Content = append(m.Content, str("filter"), j.fail2banNode())
+	} else if j.FailRegex != nil {
 		m.Content = append(m.Content, str("filter"), mapNode(
 			"failregex", regexSeq(j.FailRegex),
 			"ignoreregex", regexSeq(j.IgnoreRegex),

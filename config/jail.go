@@ -31,6 +31,9 @@ type Jail struct {
 	// written (not nil, maybe empty); both are nil for a built-in filter.
 	FailRegex   []string
 	IgnoreRegex []string
+	// Fail2ban is the filter mapping of style: fail2ban (its FailRegex and
+	// IgnoreRegex are the two fields above); nil otherwise.
+	Fail2ban *analyze.Fail2banSpec
 	// LogPath are the log files, as absolute paths or glob patterns; see
 	// Files.
 	LogPath []string

@@ -49,6 +49,7 @@ type filterSpec struct {
 	missing      bool // a built-in name not compiled in (lenient parse only)
 	custom       bool
 	fail, ignore []string
+	f2b          *analyze.Fail2banSpec // style: fail2ban
 }
 
 type banTime struct {
@@ -277,15 +278,22 @@ func (p *parser) filter(where string, v *yaml.Node) (filterSpec, bool) {
 	ok := true
 	var failNode *yaml.Node
 	kvs, _ := p.mapping(where, "filter", v)
+	ok = p.filterStyle(where, kvs, &fs)
 	for _, kv := range kvs {
 		k, v := kv.k, kv.v
 		switch k.Value {
+		case "style", "prefregex", "datepattern", "maxlines":
+			ok = p.fail2banKey(where, k, v, &fs) && ok
 		case "failregex", "ignoreregex":
 			fail := k.Value == "failregex"
 			items, lok := p.list(where+"filter.", k.Value, v, noSplit)
 			ok = ok && lok
 			res := []string{}
 			for _, it := range items {
+				if fs.f2b != nil {
+					res = append(res, it.s)
+					continue
+				}
 				if err := checkRegex(it.s, fail); err != nil {
 					p.wrapf(it.n, err, "%sfilter.%s %q: %v", where, k.Value, it.s, err)
 					ok = false
@@ -298,10 +306,11 @@ func (p *parser) filter(where string, v *yaml.Node) (filterSpec, bool) {
 				fs.ignore = res
 			}
 		default:
-			p.unknown(k, where+"filter: ", []string{"failregex", "ignoreregex"})
+			p.unknown(k, where+"filter: ", []string{"style", "prefregex", "failregex", "ignoreregex", "datepattern", "maxlines"})
 			ok = false
 		}
 	}
+	ok = p.fail2banDone(where, v, &fs) && ok
 	if len(fs.fail) == 0 && ok {
 		n := failNode
 		if n == nil {
@@ -440,6 +449,19 @@ func (p *parser) resolve(key *yaml.Node, j, d *jailSpec, fw *Firewall) *Jail {
 	case fv.bad:
 	case fs.missing:
 		return nil
+	case fs.f2b != nil:
+		spec := *fs.f2b
+		spec.Name, spec.FailRegex, spec.IgnoreRegex = name, fs.fail, fs.ignore
+		f, err := analyze.NewFail2banFilter(spec)
+		if err != nil {
+			for _, e := range unjoin(err) {
+				p.wrapf(at(fv.n), e, "%s%v", where, e)
+			}
+			filterOK = false
+			break
+		}
+		jail.Filter, jail.Fail2ban = f, &spec
+		jail.FailRegex, jail.IgnoreRegex = fs.fail, append([]string{}, fs.ignore...)
 	case fs.custom:
 		f, err := newRegexFilter(name, fs.fail, fs.ignore)
 		if err != nil {
