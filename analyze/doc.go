@@ -75,6 +75,15 @@
 // keep them); a file truncated and rewritten to the same size within the
 // file system's time resolution is noticed when it next grows.
 //
+// # The journal
+//
+// Package analyze/journal reads the systemd journal through journalctl.
+// Its entries reach the filters as records: a line that reads as a syslog
+// record and the header already split from the entry's fields, given to
+// the TimeParser with [TimeParser.Preset], so that [TimeParser.Syslog]
+// returns it as it is. [Replay] merges such inputs ([RecordSource]) by
+// time with the files.
+//
 // # Filters
 //
 // A [Filter] names a kind of log (sshd, vsftpd, ...) and makes a [Matcher]
