@@ -307,6 +307,7 @@ func (m *sshdMatcher) apply(dst []Failure, num int64, h *Header, ev *sshEvent) (
 	}
 	if p != nil {
 		p.seen = now
+		m.procs.Touch(key, p)
 		if ev.hasU {
 			p.user = m.users.get(ev.user)
 			multiUser = p.addUser(p.user)
@@ -421,17 +422,10 @@ func (m *sshdMatcher) procKey(h *Header) uint64 {
 
 func (m *sshdMatcher) add(key uint64, now int64) *sshProc {
 	if m.procs.Len() >= sshProcMax {
-		var oldKey uint64
-		var old *sshProc
-		for k, q := range m.procs.All() {
-			if now-q.seen > int64(sshProcIdle) {
-				m.drop(k, q)
-			} else if old == nil || q.seen < old.seen {
-				oldKey, old = k, q
-			}
-		}
-		if m.procs.Len() >= sshProcMax && old != nil {
-			m.drop(oldKey, old)
+		// The idle contexts, then the least recently seen (all at the
+		// head of the table's order).
+		for k, q := m.procs.Oldest(); q != nil && (now-q.seen > int64(sshProcIdle) || m.procs.Len() >= sshProcMax); k, q = m.procs.Oldest() {
+			m.drop(k, q)
 		}
 	}
 	var p *sshProc

@@ -250,6 +250,9 @@ func (r *replay) open(path string) (*stream, error) {
 	}
 	s := &stream{r: r, order: len(r.all), log: l, lines: NewLineReader(l), tp: NewTimeParser(ref, r.o.Loc),
 		file: ReplayFileStats{Path: path, Compressed: l.Compressed}}
+	// A replayed file is taken as it is: its last line counts, ended by
+	// a newline or not.
+	s.lines.Closed = true
 	for _, j := range r.o.Jails {
 		s.matchers = append(s.matchers, j.Filter.New(j.Mode))
 	}
@@ -380,11 +383,18 @@ func (r *replay) failure(ji int, f *Failure) {
 		}
 		a.tracks[ji] = tr
 	}
-	d, ok := pol.Step(tr, f.Time)
+	var nt *Track
+	net, hasNet := pol.NetKey(f.Addr)
+	if hasNet {
+		if nt = r.tracks[ji][net]; nt == nil {
+			nt = &Track{}
+			r.tracks[ji][net] = nt
+		}
+	}
+	d, ok := pol.Fail(tr, pol.Key(f.Addr), nt, net, f.Time)
 	if !ok {
 		return
 	}
-	d.Key = pol.Key(f.Addr)
 	st.Bans = append(st.Bans, ReplayBan{Jail: j.Name, Decision: d})
 	st.Jails[ji].Bans++
 	r.hour(d.Start).Bans++
@@ -397,14 +407,21 @@ func (r *replay) compare(ji int, j *ReplayJail, f *Failure) {
 	if pol.Ignored(f.Addr) {
 		return
 	}
-	key := pol.Key(f.Addr)
-	tr := r.ctracks[ji][key]
-	if tr == nil {
-		tr = &Track{}
-		r.ctracks[ji][key] = tr
+	track := func(key netip.Prefix) *Track {
+		tr := r.ctracks[ji][key]
+		if tr == nil {
+			tr = &Track{}
+			r.ctracks[ji][key] = tr
+		}
+		return tr
 	}
-	if d, ok := pol.Step(tr, f.Time); ok {
-		d.Key = key
+	key := pol.Key(f.Addr)
+	var nt *Track
+	net, hasNet := pol.NetKey(f.Addr)
+	if hasNet {
+		nt = track(net)
+	}
+	if d, ok := pol.Fail(track(key), key, nt, net, f.Time); ok {
 		r.st.CompareBans = append(r.st.CompareBans, ReplayBan{Jail: j.Name, Decision: d})
 	}
 }
