@@ -37,6 +37,19 @@ newns() {
 	ip -n "$NS" link set lo up
 }
 ms() { echo $(( ($2 - $1) / 1000000 )); }
+# timed STEP CMD...: runs CMD, adds its wall ms to t[STEP], its CPU ms
+# (user+sys, children included) to c[STEP] and its peak RSS (MiB) to m[STEP]
+timed() {
+	local step=$1 s e
+	shift
+	s=$(date +%s%N)
+	/usr/bin/time -o "$tmp/time" -f '%U %S %M' "$@"
+	e=$(date +%s%N)
+	t[$step]+="$(ms "$s" "$e") "
+	read -r u sy rss <"$tmp/time"
+	c[$step]+="$(echo "($u+$sy)*1000/1" | bc) "
+	m[$step]+="$((rss / 1024)) "
+}
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
 # The same addresses as bench/fwbench's (198.18.0.0 upwards).
@@ -46,7 +59,7 @@ awk '$1 == "add" { print $3 }' "$tmp/raw.ipset" | sed 's/,.*//' >"$tmp/addrs"
 : >"$tmp/auth.log"
 now=2026-11-24T12:00:00Z
 
-declare -A t
+declare -A t c m
 for r in $(seq "$runs"); do
 	for kind in ipset nftables; do
 		newns
@@ -59,13 +72,10 @@ jails:
     port: [ssh]
 EOC
 		lj=(env LOGJAIL_NETNS="$NS" "$out/logjail" --config "$tmp/$kind.yaml" --now "$now")
-		s=$(date +%s%N); "${lj[@]}" ban --jail sshd --for 1d - <"$tmp/addrs"; e=$(date +%s%N)
-		t[$kind-ban]+="$(ms "$s" "$e") "
+		timed "$kind-ban" "${lj[@]}" ban --jail sshd --for 1d - <"$tmp/addrs"
 		"${lj[@]}" firewall flush
-		s=$(date +%s%N); "${lj[@]}" run; e=$(date +%s%N)
-		t[$kind-wiped]+="$(ms "$s" "$e") "
-		s=$(date +%s%N); "${lj[@]}" run; e=$(date +%s%N)
-		t[$kind-noop]+="$(ms "$s" "$e") "
+		timed "$kind-wiped" "${lj[@]}" run
+		timed "$kind-noop" "${lj[@]}" run
 		# The kernel holds exactly the bans.
 		if [ "$kind" = ipset ]; then
 			got=$(ip netns exec "$NS" ipset list -t | awk '/^Number of entries/ { s += $4 } END { print s }')
@@ -76,16 +86,19 @@ EOC
 		ip netns del "$NS"
 	done
 	newns
-	s=$(date +%s%N); ip netns exec "$NS" ipset restore <"$tmp/raw.ipset"; e=$(date +%s%N)
-	t[raw]+="$(ms "$s" "$e") "
+	timed raw ip netns exec "$NS" ipset restore <"$tmp/raw.ipset"
 	ip netns del "$NS"
 done
 raw=$(printf '%s\n' ${t[raw]} | median)
+rawc=$(printf '%s\n' ${c[raw]} | median)
 printf 'restore: %s bans, %s runs, %s, %s cores, load %s\n\n' "$n" "$runs" "$(date -u +%Y-%m-%dT%H:%MZ)" "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)"
-printf '| step | ipset ms (median; all) | nftables ms (median; all) | ipset × raw restore | nftables × raw restore |\n|---|---|---|---|---|\n'
+printf '| step | backend | wall ms median (all) | CPU ms median (all) | × raw restore, wall | × raw restore, CPU | peak RSS MiB (all) |\n|---|---|---|---|---:|---:|---|\n'
 for step in ban wiped noop; do
-	a=$(printf '%s\n' ${t[ipset-$step]} | median); b=$(printf '%s\n' ${t[nftables-$step]} | median)
-	printf '| %s | %s (%s) | %s (%s) | %.2f | %.2f |\n' "$step" "$a" "${t[ipset-$step]% }" "$b" "${t[nftables-$step]% }" \
-		"$(echo "$a/$raw" | bc -l)" "$(echo "$b/$raw" | bc -l)"
+	for kind in ipset nftables; do
+		k=$kind-$step
+		a=$(printf '%s\n' ${t[$k]} | median); b=$(printf '%s\n' ${c[$k]} | median)
+		printf '| %s | %s | %s (%s) | %s (%s) | %.2f | %.2f | %s |\n' "$step" "$kind" "$a" "${t[$k]% }" "$b" "${c[$k]% }" \
+			"$(echo "$a/$raw" | bc -l)" "$(echo "$b/$rawc" | bc -l)" "${m[$k]% }"
+	done
 done
-printf '| bare `ipset restore` | %s (%s) | | | |\n' "$raw" "${t[raw]% }"
+printf '| bare `ipset restore` | | %s (%s) | %s (%s) | | | %s |\n' "$raw" "${t[raw]% }" "$rawc" "${c[raw]% }" "${m[raw]% }"
