@@ -37,6 +37,11 @@ type ledger struct {
 	// bans and history wait for flush, which writes them in key order
 	// (bbolt appends keys that come in order: `ban -` of 100,000).
 	bans, history []*state.Ban
+	// tracks are the tracks countOffense changed, written by flush in
+	// one PutTracks (one at a time, they were a fifth of `ban -`);
+	// pending finds them until then.
+	tracks  []state.TrackUpdate
+	pending map[trackKey]*analyze.Track
 }
 
 // flush writes the bans and history entries recorded.
@@ -47,7 +52,11 @@ func (l *ledger) flush() error {
 	if err := l.tx.AddHistories(l.history); err != nil {
 		return err
 	}
-	l.bans, l.history = l.bans[:0], l.history[:0]
+	if err := l.tx.PutTracks(l.tracks); err != nil {
+		return err
+	}
+	l.bans, l.history, l.tracks = l.bans[:0], l.history[:0], l.tracks[:0]
+	clear(l.pending)
 	return nil
 }
 
@@ -172,7 +181,7 @@ func track(tx *state.Tx, jail string, p netip.Prefix) (*analyze.Track, error) {
 // as the policy counts its own, so that bantime_increment grows over
 // both: it returns the ban's offense number.
 func (l *ledger) offense(j *config.Jail, history time.Duration, p netip.Prefix) (int, error) {
-	tr, err := track(l.tx, j.Name, p)
+	tr, err := l.track(j.Name, p)
 	if err != nil {
 		return 0, err
 	}
@@ -188,16 +197,39 @@ func (l *ledger) countOffense(b state.Ban) error {
 	if !l.write {
 		return nil
 	}
-	tr, err := track(l.tx, b.Jail, b.Prefix)
-	if err != nil {
-		return err
+	k := trackKey{b.Jail, b.Prefix}
+	tr, pending := l.pending[k]
+	if !pending {
+		var err error
+		if tr, err = l.tx.Track(b.Jail, b.Prefix); err != nil {
+			return err
+		}
+		u := state.TrackUpdate{Jail: b.Jail, Key: b.Prefix, Track: tr, Expires: state.ExpiryNow, New: tr == nil}
+		if tr == nil {
+			tr = &analyze.Track{}
+			u.Track = tr
+		}
+		l.tracks = append(l.tracks, u)
+		if l.pending == nil {
+			l.pending = map[trackKey]*analyze.Track{}
+		}
+		l.pending[k] = tr
 	}
 	tr.Offenses, tr.Failures = b.Offense, nil
 	tr.BanStart, tr.BanUntil = b.Start.UnixNano(), 0
 	if !b.Permanent() {
 		tr.BanUntil = b.Until.UnixNano()
 	}
-	return l.tx.PutTrack(b.Jail, b.Prefix, tr)
+	return nil
+}
+
+// track returns the track of jail and prefix, this transaction's
+// pending one first, a new one when there is none.
+func (l *ledger) track(jail string, p netip.Prefix) (*analyze.Track, error) {
+	if tr, ok := l.pending[trackKey{jail, p}]; ok {
+		return tr, nil
+	}
+	return track(l.tx, jail, p)
 }
 
 // BanOptions say what a ban by hand bans.

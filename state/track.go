@@ -41,6 +41,11 @@ const (
 // expiryNow is the expiry of a track that the next purge must judge.
 const expiryNow = math.MinInt64
 
+// ExpiryNow is the TrackUpdate.Expires of a track that the next purge
+// judges (as PutTrack writes it), for a writer that does not know when
+// the track goes stale.
+const ExpiryNow int64 = expiryNow
+
 func encodeTrack(tr *analyze.Track, expires int64) []byte {
 	return appendTrack(make([]byte, 0, 40+8*len(tr.Failures)), tr, expires)
 }
