@@ -7,7 +7,8 @@
 //	fwbench -emit-ipset FILE -n 100000      # the same members for a raw "ipset restore"
 //
 // The bans are N addresses counted up from 198.18.0.0 (the benchmarking
-// range, 198.18.0.0/15: at most 131072), one jail "sshd" (tcp/22), each
+// range, 198.18.0.0/15: up to 131072), or beyond that from 100.64.0.0
+// (the shared range, 100.64.0.0/10: up to 4194304), one jail "sshd" (tcp/22), each
 // ending in an hour. Output: "apply SECONDS" and "noop SECONDS".
 package main
 
@@ -28,7 +29,7 @@ import (
 func main() {
 	kind := flag.String("kind", "ipset", "backend: iptables, ipset or nftables")
 	netns := flag.String("netns", "", "network namespace to act in (required)")
-	n := flag.Int("n", 100000, "number of bans (at most 131072)")
+	n := flag.Int("n", 100000, "number of bans (at most 4194304)")
 	emit := flag.String("emit-ipset", "", "write the bans as an ipset restore script to this file and exit")
 	profile := flag.String("cpuprofile", "", "write a CPU profile of the no-op reconcile to this file")
 	flag.Parse()
@@ -42,12 +43,15 @@ func main() {
 var cpuprofile string
 
 func run(kind, netns string, n int, emit string) error {
-	if n < 1 || n > 1<<17 {
-		return fmt.Errorf("-n %d: want 1 to 131072", n)
+	if n < 1 || n > 1<<22 {
+		return fmt.Errorf("-n %d: want 1 to 4194304", n)
 	}
 	now := time.Now()
 	bans := make([]enforce.Ban, n)
 	base := netip.MustParseAddr("198.18.0.0").As4()
+	if n > 1<<17 {
+		base = netip.MustParseAddr("100.64.0.0").As4()
+	}
 	for i := range bans {
 		a := base
 		a[1] += byte(i >> 16)
