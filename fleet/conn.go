@@ -1,0 +1,88 @@
+package fleet
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"logjail/config"
+)
+
+// Client is one run's connection to the fleet's database.
+type Client struct {
+	conn *pgx.Conn
+	// host is this host's name in the fleet.
+	host string
+	// where names the server in messages (host and database, never the
+	// password).
+	where string
+}
+
+// Connect opens a connection for one run. The password, when
+// f.PasswordFile is set, is its first line, read now; a file that group
+// or others may read is refused. Every statement is bounded by
+// f.Timeout on the server (statement_timeout), and the caller's ctx
+// bounds the whole exchange.
+func Connect(ctx context.Context, f *config.Fleet, host string) (*Client, error) {
+	pc, err := pgx.ParseConfig(f.DSN)
+	if err != nil {
+		return nil, fmt.Errorf("fleet.dsn: %w", err)
+	}
+	where := fmt.Sprintf("fleet database %s@%s/%s", pc.User, pc.Host, pc.Database)
+	if f.PasswordFile != "" {
+		pw, err := readPassword(f.PasswordFile)
+		if err != nil {
+			return nil, err
+		}
+		pc.Password = pw
+	}
+	if f.Timeout > 0 {
+		if pc.ConnectTimeout == 0 || pc.ConnectTimeout > f.Timeout {
+			pc.ConnectTimeout = f.Timeout
+		}
+		pc.RuntimeParams["statement_timeout"] = fmt.Sprint(f.Timeout.Milliseconds())
+	}
+	if pc.RuntimeParams["application_name"] == "" {
+		pc.RuntimeParams["application_name"] = "logjail " + host
+	}
+	conn, err := pgx.ConnectConfig(ctx, pc)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", where, err)
+	}
+	return &Client{conn: conn, host: host, where: where}, nil
+}
+
+// Close ends the connection.
+func (c *Client) Close() {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	c.conn.Close(ctx)
+}
+
+// readPassword returns the first line of path, refusing a file that
+// group or others may read: the password gives a host's rights in the
+// fleet.
+func readPassword(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("fleet.password_file: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return "", fmt.Errorf("fleet.password_file: %w", err)
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		return "", fmt.Errorf("%w: fleet.password_file %s has mode %04o: chmod 600 it", ErrPasswordFile, path, fi.Mode().Perm())
+	}
+	line, err := bufio.NewReader(f).ReadString('\n')
+	if err != nil && line == "" {
+		return "", fmt.Errorf("fleet.password_file %s: empty", path)
+	}
+	return strings.TrimRight(line, "\r\n"), nil
+}
