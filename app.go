@@ -67,6 +67,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		digestCommand(g),
 		firewallCommand(g),
 		configCommand(g),
+		fleetCommand(g),
 		versionCommand(g),
 	}
 	for _, c := range app.Commands {

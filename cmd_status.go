@@ -60,13 +60,24 @@ func printStatus(w io.Writer, doc *report.StatusJSON) error {
 	if d := doc.Digest; d != nil {
 		printDigestStatus(w, d)
 	}
+	if f := doc.Fleet; f != nil {
+		printFleetStatus(w, f)
+	}
 	fmt.Fprintf(w, "\nActive bans: %d\n", len(doc.Bans))
 	if len(doc.Bans) > 0 {
 		rows := [][]string{}
-		for _, b := range doc.Bans {
-			rows = append(rows, []string{b.Jail, b.IP, b.Start, untilText(b.Until), fmt.Sprint(b.Offense)})
+		head := []string{"JAIL", "ADDRESS", "START", "UNTIL", "OFFENSE"}
+		if doc.Fleet != nil {
+			head = append(head, "ORIGIN")
 		}
-		if err := report.Table(w, []string{"JAIL", "ADDRESS", "START", "UNTIL", "OFFENSE"}, rows); err != nil {
+		for _, b := range doc.Bans {
+			row := []string{b.Jail, b.IP, b.Start, untilText(b.Until), fmt.Sprint(b.Offense)}
+			if doc.Fleet != nil {
+				row = append(row, b.Origin)
+			}
+			rows = append(rows, row)
+		}
+		if err := report.Table(w, head, rows); err != nil {
 			return err
 		}
 	}
@@ -109,4 +120,17 @@ func printDigestStatus(w io.Writer, d *report.DigestStatusJSON) {
 	if d.NextTry != nil {
 		fmt.Fprintf(w, "Digest: the next try at %s (logjail digest tries now)\n", *d.NextTry)
 	}
+}
+
+// printFleetStatus says how the fleet exchange fares, in one line.
+func printFleetStatus(w io.Writer, f *report.FleetStatusJSON) {
+	last := "never"
+	if f.LastOK != nil {
+		last = *f.LastOK
+	}
+	fmt.Fprintf(w, "Fleet (as %s): last exchange %s, %d changes pending", f.Host, last, f.Pending)
+	if f.Failures > 0 {
+		fmt.Fprintf(w, "; FAILING since %s (%d in a row): %s", *f.FailingSince, f.Failures, f.LastError)
+	}
+	fmt.Fprintln(w)
 }

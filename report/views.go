@@ -16,6 +16,9 @@ type BanJSON struct {
 	Until    *string `json:"until"`
 	Failures int     `json:"failures,omitempty"`
 	Offense  int     `json:"offense"`
+	// Origin is the fleet host that decided the ban (this host for its
+	// own); "" when the host takes part in no fleet.
+	Origin string `json:"origin,omitempty"`
 }
 
 // UnbanJSON is a lifted ban in `run --dry-run --format json`.
@@ -74,6 +77,22 @@ type StatusJSON struct {
 	Failures []FailureJSON     `json:"failures"`
 	Files    []FileJSON        `json:"files"`
 	Digest   *DigestStatusJSON `json:"digest"`
+	// Fleet is the fleet exchange's state; absent without a fleet.
+	Fleet *FleetStatusJSON `json:"fleet,omitempty"`
+}
+
+// FleetStatusJSON is the fleet's part of `status --format json`.
+type FleetStatusJSON struct {
+	Host string `json:"host"`
+	// LastOK is the run time of the last exchange that succeeded.
+	LastOK *string `json:"last_ok"`
+	// Failures counts the exchanges that failed in a row since
+	// FailingSince, the latest with LastError.
+	Failures     int     `json:"failures"`
+	FailingSince *string `json:"failing_since"`
+	LastError    string  `json:"last_error,omitempty"`
+	// Pending counts the changes in the fleet outbox.
+	Pending int `json:"pending"`
 }
 
 // DigestStatusJSON is the digest's part of `status --format json`. The

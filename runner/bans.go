@@ -16,7 +16,7 @@ import (
 
 // ManualJail holds the bans given by hand without a jail: every port,
 // until unbanned.
-const ManualJail = "manual"
+const ManualJail = config.ManualJail
 
 // ledger changes the bans of one state transaction by the rules that
 // run, ban, unban (and the fleet) share: a ban is never shortened, every
@@ -34,10 +34,21 @@ type ledger struct {
 	// put are the bans put in this transaction (a dry run cannot read
 	// them back).
 	put map[trackKey]state.Ban
+	// fleet is the fleet section: this host's bans and unbans by hand in
+	// a jail that takes part go to the fleet outbox.
+	fleet *config.Fleet
+	// merging is set while the fleet's own changes are merged: they are
+	// not sent back.
+	merging bool
 }
 
 func newLedger(tx *state.Tx, cfg *config.Config, now time.Time, dry bool) *ledger {
-	return &ledger{tx: tx, now: now, write: !dry, events: !dry && cfg.Digest.Enabled(), put: map[trackKey]state.Ban{}}
+	return &ledger{tx: tx, now: now, write: !dry, events: !dry && cfg.Digest.Enabled(), put: map[trackKey]state.Ban{}, fleet: &cfg.Fleet}
+}
+
+// shares reports whether a change of jail made here goes to the fleet.
+func (l *ledger) shares(jail string) bool {
+	return l.write && !l.merging && l.fleet.TakesPart(jail)
 }
 
 // held returns the ban the state holds for jail and prefix, this
@@ -82,8 +93,14 @@ func (l *ledger) record(b state.Ban) (bool, error) {
 		return false, nil
 	}
 	l.put[k] = b
-	if l.write {
-		return true, l.tx.PutBan(&b)
+	if !l.write {
+		return true, nil
+	}
+	if err := l.tx.PutBan(&b); err != nil {
+		return false, err
+	}
+	if b.Origin == "" && l.shares(b.Jail) {
+		return true, l.tx.AddFleetEntry(state.FleetEntry{Kind: state.FleetBan, Ban: &b})
 	}
 	return true, nil
 }
@@ -93,6 +110,11 @@ func (l *ledger) record(b state.Ban) (bool, error) {
 func (l *ledger) lift(b state.Ban, byHand bool) error {
 	if l.write {
 		if err := l.tx.DeleteBan(b.Jail, b.Prefix); err != nil {
+			return err
+		}
+	}
+	if byHand && l.shares(b.Jail) {
+		if err := l.tx.AddFleetEntry(state.FleetEntry{Kind: state.FleetUnban, Jail: b.Jail, Prefix: b.Prefix, At: l.now}); err != nil {
 			return err
 		}
 	}

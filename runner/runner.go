@@ -16,6 +16,7 @@ import (
 	"logjail/analyze"
 	"logjail/config"
 	"logjail/enforce"
+	"logjail/fleet"
 	"logjail/mail"
 	"logjail/state"
 )
@@ -70,6 +71,11 @@ type Result struct {
 	// is its failure, also among Problems.
 	Digest    *DigestOutcome
 	DigestErr error
+	// Fleet is what the exchange with the fleet did (nil when the host
+	// takes no part, or in a dry run); FleetErr why it failed (also in
+	// Problems: the run banned locally and keeps its fleet outbox).
+	Fleet    *FleetOutcome
+	FleetErr error
 }
 
 // maxUsers bounds the user names kept with a ban.
@@ -106,6 +112,13 @@ type run struct {
 	files   []fileSave
 	decided []state.Ban
 	buf     []analyze.Failure
+	// counts are the run's failures per fleet bucket (share: failures).
+	counts map[countKey]int
+}
+
+type countKey struct {
+	trackKey
+	bucket int64
 }
 
 type fileSave struct {
@@ -180,7 +193,7 @@ func (e stateError) Unwrap() error { return e.err }
 func Run(ctx context.Context, db *state.DB, o Options) (*Result, error) {
 	res := &Result{Now: o.Now, Jails: map[string]*JailStats{}}
 	work := func(tx *state.Tx) error {
-		r := &run{ctx: ctx, o: o, tx: tx, res: res, tracks: map[trackKey]*trackEntry{}, clocks: map[string]time.Time{}}
+		r := &run{ctx: ctx, o: o, tx: tx, res: res, tracks: map[trackKey]*trackEntry{}, clocks: map[string]time.Time{}, counts: map[countKey]int{}}
 		for _, j := range o.Config.Enabled() {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -199,6 +212,9 @@ func Run(ctx context.Context, db *state.DB, o Options) (*Result, error) {
 	}
 	if err != nil {
 		return nil, err
+	}
+	if o.Config.Fleet.Enabled() && !o.DryRun {
+		syncFleet(ctx, db, o, res)
 	}
 	if o.Firewall != nil {
 		step := o.Firewall.Apply
@@ -313,6 +329,7 @@ func (r *run) sources(j *config.Jail) ([]analyze.Source, error) {
 
 // failure applies one failure to its track.
 func (r *run) failure(j *config.Jail, pol *analyze.Policy, f *analyze.Failure) error {
+	f0 := f
 	if !f.Addr.IsValid() || pol.Ignored(f.Addr) {
 		return nil // host names are never banned
 	}
@@ -338,6 +355,9 @@ func (r *run) failure(j *config.Jail, pol *analyze.Policy, f *analyze.Failure) e
 		e.users = append(e.users, f.User)
 	}
 	e.n++
+	if f := &r.o.Config.Fleet; f.Share == config.ShareFailures && f.TakesPart(j.Name) {
+		r.counts[countKey{k, fleet.BucketOf(f0.Time)}]++
+	}
 	if f.Time.After(r.clock(j.Name)) {
 		r.clocks[j.Name] = f.Time
 	}
@@ -401,6 +421,12 @@ func (r *run) finish() error {
 	}
 	if err := r.outbox(l.events); err != nil {
 		return err
+	}
+	for k, n := range r.counts {
+		e := state.FleetEntry{Kind: state.FleetFailures, Jail: k.jail, Prefix: k.key, Bucket: k.bucket, Count: n}
+		if err := r.tx.AddFleetEntry(e); err != nil {
+			return err
+		}
 	}
 	for k, e := range r.tracks {
 		if e.refused {

@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/netip"
@@ -25,13 +26,33 @@ func Status(db *state.DB, cfg *config.Config, now time.Time) (*report.StatusJSON
 			doc.LastRun = &s
 		}
 		doc.Digest = DigestStatus(tx, cfg)
+		if cfg.Fleet.Enabled() {
+			s, err := tx.FleetStatus()
+			if err != nil {
+				return err
+			}
+			f := &report.FleetStatusJSON{Host: cfg.Fleet.Host, Failures: s.Failures, LastError: s.Err, Pending: tx.FleetPending()}
+			if !s.LastOK.IsZero() {
+				t := report.Time(s.LastOK)
+				f.LastOK = &t
+			}
+			if s.Failures > 0 {
+				t := report.Time(s.Since)
+				f.FailingSince = &t
+			}
+			doc.Fleet = f
+		}
 		bans, err := tx.Bans()
 		if err != nil {
 			return err
 		}
 		for _, b := range bans {
 			if b.ActiveAt(now) {
-				doc.Bans = append(doc.Bans, banJSON(b))
+				bj := banJSON(b)
+				if cfg.Fleet.Enabled() {
+					bj.Origin = cmp.Or(b.Origin, cfg.Fleet.Host)
+				}
+				doc.Bans = append(doc.Bans, bj)
 			}
 		}
 		err = tx.ForEachTrack(func(jail string, key netip.Prefix, tr *analyze.Track) error {
