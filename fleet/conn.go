@@ -33,7 +33,7 @@ func Connect(ctx context.Context, f *config.Fleet, host string) (*Client, error)
 	if err != nil {
 		return nil, fmt.Errorf("fleet.dsn: %w", err)
 	}
-	where := fmt.Sprintf("fleet database %s@%s/%s", pc.User, pc.Host, pc.Database)
+	where := fmt.Sprintf("database %s@%s/%s", pc.User, pc.Host, pc.Database)
 	if f.PasswordFile != "" {
 		pw, err := readPassword(f.PasswordFile)
 		if err != nil {

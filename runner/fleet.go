@@ -65,9 +65,9 @@ func syncFleet(ctx context.Context, db *state.DB, o Options, res *Result) {
 	res.FleetErr = err
 	res.Problems = append(res.Problems, err)
 	uerr := db.Update(func(tx *state.Tx) error {
-		s, err := tx.FleetStatus()
-		if err != nil {
-			return err
+		s, rerr := tx.FleetStatus()
+		if rerr != nil {
+			return rerr
 		}
 		if s.Failures == 0 {
 			s.Since = o.Now

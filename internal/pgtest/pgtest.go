@@ -6,6 +6,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -52,6 +59,108 @@ func (s *Server) Database(t testing.TB) string {
 	rand.Read(b[:])
 	name := "t_" + strings.ToLower(hex.EncodeToString(b[:]))
 	s.Exec(t, "", "CREATE DATABASE "+name)
-	t.Cleanup(func() { s.Exec(t, "", "DROP DATABASE "+name+" WITH (FORCE)") })
+	t.Cleanup(func() {
+		// the test may have stopped its cluster: then there is nothing
+		// to drop
+		ctx := context.Background()
+		if conn, err := pgx.Connect(ctx, s.DSN+" dbname=postgres"); err == nil {
+			conn.Exec(ctx, "DROP DATABASE "+name+" WITH (FORCE)")
+			conn.Close(ctx)
+		}
+	})
 	return name
 }
+
+// Cluster is a PostgreSQL cluster a test made for itself, so that it can
+// stop and start it (the fleet's server going down between runs).
+type Cluster struct {
+	t    testing.TB
+	bin  string
+	dir  string
+	Port int
+	// DSN reaches the cluster's superuser over its socket, without a
+	// dbname.
+	DSN string
+}
+
+// NewCluster initialises and starts a cluster in a directory of its own
+// (as user postgres when run as root), stopped and removed after the
+// test. It needs PostgreSQL's server programs: LOGJAIL_TEST_PGBIN, or
+// /usr/lib/postgresql/*/bin.
+func NewCluster(t testing.TB) *Cluster {
+	t.Helper()
+	testenv.Postgres(t)
+	bin := os.Getenv("LOGJAIL_TEST_PGBIN")
+	if bin == "" {
+		m, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
+		if len(m) == 0 {
+			testenv.Missing(t, "needs PostgreSQL's initdb (package postgresql)")
+		}
+		bin = filepath.Dir(m[len(m)-1])
+	}
+	dir, err := os.MkdirTemp("", "logjail-pg-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &Cluster{t: t, bin: bin, dir: dir}
+	if os.Geteuid() == 0 {
+		u, err := user.Lookup("postgres")
+		if err != nil {
+			testenv.Missing(t, "needs the postgres user: %v", err)
+		}
+		uid, _ := strconv.Atoi(u.Uid)
+		gid, _ := strconv.Atoi(u.Gid)
+		os.Chmod(dir, 0o755)
+		if err := os.Chown(dir, uid, gid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() {
+		c.pg("pg_ctl", "-D", c.dir+"/data", "-m", "immediate", "stop")
+		os.RemoveAll(dir)
+	})
+	if out, err := c.pg("initdb", "-D", dir+"/data", "--auth-local=trust", "--auth-host=scram-sha-256", "--no-sync", "-U", "postgres"); err != nil {
+		t.Fatalf("initdb: %v\n%s", err, out)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Port = l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	c.DSN = fmt.Sprintf("host=%s port=%d user=postgres", dir, c.Port)
+	c.Start()
+	return c
+}
+
+func (c *Cluster) pg(prog string, args ...string) ([]byte, error) {
+	path := filepath.Join(c.bin, prog)
+	var cmd *exec.Cmd
+	if os.Geteuid() == 0 {
+		cmd = exec.Command("runuser", append([]string{"-u", "postgres", "--", path}, args...)...)
+	} else {
+		cmd = exec.Command(path, args...)
+	}
+	return cmd.CombinedOutput()
+}
+
+// Start starts the cluster and waits until it accepts connections.
+func (c *Cluster) Start() {
+	c.t.Helper()
+	opts := fmt.Sprintf("-k %s -p %d -c fsync=off -c listen_addresses=127.0.0.1", c.dir, c.Port)
+	if out, err := c.pg("pg_ctl", "-D", c.dir+"/data", "-w", "-l", c.dir+"/log", "-o", opts, "start"); err != nil {
+		log, _ := os.ReadFile(c.dir + "/log")
+		c.t.Fatalf("pg_ctl start: %v\n%s\n%s", err, out, log)
+	}
+}
+
+// Stop stops the cluster (fast: connections are cut).
+func (c *Cluster) Stop() {
+	c.t.Helper()
+	if out, err := c.pg("pg_ctl", "-D", c.dir+"/data", "-w", "-m", "fast", "stop"); err != nil {
+		c.t.Fatalf("pg_ctl stop: %v\n%s", err, out)
+	}
+}
+
+// Server returns the cluster as a Server, for Exec and Database.
+func (c *Cluster) Server() *Server { return &Server{DSN: c.DSN} }

@@ -1,0 +1,185 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"logjail/internal/pgtest"
+)
+
+// fleetHost is one host of a test fleet: its config, state and log.
+type fleetHost struct {
+	name, cfg, log string
+	metrics        string
+}
+
+// newFleetHost writes a host's config: an sshd jail over its own log,
+// firewall none, the fleet section as given.
+func newFleetHost(t *testing.T, name, dsn, fleetExtra, jailExtra string) *fleetHost {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), name)
+	os.MkdirAll(dir, 0o755)
+	h := &fleetHost{name: name, cfg: filepath.Join(dir, "logjail.yaml"), log: filepath.Join(dir, "auth.log"), metrics: filepath.Join(dir, "logjail.prom")}
+	os.WriteFile(h.log, nil, 0o644)
+	cfg := fmt.Sprintf(`state: %s
+metrics_file: %s
+firewall: {backend: none}
+jails:
+  sshd:
+    logpath: [%s]
+    maxretry: 5
+    findtime: 10m
+    bantime: 1h
+%s
+fleet:
+  dsn: "%s"
+  host: %s
+  timeout: 3s
+%s
+`, filepath.Join(dir, "state", "state.db"), h.metrics, h.log, jailExtra, dsn, name, fleetExtra)
+	if err := os.WriteFile(h.cfg, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// fail appends n failed sshd logins of addr to the host's log, a second
+// apart from at.
+func (h *fleetHost) fail(t *testing.T, addr string, at time.Time, n int) {
+	t.Helper()
+	f, err := os.OpenFile(h.log, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for i := range n {
+		fmt.Fprintf(f, "%s %s sshd[9]: Failed password for root from %s port 22 ssh2\n", at.Add(time.Duration(i)*time.Second).Format(time.Stamp), h.name, addr)
+	}
+}
+
+// run runs `logjail run` on the host at now and returns its stderr.
+func (h *fleetHost) run(t *testing.T, now time.Time, want int, args ...string) string {
+	t.Helper()
+	_, stderr := ljExec(t, []string{"TZ=UTC"}, "", want, append([]string{"--config", h.cfg, "--now", now.Format(time.RFC3339)}, append([]string{"run"}, args...)...)...)
+	return stderr
+}
+
+type fleetStatus struct {
+	Bans []struct {
+		Jail, IP, Start, Origin string
+		Until                   *string
+	} `json:"bans"`
+	Fleet *struct {
+		Host         string  `json:"host"`
+		LastOK       *string `json:"last_ok"`
+		Failures     int     `json:"failures"`
+		FailingSince *string `json:"failing_since"`
+		LastError    string  `json:"last_error"`
+		Pending      int     `json:"pending"`
+	} `json:"fleet"`
+}
+
+func (h *fleetHost) status(t *testing.T, now time.Time) fleetStatus {
+	t.Helper()
+	out, _ := ljExec(t, []string{"TZ=UTC"}, "", 0, "--config", h.cfg, "--now", now.Format(time.RFC3339), "status", "--format", "json")
+	var s fleetStatus
+	if err := json.Unmarshal([]byte(out), &s); err != nil {
+		t.Fatalf("%s: %v", out, err)
+	}
+	return s
+}
+
+// bans returns the host's active bans as "jail ip origin" lines.
+func (s fleetStatus) bans() string {
+	var out []string
+	for _, b := range s.Bans {
+		out = append(out, b.Jail+" "+b.IP+" "+b.Origin)
+	}
+	return strings.Join(out, "\n")
+}
+
+// TestFleetBans: bans and unbans go round the fleet; the server stopped
+// between runs costs nothing but a line and exit 1.
+func TestFleetBans(t *testing.T) {
+	pg := pgtest.NewCluster(t)
+	srv := pg.Server()
+	dsn := srv.DSN + " dbname=" + srv.Database(t)
+	web1 := newFleetHost(t, "web1", dsn, "", "")
+	web2 := newFleetHost(t, "web2", dsn, "", "    ignoreip: [127.0.0.0/8, 192.0.2.66]")
+	out := lj(t, web1.cfg, 0, "fleet", "init")
+	if !strings.Contains(out, "migrated from version 0 to 1") {
+		t.Fatalf("fleet init said %q", out)
+	}
+	if out := lj(t, web2.cfg, 0, "fleet", "init"); !strings.Contains(out, "at version 1 already") {
+		t.Fatalf("second fleet init said %q", out)
+	}
+	t0 := time.Date(2026, 12, 6, 3, 0, 0, 0, time.UTC)
+	web1.fail(t, "192.0.2.10", t0, 5)
+	web1.fail(t, "192.0.2.66", t0, 5)
+	web1.run(t, t0.Add(time.Minute), 0)
+	web2.run(t, t0.Add(time.Minute), 0)
+	if got, want := web2.status(t, t0.Add(2*time.Minute)).bans(), "sshd 192.0.2.10 web1"; got != want {
+		t.Fatalf("web2's bans after its run:\n%s\nwant (192.0.2.66 is web2's ignoreip):\n%s", got, want)
+	}
+	if got, want := web1.status(t, t0.Add(2*time.Minute)).bans(), "sshd 192.0.2.10 web1\nsshd 192.0.2.66 web1"; got != want {
+		t.Fatalf("web1's bans:\n%s\nwant:\n%s", got, want)
+	}
+
+	// The server goes down: web1 still bans, says it in one line, exits
+	// 1, and keeps the ban for the fleet.
+	pg.Stop()
+	web1.fail(t, "192.0.2.11", t0.Add(2*time.Minute), 5)
+	stderr := web1.run(t, t0.Add(3*time.Minute), 1)
+	t.Logf("server down: %s", stderr)
+	if lines := strings.Split(strings.TrimSpace(stderr), "\n"); len(lines) != 1 || !strings.Contains(lines[0], "fleet") || !strings.Contains(lines[0], "banned locally") {
+		t.Fatalf("run with the server down said:\n%s\nwant one line about the fleet", stderr)
+	}
+	s := web1.status(t, t0.Add(3*time.Minute))
+	if !strings.Contains(s.bans(), "192.0.2.11 web1") || s.Fleet == nil || s.Fleet.Failures != 1 || s.Fleet.Pending != 1 || s.Fleet.LastError == "" {
+		t.Fatalf("web1's status with the server down: %s %+v", s.bans(), s.Fleet)
+	}
+	metrics, _ := os.ReadFile(web1.metrics)
+	if !strings.Contains(string(metrics), "logjail_fleet_failures 1\n") || !strings.Contains(string(metrics), "logjail_fleet_pending 1\n") {
+		t.Errorf("metrics with the server down:\n%s", metrics)
+	}
+	web1.run(t, t0.Add(4*time.Minute), 1)
+	if s := web1.status(t, t0.Add(4*time.Minute)); s.Fleet.Failures != 2 || *s.Fleet.FailingSince != "2026-12-06T03:03:00Z" {
+		t.Errorf("second failed exchange: %+v", s.Fleet)
+	}
+
+	// Back up: the first run sends it all, the other host takes it.
+	pg.Start()
+	web1.run(t, t0.Add(5*time.Minute), 0)
+	if s := web1.status(t, t0.Add(5*time.Minute)); s.Fleet.Failures != 0 || s.Fleet.Pending != 0 || *s.Fleet.LastOK != "2026-12-06T03:05:00Z" {
+		t.Errorf("after the server came back: %+v", s.Fleet)
+	}
+	metrics, _ = os.ReadFile(web1.metrics)
+	if !strings.Contains(string(metrics), "logjail_fleet_failures 0\n") || !strings.Contains(string(metrics), "logjail_fleet_pending 0\n") {
+		t.Errorf("metrics after the server came back:\n%s", metrics)
+	}
+	web2.run(t, t0.Add(5*time.Minute), 0)
+	if got, want := web2.status(t, t0.Add(5*time.Minute)).bans(), "sshd 192.0.2.10 web1\nsshd 192.0.2.11 web1"; got != want {
+		t.Fatalf("web2's bans after the server came back:\n%s\nwant:\n%s", got, want)
+	}
+
+	// A ban by hand on web2 (manual jail) and an unban of web1's ban:
+	// both reach web1 at its next run.
+	lj(t, web2.cfg, 0, "--now", t0.Add(6*time.Minute).Format(time.RFC3339), "ban", "198.51.100.0/24")
+	lj(t, web2.cfg, 0, "--now", t0.Add(6*time.Minute).Format(time.RFC3339), "unban", "192.0.2.10")
+	web2.run(t, t0.Add(7*time.Minute), 0)
+	web1.run(t, t0.Add(7*time.Minute), 0)
+	if got, want := web1.status(t, t0.Add(7*time.Minute)).bans(), "manual 198.51.100.0/24 web2\nsshd 192.0.2.11 web1\nsshd 192.0.2.66 web1"; got != want {
+		t.Fatalf("web1's bans after web2's ban and unban:\n%s\nwant:\n%s", got, want)
+	}
+	// Nothing goes back and forth: a second round changes nothing.
+	web1.run(t, t0.Add(8*time.Minute), 0)
+	web2.run(t, t0.Add(8*time.Minute), 0)
+	if got, want := web2.status(t, t0.Add(8*time.Minute)).bans(), "manual 198.51.100.0/24 web2\nsshd 192.0.2.11 web1"; got != want {
+		t.Fatalf("web2's bans after a second round:\n%s\nwant:\n%s", got, want)
+	}
+}
