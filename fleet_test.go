@@ -1,13 +1,17 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"logjail/internal/pgtest"
 )
@@ -181,5 +185,87 @@ func TestFleetBans(t *testing.T) {
 	web2.run(t, t0.Add(8*time.Minute), 0)
 	if got, want := web2.status(t, t0.Add(8*time.Minute)).bans(), "manual 198.51.100.0/24 web2\nsshd 192.0.2.11 web1"; got != want {
 		t.Fatalf("web2's bans after a second round:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// TestFleetSlowAndKilled: a server that does not answer within
+// fleet.timeout costs one line and exit 1; a run killed in the middle of
+// its exchange loses nothing and sends nothing twice.
+func TestFleetSlowAndKilled(t *testing.T) {
+	pg := pgtest.NewCluster(t)
+	srv := pg.Server()
+	db := srv.Database(t)
+	dsn := srv.DSN + " dbname=" + db
+	web1 := newFleetHost(t, "web1", dsn, "  share: failures", "")
+	lj(t, web1.cfg, 0, "fleet", "init")
+	ctx := context.Background()
+	admin, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	lock := func() pgx.Tx {
+		tx, err := admin.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Exec(ctx, "LOCK TABLE logjail.bans, logjail.failures IN ACCESS EXCLUSIVE MODE"); err != nil {
+			t.Fatal(err)
+		}
+		return tx
+	}
+	t0 := time.Date(2026, 12, 6, 3, 0, 0, 0, time.UTC)
+
+	// Slow: the tables are locked; the statement times out.
+	tx := lock()
+	web1.fail(t, "192.0.2.20", t0, 5)
+	stderr := web1.run(t, t0.Add(time.Minute), 1)
+	if lines := strings.Split(strings.TrimSpace(stderr), "\n"); len(lines) != 1 || !strings.Contains(stderr, "statement timeout") {
+		t.Fatalf("run against a locked table said:\n%s\nwant one line naming the statement timeout", stderr)
+	}
+	if s := web1.status(t, t0.Add(time.Minute)); len(s.Bans) != 1 || s.Fleet.Pending != 2 {
+		t.Fatalf("after the timeout: bans %s, fleet %+v; want the local ban and 2 changes pending (ban, failures)", s.bans(), s.Fleet)
+	}
+
+	// Killed: the run waits on the lock; it is killed; the lock goes.
+	web1.fail(t, "192.0.2.21", t0.Add(time.Minute), 3)
+	cmd := exec.Command(os.Args[0], "--config", web1.cfg, "--now", t0.Add(2*time.Minute).Format(time.RFC3339), "run")
+	cmd.Env = append(os.Environ(), "TZ=UTC")
+	cmd.Args[0] = "logjail"
+	cmd.Path, _ = os.Executable()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waiting := false
+	for range 100 {
+		var n int
+		if err := srv.QueryRow(t, "postgres", "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'logjail web1' AND wait_event_type = 'Lock'", &n); err == nil && n > 0 {
+			waiting = true
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	tx.Rollback(ctx)
+	if !waiting {
+		t.Fatal("the run never waited on the locked table")
+	}
+	web1.run(t, t0.Add(3*time.Minute), 0)
+	if s := web1.status(t, t0.Add(3*time.Minute)); s.Fleet.Pending != 0 || s.Fleet.Failures != 0 {
+		t.Fatalf("after the run that reached the server: %+v", s.Fleet)
+	}
+	var bans, failures int
+	srv.QueryRow(t, db, "SELECT count(*) FROM logjail.bans WHERE host = 'web1'", &bans)
+	srv.QueryRow(t, db, "SELECT coalesce(sum(count), 0) FROM logjail.failures WHERE host = 'web1'", &failures)
+	if bans != 1 || failures != 8 {
+		t.Errorf("server holds %d bans and %d failures of web1, want 1 and 8 (5 + 3, none twice)", bans, failures)
+	}
+	// Sent again by hand (as a run killed after the server's commit would):
+	// the server's rows do not change.
+	web1.run(t, t0.Add(4*time.Minute), 0)
+	srv.QueryRow(t, db, "SELECT coalesce(sum(count), 0) FROM logjail.failures WHERE host = 'web1'", &failures)
+	if failures != 8 {
+		t.Errorf("after another run: %d failures, want 8", failures)
 	}
 }

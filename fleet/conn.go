@@ -26,8 +26,8 @@ type Client struct {
 // Connect opens a connection for one run. The password, when
 // f.PasswordFile is set, is its first line, read now; a file that group
 // or others may read is refused. Every statement is bounded by
-// f.Timeout on the server (statement_timeout), and the caller's ctx
-// bounds the whole exchange.
+// three quarters of f.Timeout on the server (statement_timeout), and the
+// caller's ctx bounds the whole exchange.
 func Connect(ctx context.Context, f *config.Fleet, host string) (*Client, error) {
 	pc, err := pgx.ParseConfig(f.DSN)
 	if err != nil {
@@ -45,7 +45,9 @@ func Connect(ctx context.Context, f *config.Fleet, host string) (*Client, error)
 		if pc.ConnectTimeout == 0 || pc.ConnectTimeout > f.Timeout {
 			pc.ConnectTimeout = f.Timeout
 		}
-		pc.RuntimeParams["statement_timeout"] = fmt.Sprint(f.Timeout.Milliseconds())
+		// A statement the server cannot finish ends on the server, with
+		// its own message, before the run's deadline cuts the connection.
+		pc.RuntimeParams["statement_timeout"] = fmt.Sprint(max(1, f.Timeout.Milliseconds()*3/4))
 	}
 	if pc.RuntimeParams["application_name"] == "" {
 		pc.RuntimeParams["application_name"] = "logjail " + host

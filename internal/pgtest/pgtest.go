@@ -164,3 +164,16 @@ func (c *Cluster) Stop() {
 
 // Server returns the cluster as a Server, for Exec and Database.
 func (c *Cluster) Server() *Server { return &Server{DSN: c.DSN} }
+
+// QueryRow runs a query as the superuser in database db and scans its
+// one row into dest.
+func (s *Server) QueryRow(t testing.TB, db, sql string, dest ...any) error {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, s.DSN+" dbname="+db)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	return conn.QueryRow(ctx, sql).Scan(dest...)
+}
