@@ -269,3 +269,53 @@ func TestFleetSlowAndKilled(t *testing.T) {
 		t.Errorf("after another run: %d failures, want 8", failures)
 	}
 }
+
+// TestFleetCounting: an attacker spreads 2 failures over each of three
+// hosts (maxretry 5): with share: failures every host bans it, with the
+// same start and end whichever host's run comes first.
+func TestFleetCounting(t *testing.T) {
+	pg := pgtest.NewCluster(t)
+	srv := pg.Server()
+	dsn := srv.DSN + " dbname=" + srv.Database(t)
+	var hosts []*fleetHost
+	for _, name := range []string{"h1", "h2", "h3"} {
+		hosts = append(hosts, newFleetHost(t, name, dsn, "  share: failures", ""))
+	}
+	lj(t, hosts[0].cfg, 0, "fleet", "init")
+	t0 := time.Date(2026, 12, 6, 3, 0, 0, 0, time.UTC)
+	// 203.0.113.5 tries h1, then h2, then h3, a minute apart; each host
+	// runs a minute after its failures. 203.0.113.6 goes the other way
+	// round at the same times.
+	for i, h := range hosts {
+		h.fail(t, "203.0.113.5", t0.Add(time.Duration(i)*time.Minute), 2)
+		hosts[2-i].fail(t, "203.0.113.6", t0.Add(time.Duration(i)*time.Minute), 2)
+	}
+	for i, h := range hosts {
+		h.run(t, t0.Add(time.Duration(i+1)*time.Minute), 0)
+	}
+	if got := hosts[0].status(t, t0.Add(3*time.Minute)).bans(); got != "" {
+		t.Fatalf("h1 banned before the fleet's count reached 5:\n%s", got)
+	}
+	if got := hosts[2].status(t, t0.Add(3*time.Minute)).bans(); got != "sshd 203.0.113.5 h3\nsshd 203.0.113.6 h3" {
+		t.Fatalf("h3, whose run saw the count reach 6:\n%s", got)
+	}
+	for _, h := range hosts {
+		h.run(t, t0.Add(4*time.Minute), 0)
+	}
+	for _, h := range hosts {
+		h.run(t, t0.Add(5*time.Minute), 0) // and take each other's bans: the same
+	}
+	for _, h := range hosts {
+		s := h.status(t, t0.Add(5*time.Minute))
+		var got []string
+		for _, b := range s.Bans {
+			got = append(got, fmt.Sprintf("%s %s %s %s", b.Jail, b.IP, b.Start, *b.Until))
+		}
+		// Both reached 5 with the failures of 03:02:00: the ban starts
+		// at that bucket and lasts the bantime.
+		want := "sshd 203.0.113.5 2026-12-06T03:02:00Z 2026-12-06T04:02:00Z\nsshd 203.0.113.6 2026-12-06T03:02:00Z 2026-12-06T04:02:00Z"
+		if strings.Join(got, "\n") != want {
+			t.Errorf("%s's bans:\n%s\nwant:\n%s", h.name, strings.Join(got, "\n"), want)
+		}
+	}
+}
