@@ -318,4 +318,31 @@ func TestFleetCounting(t *testing.T) {
 			t.Errorf("%s's bans:\n%s\nwant:\n%s", h.name, strings.Join(got, "\n"), want)
 		}
 	}
+
+	// status --fleet: every host's two bans, and both addresses failing
+	// on all three hosts, 6 times.
+	now := "--now=" + t0.Add(5*time.Minute).Format(time.RFC3339)
+	var view struct {
+		Hosts []struct {
+			Host string
+			Bans int
+		}
+		Bans    []struct{ Origin, IP string }
+		Failing []struct {
+			IP              string
+			Hosts, Failures int
+		}
+	}
+	if err := json.Unmarshal([]byte(lj(t, hosts[0].cfg, 0, now, "status", "--fleet", "--format", "json")), &view); err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(view.Hosts, len(view.Bans), view.Failing); got != "[{h1 2} {h2 2} {h3 2}] 6 [{203.0.113.5 3 6} {203.0.113.6 3 6}]" {
+		t.Errorf("status --fleet: %s", got)
+	}
+	table := lj(t, hosts[1].cfg, 0, now, "status", "--fleet")
+	for _, want := range []string{"Fleet bans active at 2026-12-06T03:05:00Z: 6 from 3 hosts", "ORIGIN", "203.0.113.6", "Failing on the most hosts (inside findtime): 2"} {
+		if !strings.Contains(table, want) {
+			t.Errorf("status --fleet table lacks %q:\n%s", want, table)
+		}
+	}
 }

@@ -134,3 +134,31 @@ func JSON(w io.Writer, v any) error {
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
 }
+
+// FleetViewJSON is the document `status --fleet --format json` prints:
+// the fleet's active bans by origin host, and the addresses failing on
+// the most hosts.
+type FleetViewJSON struct {
+	Now   string          `json:"now"`
+	Hosts []FleetHostJSON `json:"hosts"`
+	// Bans are sorted by origin, jail and address; each carries origin.
+	Bans    []BanJSON          `json:"bans"`
+	Failing []FleetFailingJSON `json:"failing"`
+}
+
+// FleetHostJSON counts one origin host's active bans.
+type FleetHostJSON struct {
+	Host string `json:"host"`
+	Bans int    `json:"bans"`
+}
+
+// FleetFailingJSON is an address failing on several hosts inside its
+// jail's findtime.
+type FleetFailingJSON struct {
+	Jail     string `json:"jail"`
+	IP       string `json:"ip"`
+	Hosts    int    `json:"hosts"`
+	Failures int    `json:"failures"`
+	// Last is the start of the newest bucket with failures.
+	Last string `json:"last"`
+}

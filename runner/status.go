@@ -11,6 +11,7 @@ import (
 	"logjail/analyze"
 	"logjail/config"
 	"logjail/enforce"
+	"logjail/fleet"
 	"logjail/report"
 	"logjail/state"
 )
@@ -108,4 +109,23 @@ func DigestStatus(tx *state.Tx, cfg *config.Config) *report.DigestStatusJSON {
 func banJSON(b state.Ban) report.BanJSON {
 	return report.BanJSON{Jail: b.Jail, IP: enforce.Addr(b.Prefix), Start: report.Time(b.Start),
 		Until: report.Until(b.Until), Failures: b.Failures, Offense: b.Offense}
+}
+
+// FleetView turns the fleet's overview into the document `status
+// --fleet` prints.
+func FleetView(ov *fleet.Overview, now time.Time) *report.FleetViewJSON {
+	doc := &report.FleetViewJSON{Now: report.Time(now), Hosts: []report.FleetHostJSON{}, Bans: []report.BanJSON{}, Failing: []report.FleetFailingJSON{}}
+	for _, b := range ov.Bans {
+		bj := banJSON(b)
+		bj.Origin = b.Origin
+		doc.Bans = append(doc.Bans, bj)
+		if n := len(doc.Hosts); n == 0 || doc.Hosts[n-1].Host != b.Origin {
+			doc.Hosts = append(doc.Hosts, report.FleetHostJSON{Host: b.Origin})
+		}
+		doc.Hosts[len(doc.Hosts)-1].Bans++
+	}
+	for _, f := range ov.Failing {
+		doc.Failing = append(doc.Failing, report.FleetFailingJSON{Jail: f.Jail, IP: enforce.Addr(f.Prefix), Hosts: f.Hosts, Failures: f.Failures, Last: report.Time(f.Last)})
+	}
+	return doc
 }
