@@ -67,6 +67,16 @@ func outlasts(old, b *state.Ban) bool {
 	return old.Permanent() || (!b.Permanent() && old.Until.After(b.Until))
 }
 
+// outlasting returns the ban held for b's jail and prefix when it
+// outlasts b, so that b changes nothing; else nil.
+func (l *ledger) outlasting(b *state.Ban) (*state.Ban, error) {
+	old, ok, err := l.held(trackKey{b.Jail, b.Prefix})
+	if err != nil || !ok || !outlasts(old, b) {
+		return nil, err
+	}
+	return old, nil
+}
+
 // record records a ban decided by the policy or given by hand: its
 // history entry and digest event, and the ban itself unless the ban held
 // for the same jail and prefix outlasts it. It returns whether b holds
@@ -86,13 +96,10 @@ func (l *ledger) record(b state.Ban) (bool, error) {
 	if !b.Permanent() && !b.Until.After(l.now) {
 		return false, nil
 	}
-	k := trackKey{b.Jail, b.Prefix}
-	if old, ok, err := l.held(k); err != nil {
+	if old, err := l.outlasting(&b); err != nil || old != nil {
 		return false, err
-	} else if ok && outlasts(old, &b) {
-		return false, nil
 	}
-	l.put[k] = b
+	l.put[trackKey{b.Jail, b.Prefix}] = b
 	if !l.write {
 		return true, nil
 	}
@@ -272,17 +279,16 @@ func Ban(ctx context.Context, db *state.DB, o BanOptions) (*BanResult, error) {
 			if !permanent {
 				b.Until = o.Now.Add(d)
 			}
-			ok, err := l.record(b)
-			if err != nil {
+			// A ban held already that lasts longer stays as it is: the
+			// request changes nothing (no history, event or offense).
+			if old, err := l.outlasting(&b); err != nil {
 				return err
-			}
-			if !ok {
-				old, _, err := l.held(trackKey{b.Jail, b.Prefix})
-				if err != nil {
-					return err
-				}
+			} else if old != nil {
 				res.Kept = append(res.Kept, *old)
 				continue
+			}
+			if _, err := l.record(b); err != nil {
+				return err
 			}
 			res.Banned = append(res.Banned, b)
 			if j != nil {

@@ -74,7 +74,7 @@ func mustBan(t *testing.T, db *state.DB, o BanOptions) *BanResult {
 // TestBanNeverShortens: a permanent ban by hand, then a one-minute one,
 // leaves the permanent ban and says so; a longer ban replaces a shorter.
 func TestBanNeverShortens(t *testing.T) {
-	cfg := banConfig(t, false)
+	cfg := banConfig(t, true)
 	db := openDB(t)
 	target := []netip.Prefix{pfx("198.51.100.0/24")}
 	mustBan(t, db, BanOptions{Config: cfg, Now: banNow, For: "permanent", Targets: target})
@@ -82,6 +82,15 @@ func TestBanNeverShortens(t *testing.T) {
 	if len(res.Kept) != 1 || !res.Kept[0].Permanent() || len(res.Banned) != 0 {
 		t.Errorf("ban --for 1m over a permanent ban: kept %v, banned %v", res.Kept, res.Banned)
 	}
+	// The request that changed nothing left no event and no history.
+	db.View(func(tx *state.Tx) error {
+		n := 0
+		tx.History(banNow.Add(-24*time.Hour), banNow.Add(time.Hour), func(*state.Ban) error { n++; return nil })
+		if tx.EventCount() != 1 || n != 1 {
+			t.Errorf("after the kept request: %d events, %d history entries; want 1 each", tx.EventCount(), n)
+		}
+		return nil
+	})
 	if b := held(t, db, ManualJail, "198.51.100.0/24"); b == nil || !b.Permanent() {
 		t.Fatalf("after ban --for 1m the permanent ban is %v", b)
 	}
@@ -178,7 +187,7 @@ func TestBanGuard(t *testing.T) {
 			t.Errorf("refused bans left %v and %d events", bans, tx.EventCount())
 		}
 		n := 0
-		tx.History(time.Time{}, banNow.Add(time.Hour), func(*state.Ban) error { n++; return nil })
+		tx.History(banNow.Add(-24*time.Hour), banNow.Add(time.Hour), func(*state.Ban) error { n++; return nil })
 		if n != 0 {
 			t.Errorf("refused bans left %d history entries", n)
 		}
