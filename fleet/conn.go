@@ -21,6 +21,18 @@ type Client struct {
 	// where names the server in messages (host and database, never the
 	// password).
 	where string
+	// stmtTimeout is each statement's limit on the server, in ms; 0
+	// for none.
+	stmtTimeout int64
+}
+
+// begin sets the transaction's statement timeout.
+func (c *Client) begin(ctx context.Context, tx pgx.Tx) error {
+	if c.stmtTimeout == 0 {
+		return nil
+	}
+	_, err := tx.Exec(ctx, fmt.Sprintf("SET LOCAL statement_timeout = %d", c.stmtTimeout))
+	return err
 }
 
 // Connect opens a connection for one run. The password, when
@@ -29,6 +41,7 @@ type Client struct {
 // three quarters of f.Timeout on the server (statement_timeout), and the
 // caller's ctx bounds the whole exchange.
 func Connect(ctx context.Context, f *config.Fleet, host string) (*Client, error) {
+	var stmt int64
 	pc, err := pgx.ParseConfig(f.DSN)
 	if err != nil {
 		return nil, fmt.Errorf("fleet.dsn: %w", err)
@@ -46,9 +59,16 @@ func Connect(ctx context.Context, f *config.Fleet, host string) (*Client, error)
 			pc.ConnectTimeout = f.Timeout
 		}
 		// A statement the server cannot finish ends on the server, with
-		// its own message, before the run's deadline cuts the connection.
-		pc.RuntimeParams["statement_timeout"] = fmt.Sprint(max(1, f.Timeout.Milliseconds()*3/4))
+		// its own message, before the run's deadline cuts the
+		// connection. It is set in each transaction (SET LOCAL), not at
+		// connect time, so that it holds through a PgBouncer too.
+		stmt = max(1, f.Timeout.Milliseconds()*3/4)
 	}
+	// A run's connection lives for one exchange: preparing each
+	// statement first (pgx's default) would cost a round trip and a
+	// server-side prepare per statement for nothing. (Also what a
+	// PgBouncer in transaction mode needs.)
+	pc.DefaultQueryExecMode = pgx.QueryExecModeExec
 	if pc.RuntimeParams["application_name"] == "" {
 		pc.RuntimeParams["application_name"] = "logjail " + host
 	}
@@ -56,7 +76,7 @@ func Connect(ctx context.Context, f *config.Fleet, host string) (*Client, error)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", where, err)
 	}
-	return &Client{conn: conn, host: host, where: where}, nil
+	return &Client{conn: conn, host: host, where: where, stmtTimeout: stmt}, nil
 }
 
 // Close ends the connection.

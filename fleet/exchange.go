@@ -135,6 +135,9 @@ func setPos(c state.FleetCursor, table string, p pos) {
 func (c *Client) Exchange(ctx context.Context, r Request) (*Response, error) {
 	resp := &Response{Cursor: state.FleetCursor{}}
 	err := pgx.BeginTxFunc(ctx, c.conn, pgx.TxOptions{IsoLevel: pgx.RepeatableRead}, func(tx pgx.Tx) error {
+		if err := c.begin(ctx, tx); err != nil {
+			return err
+		}
 		if err := checkSchema(ctx, tx); err != nil {
 			return err
 		}

@@ -37,6 +37,9 @@ type Overview struct {
 func (c *Client) Overview(ctx context.Context, now time.Time, windows []Counting, top int) (*Overview, error) {
 	ov := &Overview{}
 	err := pgx.BeginTxFunc(ctx, c.conn, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		if err := c.begin(ctx, tx); err != nil {
+			return err
+		}
 		if err := checkSchema(ctx, tx); err != nil {
 			return err
 		}
