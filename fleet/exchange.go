@@ -129,41 +129,119 @@ func setPos(c state.FleetCursor, table string, p pos) {
 }
 
 // Exchange sends the outbox and reads the fleet's changes in one
-// transaction: the server keeps the sent rows only if it also answered.
-// An error leaves the outbox to be sent again; every row carries its seq,
-// and a row already applied with that seq is left as it is.
+// transaction, sent as one batch (one round trip after the connection):
+// the server keeps the sent rows only if it also answered. An error
+// leaves the outbox to be sent again; every row carries its seq, and a
+// row already applied with that seq is left as it is.
 func (c *Client) Exchange(ctx context.Context, r Request) (*Response, error) {
 	resp := &Response{Cursor: state.FleetCursor{}}
-	err := pgx.BeginTxFunc(ctx, c.conn, pgx.TxOptions{IsoLevel: pgx.RepeatableRead}, func(tx pgx.Tx) error {
-		if err := c.begin(ctx, tx); err != nil {
+	from, err := getPos(r.Cursor, "bans")
+	if err != nil {
+		return nil, err
+	}
+	ufrom, err := getPos(r.Cursor, "unbans")
+	if err != nil {
+		return nil, err
+	}
+	limit := r.MaxBans
+	if limit <= 0 {
+		limit = 10000
+	}
+	b := &pgx.Batch{}
+	b.Queue(`BEGIN ISOLATION LEVEL REPEATABLE READ`)
+	if c.stmtTimeout > 0 {
+		b.Queue(fmt.Sprintf("SET LOCAL statement_timeout = %d", c.stmtTimeout))
+	}
+	b.Queue(schemaQuery)
+	if err := c.queueSend(b, r); err != nil {
+		return nil, err
+	}
+	b.Queue(`SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint`)
+	b.Queue(`SELECT b.xid, b.host, b.jail, b.prefix, b.start, b.until, b.offense, b.failures, b.manual
+FROM logjail.bans b
+WHERE (b.xid, b.host, b.jail, b.prefix) > ($1, $2, $3, $4) AND b.host <> $5 AND b.jail = ANY($6)
+	AND (b.until IS NULL OR b.until > $7)
+	AND NOT EXISTS (SELECT 1 FROM logjail.unbans u WHERE u.jail = b.jail AND u.prefix = b.prefix AND u.at >= b.start)
+ORDER BY b.xid, b.host, b.jail, b.prefix
+LIMIT $8`, from.Xid, from.Host, from.Jail, from.Prefix, c.host, r.Jails, r.Now, limit+1)
+	b.Queue(`SELECT host, jail, prefix, at FROM logjail.unbans
+WHERE xid >= $1 AND host <> $2 AND jail = ANY($3)`, ufrom.Xid, c.host, r.Jails)
+	counting := len(r.Counting) > 0
+	if counting {
+		var jails []string
+		var since []int64
+		var maxretry []int32
+		for _, j := range r.Counting {
+			jails = append(jails, j.Jail)
+			since = append(since, BucketOf(r.Now.Add(-2*j.FindTime)))
+			maxretry = append(maxretry, int32(j.MaxRetry))
+		}
+		b.Queue(`WITH j AS (SELECT * FROM unnest($1::text[], $2::bigint[], $3::int[]) AS j(jail, since, maxretry)),
+recent AS (SELECT f.* FROM logjail.failures f JOIN j USING (jail) WHERE f.bucket >= j.since AND f.bucket <= $4),
+hot AS (SELECT r.jail, r.prefix FROM recent r JOIN j USING (jail) GROUP BY r.jail, r.prefix, j.maxretry HAVING sum(r.count) >= j.maxretry)
+SELECT r.jail, r.prefix, r.bucket, sum(r.count)::int, count(DISTINCT r.host)::int
+FROM recent r JOIN hot USING (jail, prefix)
+GROUP BY r.jail, r.prefix, r.bucket ORDER BY r.jail, r.prefix, r.bucket`, jails, since, maxretry, BucketOf(r.Now))
+	}
+	b.Queue(`COMMIT`)
+
+	br := c.conn.SendBatch(ctx, b)
+	err = func() error {
+		if _, err := br.Exec(); err != nil {
+			return fmt.Errorf("begin: %w", err)
+		}
+		if c.stmtTimeout > 0 {
+			if _, err := br.Exec(); err != nil {
+				return fmt.Errorf("set statement_timeout: %w", err)
+			}
+		}
+		if err := schemaResult(br.QueryRow()); err != nil {
 			return err
 		}
-		if err := checkSchema(ctx, tx); err != nil {
-			return err
-		}
-		if err := c.send(ctx, tx, r); err != nil {
-			return err
+		for i := 0; i < c.sendCount(r); i++ {
+			if _, err := br.Exec(); err != nil {
+				return fmt.Errorf("send %d changes: %w", len(r.Send), err)
+			}
 		}
 		var horizon int64
-		if err := tx.QueryRow(ctx, `SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint`).Scan(&horizon); err != nil {
+		if err := br.QueryRow().Scan(&horizon); err != nil {
 			return fmt.Errorf("read snapshot: %w", err)
 		}
-		if err := c.readBans(ctx, tx, r, horizon, resp); err != nil {
+		if err := readBans(br, limit, from, horizon, resp); err != nil {
 			return err
 		}
-		if err := c.readUnbans(ctx, tx, r, horizon, resp); err != nil {
+		if err := readUnbans(br, ufrom, horizon, resp); err != nil {
 			return err
 		}
-		return c.readCounts(ctx, tx, r, resp)
-	})
+		if counting {
+			if err := readCounts(br, resp); err != nil {
+				return err
+			}
+		}
+		if _, err := br.Exec(); err != nil {
+			return fmt.Errorf("commit: %w", err)
+		}
+		return nil
+	}()
+	if cerr := br.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", c.where, err)
 	}
 	return resp, nil
 }
 
-func (c *Client) send(ctx context.Context, tx pgx.Tx, r Request) error {
-	b := &pgx.Batch{}
+// sendCount is how many statements queueSend queues.
+func (c *Client) sendCount(r Request) int {
+	n := len(r.Send)
+	if r.Keep > 0 && len(r.Counting) > 0 {
+		n++
+	}
+	return n
+}
+
+func (c *Client) queueSend(b *pgx.Batch, r Request) error {
 	for _, e := range r.Send {
 		switch e.Kind {
 		case state.FleetBan:
@@ -192,31 +270,11 @@ WHERE f.seq < EXCLUDED.seq`, c.host, e.Jail, e.Prefix, e.Bucket, e.Count, int64(
 	if r.Keep > 0 && len(r.Counting) > 0 {
 		b.Queue(`DELETE FROM logjail.failures WHERE host = $1 AND bucket < $2`, c.host, BucketOf(r.Now.Add(-r.Keep)))
 	}
-	if b.Len() == 0 {
-		return nil
-	}
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
-		return fmt.Errorf("send %d changes: %w", len(r.Send), err)
-	}
 	return nil
 }
 
-func (c *Client) readBans(ctx context.Context, tx pgx.Tx, r Request, horizon int64, resp *Response) error {
-	from, err := getPos(r.Cursor, "bans")
-	if err != nil {
-		return err
-	}
-	limit := r.MaxBans
-	if limit <= 0 {
-		limit = 10000
-	}
-	rows, err := tx.Query(ctx, `SELECT b.xid, b.host, b.jail, b.prefix, b.start, b.until, b.offense, b.failures, b.manual
-FROM logjail.bans b
-WHERE (b.xid, b.host, b.jail, b.prefix) > ($1, $2, $3, $4) AND b.host <> $5 AND b.jail = ANY($6)
-	AND (b.until IS NULL OR b.until > $7)
-	AND NOT EXISTS (SELECT 1 FROM logjail.unbans u WHERE u.jail = b.jail AND u.prefix = b.prefix AND u.at >= b.start)
-ORDER BY b.xid, b.host, b.jail, b.prefix
-LIMIT $8`, from.Xid, from.Host, from.Jail, from.Prefix, c.host, r.Jails, r.Now, limit+1)
+func readBans(br pgx.BatchResults, limit int, from pos, horizon int64, resp *Response) error {
+	rows, err := br.Query()
 	if err != nil {
 		return fmt.Errorf("read bans: %w", err)
 	}
@@ -231,7 +289,7 @@ LIMIT $8`, from.Xid, from.Host, from.Jail, from.Prefix, c.host, r.Jails, r.Now, 
 		}
 		if len(resp.Bans) == limit {
 			resp.Capped = true
-			break
+			continue // drain
 		}
 		b.Jail, b.Prefix, b.Origin = p.Jail, p.Prefix, p.Host
 		if until != nil {
@@ -255,13 +313,8 @@ LIMIT $8`, from.Xid, from.Host, from.Jail, from.Prefix, c.host, r.Jails, r.Now, 
 	return nil
 }
 
-func (c *Client) readUnbans(ctx context.Context, tx pgx.Tx, r Request, horizon int64, resp *Response) error {
-	from, err := getPos(r.Cursor, "unbans")
-	if err != nil {
-		return err
-	}
-	rows, err := tx.Query(ctx, `SELECT host, jail, prefix, at FROM logjail.unbans
-WHERE xid >= $1 AND host <> $2 AND jail = ANY($3)`, from.Xid, c.host, r.Jails)
+func readUnbans(br pgx.BatchResults, from pos, horizon int64, resp *Response) error {
+	rows, err := br.Query()
 	if err != nil {
 		return fmt.Errorf("read unbans: %w", err)
 	}
@@ -277,31 +330,12 @@ WHERE xid >= $1 AND host <> $2 AND jail = ANY($3)`, from.Xid, c.host, r.Jails)
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("read unbans: %w", err)
 	}
-	if horizon < from.Xid {
-		horizon = from.Xid
-	}
-	setPos(resp.Cursor, "unbans", pos{Xid: horizon})
+	setPos(resp.Cursor, "unbans", pos{Xid: max(horizon, from.Xid)})
 	return nil
 }
 
-func (c *Client) readCounts(ctx context.Context, tx pgx.Tx, r Request, resp *Response) error {
-	if len(r.Counting) == 0 {
-		return nil
-	}
-	var jails []string
-	var since []int64
-	var maxretry []int32
-	for _, j := range r.Counting {
-		jails = append(jails, j.Jail)
-		since = append(since, BucketOf(r.Now.Add(-2*j.FindTime)))
-		maxretry = append(maxretry, int32(j.MaxRetry))
-	}
-	rows, err := tx.Query(ctx, `WITH j AS (SELECT * FROM unnest($1::text[], $2::bigint[], $3::int[]) AS j(jail, since, maxretry)),
-recent AS (SELECT f.* FROM logjail.failures f JOIN j USING (jail) WHERE f.bucket >= j.since AND f.bucket <= $4),
-hot AS (SELECT r.jail, r.prefix FROM recent r JOIN j USING (jail) GROUP BY r.jail, r.prefix, j.maxretry HAVING sum(r.count) >= j.maxretry)
-SELECT r.jail, r.prefix, r.bucket, sum(r.count)::int, count(DISTINCT r.host)::int
-FROM recent r JOIN hot USING (jail, prefix)
-GROUP BY r.jail, r.prefix, r.bucket ORDER BY r.jail, r.prefix, r.bucket`, jails, since, maxretry, BucketOf(r.Now))
+func readCounts(br pgx.BatchResults, resp *Response) error {
+	rows, err := br.Query()
 	if err != nil {
 		return fmt.Errorf("read failure counts: %w", err)
 	}

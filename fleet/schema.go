@@ -109,10 +109,17 @@ CREATE TABLE IF NOT EXISTS logjail.schema_version (version integer NOT NULL)`); 
 	return from, SchemaVersion, nil
 }
 
+const schemaQuery = `SELECT coalesce(max(version), 0) FROM logjail.schema_version`
+
 // checkSchema fails unless the database has this logjail's schema.
 func checkSchema(ctx context.Context, tx pgx.Tx) error {
+	return schemaResult(tx.QueryRow(ctx, schemaQuery))
+}
+
+// schemaResult checks the answer of schemaQuery.
+func schemaResult(row pgx.Row) error {
 	var v int
-	err := tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM logjail.schema_version`).Scan(&v)
+	err := row.Scan(&v)
 	if err != nil {
 		return fmt.Errorf("%w (run `logjail fleet init` once): %v", ErrNoSchema, err)
 	}
