@@ -40,11 +40,11 @@ import (
 var (
 	dsn     = flag.String("dsn", "", "superuser DSN of the server (key=value, no dbname)")
 	bouncer = flag.String("bouncer", "", "DSN of a PgBouncer in front of it (transaction pooling); the storm runs through it too")
-	hosts  = flag.Int("hosts", 200, "simulated hosts in the storm")
-	rows   = flag.Int("rows", 100000, "fleet bans in the table during the storm")
-	rounds = flag.Int("rounds", 5, "storms (minutes) to run")
-	sizes  = flag.String("sizes", "10000,1000000", "table sizes for the scale runs")
-	reps   = flag.Int("reps", 30, "exchanges per size in the scale runs")
+	hosts   = flag.Int("hosts", 200, "simulated hosts in the storm")
+	rows    = flag.Int("rows", 100000, "fleet bans in the table during the storm")
+	rounds  = flag.Int("rounds", 5, "storms (minutes) to run")
+	sizes   = flag.String("sizes", "10000,1000000", "table sizes for the scale runs")
+	reps    = flag.Int("reps", 30, "exchanges per size in the scale runs")
 )
 
 var now = time.Date(2026, 12, 6, 4, 0, 0, 0, time.UTC)
