@@ -19,7 +19,8 @@
 // runner holds every decision below the command line, so that each is
 // made in one place whatever asks for it:
 //
-//   - Ban state: [Run], [Ban] and [Unban] (and the fleet's exchange, fleet.go) change bans only through one ledger (bans.go), with one
+//   - Ban state: [Run], [Ban] and [Unban] (and the fleet's exchange,
+//     fleet.go) change bans only through one ledger (bans.go), with one
 //     merge rule (a held ban that lasts longer, or a permanent one, is
 //     never shortened), one way of counting offenses (bans by hand count
 //     for bantime_increment), history for every ban, and digest events
