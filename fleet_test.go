@@ -14,12 +14,27 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"logjail/internal/pgtest"
+	"logjail/internal/testenv"
 )
 
 // fleetHost is one host of a test fleet: its config, state and log.
 type fleetHost struct {
 	name, cfg, log string
 	metrics        string
+	// env is added to logjail's environment (LOGJAIL_NETNS).
+	env []string
+}
+
+// inNetns moves the host into a network namespace of its own with an
+// nftables firewall: its runs ban there for real. (The database is
+// reached over its socket, which every namespace sees.)
+func (h *fleetHost) inNetns(t *testing.T) string {
+	t.Helper()
+	ns := netns(t)
+	data, _ := os.ReadFile(h.cfg)
+	os.WriteFile(h.cfg, []byte(strings.Replace(string(data), "backend: none", "backend: nftables", 1)), 0o644)
+	h.env = append(h.env, "LOGJAIL_NETNS="+ns)
+	return ns
 }
 
 // newFleetHost writes a host's config: an sshd jail over its own log,
@@ -69,7 +84,7 @@ func (h *fleetHost) fail(t *testing.T, addr string, at time.Time, n int) {
 // run runs `logjail run` on the host at now and returns its stderr.
 func (h *fleetHost) run(t *testing.T, now time.Time, want int, args ...string) string {
 	t.Helper()
-	_, stderr := ljExec(t, []string{"TZ=UTC"}, "", want, append([]string{"--config", h.cfg, "--now", now.Format(time.RFC3339)}, append([]string{"run"}, args...)...)...)
+	_, stderr := ljExec(t, append([]string{"TZ=UTC"}, h.env...), "", want, append([]string{"--config", h.cfg, "--now", now.Format(time.RFC3339)}, append([]string{"run"}, args...)...)...)
 	return stderr
 }
 
@@ -272,14 +287,25 @@ func TestFleetSlowAndKilled(t *testing.T) {
 
 // TestFleetCounting: an attacker spreads 2 failures over each of three
 // hosts (maxretry 5): with share: failures every host bans it, with the
-// same start and end whichever host's run comes first.
+// same start and end whichever host's run comes first. Each host has a
+// state file of its own and, as root with nft, a network namespace of
+// its own whose nftables firewall must end up dropping both attackers.
 func TestFleetCounting(t *testing.T) {
 	pg := pgtest.NewCluster(t)
 	srv := pg.Server()
 	dsn := srv.DSN + " dbname=" + srv.Database(t)
 	var hosts []*fleetHost
+	var nss []string
+	withNetns := os.Geteuid() == 0
+	if withNetns {
+		testenv.Netns(t, "nft")
+	}
 	for _, name := range []string{"h1", "h2", "h3"} {
-		hosts = append(hosts, newFleetHost(t, name, dsn, "  share: failures", ""))
+		h := newFleetHost(t, name, dsn, "  share: failures", "")
+		if withNetns {
+			nss = append(nss, h.inNetns(t))
+		}
+		hosts = append(hosts, h)
 	}
 	lj(t, hosts[0].cfg, 0, "fleet", "init")
 	t0 := time.Date(2026, 12, 6, 3, 0, 0, 0, time.UTC)
@@ -316,6 +342,16 @@ func TestFleetCounting(t *testing.T) {
 		want := "sshd 203.0.113.5 2026-12-06T03:02:00Z 2026-12-06T04:02:00Z\nsshd 203.0.113.6 2026-12-06T03:02:00Z 2026-12-06T04:02:00Z"
 		if strings.Join(got, "\n") != want {
 			t.Errorf("%s's bans:\n%s\nwant:\n%s", h.name, strings.Join(got, "\n"), want)
+		}
+	}
+
+	for i, ns := range nss {
+		rules := inNS(t, ns, "nft", "list", "ruleset")
+		t.Logf("%s in %s: %d lines of nft ruleset", hosts[i].name, ns, strings.Count(rules, "\n"))
+		for _, a := range []string{"203.0.113.5", "203.0.113.6"} {
+			if !strings.Contains(rules, a) {
+				t.Errorf("%s's firewall (namespace %s) lacks %s:\n%s", hosts[i].name, ns, a, rules)
+			}
 		}
 	}
 
