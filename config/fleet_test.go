@@ -1,6 +1,7 @@
 package config
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,14 @@ func TestFleetSection(t *testing.T) {
 	}
 	if !f.TakesPart("sshd") || !f.TakesPart(ManualJail) || f.TakesPart("nginx") {
 		t.Errorf("TakesPart wrong for %v", f.Jails)
+	}
+	var out strings.Builder
+	if err := c.Format(&out); err != nil {
+		t.Fatal(err)
+	}
+	back := mustParse(t, out.String()).Fleet
+	if !reflect.DeepEqual(back, f) {
+		t.Errorf("fleet after Format and Parse = %+v, want %+v\n%s", back, f, out.String())
 	}
 	d := mustParse(t, sshd()).Fleet
 	if d.Enabled() || d.Share != ShareBans || d.MaxBans != 10000 || d.Timeout != 5*time.Second {
