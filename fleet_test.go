@@ -167,6 +167,11 @@ func TestFleetBans(t *testing.T) {
 		t.Errorf("metrics with the server down:\n%s", metrics)
 	}
 	web1.run(t, t0.Add(4*time.Minute), 1)
+	// A ban by hand with the server down: banned here, one line, exit 1.
+	_, stderr = ljExec(t, nil, "", 1, "--config", web2.cfg, "--now", t0.Add(4*time.Minute).Format(time.RFC3339), "ban", "--jail", "sshd", "--for", "1h", "192.0.2.77")
+	if !strings.Contains(stderr, "fleet: ") || !strings.Contains(stderr, "kept for the next run to send") || strings.Count(stderr, "\n") != 1 {
+		t.Errorf("ban with the server down said %q", stderr)
+	}
 	if s := web1.status(t, t0.Add(4*time.Minute)); s.Fleet.Failures != 2 || *s.Fleet.FailingSince != "2026-12-06T03:03:00Z" {
 		t.Errorf("second failed exchange: %+v", s.Fleet)
 	}
@@ -182,23 +187,27 @@ func TestFleetBans(t *testing.T) {
 		t.Errorf("metrics after the server came back:\n%s", metrics)
 	}
 	web2.run(t, t0.Add(5*time.Minute), 0)
-	if got, want := web2.status(t, t0.Add(5*time.Minute)).bans(), "sshd 192.0.2.10 web1\nsshd 192.0.2.11 web1"; got != want {
+	web1.run(t, t0.Add(5*time.Minute), 0)
+	if got, want := web1.status(t, t0.Add(5*time.Minute)).bans(), "sshd 192.0.2.10 web1\nsshd 192.0.2.11 web1\nsshd 192.0.2.66 web1\nsshd 192.0.2.77 web2"; got != want {
+		t.Fatalf("web1's bans after web2's hand ban went out:\n%s\nwant:\n%s", got, want)
+	}
+	if got, want := web2.status(t, t0.Add(5*time.Minute)).bans(), "sshd 192.0.2.10 web1\nsshd 192.0.2.11 web1\nsshd 192.0.2.77 web2"; got != want {
 		t.Fatalf("web2's bans after the server came back:\n%s\nwant:\n%s", got, want)
 	}
 
-	// A ban by hand on web2 (manual jail) and an unban of web1's ban:
-	// both reach web1 at its next run.
+	// A ban by hand on web2 (manual jail) and an unban of web1's ban are
+	// sent at once: web1's next run applies them before web2 runs again.
 	lj(t, web2.cfg, 0, "--now", t0.Add(6*time.Minute).Format(time.RFC3339), "ban", "198.51.100.0/24")
 	lj(t, web2.cfg, 0, "--now", t0.Add(6*time.Minute).Format(time.RFC3339), "unban", "192.0.2.10")
-	web2.run(t, t0.Add(7*time.Minute), 0)
 	web1.run(t, t0.Add(7*time.Minute), 0)
-	if got, want := web1.status(t, t0.Add(7*time.Minute)).bans(), "manual 198.51.100.0/24 web2\nsshd 192.0.2.11 web1\nsshd 192.0.2.66 web1"; got != want {
+	web2.run(t, t0.Add(7*time.Minute), 0)
+	if got, want := web1.status(t, t0.Add(7*time.Minute)).bans(), "manual 198.51.100.0/24 web2\nsshd 192.0.2.11 web1\nsshd 192.0.2.66 web1\nsshd 192.0.2.77 web2"; got != want {
 		t.Fatalf("web1's bans after web2's ban and unban:\n%s\nwant:\n%s", got, want)
 	}
 	// Nothing goes back and forth: a second round changes nothing.
 	web1.run(t, t0.Add(8*time.Minute), 0)
 	web2.run(t, t0.Add(8*time.Minute), 0)
-	if got, want := web2.status(t, t0.Add(8*time.Minute)).bans(), "manual 198.51.100.0/24 web2\nsshd 192.0.2.11 web1"; got != want {
+	if got, want := web2.status(t, t0.Add(8*time.Minute)).bans(), "manual 198.51.100.0/24 web2\nsshd 192.0.2.11 web1\nsshd 192.0.2.77 web2"; got != want {
 		t.Fatalf("web2's bans after a second round:\n%s\nwant:\n%s", got, want)
 	}
 }

@@ -49,6 +49,9 @@ type Request struct {
 	// Keep is how long this host's failure counts are kept on the
 	// server (the longest findtime, twice).
 	Keep time.Duration
+	// SendOnly sends and reads nothing (ban and unban by hand): the
+	// cursor is left for the next run.
+	SendOnly bool
 }
 
 // Unban is an unban from the fleet: bans of Jail and Prefix that started
@@ -156,17 +159,20 @@ func (c *Client) Exchange(ctx context.Context, r Request) (*Response, error) {
 	if err := c.queueSend(b, r); err != nil {
 		return nil, err
 	}
-	b.Queue(`SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint`)
-	b.Queue(`SELECT b.xid, b.host, b.jail, b.prefix, b.start, b.until, b.offense, b.failures, b.manual
+	reads := !r.SendOnly
+	if reads {
+		b.Queue(`SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint`)
+		b.Queue(`SELECT b.xid, b.host, b.jail, b.prefix, b.start, b.until, b.offense, b.failures, b.manual
 FROM logjail.bans b
 WHERE (b.xid, b.host, b.jail, b.prefix) > ($1, $2, $3, $4) AND b.host <> $5 AND b.jail = ANY($6)
 	AND (b.until IS NULL OR b.until > $7)
 	AND NOT EXISTS (SELECT 1 FROM logjail.unbans u WHERE u.jail = b.jail AND u.prefix = b.prefix AND u.at >= b.start)
 ORDER BY b.xid, b.host, b.jail, b.prefix
 LIMIT $8`, from.Xid, from.Host, from.Jail, from.Prefix, c.host, r.Jails, r.Now, limit+1)
-	b.Queue(`SELECT host, jail, prefix, at FROM logjail.unbans
+		b.Queue(`SELECT host, jail, prefix, at FROM logjail.unbans
 WHERE xid >= $1 AND host <> $2 AND jail = ANY($3)`, ufrom.Xid, c.host, r.Jails)
-	counting := len(r.Counting) > 0
+	}
+	counting := reads && len(r.Counting) > 0
 	if counting {
 		var jails []string
 		var since []int64
@@ -203,15 +209,17 @@ GROUP BY r.jail, r.prefix, r.bucket ORDER BY r.jail, r.prefix, r.bucket`, jails,
 				return fmt.Errorf("send %d changes: %w", len(r.Send), err)
 			}
 		}
-		var horizon int64
-		if err := br.QueryRow().Scan(&horizon); err != nil {
-			return fmt.Errorf("read snapshot: %w", err)
-		}
-		if err := readBans(br, limit, from, horizon, resp); err != nil {
-			return err
-		}
-		if err := readUnbans(br, ufrom, horizon, resp); err != nil {
-			return err
+		if reads {
+			var horizon int64
+			if err := br.QueryRow().Scan(&horizon); err != nil {
+				return fmt.Errorf("read snapshot: %w", err)
+			}
+			if err := readBans(br, limit, from, horizon, resp); err != nil {
+				return err
+			}
+			if err := readUnbans(br, ufrom, horizon, resp); err != nil {
+				return err
+			}
 		}
 		if counting {
 			if err := readCounts(br, resp); err != nil {

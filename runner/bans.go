@@ -217,6 +217,9 @@ type BanResult struct {
 	Banned, Kept []state.Ban
 	// Firewall is what the firewall step did.
 	Firewall enforce.Diff
+	// FleetErr says the bans could not be sent to the fleet now: they
+	// wait in the outbox for the next run.
+	FleetErr error
 }
 
 // Check validates the options without touching anything: the jail is
@@ -302,6 +305,7 @@ func Ban(ctx context.Context, db *state.DB, o BanOptions) (*BanResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	res.FleetErr = sendFleet(ctx, db, cfg, o.Now)
 	res.Firewall, err = enforceState(ctx, cfg, db, o.Firewall, o.Now)
 	return res, err
 }
@@ -361,6 +365,8 @@ type UnbanResult struct {
 	Lifted   []state.Ban
 	Missing  []netip.Prefix
 	Firewall enforce.Diff
+	// FleetErr: as BanResult's.
+	FleetErr error
 }
 
 // Unban lifts bans by hand: the bans of the targets (or all), in one
@@ -398,6 +404,7 @@ func Unban(ctx context.Context, db *state.DB, o UnbanOptions) (*UnbanResult, err
 			res.Missing = append(res.Missing, p)
 		}
 	}
+	res.FleetErr = sendFleet(ctx, db, o.Config, o.Now)
 	res.Firewall, err = enforceState(ctx, o.Config, db, o.Firewall, o.Now)
 	return res, err
 }

@@ -270,3 +270,52 @@ func decideFleet(l *ledger, o Options, counts []fleet.Count, out *FleetOutcome) 
 	}
 	return nil
 }
+
+// sendFleet sends the fleet outbox at once after a ban or unban by hand,
+// so that the other hosts' next runs apply it; it reads nothing (the
+// next run does). Its error says the change waits in the outbox for the
+// next run; the exchange's status records it as a run's does.
+func sendFleet(ctx context.Context, db *state.DB, cfg *config.Config, now time.Time) error {
+	if !cfg.Fleet.Enabled() {
+		return nil
+	}
+	var send []state.FleetEntry
+	err := db.View(func(tx *state.Tx) error {
+		var err error
+		send, err = tx.FleetEntries()
+		return err
+	})
+	if err != nil || len(send) == 0 {
+		return err
+	}
+	err = func() error {
+		ctx, cancel := context.WithTimeout(ctx, cfg.Fleet.Timeout)
+		defer cancel()
+		c, err := fleet.Connect(ctx, &cfg.Fleet, FleetHost(cfg, ""))
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		_, err = c.Exchange(ctx, fleet.Request{Now: now, Send: send, SendOnly: true})
+		return err
+	}()
+	if err != nil {
+		err = fmt.Errorf("fleet: %w (kept for the next run to send)", err)
+		if uerr := db.Update(func(tx *state.Tx) error {
+			s, rerr := tx.FleetStatus()
+			if rerr != nil {
+				return rerr
+			}
+			if s.Failures == 0 {
+				s.Since = now
+			}
+			s.Failures++
+			s.Err = err.Error()
+			return tx.SetFleetStatus(s)
+		}); uerr != nil {
+			return uerr
+		}
+		return err
+	}
+	return db.Update(func(tx *state.Tx) error { return tx.FleetSent(send) })
+}
