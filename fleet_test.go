@@ -391,3 +391,28 @@ func TestFleetCounting(t *testing.T) {
 		}
 	}
 }
+
+// TestFleetTrust: the fleet's bans pass the host's guard (loopback,
+// ignoreip) and max_bans caps what one run takes, with a warning.
+func TestFleetTrust(t *testing.T) {
+	srv := pgtest.New(t)
+	db := srv.Database(t)
+	dsn := srv.DSN + " dbname=" + db
+	web1 := newFleetHost(t, "web1", dsn, "  max_bans: 3", "    ignoreip: [127.0.0.0/8, '::1', 192.0.2.0/28]")
+	lj(t, web1.cfg, 0, "fleet", "init")
+	t0 := time.Date(2026, 12, 6, 3, 0, 0, 0, time.UTC)
+	// Another host's rows, as a broken-into host could write them.
+	srv.Exec(t, db, `INSERT INTO logjail.bans (host, jail, prefix, start, until, offense, seq)
+SELECT 'evil', 'sshd', p::cidr, $1, $1::timestamptz + interval '1 hour', 1, row_number() OVER ()
+FROM unnest(ARRAY['127.0.0.1/32', '::1/128', '192.0.2.5/32', '0.0.0.0/0', '198.51.100.1/32', '198.51.100.2/32', '198.51.100.3/32', '198.51.100.4/32']) p`, t0)
+	stderr := web1.run(t, t0.Add(time.Minute), 0)
+	if !strings.Contains(stderr, "more than fleet.max_bans (3)") {
+		t.Errorf("first run said %q, want the max_bans warning", stderr)
+	}
+	web1.run(t, t0.Add(2*time.Minute), 0)
+	web1.run(t, t0.Add(3*time.Minute), 0)
+	got := web1.status(t, t0.Add(3*time.Minute)).bans()
+	if want := "sshd 198.51.100.1 evil\nsshd 198.51.100.2 evil\nsshd 198.51.100.3 evil\nsshd 198.51.100.4 evil"; got != want {
+		t.Errorf("web1 took from the fleet:\n%s\nwant the four outside loopback, ignoreip and the whole Internet:\n%s", got, want)
+	}
+}
