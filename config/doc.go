@@ -52,6 +52,8 @@
 //	                   names. A jail's list replaces the defaults' list.
 //	start              beginning (or end): where a new log file is read from
 //	ban_prefix6        128; 64 bans an IPv6 attacker's whole /64
+//	count_prefix6      64: IPv6 failures also count in their /64, banned
+//	                   as a whole at maxretry; 128 turns this off
 //	bantime_increment  {enabled: false, factor: 2, maxtime: 1w}; each of
 //	                   the three is inherited on its own
 //

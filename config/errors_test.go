@@ -117,6 +117,7 @@ func TestParseErrors(t *testing.T) {
 		{"start", sshd("    start: middle"), 4, []string{`start must be beginning or end, got "middle"`}},
 		{"ban_prefix6 zero", sshd("    ban_prefix6: 0"), 4, []string{"ban_prefix6 must be from 1 to 128, got 0"}},
 		{"ban_prefix6 too big", sshd("    ban_prefix6: 129"), 4, []string{"ban_prefix6 must be from 1 to 128, got 129"}},
+		{"count_prefix6 zero", sshd("    count_prefix6: 0"), 4, []string{"count_prefix6 must be from 1 to 128 (128 turns the network rule off), got 0"}},
 		{"factor below 1", sshd("    bantime_increment: {factor: 0.5}"), 4, []string{"bantime_increment.factor must be a number of at least 1, got 0.5"}},
 		{"factor not a number", sshd("    bantime_increment: {factor: double}"), 4, []string{"factor must be a number", `"double"`}},
 		{"maxtime below bantime", sshd("    bantime: 2w", "    bantime_increment:", "      enabled: true", "      maxtime: 1w"), 7, []string{"bantime_increment.maxtime 1w is shorter than bantime 2w"}},

@@ -114,6 +114,7 @@ func (j *Jail) node() *yaml.Node {
 		str("ignoreip"), ignore,
 		str("start"), str(j.Start),
 		str("ban_prefix6"), num(j.BanPrefix6),
+		str("count_prefix6"), num(j.CountPrefix6),
 		str("bantime_increment"), flow(mapNode(
 			"enabled", boolean(j.Increment.Enabled),
 			"factor", factor(j.Increment.Factor),

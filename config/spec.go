@@ -69,13 +69,14 @@ type jailSpec struct {
 	ignoreip   val[[]netip.Prefix]
 	start      val[string]
 	banPrefix6 val[int]
+	cntPrefix6 val[int]
 	incEnabled val[bool]
 	incFactor  val[float64]
 	incMaxTime val[time.Duration]
 }
 
 var jailKeys = []string{"enabled", "filter", "mode", "logpath", "port", "protocol", "bantime", "findtime",
-	"maxretry", "ignoreip", "start", "ban_prefix6", "bantime_increment"}
+	"maxretry", "ignoreip", "start", "ban_prefix6", "count_prefix6", "bantime_increment"}
 
 // Built-in defaults of every jail setting that has one.
 var (
@@ -88,6 +89,9 @@ const (
 	defFindTime   = 10 * time.Minute
 	defMaxRetry   = 5
 	defBanPrefix6 = 128
+	// IPv6 failures also count in their /64: an attacker rotating
+	// through its own /64 is banned by it (issue 15).
+	defCountPrefix6 = 64
 )
 
 // jailSpec reads a jail's (or the defaults') mapping. where prefixes
@@ -191,6 +195,15 @@ func (p *parser) jailSpec(where string, v *yaml.Node) *jailSpec {
 				}
 			}
 			put(&s.banPrefix6, v, n, ok)
+		case "count_prefix6":
+			n, ok := p.integer(where, key, v)
+			if ok {
+				if err := checkCountPrefix6(n); err != nil {
+					p.wrapf(v, err, "%s%v", where, err)
+					ok = false
+				}
+			}
+			put(&s.cntPrefix6, v, n, ok)
 		case "bantime_increment":
 			p.increment(where, v, s)
 		default:
@@ -405,6 +418,7 @@ func (p *parser) resolve(key *yaml.Node, j, d *jailSpec, fw *Firewall) *Jail {
 	jail.IgnoreIP = append([]netip.Prefix{}, jail.IgnoreIP...)
 	jail.Start = pick(j.start, d.start, StartBeginning).v
 	jail.BanPrefix6 = pick(j.banPrefix6, d.banPrefix6, defBanPrefix6).v
+	jail.CountPrefix6 = pick(j.cntPrefix6, d.cntPrefix6, defCountPrefix6).v
 
 	jail.Increment.Enabled = pick(j.incEnabled, d.incEnabled, defIncrement.Enabled).v
 	jail.Increment.Factor = pick(j.incFactor, d.incFactor, defIncrement.Factor).v
@@ -448,6 +462,13 @@ func checkBanTime(d time.Duration) error {
 func checkBanPrefix6(n int) error {
 	if n < 1 || n > 128 {
 		return fmt.Errorf("ban_prefix6 must be from 1 to 128, got %d", n)
+	}
+	return nil
+}
+
+func checkCountPrefix6(n int) error {
+	if n < 1 || n > 128 {
+		return fmt.Errorf("count_prefix6 must be from 1 to 128 (128 turns the network rule off), got %d", n)
 	}
 	return nil
 }

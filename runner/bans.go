@@ -34,6 +34,9 @@ type ledger struct {
 	// put are the bans put in this transaction (a dry run cannot read
 	// them back).
 	put map[trackKey]state.Ban
+	// bans and history wait for flush, which writes them in key order
+	// (bbolt appends keys that come in order: `ban -` of 100,000).
+	bans, history []*state.Ban
 	// fleet is the fleet section: this host's bans and unbans by hand in
 	// a jail that takes part go to the fleet outbox.
 	fleet *config.Fleet
@@ -42,13 +45,25 @@ type ledger struct {
 	merging bool
 }
 
-func newLedger(tx *state.Tx, cfg *config.Config, now time.Time, dry bool) *ledger {
-	return &ledger{tx: tx, now: now, write: !dry, events: !dry && cfg.Digest.Enabled(), put: map[trackKey]state.Ban{}, fleet: &cfg.Fleet}
-}
-
 // shares reports whether a change of jail made here goes to the fleet.
 func (l *ledger) shares(jail string) bool {
 	return l.write && !l.merging && l.fleet.TakesPart(jail)
+}
+
+// flush writes the bans and history entries recorded.
+func (l *ledger) flush() error {
+	if err := l.tx.PutBans(l.bans); err != nil {
+		return err
+	}
+	if err := l.tx.AddHistories(l.history); err != nil {
+		return err
+	}
+	l.bans, l.history = nil, nil
+	return nil
+}
+
+func newLedger(tx *state.Tx, cfg *config.Config, now time.Time, dry bool) *ledger {
+	return &ledger{tx: tx, now: now, write: !dry, events: !dry && cfg.Digest.Enabled(), put: map[trackKey]state.Ban{}, fleet: &cfg.Fleet}
 }
 
 // held returns the ban the state holds for jail and prefix, this
@@ -84,9 +99,7 @@ func (l *ledger) outlasting(b *state.Ban) (*state.Ban, error) {
 // only.
 func (l *ledger) record(b state.Ban) (bool, error) {
 	if l.write {
-		if err := l.tx.AddHistory(&b); err != nil {
-			return false, err
-		}
+		l.history = append(l.history, &b)
 	}
 	if l.events {
 		if err := l.tx.AddEvent(&state.Event{Kind: state.EventBan, Time: l.now, Ban: &b}); err != nil {
@@ -100,11 +113,8 @@ func (l *ledger) record(b state.Ban) (bool, error) {
 		return false, err
 	}
 	l.put[trackKey{b.Jail, b.Prefix}] = b
-	if !l.write {
-		return true, nil
-	}
-	if err := l.tx.PutBan(&b); err != nil {
-		return false, err
+	if l.write {
+		l.bans = append(l.bans, &b)
 	}
 	if b.Origin == "" && l.shares(b.Jail) {
 		return true, l.tx.AddFleetEntry(state.FleetEntry{Kind: state.FleetBan, Ban: &b})
@@ -300,7 +310,7 @@ func Ban(ctx context.Context, db *state.DB, o BanOptions) (*BanResult, error) {
 				}
 			}
 		}
-		return nil
+		return l.flush()
 	})
 	if err != nil {
 		return nil, err

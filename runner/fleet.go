@@ -171,9 +171,9 @@ func merge(tx *state.Tx, o Options, resp *fleet.Response, out *FleetOutcome) err
 			out.Refused++
 			continue
 		}
-		if old, err := tx.Ban(b.Jail, b.Prefix); err != nil {
+		if old, ok, err := l.held(trackKey{b.Jail, b.Prefix}); err != nil {
 			return err
-		} else if old != nil && old.Start.Equal(b.Start) && old.Until.Equal(b.Until) {
+		} else if ok && old.Start.Equal(b.Start) && old.Until.Equal(b.Until) {
 			out.Kept++ // the same ban, decided here too from the same counts
 			continue
 		}
@@ -187,12 +187,17 @@ func merge(tx *state.Tx, o Options, resp *fleet.Response, out *FleetOutcome) err
 			out.Kept++
 		}
 	}
+	// Written before the unbans lift any of them (lift deletes from the
+	// state, flush would write them back).
+	if err := l.flush(); err != nil {
+		return err
+	}
 	for _, u := range resp.Unbans {
-		held, err := tx.Ban(u.Jail, u.Prefix)
+		held, ok, err := l.held(trackKey{u.Jail, u.Prefix})
 		if err != nil {
 			return err
 		}
-		if held == nil || held.Start.After(u.At) {
+		if !ok || held.Start.After(u.At) {
 			continue
 		}
 		if err := l.lift(*held, true); err != nil {
@@ -201,7 +206,10 @@ func merge(tx *state.Tx, o Options, resp *fleet.Response, out *FleetOutcome) err
 		out.Lifted++
 	}
 	l.merging = false
-	return decideFleet(l, o, resp.Counts, out)
+	if err := decideFleet(l, o, resp.Counts, out); err != nil {
+		return err
+	}
+	return l.flush()
 }
 
 // refused reports a fleet ban this host never takes: the guard refuses

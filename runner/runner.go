@@ -92,13 +92,14 @@ type trackKey struct {
 
 // trackEntry is a track this run counted failures in: it is written back.
 type trackEntry struct {
+	key   trackKey
 	tr    *analyze.Track
 	users []string
-	// n counts the address's failures in this run.
+	// n counts the address's failures in this run; a network's
+	// (count_prefix6), the failures while it was banned.
 	n int
-	// refused is set for an address the guard refuses: its failures are
-	// dropped and nothing is written.
-	refused bool
+	// fresh: the state held no track for it.
+	fresh bool
 }
 
 type run struct {
@@ -109,9 +110,13 @@ type run struct {
 	tx      *state.Tx
 	res     *Result
 	tracks  map[trackKey]*trackEntry
+	order   []*trackEntry // the tracks in the order first met (log time, mostly)
 	files   []fileSave
 	decided []state.Ban
 	buf     []analyze.Failure
+	pols    map[string]*analyze.Policy // by jail; nil for a jail gone
+	// refused caches the guard's answer per key (see guarded).
+	refused map[netip.Prefix]bool
 	// counts are the run's failures per fleet bucket (share: failures).
 	counts map[countKey]int
 }
@@ -193,7 +198,7 @@ func (e stateError) Unwrap() error { return e.err }
 func Run(ctx context.Context, db *state.DB, o Options) (*Result, error) {
 	res := &Result{Now: o.Now, Jails: map[string]*JailStats{}}
 	work := func(tx *state.Tx) error {
-		r := &run{ctx: ctx, o: o, tx: tx, res: res, tracks: map[trackKey]*trackEntry{}, clocks: map[string]time.Time{}, counts: map[countKey]int{}}
+		r := &run{ctx: ctx, o: o, tx: tx, res: res, tracks: map[trackKey]*trackEntry{}, clocks: map[string]time.Time{}, refused: map[netip.Prefix]bool{}, counts: map[countKey]int{}}
 		for _, j := range o.Config.Enabled() {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -327,49 +332,94 @@ func (r *run) sources(j *config.Jail) ([]analyze.Source, error) {
 	return srcs, nil
 }
 
-// failure applies one failure to its track.
+// failure applies one failure to its track, and to its network's.
 func (r *run) failure(j *config.Jail, pol *analyze.Policy, f *analyze.Failure) error {
-	f0 := f
 	if !f.Addr.IsValid() || pol.Ignored(f.Addr) {
 		return nil // host names are never banned
 	}
-	k := trackKey{j.Name, pol.Key(f.Addr)}
-	e := r.tracks[k]
-	if e == nil {
-		if r.o.Guard != nil && r.o.Guard.Check(k.key) != "" {
-			// never banned: the firewall would refuse it
-			r.tracks[k] = &trackEntry{refused: true}
-			return nil
-		}
-		tr, err := track(r.tx, k.jail, k.key)
+	if f.Time.After(r.clock(j.Name)) {
+		r.clocks[j.Name] = f.Time
+	}
+	if r.guarded(pol.Key(f.Addr)) {
+		return nil // never banned: the firewall would refuse it
+	}
+	var nt *analyze.Track
+	net, hasNet := pol.NetKey(f.Addr)
+	if hasNet && r.guarded(net) {
+		// like a network NetKey refuses: its addresses still count
+		net, hasNet = netip.Prefix{}, false
+	}
+	if hasNet {
+		ne, err := r.track(trackKey{j.Name, net})
 		if err != nil {
 			return err
 		}
-		e = &trackEntry{tr: tr}
-		r.tracks[k] = e
+		nt = ne.tr
+		if nt.BannedAt(f.Time.UnixNano()) {
+			// Nothing counts while the network is banned: its addresses
+			// need no track (a rotation costs one entry, not one per
+			// address); the network counts the failure for the digest.
+			ne.n++
+			return nil
+		}
 	}
-	if e.refused {
-		return nil
+	k := trackKey{j.Name, pol.Key(f.Addr)}
+	e, err := r.track(k)
+	if err != nil {
+		return err
 	}
 	if f.User != "" && len(e.users) < maxUsers && !slices.Contains(e.users, f.User) {
 		e.users = append(e.users, f.User)
 	}
 	e.n++
-	if f := &r.o.Config.Fleet; f.Share == config.ShareFailures && f.TakesPart(j.Name) {
-		r.counts[countKey{k, fleet.BucketOf(f0.Time)}]++
+	if fl := &r.o.Config.Fleet; fl.Share == config.ShareFailures && fl.TakesPart(j.Name) {
+		r.counts[countKey{k, fleet.BucketOf(f.Time)}]++
 	}
-	if f.Time.After(r.clock(j.Name)) {
-		r.clocks[j.Name] = f.Time
-	}
-	dec, ok := pol.Step(e.tr, f.Time)
+	dec, ok := pol.Fail(e.tr, k.key, nt, net, f.Time)
 	if !ok {
 		return nil
 	}
-	b := state.Ban{Jail: j.Name, Prefix: k.key, Start: dec.Start, Until: dec.Until,
-		Offense: dec.Offense, Failures: dec.Failures, Users: append([]string(nil), e.users...)}
+	users := e.users
+	if dec.Key != k.key {
+		users = nil // a network: its addresses' names are theirs
+	}
+	b := state.Ban{Jail: j.Name, Prefix: dec.Key, Start: dec.Start, Until: dec.Until,
+		Offense: dec.Offense, Failures: dec.Failures, Users: append([]string(nil), users...)}
 	r.decided = append(r.decided, b)
 	r.res.Jails[j.Name].Bans++
 	return nil
+}
+
+// track returns the entry of k, read from the state the first time.
+func (r *run) track(k trackKey) (*trackEntry, error) {
+	if e := r.tracks[k]; e != nil {
+		return e, nil
+	}
+	tr, err := r.tx.Track(k.jail, k.key)
+	if err != nil {
+		return nil, err
+	}
+	e := &trackEntry{key: k, tr: tr}
+	if tr == nil {
+		e.tr, e.fresh = &analyze.Track{}, true
+	}
+	r.tracks[k] = e
+	r.order = append(r.order, e)
+	return e, nil
+}
+
+// guarded reports whether the guard refuses a ban of p: the policy
+// then decides none (Options.Guard). Each key is checked once a run.
+func (r *run) guarded(p netip.Prefix) bool {
+	if r.o.Guard == nil {
+		return false
+	}
+	refused, ok := r.refused[p]
+	if !ok {
+		refused = r.o.Guard.Check(p) != ""
+		r.refused[p] = refused
+	}
+	return refused
 }
 
 // finish records the decisions, lifts expired bans and saves the rest.
@@ -419,6 +469,9 @@ func (r *run) finish() error {
 	if r.o.DryRun {
 		return nil
 	}
+	if err := l.flush(); err != nil {
+		return err
+	}
 	if err := r.outbox(l.events); err != nil {
 		return err
 	}
@@ -428,19 +481,20 @@ func (r *run) finish() error {
 			return err
 		}
 	}
-	for k, e := range r.tracks {
-		if e.refused {
-			continue
+	// In the order met: their expiries come nearly sorted, as the
+	// index wants them.
+	updates := make([]state.TrackUpdate, 0, len(r.order))
+	for _, e := range r.order {
+		u := state.TrackUpdate{Jail: e.key.jail, Key: e.key.key, New: e.fresh}
+		if stale, exp := r.judge(e.key.jail, e.tr); !stale {
+			u.Track, u.Expires = e.tr, exp
+		} else if e.fresh {
+			continue // nothing to keep, nothing to delete
 		}
-		var err error
-		if r.stale(k.jail, e.tr) {
-			err = r.tx.DeleteTrack(k.jail, k.key)
-		} else {
-			err = r.tx.PutTrack(k.jail, k.key, e.tr)
-		}
-		if err != nil {
-			return err
-		}
+		updates = append(updates, u)
+	}
+	if err := r.tx.PutTracks(updates); err != nil {
+		return err
 	}
 	for jail, t := range r.clocks {
 		if err := r.tx.SetLogClock(jail, t); err != nil {
@@ -452,7 +506,7 @@ func (r *run) finish() error {
 			return err
 		}
 	}
-	if _, err := r.tx.PurgeTracks(now, r.stale); err != nil {
+	if _, err := r.tx.PurgeTracks(r.due, r.judge); err != nil {
 		return err
 	}
 	if _, err := r.tx.PurgeHistory(now.Add(-r.o.Config.History)); err != nil {
@@ -480,10 +534,10 @@ func (r *run) outbox(events bool) error {
 	counts := map[string]int{}
 	var top []state.Offender
 	for k, e := range r.tracks {
-		if e.refused {
+		counts[k.jail] += e.n
+		if e.n == 0 {
 			continue
 		}
-		counts[k.jail] += e.n
 		top = append(top, state.Offender{Jail: k.jail, Prefix: k.key, Failures: e.n, Users: e.users})
 	}
 	if len(counts) > 0 {
@@ -522,27 +576,49 @@ func (r *run) clock(jail string) time.Time {
 	return t
 }
 
-// stale reports whether a track can go: judged at the jail's log clock
-// (not later than now), since a log that lags behind the clock may still
-// bring failures that join an old window.
-func (r *run) stale(jail string, tr *analyze.Track) bool {
-	pol := r.policy(jail)
-	if pol == nil {
-		return true // the jail is gone
+// due returns the time up to which a jail's tracks are judged: the
+// jail's log clock (not later than now), since a log that lags behind the
+// clock may still bring failures that join an old window. (Not now: a log
+// whose times lag behind the clock, a year-less syslog in another zone or
+// old logs run with --now, would lose every window at every run and never
+// ban. So the windows of a flood followed by silence stay until the log's
+// time passes them; quiet runs never read them meanwhile.) ok is false
+// for a jail no longer configured.
+func (r *run) due(jail string) (time.Time, bool) {
+	if r.policy(jail) == nil {
+		return time.Time{}, false
 	}
 	at := r.clock(jail)
 	if at.IsZero() || at.After(r.o.Now) {
 		at = r.o.Now
 	}
-	return tr.Stale(pol, at)
+	return at, true
+}
+
+// judge reports whether a track can go (see due) and, if not, when it
+// can.
+func (r *run) judge(jail string, tr *analyze.Track) (stale bool, expires int64) {
+	pol := r.policy(jail)
+	if pol == nil {
+		return true, 0 // the jail is gone
+	}
+	at, _ := r.due(jail)
+	return tr.Stale(pol, at), tr.Expiry(pol)
 }
 
 func (r *run) policy(jail string) *analyze.Policy {
-	j := r.o.Config.Jail(jail)
-	if j == nil {
-		return nil
+	if p, ok := r.pols[jail]; ok {
+		return p
 	}
-	return Policy(j, r.o.Config.History)
+	var p *analyze.Policy
+	if j := r.o.Config.Jail(jail); j != nil {
+		p = Policy(j, r.o.Config.History)
+	}
+	if r.pols == nil {
+		r.pols = map[string]*analyze.Policy{}
+	}
+	r.pols[jail] = p
+	return p
 }
 
 // problem records a failed step; its message is printed when it is new.
