@@ -2,15 +2,18 @@ package main
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/urfave/cli/v2"
+
+	"logjail/config"
 )
 
 func configCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:  "config",
-		Usage: "check the configuration",
-		Subcommands: []*cli.Command{{
+		Usage: "check the configuration, or import fail2ban's",
+		Subcommands: []*cli.Command{importFail2banCommand(e), {
 			Name:  "check",
 			Usage: "report every error with its line (exit 2), or print the effective configuration",
 			Action: func(c *cli.Context) error {
@@ -27,5 +30,14 @@ func runConfigCheck(_ context.Context, e *env, _ configCheckOptions) error {
 	if err != nil {
 		return err
 	}
+	printNotes(e, cfg)
 	return cfg.Format(e.stdout)
+}
+
+// printNotes says on stderr what the embedded default chose and what
+// would count twice.
+func printNotes(e *env, cfg *config.Config) {
+	for _, n := range append(cfg.Notes, cfg.DoubleCounting()...) {
+		fmt.Fprintf(e.stderr, "logjail: %s\n", n)
+	}
 }

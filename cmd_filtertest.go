@@ -14,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"logjail/analyze"
+	"logjail/config"
 )
 
 func filterTestCommand(e *env) *cli.Command {
@@ -23,6 +24,7 @@ func filterTestCommand(e *env) *cli.Command {
 		ArgsUsage: "FILE...|-",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "filter", Usage: "built-in filter `NAME` (see logjail filter list)"},
+			&cli.StringFlag{Name: "jail", Usage: "the filter of the configured jail `NAME` (from --config), e.g. one imported from fail2ban"},
 			&cli.StringFlag{Name: "mode", Usage: "filter `MODE` (sshd: normal, ddos, extra, aggressive)"},
 			&cli.StringSliceFlag{Name: "regex", Usage: "a failregex `RE` with <HOST> (repeatable), instead of --filter"},
 			&cli.StringSliceFlag{Name: "ignoreregex", Usage: "with --regex: lines matching `RE` are ignored (repeatable)"},
@@ -35,6 +37,10 @@ func filterTestCommand(e *env) *cli.Command {
 				filter: c.String("filter"), mode: c.String("mode"),
 				regex: c.StringSlice("regex"), ignore: c.StringSlice("ignoreregex"),
 				json: c.Bool("json"), files: c.Args().Slice(),
+				jail: c.String("jail"),
+			}
+			if o.jail != "" {
+				o.config = func() (*config.Config, error) { return e.config() }
 			}
 			if e.nowSet {
 				o.now = e.now
@@ -51,6 +57,8 @@ type filterTestOptions struct {
 	invert        bool // print the missed lines
 	files         []string
 	now           time.Time // zero: each file's modification time
+	jail          string
+	config        func() (*config.Config, error) // loads --config, for jail
 }
 
 type ruleCount struct {
@@ -108,6 +116,9 @@ func runFilterTest(_ context.Context, e *env, o filterTestOptions) error {
 }
 
 func resolveTestFilter(o filterTestOptions) (*analyze.Filter, string, error) {
+	if o.jail != "" {
+		return jailTestFilter(o)
+	}
 	switch {
 	case o.filter != "" && len(o.regex) > 0:
 		return nil, "", usagef("filter test: give --filter or --regex, not both")
@@ -266,4 +277,24 @@ func printFilterSummary(w io.Writer, o filterTestOptions, f *analyze.Filter, mod
 		rate = fmt.Sprintf(" (%.0f lines/s)", float64(st.lines)/s)
 	}
 	fmt.Fprintf(w, "Elapsed:   %s%s\n", elapsed.Round(time.Microsecond), rate)
+}
+
+// jailTestFilter is the filter of a configured jail, in its mode.
+func jailTestFilter(o filterTestOptions) (*analyze.Filter, string, error) {
+	if o.filter != "" || len(o.regex) > 0 || o.mode != "" || len(o.ignore) > 0 {
+		return nil, "", usagef("filter test: --jail goes without --filter, --regex, --mode and --ignoreregex")
+	}
+	cfg, err := o.config()
+	if err != nil {
+		return nil, "", err
+	}
+	j := cfg.Jail(o.jail)
+	if j == nil {
+		var names []string
+		for _, x := range cfg.Jails {
+			names = append(names, x.Name)
+		}
+		return nil, "", usagef("filter test: no jail %q in %s (jails: %s)", o.jail, cfg.File, strings.Join(names, ", "))
+	}
+	return j.Filter, j.Mode, nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"runtime/debug"
@@ -11,6 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
+	"logjail/analyze/journal"
 	"logjail/config"
 	"logjail/report"
 	"logjail/runner"
@@ -26,7 +28,10 @@ func replayCommand(e *env) *cli.Command {
 			"With --set, the report also compares with the configured policy: which addresses\n" +
 			"only the what-if bans, and which only the configured policy bans.\n" +
 			"It never touches the state file or the firewall, and needs no configuration file.\n" +
-			"Dates without a year take it from each file's modification time (or --now).",
+			"Dates without a year take it from each file's modification time (or --now).\n" +
+			"With --journal the arguments are systemd journal files or directories (walked for\n" +
+			"*.journal files), none meaning the local journal; each jail reads the entries of its\n" +
+			"journal match (its journal.match, else its filter's, such as _COMM=sshd).",
 		ArgsUsage: "FILE...",
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "jail", Usage: "only this jail (repeatable); default: every enabled jail"},
@@ -35,10 +40,11 @@ func replayCommand(e *env) *cli.Command {
 			&cli.StringSliceFlag{Name: "set", Usage: "what-if policy override `KEY=VALUE` (" + strings.Join(config.SetKeys, ", ") + ")"},
 			&cli.StringFlag{Name: "format", Value: "table", Usage: "table, json, csv or html"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the report to `FILE` instead of stdout"},
+			&cli.BoolFlag{Name: "journal", Usage: "read systemd journal files or directories (none: the local journal) with journalctl"},
 		},
 		Action: func(c *cli.Context) error {
 			return runReplay(c.Context, e, replayOptions{files: c.Args().Slice(), jails: c.StringSlice("jail"), sets: c.StringSlice("set"),
-				from: c.String("from"), to: c.String("to"), format: c.String("format"), output: c.String("output")})
+				from: c.String("from"), to: c.String("to"), format: c.String("format"), output: c.String("output"), journal: c.Bool("journal")})
 		},
 	}
 }
@@ -51,10 +57,11 @@ type replayOptions struct {
 	files, jails, sets []string
 	from, to           string // TIME, or ""
 	format, output     string
+	journal            bool // files are journal files or directories
 }
 
 func runReplay(ctx context.Context, e *env, o replayOptions) error {
-	if len(o.files) == 0 {
+	if len(o.files) == 0 && !o.journal {
 		return usagef("replay: name at least one log file")
 	}
 	switch o.format {
@@ -100,7 +107,20 @@ func runReplay(ctx context.Context, e *env, o replayOptions) error {
 		}
 	}
 	var size int64
-	for _, f := range o.files {
+	if o.journal {
+		ro.Journal = &journal.Source{}
+		if len(o.files) > 0 {
+			jfiles, err := journal.Walk(o.files)
+			if err != nil {
+				return usagef("replay: %v", err)
+			}
+			ro.Journal.Files = globEscape(jfiles)
+		}
+		size = journalEntries(ro.Journal)
+		ro.Files = nil
+		ro.Notice = func(w string) { fmt.Fprintf(e.stderr, "logjail: %s\n", w) }
+	}
+	for _, f := range ro.Files {
 		info, err := os.Stat(f)
 		if err != nil {
 			return usagef("replay: %v", err)
@@ -110,10 +130,18 @@ func runReplay(ctx context.Context, e *env, o replayOptions) error {
 		}
 		size += info.Size()
 	}
-	if f, ok := e.stderr.(*os.File); ok && size >= replayProgressMin && term.IsTerminal(int(f.Fd())) {
-		bar := progressbar.DefaultBytes(size, "replay")
-		ro.Progress = func(n int64) { bar.Set64(n) }
-		defer bar.Finish()
+	if f, ok := e.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		var bar *progressbar.ProgressBar
+		switch {
+		case o.journal && size >= replayProgressMin/64:
+			bar = progressbar.Default(size, "replay")
+		case !o.journal && size >= replayProgressMin:
+			bar = progressbar.DefaultBytes(size, "replay")
+		}
+		if bar != nil {
+			ro.Progress = func(n int64) { bar.Set64(n) }
+			defer bar.Finish()
+		}
 	}
 	rep, err := runner.Replay(ctx, cfg, base, ro)
 	if err != nil {
@@ -130,6 +158,35 @@ func runReplay(ctx context.Context, e *env, o replayOptions) error {
 		}
 		return report.WriteReplayTable(w, rep)
 	})
+}
+
+// journalEntries counts the entries of a journal source's files, for the
+// progress bar (0 when they cannot be listed: the replay says why).
+func journalEntries(src *journal.Source) int64 {
+	var n int64
+	files, _ := src.List()
+	for _, f := range files {
+		if fi, err := journal.ReadFileInfo(f); err == nil {
+			n += int64(fi.Entries)
+		}
+	}
+	return n
+}
+
+// globEscape quotes the glob metacharacters of paths.
+func globEscape(paths []string) []string {
+	out := make([]string, len(paths))
+	for i, p := range paths {
+		var b strings.Builder
+		for _, r := range p {
+			if strings.ContainsRune(`*?[\`, r) {
+				b.WriteByte('\\')
+			}
+			b.WriteRune(r)
+		}
+		out[i] = b.String()
+	}
+	return out
 }
 
 // writeOutput writes a report to path, or to stdout when path is "". A file

@@ -59,6 +59,9 @@ func runRun(ctx context.Context, e *env, o runOptions) error {
 	if err != nil {
 		return err
 	}
+	if e.verbose {
+		printNotes(e, cfg)
+	}
 	ro := runner.Options{Config: cfg, Now: e.now, DryRun: o.dryRun, Firewall: fw, Guard: e.guard(cfg), Host: e.host()}
 	if !o.dryRun {
 		ro.Mailer = e.mailer(cfg)
@@ -182,6 +185,10 @@ func printRunSummary(w io.Writer, res *runner.Result) {
 	sort.Strings(names)
 	for _, name := range names {
 		s := res.Jails[name]
+		if s.Journals > 0 {
+			fmt.Fprintf(w, "jail %s: %d files, %d journals, %d lines and entries, %d failures, %d bans\n", name, s.Files, s.Journals, s.Lines, s.Failures, s.Bans)
+			continue
+		}
 		fmt.Fprintf(w, "jail %s: %d files, %d lines, %d failures, %d bans\n", name, s.Files, s.Lines, s.Failures, s.Bans)
 	}
 	for _, b := range res.Bans {

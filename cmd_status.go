@@ -108,9 +108,23 @@ func printStatus(w io.Writer, doc *report.StatusJSON) error {
 		for _, f := range doc.Files {
 			rows = append(rows, []string{f.Jail, f.Path, fmt.Sprint(f.Offset), fmt.Sprint(f.Inode)})
 		}
-		return report.Table(w, []string{"JAIL", "PATH", "OFFSET", "INODE"}, rows)
+		if err := report.Table(w, []string{"JAIL", "PATH", "OFFSET", "INODE"}, rows); err != nil {
+			return err
+		}
 	}
-	return nil
+	if len(doc.Journals) == 0 {
+		return nil
+	}
+	fmt.Fprintf(w, "\nJournals: %d\n", len(doc.Journals))
+	rows := [][]string{}
+	for _, j := range doc.Journals {
+		t := "-"
+		if j.Time != nil {
+			t = *j.Time
+		}
+		rows = append(rows, []string{j.Jail, j.Source, t, fmt.Sprint(j.Lost), fmt.Sprint(j.Suppressed), j.Cursor})
+	}
+	return report.Table(w, []string{"JAIL", "SOURCE", "TIME", "LOST", "SUPPRESSED", "CURSOR"}, rows)
 }
 
 func printDigestStatus(w io.Writer, d *report.DigestStatusJSON) {

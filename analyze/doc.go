@@ -82,6 +82,15 @@
 // keep them); a file truncated and rewritten to the same size within the
 // file system's time resolution is noticed when it next grows.
 //
+// # The journal
+//
+// Package analyze/journal reads the systemd journal through journalctl.
+// Its entries reach the filters as records: a line that reads as a syslog
+// record and the header already split from the entry's fields, given to
+// the TimeParser with [TimeParser.Preset], so that [TimeParser.Syslog]
+// returns it as it is. [Replay] merges such inputs ([RecordSource]) by
+// time with the files.
+//
 // # Filters
 //
 // A [Filter] names a kind of log (sshd, vsftpd, ...) and makes a [Matcher]
@@ -97,6 +106,14 @@
 // wrote, the line is skipped with the outcome [Ambiguous], never guessed;
 // the sshd filter's doc lists the rule for each shape. Custom filters are
 // Go regular expressions containing <HOST>.
+//
+// [NewFail2banFilter] runs filters written for fail2ban with fail2ban's
+// semantics ([Fail2banSpec]: the date cut out first, prefregex and
+// <F-CONTENT>, unanchored failregexes of which the first that matches
+// decides, ignoreregex, fail2ban's tags, <F-MLFID> connections, its
+// datepattern codes), translated to RE2 so that they run in time linear in
+// the line: what needs backtracking is refused ([UnsupportedError]), never
+// run on a slower engine.
 //
 // # Time
 //

@@ -84,6 +84,9 @@ type Config struct {
 	Digest Digest
 	// Fleet says which fleet the host shares bans with, if any.
 	Fleet Fleet
+	// Notes say what the embedded default chose on this machine (the
+	// journal for sshd, say), for `config check` and `run --verbose`.
+	Notes []string
 }
 
 // Firewall is the firewall section.

@@ -37,9 +37,11 @@ type ledger struct {
 	// bans and history wait for flush, which writes them in key order
 	// (bbolt appends keys that come in order: `ban -` of 100,000).
 	bans, history []*state.Ban
-	// fleet is the fleet section: this host's bans and unbans by hand in
-	// a jail that takes part go to the fleet outbox.
+	// fleet is the fleet section: this host's own bans, and its unbans
+	// by hand, in a jail that takes part go to the fleet outbox (bans
+	// at flush).
 	fleet *config.Fleet
+	share []*state.Ban
 	// merging is set while the fleet's own changes are merged: they are
 	// not sent back.
 	merging bool
@@ -58,12 +60,23 @@ func (l *ledger) flush() error {
 	if err := l.tx.AddHistories(l.history); err != nil {
 		return err
 	}
-	l.bans, l.history = nil, nil
+	for _, b := range l.share {
+		if err := l.tx.AddFleetEntry(state.FleetEntry{Kind: state.FleetBan, Ban: b}); err != nil {
+			return err
+		}
+	}
+	l.share = l.share[:0]
+	l.bans, l.history = l.bans[:0], l.history[:0]
 	return nil
 }
 
-func newLedger(tx *state.Tx, cfg *config.Config, now time.Time, dry bool) *ledger {
-	return &ledger{tx: tx, now: now, write: !dry, events: !dry && cfg.Digest.Enabled(), put: map[trackKey]state.Ban{}, fleet: &cfg.Fleet}
+// newLedger starts a ledger for about n bans.
+func newLedger(tx *state.Tx, cfg *config.Config, now time.Time, dry bool, n int) *ledger {
+	l := &ledger{tx: tx, now: now, write: !dry, events: !dry && cfg.Digest.Enabled(), put: map[trackKey]state.Ban{}, fleet: &cfg.Fleet}
+	if l.write {
+		l.bans, l.history = make([]*state.Ban, 0, n), make([]*state.Ban, 0, n)
+	}
+	return l
 }
 
 // held returns the ban the state holds for jail and prefix, this
@@ -92,34 +105,47 @@ func (l *ledger) outlasting(b *state.Ban) (*state.Ban, error) {
 	return old, nil
 }
 
-// record records a ban decided by the policy or given by hand: its
-// history entry and digest event, and the ban itself unless the ban held
-// for the same jail and prefix outlasts it. It returns whether b holds
-// now; a ban that is over already (decided from old lines) is history
-// only.
+// record records a ban decided by the policy: its history entry and
+// digest event, and the ban itself unless the ban held for the same jail
+// and prefix outlasts it. It returns whether b holds now; a ban that is
+// over already (decided from old lines) is history only.
 func (l *ledger) record(b state.Ban) (bool, error) {
-	if l.write {
-		l.history = append(l.history, &b)
-	}
-	if l.events {
-		if err := l.tx.AddEvent(&state.Event{Kind: state.EventBan, Time: l.now, Ban: &b}); err != nil {
-			return false, err
-		}
+	p := &b
+	if err := l.log(p); err != nil {
+		return false, err
 	}
 	if !b.Permanent() && !b.Until.After(l.now) {
 		return false, nil
 	}
-	if old, err := l.outlasting(&b); err != nil || old != nil {
+	if old, err := l.outlasting(p); err != nil || old != nil {
 		return false, err
 	}
-	l.put[trackKey{b.Jail, b.Prefix}] = b
+	l.hold(p)
+	return true, nil
+}
+
+// log writes a ban's history entry and, with the digest on, its event.
+func (l *ledger) log(b *state.Ban) error {
 	if l.write {
-		l.bans = append(l.bans, &b)
+		l.history = append(l.history, b)
+	}
+	if l.events {
+		return l.tx.AddEvent(&state.Event{Kind: state.EventBan, Time: l.now, Ban: b})
+	}
+	return nil
+}
+
+// hold puts a ban in place of the one held for its jail and prefix.
+func (l *ledger) hold(b *state.Ban) {
+	if l.put != nil {
+		l.put[trackKey{b.Jail, b.Prefix}] = *b
+	}
+	if l.write {
+		l.bans = append(l.bans, b)
 	}
 	if b.Origin == "" && l.shares(b.Jail) {
-		return true, l.tx.AddFleetEntry(state.FleetEntry{Kind: state.FleetBan, Ban: &b})
+		l.share = append(l.share, b)
 	}
-	return true, nil
 }
 
 // lift removes a held ban: one that ended, or, byHand, one an operator
@@ -222,9 +248,10 @@ type BanOptions struct {
 
 // BanResult is what a ban by hand did.
 type BanResult struct {
-	// Banned are the bans recorded; Kept the targets a longer ban held
-	// already covers, as that ban.
-	Banned, Kept []state.Ban
+	// Banned counts the bans recorded; Kept are the targets a longer ban
+	// held already covers, as that ban.
+	Banned int
+	Kept   []state.Ban
 	// Firewall is what the firewall step did.
 	Firewall enforce.Diff
 	// FleetErr says the bans could not be sent to the fleet now: they
@@ -275,9 +302,13 @@ func Ban(ctx context.Context, db *state.DB, o BanOptions) (*BanResult, error) {
 		jail = j.Name
 	}
 	res := &BanResult{}
+	targets := uniq(o.Targets)
 	err = db.Update(func(tx *state.Tx) error {
-		l := newLedger(tx, cfg, o.Now, false)
-		for _, p := range o.Targets {
+		// The targets are unique: the ledger need not remember what it
+		// put (a map of 100,000 bans for ban -).
+		l := newLedger(tx, cfg, o.Now, false, len(targets))
+		l.put = nil
+		for _, p := range targets {
 			b := state.Ban{Jail: jail, Prefix: p, Start: o.Now, Offense: 1, Manual: true}
 			if j != nil {
 				n, err := l.offense(j, cfg.History, p)
@@ -300,10 +331,12 @@ func Ban(ctx context.Context, db *state.DB, o BanOptions) (*BanResult, error) {
 				res.Kept = append(res.Kept, *old)
 				continue
 			}
-			if _, err := l.record(b); err != nil {
+			nb := &b
+			if err := l.log(nb); err != nil {
 				return err
 			}
-			res.Banned = append(res.Banned, b)
+			l.hold(nb)
+			res.Banned++
 			if j != nil {
 				if err := l.countOffense(b); err != nil {
 					return err
@@ -318,6 +351,19 @@ func Ban(ctx context.Context, db *state.DB, o BanOptions) (*BanResult, error) {
 	res.FleetErr = sendFleet(ctx, db, cfg, o.Now)
 	res.Firewall, err = enforceState(ctx, cfg, db, o.Firewall, o.Now)
 	return res, err
+}
+
+// uniq returns ps without repeats, in their first order.
+func uniq(ps []netip.Prefix) []netip.Prefix {
+	seen := make(map[netip.Prefix]struct{}, len(ps))
+	out := make([]netip.Prefix, 0, len(ps))
+	for _, p := range ps {
+		if _, dup := seen[p]; !dup {
+			seen[p] = struct{}{}
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // guardCheck refuses a ban the guard refuses, with one line naming the
@@ -389,7 +435,7 @@ func Unban(ctx context.Context, db *state.DB, o UnbanOptions) (*UnbanResult, err
 	res := &UnbanResult{}
 	found := map[netip.Prefix]bool{}
 	err := db.Update(func(tx *state.Tx) error {
-		l := newLedger(tx, o.Config, o.Now, false)
+		l := newLedger(tx, o.Config, o.Now, false, 0)
 		bans, err := tx.Bans()
 		if err != nil {
 			return err

@@ -79,7 +79,7 @@ func TestBanNeverShortens(t *testing.T) {
 	target := []netip.Prefix{pfx("198.51.100.0/24")}
 	mustBan(t, db, BanOptions{Config: cfg, Now: banNow, For: "permanent", Targets: target})
 	res := mustBan(t, db, BanOptions{Config: cfg, Now: banNow.Add(time.Minute), For: "1m", Targets: target})
-	if len(res.Kept) != 1 || !res.Kept[0].Permanent() || len(res.Banned) != 0 {
+	if len(res.Kept) != 1 || !res.Kept[0].Permanent() || res.Banned != 0 {
 		t.Errorf("ban --for 1m over a permanent ban: kept %v, banned %v", res.Kept, res.Banned)
 	}
 	// The request that changed nothing left no event and no history.
@@ -115,13 +115,13 @@ func TestBanCountsOffenses(t *testing.T) {
 	cfg := testConfig(t, log) // sshd: maxretry 3, bantime 20m doubling
 	db := openDB(t)
 	a := []netip.Prefix{pfx("192.0.2.9")}
-	one := mustBan(t, db, BanOptions{Config: cfg, Now: banNow, Jail: "sshd", Targets: a})
-	if b := one.Banned[0]; b.Offense != 1 || !b.Until.Equal(banNow.Add(20*time.Minute)) {
+	mustBan(t, db, BanOptions{Config: cfg, Now: banNow, Jail: "sshd", Targets: a})
+	if b := held(t, db, "sshd", "192.0.2.9"); b.Offense != 1 || !b.Until.Equal(banNow.Add(20*time.Minute)) {
 		t.Fatalf("first ban by hand: offense %d until %s", b.Offense, b.Until)
 	}
 	later := banNow.Add(30 * time.Minute)
-	two := mustBan(t, db, BanOptions{Config: cfg, Now: later, Jail: "sshd", Targets: a})
-	if b := two.Banned[0]; b.Offense != 2 || !b.Until.Equal(later.Add(40*time.Minute)) {
+	mustBan(t, db, BanOptions{Config: cfg, Now: later, Jail: "sshd", Targets: a})
+	if b := held(t, db, "sshd", "192.0.2.9"); b.Offense != 2 || !b.Until.Equal(later.Add(40*time.Minute)) {
 		t.Fatalf("second ban by hand: offense %d until %s, want 2 and 40m", b.Offense, b.Until)
 	}
 	// Failures after it ended make the third ban: 80 minutes.

@@ -160,7 +160,7 @@ func exchange(ctx context.Context, db *state.DB, o Options, res *Result) error {
 // addresses always win over the fleet.
 func merge(tx *state.Tx, o Options, resp *fleet.Response, out *FleetOutcome) error {
 	cfg := o.Config
-	l := newLedger(tx, cfg, o.Now, false)
+	l := newLedger(tx, cfg, o.Now, false, len(resp.Bans))
 	l.merging = true
 	for _, b := range resp.Bans {
 		if b.Jail != ManualJail && cfg.Jail(b.Jail) == nil {

@@ -49,7 +49,10 @@ func WriteMetrics(db *state.DB, cfg *config.Config, res *Result, took time.Durat
 	}
 	if res != nil {
 		for name, s := range res.Jails {
-			m.Jails[name] = report.JailMetrics{Lines: s.Lines, Failures: s.Failures, Bans: s.Bans}
+			j := cfg.Jail(name)
+			m.Jails[name] = report.JailMetrics{Lines: s.Lines, Failures: s.Failures, Bans: s.Bans,
+				Journal:     s.Journals > 0 || j != nil && j.Journal != nil,
+				JournalLost: s.JournalLost, JournalSuppressed: s.JournalSuppressed}
 		}
 		count := func(jail string, f func(*report.JailMetrics)) {
 			jm := m.Jails[jail]

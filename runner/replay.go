@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"logjail/analyze"
+	"logjail/analyze/journal"
 	"logjail/config"
 	"logjail/report"
 )
@@ -25,8 +26,13 @@ type ReplayOptions struct {
 	// Ref is the reference for year-less dates; zero: each file's
 	// modification time.
 	Ref time.Time
-	// Progress, when set, hears how many bytes were read.
+	// Progress, when set, hears how many bytes (journal: entries) were
+	// read.
 	Progress func(int64)
+	// Journal, when set, is read instead of Files, anew for each pass,
+	// each jail with its journal match; Notice hears its warnings.
+	Journal *journal.Source
+	Notice  func(string)
 }
 
 // Replay runs the selected jails over historical files and returns the
@@ -54,7 +60,7 @@ func Replay(ctx context.Context, cfg, base *config.Config, o ReplayOptions) (*re
 			second = nil
 		}
 	}
-	st, err := analyze.Replay(ctx, o.Files, ao)
+	st, err := replayOnce(ctx, cfg, o, ao)
 	if err != nil {
 		return nil, err
 	}
@@ -63,7 +69,7 @@ func Replay(ctx context.Context, cfg, base *config.Config, o ReplayOptions) (*re
 		configured := st.CompareBans
 		if second != nil {
 			ao.Jails, ao.Progress = second, nil
-			cst, err := analyze.Replay(ctx, o.Files, ao)
+			cst, err := replayOnce(ctx, cfg, o, ao)
 			if err != nil {
 				return nil, err
 			}
@@ -72,6 +78,44 @@ func Replay(ctx context.Context, cfg, base *config.Config, o ReplayOptions) (*re
 		report.CompareWhatIf(rep, configured, o.Sets)
 	}
 	return rep, nil
+}
+
+// replayOnce runs one pass over the files, or the journal, read anew.
+func replayOnce(ctx context.Context, cfg *config.Config, o ReplayOptions, ao analyze.ReplayOptions) (*analyze.ReplayStats, error) {
+	if o.Journal == nil {
+		return analyze.Replay(ctx, o.Files, ao)
+	}
+	rec, err := journal.NewRecords(ctx, o.Journal, journalMatches(cfg, ao.Jails))
+	if err != nil {
+		return nil, &UsageError{err.Error()}
+	}
+	defer rec.Close()
+	ao.Records = []analyze.RecordSource{rec}
+	st, err := analyze.Replay(ctx, nil, ao)
+	if err != nil {
+		return nil, err
+	}
+	res := rec.Result()
+	if o.Notice != nil {
+		for _, w := range append(res.Warnings, res.Notices...) {
+			o.Notice(w)
+		}
+	}
+	return st, nil
+}
+
+// journalMatches returns the journal match of each replayed jail: its
+// journal.match, else its filter's default (none: every entry).
+func journalMatches(cfg *config.Config, jails []analyze.ReplayJail) [][]string {
+	out := make([][]string, len(jails))
+	for i, rj := range jails {
+		if j := cfg.Jail(rj.Name); j != nil && j.Journal != nil && len(j.Journal.Match) > 0 {
+			out[i] = j.Journal.Match
+		} else {
+			out[i] = journal.DefaultMatch(rj.Filter.Name)
+		}
+	}
+	return out
 }
 
 // analyzeJails gives the engine each jail's filter and policy.

@@ -44,6 +44,11 @@ type Options struct {
 // JailStats counts one jail's work in a run.
 type JailStats struct {
 	Files, Lines, Failures, Bans int64
+	// Journals counts the journal sources read; JournalLost and
+	// JournalSuppressed are the totals, over every run, of the journal
+	// entries vacuumed before they were read and of the messages
+	// journald's rate limit dropped (see journal.Result).
+	Journals, JournalLost, JournalSuppressed int64
 }
 
 // Result is what a run did, or would do in a dry run.
@@ -106,15 +111,16 @@ type run struct {
 	ctx context.Context
 	o   Options
 	// clocks are the newest failure time per jail (see state.Tx.LogClock).
-	clocks  map[string]time.Time
-	tx      *state.Tx
-	res     *Result
-	tracks  map[trackKey]*trackEntry
-	order   []*trackEntry // the tracks in the order first met (log time, mostly)
-	files   []fileSave
-	decided []state.Ban
-	buf     []analyze.Failure
-	pols    map[string]*analyze.Policy // by jail; nil for a jail gone
+	clocks   map[string]time.Time
+	tx       *state.Tx
+	res      *Result
+	tracks   map[trackKey]*trackEntry
+	order    []*trackEntry // the tracks in the order first met (log time, mostly)
+	files    []fileSave
+	journals []journalSave
+	decided  []state.Ban
+	buf      []analyze.Failure
+	pols     map[string]*analyze.Policy // by jail; nil for a jail gone
 	// refused caches the guard's answer per key (see guarded).
 	refused map[netip.Prefix]bool
 	// counts are the run's failures per fleet bucket (share: failures).
@@ -203,7 +209,7 @@ func Run(ctx context.Context, db *state.DB, o Options) (*Result, error) {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			if err := r.jail(j); err != nil {
+			if err := r.jail(ctx, j); err != nil {
 				return err
 			}
 		}
@@ -246,11 +252,26 @@ func Run(ctx context.Context, db *state.DB, o Options) (*Result, error) {
 	return res, nil
 }
 
-// jail reads the new lines of one jail's files.
-func (r *run) jail(j *config.Jail) error {
+// jail reads the new lines of one jail's files and journal.
+func (r *run) jail(ctx context.Context, j *config.Jail) error {
 	stats := &JailStats{}
 	r.res.Jails[j.Name] = stats
 	pol := Policy(j, r.o.Config.History)
+	if err := r.logFiles(j, pol, stats); err != nil {
+		return err
+	}
+	if j.Journal != nil {
+		return r.journal(ctx, j, pol, stats)
+	}
+	return nil
+}
+
+// logFiles reads the new lines of one jail's log files, each through
+// its analyze.Source.
+func (r *run) logFiles(j *config.Jail, pol *analyze.Policy, stats *JailStats) error {
+	if len(j.LogPath) == 0 {
+		return nil
+	}
 	srcs, err := r.sources(j)
 	if err != nil || len(srcs) == 0 {
 		return nil
@@ -429,7 +450,7 @@ func (r *run) finish() error {
 	if err != nil {
 		return err
 	}
-	l := newLedger(r.tx, r.o.Config, now, r.o.DryRun)
+	l := newLedger(r.tx, r.o.Config, now, r.o.DryRun, len(r.decided))
 	for _, b := range r.decided {
 		r.res.Bans = append(r.res.Bans, b)
 		if _, err := l.record(b); err != nil {
@@ -503,6 +524,11 @@ func (r *run) finish() error {
 	}
 	for _, f := range r.files {
 		if err := r.tx.PutFile(f.jail, f.key, f.rec); err != nil {
+			return err
+		}
+	}
+	for _, f := range r.journals {
+		if err := r.tx.PutJournal(f.jail, f.source, f.rec); err != nil {
 			return err
 		}
 	}

@@ -20,7 +20,7 @@ import (
 // bans active at now, the failures counting towards a ban at now, where
 // each source was read up to, and how the digest fares.
 func Status(db *state.DB, cfg *config.Config, now time.Time) (*report.StatusJSON, error) {
-	doc := &report.StatusJSON{Bans: []report.BanJSON{}, Failures: []report.FailureJSON{}, Files: []report.FileJSON{}}
+	doc := &report.StatusJSON{Bans: []report.BanJSON{}, Failures: []report.FailureJSON{}, Files: []report.FileJSON{}, Journals: []report.JournalJSON{}}
 	err := db.View(func(tx *state.Tx) error {
 		if t, ok := tx.LastRun(); ok {
 			s := report.Time(t)
@@ -70,12 +70,28 @@ func Status(db *state.DB, cfg *config.Config, now time.Time) (*report.StatusJSON
 		if err != nil {
 			return err
 		}
-		return tx.Files(func(jail, path string, data []byte) error {
+		err = tx.Files(func(jail, path string, data []byte) error {
 			var rec analyze.FileState
 			if err := json.Unmarshal(data, &rec); err != nil {
 				return fmt.Errorf("state: file entry %s %s: %w", jail, path, err)
 			}
 			doc.Files = append(doc.Files, report.FileJSON{Jail: jail, Path: path, Offset: rec.Offset, Inode: rec.Inode})
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		return tx.Journals(func(jail, source string, data []byte) error {
+			var rec JournalRecord
+			if err := json.Unmarshal(data, &rec); err != nil {
+				return fmt.Errorf("state: journal entry %s %s: %w", jail, source, err)
+			}
+			jj := report.JournalJSON{Jail: jail, Source: source, Cursor: rec.Cursor, Lost: rec.Lost, Suppressed: rec.Suppressed}
+			if rec.Realtime > 0 {
+				s := report.Time(time.UnixMicro(rec.Realtime))
+				jj.Time = &s
+			}
+			doc.Journals = append(doc.Journals, jj)
 			return nil
 		})
 	})
