@@ -3,6 +3,7 @@ package fleet
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -252,4 +253,35 @@ func tcpDSN(t *testing.T, dsn string) string {
 		}
 	}
 	return strings.Join(out, " ")
+}
+
+// TestTLSVerifyFull connects with sslmode=verify-full to a server whose
+// certificate a CA of the test signed: with that CA it connects over
+// TLS, with another CA it refuses.
+func TestTLSVerifyFull(t *testing.T) {
+	pg := pgtest.NewCluster(t)
+	ca := pg.EnableTLS()
+	srv := pg.Server()
+	db := srv.Database(t)
+	srv.Exec(t, db, "CREATE ROLE web1 LOGIN PASSWORD 'pw-web1'")
+	t.Cleanup(func() { srv.Exec(t, db, "DROP ROLE IF EXISTS web1") })
+	pw := filepath.Join(t.TempDir(), "pw")
+	os.WriteFile(pw, []byte("pw-web1\n"), 0o600)
+	ctx := context.Background()
+	dsn := fmt.Sprintf("host=127.0.0.1 port=%d dbname=%s user=web1 sslmode=verify-full sslrootcert=%s", pg.Port, db, ca)
+	c, err := Connect(ctx, &config.Fleet{DSN: dsn, PasswordFile: pw, Timeout: 5 * time.Second}, "web1")
+	if err != nil {
+		t.Fatalf("verify-full with the server's CA: %v", err)
+	}
+	var ssl bool
+	if err := c.conn.QueryRow(ctx, "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").Scan(&ssl); err != nil || !ssl {
+		t.Errorf("connection uses TLS: %v, %v", ssl, err)
+	}
+	c.Close()
+	// Another cluster's CA: the server's certificate is refused.
+	other := pgtest.NewCluster(t).EnableTLS()
+	bad := strings.Replace(dsn, "sslrootcert="+ca, "sslrootcert="+other, 1)
+	if _, err := Connect(ctx, &config.Fleet{DSN: bad, PasswordFile: pw, Timeout: 5 * time.Second}, "web1"); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Errorf("verify-full with another CA: %v, want a certificate error", err)
+	}
 }

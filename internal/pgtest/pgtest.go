@@ -4,9 +4,15 @@ package pgtest
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/hex"
+	"encoding/pem"
 	"fmt"
+	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -15,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -81,6 +88,10 @@ type Cluster struct {
 	// DSN reaches the cluster's superuser over its socket, without a
 	// dbname.
 	DSN string
+	// opts are more server options (TLS).
+	opts string
+	uid  int
+	gid  int
 }
 
 // NewCluster initialises and starts a cluster in a directory of its own
@@ -110,6 +121,7 @@ func NewCluster(t testing.TB) *Cluster {
 		}
 		uid, _ := strconv.Atoi(u.Uid)
 		gid, _ := strconv.Atoi(u.Gid)
+		c.uid, c.gid = uid, gid
 		os.Chmod(dir, 0o755)
 		if err := os.Chown(dir, uid, gid); err != nil {
 			t.Fatal(err)
@@ -147,7 +159,7 @@ func (c *Cluster) pg(prog string, args ...string) ([]byte, error) {
 // Start starts the cluster and waits until it accepts connections.
 func (c *Cluster) Start() {
 	c.t.Helper()
-	opts := fmt.Sprintf("-k %s -p %d -c fsync=off -c listen_addresses=127.0.0.1", c.dir, c.Port)
+	opts := fmt.Sprintf("-k %s -p %d -c fsync=off -c listen_addresses=127.0.0.1", c.dir, c.Port) + c.opts
 	if out, err := c.pg("pg_ctl", "-D", c.dir+"/data", "-w", "-l", c.dir+"/log", "-o", opts, "start"); err != nil {
 		log, _ := os.ReadFile(c.dir + "/log")
 		c.t.Fatalf("pg_ctl start: %v\n%s\n%s", err, out, log)
@@ -176,4 +188,47 @@ func (s *Server) QueryRow(t testing.TB, db, sql string, dest ...any) error {
 	}
 	defer conn.Close(ctx)
 	return conn.QueryRow(ctx, sql).Scan(dest...)
+}
+
+// EnableTLS restarts the cluster with TLS on its TCP port, with a
+// server certificate for 127.0.0.1 signed by a CA of its own, and
+// returns the CA's PEM file (for sslrootcert).
+func (c *Cluster) EnableTLS() string {
+	c.t.Helper()
+	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "logjail test CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	ca, _ := x509.ParseCertificate(caDER)
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		KeyUsage: x509.KeyUsageDigitalSignature}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	keyDER, _ := x509.MarshalECPrivateKey(key)
+	write := func(name, typ string, der []byte, mode os.FileMode) string {
+		path := filepath.Join(c.dir, name)
+		if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), mode); err != nil {
+			c.t.Fatal(err)
+		}
+		if os.Geteuid() == 0 {
+			os.Chown(path, c.uid, c.gid)
+		}
+		return path
+	}
+	caFile := write("ca.pem", "CERTIFICATE", caDER, 0o644)
+	crt := write("server.crt", "CERTIFICATE", der, 0o644)
+	kf := write("server.key", "EC PRIVATE KEY", keyDER, 0o600)
+	c.opts = fmt.Sprintf(" -c ssl=on -c ssl_cert_file=%s -c ssl_key_file=%s", crt, kf)
+	c.Stop()
+	c.Start()
+	return caFile
 }
