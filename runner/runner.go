@@ -16,6 +16,7 @@ import (
 	"logjail/analyze"
 	"logjail/config"
 	"logjail/enforce"
+	"logjail/fleet"
 	"logjail/mail"
 	"logjail/state"
 )
@@ -83,6 +84,11 @@ type Result struct {
 	// is its failure, also among Problems.
 	Digest    *DigestOutcome
 	DigestErr error
+	// Fleet is what the exchange with the fleet did (nil when the host
+	// takes no part, or in a dry run); FleetErr why it failed (also in
+	// Problems: the run banned locally and keeps its fleet outbox).
+	Fleet    *FleetOutcome
+	FleetErr error
 }
 
 // maxUsers bounds the user names kept with a ban.
@@ -125,6 +131,13 @@ type run struct {
 	pols     map[string]*analyze.Policy // by jail; nil for a jail gone
 	// refused caches the guard's answer per key (see guarded).
 	refused map[netip.Prefix]bool
+	// counts are the run's failures per fleet bucket (share: failures).
+	counts map[countKey]int
+}
+
+type countKey struct {
+	trackKey
+	bucket int64
 }
 
 type fileSave struct {
@@ -199,7 +212,7 @@ func (e stateError) Unwrap() error { return e.err }
 func Run(ctx context.Context, db *state.DB, o Options) (*Result, error) {
 	res := &Result{Now: o.Now, Jails: map[string]*JailStats{}}
 	work := func(tx *state.Tx) error {
-		r := &run{ctx: ctx, o: o, tx: tx, res: res, tracks: map[trackKey]*trackEntry{}, clocks: map[string]time.Time{}, refused: map[netip.Prefix]bool{}}
+		r := &run{ctx: ctx, o: o, tx: tx, res: res, tracks: map[trackKey]*trackEntry{}, clocks: map[string]time.Time{}, refused: map[netip.Prefix]bool{}, counts: map[countKey]int{}}
 		for _, j := range o.Config.Enabled() {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -218,6 +231,9 @@ func Run(ctx context.Context, db *state.DB, o Options) (*Result, error) {
 	}
 	if err != nil {
 		return nil, err
+	}
+	if o.Config.Fleet.Enabled() && !o.DryRun {
+		syncFleet(ctx, db, o, res)
 	}
 	if o.Firewall != nil && !res.quiet {
 		step := o.Firewall.Apply
@@ -385,6 +401,9 @@ func (r *run) failure(j *config.Jail, pol *analyze.Policy, f *analyze.Failure) e
 		e.users = append(e.users, f.User)
 	}
 	e.n++
+	if fl := &r.o.Config.Fleet; fl.Share == config.ShareFailures && fl.TakesPart(j.Name) {
+		r.counts[countKey{k, fleet.BucketOf(f.Time)}]++
+	}
 	dec, ok := pol.Fail(e.tr, k.key, nt, net, f.Time)
 	if !ok {
 		return nil
@@ -511,6 +530,12 @@ func (r *run) finish() error {
 	if err := r.outbox(l.events); err != nil {
 		return err
 	}
+	for k, n := range r.counts {
+		e := state.FleetEntry{Kind: state.FleetFailures, Jail: k.jail, Prefix: k.key, Bucket: k.bucket, Count: n}
+		if err := r.tx.AddFleetEntry(e); err != nil {
+			return err
+		}
+	}
 	// In the order met: their expiries come nearly sorted, as the
 	// index wants them.
 	updates := make([]state.TrackUpdate, 0, len(r.order))
@@ -557,13 +582,15 @@ func (r *run) finish() error {
 }
 
 // quiet reports whether this run may leave the bans held unread: it
-// decided none, the firewall step is a plan of backend none or nothing,
+// decided none, it takes no part in a fleet (whose exchange reads and
+// writes bans after it), the firewall step is a plan of backend none or
+// nothing,
 // and the state's ban summary says that no ban was written, ended or
 // started since it was made, under the same guard, and that none of the
 // active bans is refused (a refusal is reported at every run). It then
 // fills Result.ActiveCount from the summary.
 func (r *run) quiet() (bool, error) {
-	if len(r.decided) > 0 || r.o.DryRun || r.o.Firewall != nil && r.o.Firewall.Kind() != "none" {
+	if len(r.decided) > 0 || r.o.DryRun || r.o.Firewall != nil && r.o.Firewall.Kind() != "none" || r.o.Config.Fleet.Enabled() {
 		return false, nil
 	}
 	s, ok, err := r.tx.BanSummary()
