@@ -2,13 +2,19 @@ package main
 
 import (
 	"fmt"
+	"runtime"
 	"runtime/debug"
 
 	"github.com/urfave/cli/v2"
 )
 
-// version is set at build time with -ldflags "-X main.version=v1.2.3".
-var version = ""
+// version and commit are set at build time, as dist/package does:
+// -ldflags "-X main.version=1.2.3 -X main.commit=0123abc". The commit is
+// stamped by hand because builds here run with GOFLAGS=-buildvcs=false.
+var (
+	version = ""
+	commit  = ""
+)
 
 // versionString returns the build's version: the linker's, else the module
 // version go install recorded, else "devel".
@@ -22,12 +28,28 @@ func versionString() string {
 	return "devel"
 }
 
+// commitString returns the commit the binary was built from: the linker's,
+// else the one the go command recorded (vcs.revision), else "unknown".
+func commitString() string {
+	if commit != "" {
+		return commit
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && s.Value != "" {
+				return s.Value
+			}
+		}
+	}
+	return "unknown"
+}
+
 func versionCommand(g *globals) *cli.Command {
 	return &cli.Command{
 		Name:  "version",
-		Usage: "print the version",
+		Usage: "print the version, the commit it was built from and the Go version",
 		Action: func(c *cli.Context) error {
-			_, err := fmt.Fprintf(g.stdout, "logjail %s\n", versionString())
+			_, err := fmt.Fprintf(g.stdout, "logjail %s (commit %s, %s)\n", versionString(), commitString(), runtime.Version())
 			return err
 		},
 	}
