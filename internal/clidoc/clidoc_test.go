@@ -112,7 +112,7 @@ func TestBash(t *testing.T) {
 		{"jailer f", "filter f"},
 		{"jailer --", "--config --verbose --help"},
 		{"jailer --config run ", "run filter f"}, // run is --config's value
-		{"jailer --config ", ""},                         // a value: files
+		{"jailer --config ", ""},                 // a value: files
 		{"jailer -v filter ", "test list"},
 		{"jailer f t", "test"},
 		{"jailer filter test --", "--regex --help"},
