@@ -149,8 +149,18 @@ func moduleRoot() (string, error) {
 // source is the commit a package is built from.
 type source struct {
 	commit string    // full hash
+	dirty  bool      // the checkout has uncommitted changes
 	tag    string    // a v-tag at the commit, or ""
 	time   time.Time // the commit's time: the files' and changelog's
+}
+
+// stamp is the commit as the binary reports it: with -dirty when the
+// build holds changes the commit does not.
+func (s source) stamp() string {
+	if s.dirty {
+		return s.commit + "-dirty"
+	}
+	return s.commit
 }
 
 func gitSource(root string) (source, error) {
@@ -169,6 +179,11 @@ func gitSource(root string) (source, error) {
 	}
 	s.time = time.Unix(unix, 0).UTC()
 	s.tag, _ = git("describe", "--tags", "--exact-match", "--match", "v[0-9]*")
+	status, err := git("status", "--porcelain", "--untracked-files=no")
+	if err != nil {
+		return s, fmt.Errorf("git status in %q: %w", root, err)
+	}
+	s.dirty = status != ""
 	return s, nil
 }
 
@@ -195,7 +210,7 @@ func stage(root, work, version string, src source) (*staged, error) {
 	st := &staged{version: version, mtime: src.time}
 	bin := filepath.Join(work, "logjail")
 	build := exec.Command("go", "build", "-trimpath", "-o", bin,
-		"-ldflags", fmt.Sprintf("-s -w -X main.version=%s -X main.commit=%s", version, src.commit), ".")
+		"-ldflags", fmt.Sprintf("-s -w -X main.version=%s -X main.commit=%s", version, src.stamp()), ".")
 	build.Dir = root
 	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
@@ -392,7 +407,7 @@ func gzipped(data []byte) ([]byte, error) {
 // for the commit built.
 func changelogText(version string, src source) []byte {
 	return []byte(fmt.Sprintf("logjail (%s) unstable; urgency=medium\n\n  * Built from commit %s.\n\n -- %s  %s\n",
-		version, src.commit, maintainer, src.time.Format("Mon, 02 Jan 2006 15:04:05 -0700")))
+		version, src.stamp(), maintainer, src.time.Format("Mon, 02 Jan 2006 15:04:05 -0700")))
 }
 
 // copyrightText is /usr/share/doc/logjail/copyright: logjail's notice and

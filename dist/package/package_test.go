@@ -134,8 +134,18 @@ func TestPackageContents(t *testing.T) {
 			t.Errorf("the binary is dynamically linked (program header %v)", p.Type)
 		}
 	}
-	head := strings.TrimSpace(run(t, "git", "rev-parse", "HEAD"))
-	if got, want := run(t, bin, "version"), "logjail 1.0.0 (commit "+head+", go"; !strings.HasPrefix(got, want) {
+	root, err := moduleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := gitSource(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if head := strings.TrimSpace(run(t, "git", "rev-parse", "HEAD")); src.commit != head {
+		t.Errorf("commit %q, git rev-parse HEAD %q", src.commit, head)
+	}
+	if got, want := run(t, bin, "version"), "logjail 1.0.0 (commit "+src.stamp()+", go"; !strings.HasPrefix(got, want) {
 		t.Errorf("logjail version: %q, want it to begin %q", got, want)
 	}
 
