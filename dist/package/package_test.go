@@ -315,7 +315,12 @@ COMP_WORDS=(logjail fi); COMP_CWORD=1; _logjail; echo "${COMPREPLY[*]}"`); strin
 		t.Fatal(err)
 	}
 	edited := append(conf, edit...)
-	if err := os.WriteFile("/etc/logjail/logjail.yaml", edited, 0o644); err != nil {
+	// Renamed into place: tests of other packages running meanwhile may
+	// read /etc/logjail/logjail.yaml and must never see half a file.
+	if err := os.WriteFile("/etc/logjail/logjail.yaml.edit", edited, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename("/etc/logjail/logjail.yaml.edit", "/etc/logjail/logjail.yaml"); err != nil {
 		t.Fatal(err)
 	}
 	dpkgI(deb2)
