@@ -81,7 +81,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		firewallCommand(g),
 		configCommand(g),
 		versionCommand(g),
-		docsCommand(g),
+		docsCommand(),
 	}
 	for _, c := range app.Commands {
 		setUsageErrors(c)

@@ -13,7 +13,7 @@ import (
 // docsCommand writes the manual pages and shell completions from the
 // same definitions as --help; dist/package runs it on the binary it
 // packages. Hidden: it is a build step, not an operator's command.
-func docsCommand(g *globals) *cli.Command {
+func docsCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "gendocs",
 		Usage:     "write the man pages and the bash and zsh completions into DIR",
