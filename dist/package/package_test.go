@@ -230,7 +230,7 @@ func TestLintian(t *testing.T) {
 // bans reach that namespace's firewall, never the host's. It puts the
 // machine back as it found it: the package purged, however the test ends.
 func TestPackageInstall(t *testing.T) {
-	testenv.Netns(t, "dpkg", "dpkg-query", "iptables", "iptables-save", "ip6tables-save", "man", "bash")
+	testenv.Netns(t, "dpkg", "dpkg-query", "iptables", "iptables-save", "ip6tables-save", "man", "bash", "systemctl")
 	if _, err := os.Stat("/run/systemd/system"); err == nil {
 		// postinst would start logjail.timer, whose runs act on the
 		// host's firewall.
@@ -323,7 +323,16 @@ COMP_WORDS=(logjail fi); COMP_CWORD=1; _logjail; echo "${COMPREPLY[*]}"`); strin
 	if err := os.Rename("/etc/logjail/logjail.yaml.edit", "/etc/logjail/logjail.yaml"); err != nil {
 		t.Fatal(err)
 	}
+	// The operator also disabled the timer: the upgrade must not enable it.
+	run(t, "systemctl", "disable", "logjail.timer")
+	if _, err := os.Lstat(wants); err == nil {
+		t.Fatalf("systemctl disable left %s", wants)
+	}
 	dpkgI(deb2)
+	if _, err := os.Lstat(wants); err == nil {
+		t.Errorf("the upgrade enabled the timer the operator had disabled")
+	}
+	run(t, "systemctl", "enable", "logjail.timer")
 	if got := run(t, "dpkg-query", "-W", "-f=${Version} ${Status}", "logjail"); got != "1.0.1 install ok installed" {
 		t.Fatalf("after the upgrade: %q", got)
 	}
@@ -374,6 +383,10 @@ COMP_WORDS=(logjail fi); COMP_CWORD=1; _logjail; echo "${COMPREPLY[*]}"`); strin
 	}
 	if out, _ := exec.Command("dpkg-query", "-W", "-f=${Status}", "logjail").Output(); len(out) > 0 && !strings.Contains(string(out), "not-installed") {
 		t.Errorf("after the purge dpkg says %q", out)
+	}
+	// deb-systemd-helper's records of the links and the mask.
+	if m, _ := filepath.Glob("/var/lib/systemd/deb-systemd-helper-*/*logjail*"); len(m) > 0 {
+		t.Errorf("dpkg --purge left %v", m)
 	}
 }
 
