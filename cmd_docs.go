@@ -23,7 +23,7 @@ func docsCommand() *cli.Command {
 			if c.NArg() != 1 {
 				return usagef("gendocs: want one DIR")
 			}
-			return runDocs(c.App, c.Args().First())
+			return runDocs(c.App, docsOptions{dir: c.Args().First()})
 		},
 	}
 }
@@ -65,7 +65,12 @@ the lines' own timestamps, or --now.`},
     changed.`},
 }
 
-func runDocs(app *cli.App, dir string) error {
+// docsOptions are gendocs' arguments.
+type docsOptions struct {
+	dir string // where man8/ and completion/ are written
+}
+
+func runDocs(app *cli.App, opts docsOptions) error {
 	files := map[string][]byte{
 		"completion/bash/logjail": clidoc.Bash(app),
 		"completion/zsh/_logjail": clidoc.Zsh(app),
@@ -74,7 +79,7 @@ func runDocs(app *cli.App, dir string) error {
 		files["man8/"+p.Name] = p.Text
 	}
 	for name, data := range files {
-		path := filepath.Join(dir, name)
+		path := filepath.Join(opts.dir, name)
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			return fmt.Errorf("gendocs: %w", err)
 		}
