@@ -168,9 +168,36 @@ func TestZsh(t *testing.T) {
 	if out, err := exec.Command(zsh, "-n", path).CombinedOutput(); err != nil {
 		t.Fatalf("zsh -n: %v\n%s", err, out)
 	}
-	for _, w := range []string{"'filter:work on filters'", "'f:work on filters'", "'--config:configuration FILE'", "'filter/test'", "*/--config|*/--format|*/--regex) ((i++))"} {
-		if !strings.Contains(string(script), w) {
-			t.Errorf("script lacks %q:\n%s", w, script)
+	// Outside a completion widget words and CURRENT are plain variables;
+	// _describe and _files are stubbed to print what they were given.
+	for _, c := range []struct {
+		words []string
+		want  string
+	}{
+		{[]string{"jailer", ""}, "run:run once filter:work on filters f:work on filters"},
+		{[]string{"jailer", "--"}, "--config:configuration FILE --verbose:say more -v:say more --help:show help -h:show help"},
+		{[]string{"jailer", "--config", ""}, "FILES"},
+		{[]string{"jailer", "--config", "run", ""}, "run:run once filter:work on filters f:work on filters"},
+		{[]string{"jailer", "f", ""}, "test:test a filter list:list filters"},
+		{[]string{"jailer", "filter", "test", "--r"}, "--regex:a failregex RE with <HOST> --help:show help -h:show help"},
+		{[]string{"jailer", "filter", "test", "x", ""}, "FILES"},
+	} {
+		var quoted []string
+		for _, w := range c.words {
+			quoted = append(quoted, shQuote(w))
+		}
+		prog := "_describe() { local name=${@[-1]}; print -r -- \"${(@P)name}\" }\n" +
+			"_files() { print FILES }\n" +
+			"words=(jailer ''); CURRENT=2\n" +
+			"source " + shQuote(path) + " >/dev/null\n" +
+			"words=(" + strings.Join(quoted, " ") + "); CURRENT=${#words}\n" +
+			"_jailer\n"
+		out, err := exec.Command(zsh, "-f", "-c", prog).CombinedOutput()
+		if err != nil {
+			t.Fatalf("zsh: %v\n%s", err, out)
+		}
+		if got := strings.TrimSpace(string(out)); got != c.want {
+			t.Errorf("%q: completions %q, want %q", c.words, got, c.want)
 		}
 	}
 }
