@@ -206,6 +206,29 @@ func TestRPMContents(t *testing.T) {
 	}
 }
 
+// TestReproducible: two builds of one commit are the same bytes (the
+// files carry the commit's time, the gzip headers none).
+func TestReproducible(t *testing.T) {
+	first := built(t)
+	dir := t.TempDir()
+	if _, err := build(dir, "1.0.0"); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{filepath.Base(first), "logjail-1.0.0-1.x86_64.rpm"} {
+		a, err := os.ReadFile(filepath.Join(filepath.Dir(first), name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(a, b) {
+			t.Errorf("two builds of %s differ", name)
+		}
+	}
+}
+
 // TestLintian: no errors and no warnings but the overridden ones.
 func TestLintian(t *testing.T) {
 	lintian := testenv.Tool(t, "lintian")
