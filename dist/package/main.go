@@ -35,7 +35,6 @@ package main
 import (
 	"bytes"
 	"compress/gzip"
-	"debug/buildinfo"
 	"embed"
 	"errors"
 	"flag"
@@ -44,7 +43,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -292,7 +290,7 @@ func stage(root, work, version string, src source) (*staged, error) {
 	add("/usr/share/zsh/vendor-completions/_logjail", filepath.Join(docs, "completion/zsh/_logjail"), "", 0o644, "deb")
 	add("/usr/share/zsh/site-functions/_logjail", filepath.Join(docs, "completion/zsh/_logjail"), "", 0o644, "rpm")
 
-	copyright, err := copyrightText(bin, src.time.Year())
+	copyright, err := copyrightText(root, bin, src.time.Year())
 	if err != nil {
 		return nil, err
 	}
@@ -408,34 +406,6 @@ func gzipped(data []byte) ([]byte, error) {
 func changelogText(version string, src source) []byte {
 	return []byte(fmt.Sprintf("logjail (%s) unstable; urgency=medium\n\n  * Built from commit %s.\n\n -- %s  %s\n",
 		version, src.stamp(), maintainer, src.time.Format("Mon, 02 Jan 2006 15:04:05 -0700")))
-}
-
-// copyrightText is /usr/share/doc/logjail/copyright: logjail's notice and
-// the Go modules linked into the binary, read from the binary itself.
-func copyrightText(bin string, year int) ([]byte, error) {
-	bi, err := buildinfo.ReadFile(bin)
-	if err != nil {
-		return nil, fmt.Errorf("read build info of %q: %w", bin, err)
-	}
-	var b strings.Builder
-	b.WriteString(`logjail: fail2ban without the daemon.
-
-Copyright ` + strconv.Itoa(year) + ` the logjail authors.
-License: the authors have not chosen a license yet; until they do, no
-rights beyond those the law grants are given.
-
-/usr/sbin/logjail is a static Go binary (` + bi.GoVersion + `). It contains
-the Go standard library (Copyright The Go Authors, BSD-3-Clause) and these
-modules, each under the license in its source:
-
-`)
-	for _, d := range bi.Deps {
-		if d.Replace != nil {
-			d = d.Replace
-		}
-		fmt.Fprintf(&b, "  %s %s\n", d.Path, d.Version)
-	}
-	return []byte(b.String()), nil
 }
 
 // withoutEnv returns env without the variable name.

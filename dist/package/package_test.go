@@ -158,6 +158,20 @@ func TestPackageContents(t *testing.T) {
 	if !bytes.Equal(conf, config.DefaultYAML()) {
 		t.Errorf("the conffile is not the embedded default:\n%s", conf)
 	}
+	// The copyright names the linked modules' licenses.
+	copyright, err := os.ReadFile(filepath.Join(dir, "usr/share/doc/logjail/copyright"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"the logjail authors", "github.com/urfave/cli/v2 v", "License: MIT\n    Copyright (c) 2022 urfave/cli maintainers",
+		"go.etcd.io/bbolt v", "golang.org/x/sys v", "License: BSD-3-Clause\n    Copyright 2009 The Go Authors."} {
+		if !bytes.Contains(copyright, []byte(want)) {
+			t.Errorf("copyright lacks %q:\n%s", want, copyright)
+		}
+	}
+	if bytes.Contains(copyright, []byte("nfpm")) {
+		t.Errorf("copyright lists nfpm, which the binary does not link:\n%s", copyright)
+	}
 	// The units and the crontab call the packaged binary.
 	for _, name := range []string{"lib/systemd/system/logjail.service", "usr/share/doc/logjail/crontab.example"} {
 		data, err := os.ReadFile(filepath.Join(dir, name))
