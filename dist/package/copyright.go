@@ -47,6 +47,11 @@ modules, each under the license in its source:
 			fmt.Fprintf(&b, "    %s\n", notice)
 		}
 	}
+	b.WriteString(`
+On Debian systems the complete text of the Apache License 2.0 is in
+/usr/share/common-licenses/Apache-2.0, that of the Mozilla Public License
+2.0 in /usr/share/common-licenses/MPL-2.0.
+`)
 	return []byte(b.String()), nil
 }
 
