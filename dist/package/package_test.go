@@ -425,6 +425,28 @@ COMP_WORDS=(logjail fi); COMP_CWORD=1; _logjail; echo "${COMPREPLY[*]}"`); strin
 	if m, _ := filepath.Glob("/var/lib/systemd/deb-systemd-helper-*/*logjail*"); len(m) > 0 {
 		t.Errorf("dpkg --purge left %v", m)
 	}
+
+	// A broken configuration does not block the removal: the flush fails,
+	// says so in one line and what to look at, and dpkg goes on.
+	dpkgI(deb1)
+	if err := os.WriteFile("/etc/logjail/logjail.yaml.edit", []byte("firewall: [\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename("/etc/logjail/logjail.yaml.edit", "/etc/logjail/logjail.yaml"); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("ip", "netns", "exec", ns, "dpkg", "--purge", "logjail").CombinedOutput()
+	if err != nil {
+		t.Fatalf("dpkg --purge with a broken configuration: %v\n%s", err, out)
+	}
+	for _, want := range []string{"logjail.yaml", "logjail: 'logjail firewall flush' failed; logjail's rules may remain (iptables -S; ipset list -n; nft list table inet logjail)"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("dpkg --purge with a broken configuration does not say %q:\n%s", want, out)
+		}
+	}
+	if _, err := os.Stat("/var/lib/logjail"); err == nil {
+		t.Errorf("dpkg --purge left /var/lib/logjail")
+	}
 }
 
 // hostRules returns the host's iptables and ip6tables rules that name
