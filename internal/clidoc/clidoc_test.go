@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -17,8 +18,9 @@ import (
 // roff or markdown would eat.
 func testApp() *cli.App {
 	return &cli.App{
-		Name:  "jailer",
-		Usage: "ban things",
+		Name:        "jailer",
+		Usage:       "ban things",
+		Description: "Examples:\n  jailer run --dry-run\n  jailer filter test auth.log",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "config", Value: "/etc/jailer.yaml", Usage: "configuration `FILE`"},
 			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "say more"},
@@ -76,6 +78,14 @@ func TestMan(t *testing.T) {
 		for _, w := range want {
 			if !strings.Contains(plain, w) {
 				t.Errorf("%s lacks %q:\n%s", name, w, plain)
+			}
+		}
+		if name == "jailer.8" {
+			// Indented example lines stay lines; text around them is filled.
+			for _, l := range []string{"Examples:", "jailer run --dry-run", "jailer filter test auth.log"} {
+				if !regexp.MustCompile(`(?m)^\s+` + regexp.QuoteMeta(l) + `$`).MatchString(plain) {
+					t.Errorf("%s: %q is not a line of its own:\n%s", name, l, plain)
+				}
 			}
 		}
 		if strings.Contains(plain, "secret") || strings.Contains(plain, "gendocs") {

@@ -54,7 +54,7 @@ func Man(app *cli.App, section int, footer string, extra []Extra) []Page {
 	for _, e := range extra {
 		if e.Heading == "DESCRIPTION" {
 			m.section(e.Heading)
-			m.paragraphs(e.Text)
+			m.items(e.Text)
 		}
 	}
 	m.section("GLOBAL OPTIONS")
@@ -67,7 +67,7 @@ func Man(app *cli.App, section int, footer string, extra []Extra) []Page {
 	for _, e := range extra {
 		if e.Heading != "DESCRIPTION" {
 			m.section(e.Heading)
-			m.paragraphs(e.Text)
+			m.items(e.Text)
 		}
 	}
 	m.seeAlso(seeAlso)
@@ -141,12 +141,48 @@ func (r *roff) tagged(tag, text string) {
 	r.text(esc(text))
 }
 
-// paragraphs writes text whose paragraphs are separated by blank lines,
-// with the tagged items Extra describes.
+// paragraphs writes a definition's text (a Description): paragraphs
+// separated by blank lines, filled, except lines indented as --help shows
+// examples, which are kept as they are.
 func (r *roff) paragraphs(s string) {
 	for _, p := range strings.Split(strings.TrimSpace(s), "\n\n") {
+		r.raw(".PP")
 		lines := strings.Split(p, "\n")
-		if len(lines) > 1 && strings.HasSuffix(lines[0], ":") && strings.HasPrefix(lines[1], " ") {
+		for i := 0; i < len(lines); {
+			j := i
+			if indented(lines[i]) {
+				for j < len(lines) && indented(lines[j]) {
+					j++
+				}
+				r.raw(".RS 4\n.nf")
+				for _, l := range lines[i:j] {
+					r.text(esc(strings.TrimSpace(l)))
+				}
+				r.raw(".fi\n.RE")
+			} else {
+				for j < len(lines) && !indented(lines[j]) {
+					j++
+				}
+				var filled []string
+				for _, l := range lines[i:j] {
+					filled = append(filled, strings.TrimSpace(l))
+				}
+				r.text(esc(strings.Join(filled, "\n")))
+			}
+			i = j
+		}
+	}
+}
+
+func indented(l string) bool { return strings.HasPrefix(l, " ") || strings.HasPrefix(l, "\t") }
+
+// items writes an Extra's text: paragraphs separated by blank lines; one
+// whose first line ends in ":" and whose other lines are indented is a
+// tagged item (the tag in bold, then its text).
+func (r *roff) items(s string) {
+	for _, p := range strings.Split(strings.TrimSpace(s), "\n\n") {
+		lines := strings.Split(p, "\n")
+		if len(lines) > 1 && strings.HasSuffix(lines[0], ":") && indented(lines[1]) {
 			var body []string
 			for _, l := range lines[1:] {
 				body = append(body, strings.TrimSpace(l))
@@ -156,11 +192,7 @@ func (r *roff) paragraphs(s string) {
 			r.text(esc(strings.Join(body, "\n")))
 			continue
 		}
-		r.raw(".PP")
-		for i := range lines {
-			lines[i] = strings.TrimSpace(lines[i])
-		}
-		r.text(esc(strings.Join(lines, "\n")))
+		r.paragraphs(p)
 	}
 }
 
