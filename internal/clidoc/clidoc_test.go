@@ -43,7 +43,10 @@ func testApp() *cli.App {
 }
 
 func TestMan(t *testing.T) {
-	pages := Man(testApp(), 8, "jailer 1.0", []Extra{{Heading: "FILES", Text: "/etc/jailer.yaml:\n    The configuration."}})
+	pages := Man(testApp(), 8, "jailer 1.0", []Extra{
+		{Heading: "FILES", Text: "/etc/jailer.yaml:\n    The configuration."},
+		{Heading: "DESCRIPTION", Text: "jailer bans things."},
+	})
 	var names []string
 	text := map[string]string{}
 	for _, p := range pages {
@@ -81,6 +84,12 @@ func TestMan(t *testing.T) {
 			}
 		}
 		if name == "jailer.8" {
+			if n := strings.Count(plain, "DESCRIPTION"); n != 1 {
+				t.Errorf("%s has %d DESCRIPTION sections:\n%s", name, n, plain)
+			}
+			if i, j := strings.Index(plain, "jailer bans things."), strings.Index(plain, "Examples:"); i < 0 || j < i {
+				t.Errorf("%s: the extra description is not before the application's:\n%s", name, plain)
+			}
 			// Indented example lines stay lines; text around them is filled.
 			for _, l := range []string{"Examples:", "jailer run --dry-run", "jailer filter test auth.log"} {
 				if !regexp.MustCompile(`(?m)^\s+` + regexp.QuoteMeta(l) + `$`).MatchString(plain) {

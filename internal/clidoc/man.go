@@ -47,15 +47,22 @@ func Man(app *cli.App, section int, footer string, extra []Extra) []Page {
 	m.text(app.Name + ` \- ` + esc(app.Usage))
 	m.section("SYNOPSIS")
 	m.raw(fmt.Sprintf(".B %s\n[\\fIglobal options\\fR] \\fIcommand\\fR [\\fIoptions\\fR] [\\fIarguments\\fR]", app.Name))
-	if app.Description != "" {
-		m.section("DESCRIPTION")
-		m.paragraphs(app.Description)
-	}
+	// One DESCRIPTION: the extra one's text, then the application's.
+	described := false
 	for _, e := range extra {
 		if e.Heading == "DESCRIPTION" {
-			m.section(e.Heading)
+			if !described {
+				m.section("DESCRIPTION")
+				described = true
+			}
 			m.items(e.Text)
 		}
+	}
+	if app.Description != "" {
+		if !described {
+			m.section("DESCRIPTION")
+		}
+		m.paragraphs(app.Description)
 	}
 	m.section("GLOBAL OPTIONS")
 	m.flags(root.flags)
