@@ -140,17 +140,24 @@ func runBan(ctx context.Context, g *globals, jail, forS string, args []string) e
 	defer cleanup()
 	now := g.now
 	err = db.Update(func(tx *state.Tx) error {
-		for _, p := range targets {
+		bans := make([]*state.Ban, len(targets))
+		for i, p := range targets {
 			b := &state.Ban{Jail: jail, Prefix: p, Start: now, Offense: 1, Manual: true}
 			if !permanent {
 				b.Until = now.Add(d)
 			}
-			if err := tx.PutBan(b); err != nil {
-				return err
-			}
-			if err := tx.AddHistory(b); err != nil {
-				return err
-			}
+			bans[i] = b
+		}
+		if err := tx.PutBans(bans); err != nil {
+			return err
+		}
+		if err := tx.AddHistories(bans); err != nil {
+			return err
+		}
+		if !cfg.Digest.Enabled() {
+			return nil // the outbox is for a digest that will be sent
+		}
+		for _, b := range bans {
 			if err := tx.AddEvent(&state.Event{Kind: state.EventBan, Time: now, Ban: b}); err != nil {
 				return err
 			}

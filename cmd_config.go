@@ -9,8 +9,8 @@ import (
 func configCommand(g *globals) *cli.Command {
 	return &cli.Command{
 		Name:  "config",
-		Usage: "check the configuration",
-		Subcommands: []*cli.Command{{
+		Usage: "check the configuration, or import fail2ban's",
+		Subcommands: []*cli.Command{importFail2banCommand(g), {
 			Name:  "check",
 			Usage: "report every error with its line (exit 2), or print the effective configuration",
 			Action: func(c *cli.Context) error {

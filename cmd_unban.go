@@ -78,6 +78,9 @@ func runUnban(ctx context.Context, g *globals, jail string, all bool, args []str
 					return err
 				}
 			}
+			if !cfg.Digest.Enabled() {
+				continue // the outbox is for a digest that will be sent
+			}
 			bb := b
 			if err := tx.AddEvent(&state.Event{Kind: state.EventUnban, Time: g.now, Ban: &bb, Text: "by hand"}); err != nil {
 				return err

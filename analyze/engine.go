@@ -3,6 +3,7 @@ package analyze
 import (
 	"math"
 	"net/netip"
+	"slices"
 	"sort"
 	"time"
 )
@@ -26,6 +27,15 @@ type Policy struct {
 	// Prefix6 groups IPv6 addresses into networks of this many bits (64
 	// bans an attacker's whole /64); 0 or 128 keeps single addresses.
 	Prefix6 int
+	// Net6, when shorter than Prefix6, is the IPv6 network that failures
+	// count in besides their own key: an attacker who takes a new address
+	// of its /64 for every attempt is banned by the network once the
+	// network holds MaxRetry failures (see Fail). 0 or 128: off.
+	Net6 int
+	// Never lists networks a network ban must not cover besides Ignore:
+	// the machine's own addresses. A network that overlaps one (or an
+	// ignored network) is not counted; its addresses still are.
+	Never []netip.Prefix
 }
 
 // BanDuration returns the length of the offense-th ban (1-based); permanent
@@ -70,6 +80,71 @@ func (p *Policy) Key(a netip.Addr) netip.Prefix {
 	return pfx
 }
 
+// NetKey returns the network a failure of a counts in besides Key, when
+// the network rule applies to a: an IPv6 address, Net6 shorter than the
+// key's length, and a network clear of ignored and Never networks.
+func (p *Policy) NetKey(a netip.Addr) (netip.Prefix, bool) {
+	a = a.Unmap()
+	if !a.Is6() || p.Net6 <= 0 || p.Net6 >= 128 || (p.Prefix6 > 0 && p.Prefix6 <= p.Net6) {
+		return netip.Prefix{}, false
+	}
+	n, _ := a.Prefix(p.Net6)
+	for _, list := range [][]netip.Prefix{p.Ignore, p.Never} {
+		for _, x := range list {
+			if x.Overlaps(n) {
+				return netip.Prefix{}, false
+			}
+		}
+	}
+	return n, true
+}
+
+// Fail applies one failure at t to its key's track and to its network's
+// track (nt nil when NetKey has none), and returns the ban it triggers,
+// with Key set to key or net:
+//
+//   - nothing counts while the key or the network is banned;
+//   - the key's track steps first: an address that reaches MaxRetry
+//     alone is banned alone, as without the network rule, and the
+//     failures that banned it leave the network's track (they are paid
+//     for: one attacker banned does not bring its neighbours' network
+//     closer to a ban);
+//   - otherwise the failure counts in the network's track, and the
+//     network is banned when it holds MaxRetry failures in the window,
+//     from any of its addresses.
+func (p *Policy) Fail(tr *Track, key netip.Prefix, nt *Track, net netip.Prefix, t time.Time) (Decision, bool) {
+	n := t.UnixNano()
+	if tr.BannedAt(n) || (nt != nil && nt.BannedAt(n)) {
+		return Decision{}, false
+	}
+	if nt == nil {
+		d, ok := p.Step(tr, t)
+		d.Key = key
+		return d, ok
+	}
+	var before [8]int64
+	prior := append(before[:0], tr.Failures...)
+	if d, ok := p.Step(tr, t); ok {
+		// Step cleared the window: the failures it held, and t, go from
+		// the network's.
+		nt.forget(append(prior, n))
+		d.Key = key
+		return d, true
+	}
+	d, ok := p.Step(nt, t)
+	d.Key = net
+	return d, ok
+}
+
+// forget removes one failure at each of the times ts, where present.
+func (tr *Track) forget(ts []int64) {
+	for _, x := range ts {
+		if i, ok := slices.BinarySearch(tr.Failures, x); ok {
+			tr.Failures = slices.Delete(tr.Failures, i, i+1)
+		}
+	}
+}
+
 // Track is what the engine remembers of one network in one jail between
 // failures: the failures inside the window and the bans so far. A track
 // holds at most MaxRetry-1 failure times.
@@ -102,6 +177,24 @@ func (tr *Track) Stale(p *Policy, now time.Time) bool {
 		return false
 	}
 	return tr.BanStart == 0 || tr.BanStart <= n-int64(p.History)
+}
+
+// Expiry returns the time, in Unix nanoseconds, from which the track is
+// Stale under p: the end of its newest failure's window, of its ban, and
+// of the History its ban counts in. A permanent ban never expires
+// (math.MaxInt64).
+func (tr *Track) Expiry(p *Policy) int64 {
+	e := int64(math.MinInt64)
+	if n := len(tr.Failures); n > 0 {
+		e = tr.Failures[n-1] + int64(p.FindTime)
+	}
+	if tr.BanStart != 0 {
+		if tr.BanUntil == 0 {
+			return math.MaxInt64
+		}
+		e = max(e, tr.BanUntil, tr.BanStart+int64(p.History))
+	}
+	return e
 }
 
 // Decision is a ban the policy decided.

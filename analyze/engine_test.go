@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"math"
 	"net/netip"
 	"testing"
 	"time"
@@ -98,5 +99,34 @@ func TestTrackStale(t *testing.T) {
 	}
 	if !tr.Stale(&p, t0.Add(25*time.Hour)) {
 		t.Error("an offense older than history must go")
+	}
+}
+
+// TestTrackExpiry: a track is Stale from its Expiry on, and not before,
+// for tracks with and without failures and bans (temporary, permanent,
+// ended, future).
+func TestTrackExpiry(t *testing.T) {
+	t0 := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC).UnixNano()
+	p := &Policy{MaxRetry: 3, FindTime: time.Minute, BanTime: time.Hour, History: 24 * time.Hour}
+	s := int64(time.Second)
+	tracks := []Track{
+		{},
+		{Failures: []int64{t0}},
+		{Failures: []int64{t0 - 10*s, t0}},
+		{BanStart: t0, BanUntil: t0 + 3600*s, Offenses: 1},
+		{BanStart: t0, BanUntil: t0 + 3600*s, Offenses: 1, Failures: []int64{t0 + 7200*s}},
+		{BanStart: t0, Offenses: 1},                           // permanent
+		{BanStart: t0, BanUntil: t0 + 48*3600*s, Offenses: 2}, // longer than History
+	}
+	for i, tr := range tracks {
+		e := tr.Expiry(p)
+		for _, at := range []int64{t0 - 3600*s, t0, t0 + 59*s, t0 + 60*s, t0 + 3600*s, t0 + 7260*s, t0 + 24*3600*s, t0 + 48*3600*s, e - 1, e} {
+			if e == math.MaxInt64 && at == e {
+				continue
+			}
+			if got, want := tr.Stale(p, time.Unix(0, at)), at >= e; got != want {
+				t.Errorf("track %d (%+v): Stale at %d = %v, but Expiry %d", i, tr, at-t0, got, e-t0)
+			}
+		}
 	}
 }

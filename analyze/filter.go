@@ -18,6 +18,11 @@ const (
 	// ignoreregex matched, or an informational line that only tells which
 	// address a process is serving).
 	Ignored
+	// Ambiguous: the line is of the filter's business but client-chosen
+	// text stands on both sides of the address, and nothing the client
+	// cannot write tells which address the daemon wrote: the line is
+	// skipped, never guessed ("ambiguous lines skipped").
+	Ambiguous
 )
 
 // Matcher recognises failures in the lines of one stream. It may remember

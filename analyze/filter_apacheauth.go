@@ -3,6 +3,7 @@ package analyze
 import (
 	"bytes"
 	"net/netip"
+	"time"
 )
 
 // The apache-auth filter counts what fail2ban 1.0's apache-auth filter
@@ -28,10 +29,19 @@ import (
 // mismatch - got `X' but expected", "unknown algorithm `X' received",
 // "invalid qop `X' received", and mod_ssl's SNI mismatches.
 //
+// With "ErrorLog syslog" the same entry, without its date, follows the tag
+// httpd, apache or apache2 (also "httpd/NAME"): "httpd[123]:
+// [authz_core:error] [pid 123] [client ADDR:PORT] AH01630: ...". An IPv6
+// client may come in brackets: "[client [2001:db8::1]:51548]".
+//
+// Where the address comes from, per shape: always from "[client ...]",
+// which Apache writes before the message; everything the client chose
+// (user name, URI, referrer, Host) comes after it. A line whose client
+// field is not one address (with or without port) does not count.
+//
 // Deliberate differences from fail2ban 1.0.2: no modes (fail2ban's
-// aggressive mode also counts mod_evasive's denials); the syslog form
-// (ErrorLog syslog, fail2ban's logging=syslog) is not read; an IPv6 client
-// of Apache 2.4 is read without its port, where fail2ban's pattern may take
+// aggressive mode also counts mod_evasive's denials); an IPv6 client of
+// Apache 2.4 is read without its port, where fail2ban's pattern may take
 // the port for the address's last group.
 
 func init() {
@@ -40,16 +50,26 @@ func init() {
 		Rules: []string{"denied", "wrong-scheme", "user", "authorization", "password-mismatch",
 			"digest-user", "digest", "sni"},
 		Sample:      "[Tue Nov 24 10:00:00.123456 2026] [auth_basic:error] [pid 4242:tid 140011] [client 192.0.2.7:51234] AH01618: user admin not found: /private/",
-		Description: "Apache httpd 2.2/2.4: authentication and authorization failures in the error log",
+		Description: "Apache httpd 2.2/2.4: authentication and authorization failures in the error log or through syslog",
 		New:         func(string) Matcher { return &apacheAuthMatcher{} },
 	})
 }
 
-type apacheAuthMatcher struct{}
+type apacheAuthMatcher struct{ h Header }
 
-func (apacheAuthMatcher) Match(dst []Failure, num int64, line []byte, tp *TimeParser) ([]Failure, Outcome) {
-	if len(line) == 0 || line[0] != '[' {
+func (m *apacheAuthMatcher) Match(dst []Failure, num int64, line []byte, tp *TimeParser) ([]Failure, Outcome) {
+	if len(line) == 0 {
 		return dst, Missed
+	}
+	if line[0] != '[' {
+		// ErrorLog syslog: "httpd[123]: [authz_core:error] [pid 123] ..."
+		// (Apache opens syslog with LOG_PID). Looking at the first '['
+		// keeps the other programs' lines from costing a header parse.
+		h := &m.h
+		if !apacheSyslogPID(line) || !tp.Syslog(line, h) || !apacheProg(h.Prog) || len(h.Msg) == 0 || h.Msg[0] != '[' {
+			return dst, Missed
+		}
+		return apacheEntry(dst, num, h.Time, h.Msg[1:])
 	}
 	t, n, ok := tp.Parse(line)
 	if !ok {
@@ -59,6 +79,37 @@ func (apacheAuthMatcher) Match(dst []Failure, num int64, line []byte, tp *TimePa
 	if !ok {
 		return dst, Missed
 	}
+	return apacheEntry(dst, num, t, b)
+}
+
+// apacheSyslogPID reports whether the first '[' of line opens a pid
+// followed by "]: [": the tag and the error log entry of ErrorLog syslog.
+func apacheSyslogPID(line []byte) bool {
+	k := bytes.IndexByte(line, '[')
+	if k < 0 {
+		return false
+	}
+	d := skipDigits(line[k+1:])
+	return d > 0 && hasPrefix(line[k+1+d:], "]: [")
+}
+
+// apacheProg reports whether a syslog tag is Apache's: httpd, apache or
+// apache2, optionally followed by "/NAME" (a tag chosen per server).
+func apacheProg(p []byte) bool {
+	if k := bytes.IndexByte(p, '/'); k > 0 {
+		p = p[:k]
+	}
+	if string(p) == "httpd" {
+		return true
+	}
+	p, ok := trimPrefix(p, "apache")
+	return ok && skipDigits(p) == len(p)
+}
+
+// apacheEntry reads an error log entry after its time and "[": the level,
+// the optional pid, the client and the message.
+func apacheEntry(dst []Failure, num int64, t time.Time, b []byte) ([]Failure, Outcome) {
+	var ok bool
 	// [error] (2.2) or [module:level] (2.4; ":error" without a module).
 	e := bytes.IndexByte(b, ']')
 	if e <= 0 {
@@ -88,6 +139,10 @@ func (apacheAuthMatcher) Match(dst []Failure, num int64, line []byte, tp *TimePa
 		return dst, Missed
 	}
 	e = bytes.IndexByte(b, ']')
+	if e > 0 && b[0] == '[' && hasPrefix(b[e:], "]:") {
+		// "[client [2001:db8::1]:51548] ": an IPv6 address in brackets.
+		e += bytes.IndexByte(b[e+1:], ']') + 1
+	}
 	if e <= 0 || !hasPrefix(b[e:], "] ") {
 		return dst, Missed
 	}

@@ -31,10 +31,33 @@ import (
 // follow the message; all readings of the fields must agree (see
 // hostVote).
 //
+// Dovecot 2.4 (what fail2ban 1.1.1 added): the login processes write
+// "Login aborted: REASON (auth failed, N attempts in S secs) (auth_failed):
+// user=<U>, ..., rip=ADDR, ..."; the auth process's event prefix names user
+// and client, "auth(U,ADDR,SERVICE:MECH)<SESSION>: Info: sql: Password
+// mismatch (given password: ...)", as the tag of its own log or after
+// "dovecot: " in syslog. Lines under daemontools or s6 carry TAI64N stamps
+// ("@4000..."); Dovecot 2.2's own log writes "auth-worker(default): ".
+//
+// Where the address comes from, per shape:
+//   - disconnects: after a "rip=" that follows ", " (or the cause) and is
+//     followed only by what Dovecot writes after rip; every such rip= is
+//     tried and all must agree (user=<...> may hold ", rip=A").
+//   - passdb failures "NAME(U,ADDR[,<S>|,|,SERVICE:MECH]): MSG" and 2.4's
+//     prefix: the last comma-separated field, or the one before a session,
+//     an empty field or SERVICE:MECH; every "): " followed by a failure
+//     message is tried as the end of the fields and all must agree. This
+//     relies on user names without commas, Dovecot's default
+//     (auth_username_chars): Dovecot leaves the address out when the auth
+//     client gave none, and a user "x,A" then reads as client A.
+//   - pam_unix: see pamAuthFailure (ruser and user are both the user).
+//
+// Lines whose readings disagree are skipped (ambiguous), never guessed.
+//
 // Deliberate differences from fail2ban 1.0.2: rsyslog's "message repeated
-// N times" counts N failures; TAI64N timestamps are not read; no modes
-// (fail2ban's aggressive mode also counts disconnects without any
-// authentication attempt).
+// N times" counts N failures; TAI64N stamps are read as libtai does, 10 s
+// earlier than fail2ban; no modes (fail2ban's aggressive mode also counts
+// disconnects without any authentication attempt).
 
 func init() {
 	register(&Filter{
@@ -53,20 +76,38 @@ var dovecotLogins = [...]string{"imap-login: ", "pop3-login: ", "managesieve-log
 
 // dovecotDisconnects are the words that start a login process's disconnect
 // message.
-var dovecotDisconnects = [...]string{"Disconnected", "Aborted login", "Remote closed connection", "Client has quit the connection"}
+var dovecotDisconnects = [...]string{"Disconnected", "Aborted login", "Login aborted", "Remote closed connection", "Client has quit the connection"}
 
 func (m *dovecotMatcher) Match(dst []Failure, num int64, line []byte, tp *TimeParser) ([]Failure, Outcome) {
 	h := &m.h
 	if !tp.Syslog(line, h) {
 		return dst, Missed
 	}
-	switch string(trimPID(h.Prog)) {
+	prog := trimPID(h.Prog)
+	switch string(prog) {
 	case "dovecot", "dovecot-auth", "auth", "auth-worker",
 		"imap-login", "pop3-login", "managesieve-login", "submission-login":
 	default:
-		return dst, Missed
+		if len(prog) < 6 || prog[0] != 'a' {
+			return dst, Missed
+		}
+		if e, ok := trimPrefix(prog, "auth("); ok {
+			// Dovecot 2.4's own log: the event's prefix stands as the tag.
+			return dovecotEvent(dst, num, h, e, h.Msg)
+		}
+		// Dovecot 2.2's own log: "auth-worker(default): ".
+		if p, ok := trimPrefix(prog, "auth-worker("); !ok || len(p) < 2 || p[len(p)-1] != ')' {
+			return dst, Missed
+		}
 	}
 	b := dovecotContent(h.Msg)
+	if e, ok := trimPrefix(b, "auth("); ok {
+		// Dovecot 2.4 through syslog: "dovecot[1]: auth(U,ADDR,...)<S>: ..."
+		if sp := bytes.IndexByte(e, ' '); sp > 1 && e[sp-1] == ':' {
+			return dovecotEvent(dst, num, h, e[:sp-1], e[sp+1:])
+		}
+		return dst, Missed
+	}
 	if hasPrefix(b, "authentication failure; ") {
 		return pamFailure(dst, num, h, b, "pam-unix", false, "dovecot")
 	}
@@ -86,7 +127,7 @@ func (m *dovecotMatcher) Match(dst []Failure, num int64, line []byte, tp *TimePa
 	case voteNone:
 		return dst, Missed
 	case voteSplit:
-		return dst, Ignored
+		return dst, Ambiguous
 	}
 	f := Failure{Line: num, Time: h.Time, Addr: addr, Rule: rule}
 	if len(user) > 0 {
@@ -236,6 +277,16 @@ func dovecotCause(b []byte) []byte {
 	if r, ok := trimPrefix(b, "):"); ok {
 		return r
 	}
+	// Dovecot 2.4 adds the reason's code: ") (auth_failed):".
+	if r, ok := trimPrefix(b, ") ("); ok {
+		i := 0
+		for i < len(r) && (r[i] >= 'a' && r[i] <= 'z' || r[i] == '_') {
+			i++
+		}
+		if r, ok = trimPrefix(r[i:], "):"); ok && i > 0 {
+			return r
+		}
+	}
 	return nil
 }
 
@@ -324,6 +375,56 @@ func dovecotPassdb(b []byte) (addr netip.Addr, user []byte, rule string, st vote
 	return v.addr, v.user, rule, v.state()
 }
 
+// dovecotEvent reads Dovecot 2.4's passdb failures, whose event prefix
+// names user and client: "auth(U,ADDR,SERVICE:MECH)<SESSION>: Info: sql:
+// Password mismatch (given password: ...)". e is the prefix after
+// "auth(", msg the message after its colon. The user may hold commas, so
+// the address is read from the end of the parentheses (see dovecotFields).
+func dovecotEvent(dst []Failure, num int64, h *Header, e, msg []byte) ([]Failure, Outcome) {
+	if n := len(e); n > 0 && e[n-1] == '>' {
+		k := bytes.LastIndexByte(e, '<')
+		if k < 0 {
+			return dst, Missed
+		}
+		e = e[:k]
+	}
+	inside, ok := trimSuffix(e, ")")
+	if !ok {
+		return dst, Missed
+	}
+	msg, _ = trimPrefix(msg, "Info: ")
+	// The passdb driver: "sql: ", "pam: ", "ldap: ", "passwd-file: ".
+	i := 0
+	for i < len(msg) && (msg[i] >= 'a' && msg[i] <= 'z' || msg[i] == '-') {
+		i++
+	}
+	if i >= 3 && i <= 15 && hasPrefix(msg[i:], ": ") {
+		msg = msg[i+2:]
+	}
+	rule := "passdb"
+	switch {
+	case dovecotPamMsg(msg):
+		rule = "pam"
+	case hasPrefixCap(msg, "unknown user") || hasPrefixCap(msg, "invalid credentials") ||
+		hasPrefixCap(msg, "password mismatch"):
+	default:
+		return dst, Missed
+	}
+	var v hostVote
+	dovecotFields(&v, inside)
+	switch v.state() {
+	case voteNone:
+		return dst, Missed
+	case voteSplit:
+		return dst, Ambiguous
+	}
+	f := Failure{Line: num, Time: h.Time, Addr: v.addr, Rule: rule}
+	if len(v.user) > 0 {
+		f.User = userString(v.user)
+	}
+	return appendN(dst, f, h.Repeat), Matched
+}
+
 // dovecotFields adds the readings of a passdb's "U,ADDR" or
 // "U,ADDR,<SESSION>" to v.
 func dovecotFields(v *hostVote, inside []byte) {
@@ -334,13 +435,29 @@ func dovecotFields(v *hostVote, inside []byte) {
 	if a, ok := ParseAddr(inside[last+1:]); ok {
 		v.add(inside[last+1:], a, inside[:last])
 	}
-	if s := inside[last+1:]; len(s) > 2 && s[0] == '<' && s[len(s)-1] == '>' {
+	// After the address: a session "<ID>", nothing ("U,ADDR,"), or 2.4's
+	// "SERVICE:MECH" (sasl:login, imap:plain), which no address is.
+	if s := inside[last+1:]; len(s) == 0 || len(s) > 2 && s[0] == '<' && s[len(s)-1] == '>' || dovecotServiceMech(s) {
 		if prev := bytes.LastIndexByte(inside[:last], ','); prev > 0 {
 			if a, ok := ParseAddr(inside[prev+1 : last]); ok {
 				v.add(inside[prev+1:last], a, inside[:prev])
 			}
 		}
 	}
+}
+
+// dovecotServiceMech reports whether s is "service:mech" in lower case.
+func dovecotServiceMech(s []byte) bool {
+	c := bytes.IndexByte(s, ':')
+	if c <= 0 || c == len(s)-1 {
+		return false
+	}
+	for i, x := range s {
+		if i != c && !(x >= 'a' && x <= 'z' || x >= '0' && x <= '9' || x == '-' || x == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // dovecotPamMsg recognises what follows "pam(U,ADDR): " when PAM refused

@@ -1,10 +1,17 @@
 package analyze
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 func TestAgreementDovecot(t *testing.T) {
 	checkAgreement(t, "dovecot", "dovecot", []f2bDiff{
 		{25, "203.0.113.99", "logjail", "rsyslog's \"message repeated 2 times\""},
+		{30, "192.0.2.241", "logjail", "Dovecot 2.4's \"Login aborted\" (fail2ban 1.1.1 reads it, Debian's 1.0.2 not)"},
+		{31, "192.0.2.242", "logjail", "Dovecot 2.4's \"Login aborted\""},
+		{32, "192.0.2.110", "logjail", "Dovecot 2.4's auth(U,ADDR,SERVICE:MECH) event prefix (fail2ban 1.1.1)"},
+		{33, "192.0.2.111", "logjail", "Dovecot 2.4's auth(U,ADDR,SERVICE:MECH) event prefix through syslog"},
 	})
 }
 
@@ -45,5 +52,21 @@ func TestDovecotCause(t *testing.T) {
 				t.Errorf("dovecotCause(%q) = %q, want %q", c.in, got, c.fields)
 			}
 		})
+	}
+}
+
+// TestAmbiguousSkipped checks that a line whose readings name different
+// clients is skipped as Ambiguous, for each filter that can say so.
+func TestAmbiguousSkipped(t *testing.T) {
+	for _, c := range []struct{ filter, line string }{
+		{"dovecot", "Nov 24 10:00:00 h dovecot: auth: passwd-file(x,10.9.9.9): unknown user,192.0.2.1): unknown user"},
+		{"dovecot", "Nov 24 10:00:00 h auth: pam_unix(dovecot:auth): authentication failure; logname= uid=0 euid=0 tty=dovecot ruser= rhost=192.0.2.1  user= rhost=10.9.9.9  user= rhost=192.0.2.1  user="},
+		{"vsftpd", `Tue Nov 24 10:00:00 2026 [pid 1] [ftp] FAIL LOGIN: Client "10.9.9.9", anon password "x] FAIL LOGIN: Client "192.0.2.1"`},
+	} {
+		f, _ := Builtin(c.filter)
+		fs, out := f.New("").Match(nil, 1, []byte(c.line), NewTimeParser(testRef, time.UTC))
+		if out != Ambiguous || len(fs) != 0 {
+			t.Errorf("%s: %q: outcome %d, %d failures; want Ambiguous, none", c.filter, c.line, out, len(fs))
+		}
 	}
 }

@@ -18,7 +18,22 @@ import (
 // `user "` is the one nginx wrote: either `": password mismatch` or the
 // colon of ", client:" after the (administrator's) password file.
 //
-// Deliberate differences from fail2ban 1.0.2: the request, host and
+// With Debian's libnginx-mod-http-auth-pam:
+//
+//	2026/11/24 10:00:00 [error] 1234#1234: *1 PAM: user 'U' - not authenticated: Authentication failure, client: ADDR, server: S, ...
+//
+// Where the address comes from: in the PAM form, after the first ", client: "
+// that follows the first colon (the user has none, and what stands between
+// is PAM's message); otherwise after the first `": password mismatch,
+// client: ` or, in "was not found", after the first colon following
+// `user "` (that of ", client:"), and up to ", server: ". A line with no
+// address there does not count.
+//
+// Deliberate differences from fail2ban 1.0.2: fail2ban takes the last
+// "client:" of a line whose user name seems to hold a forged record (its
+// sample "trying injection on user name"); that user name has colons, which
+// nginx never writes, so the forged text is the Host header's and logjail
+// counts the client nginx wrote first. The request, host and
 // referrer that follow the client are not checked (fail2ban wants an HTTP
 // request line without spaces and a host); the error log sent to syslog
 // ("nginx: 2026/11/24 10:00:00 [error] ...") counts too; the aggressive
@@ -27,9 +42,9 @@ import (
 func init() {
 	register(&Filter{
 		Name:        "nginx-http-auth",
-		Rules:       []string{"password-mismatch", "user-not-found"},
+		Rules:       []string{"password-mismatch", "user-not-found", "pam"},
 		Sample:      `2026/11/24 10:00:00 [error] 1234#1234: *7 user "admin": password mismatch, client: 192.0.2.7, server: example.com, request: "GET /private/ HTTP/1.1", host: "example.com"`,
-		Description: "nginx: HTTP Basic authentication failures in the error log (file or syslog)",
+		Description: "nginx: HTTP Basic authentication failures (auth_basic, auth_pam) in the error log (file or syslog)",
 		New:         func(string) Matcher { return &nginxAuthMatcher{} },
 	})
 }
@@ -63,7 +78,11 @@ func nginxAuthFailure(dst []Failure, num int64, t time.Time, repeat int, b []byt
 		return dst, Missed
 	}
 	b = b[d+3:]
-	if d = skipDigits(b); d == 0 || !hasPrefix(b[d:], ` user "`) {
+	d = skipDigits(b)
+	if d > 0 && hasPrefix(b[d:], ` PAM: user '`) {
+		return nginxPAMFailure(dst, num, t, repeat, b[d+len(` PAM: user '`):])
+	}
+	if d == 0 || !hasPrefix(b[d:], ` user "`) {
 		return dst, Missed
 	}
 	b = b[d+len(` user "`):]
@@ -94,6 +113,38 @@ func nginxAuthFailure(dst []Failure, num int64, t time.Time, repeat int, b []byt
 		return dst, Missed
 	}
 	f := Failure{Line: num, Time: t, Addr: a, Rule: rule}
+	if len(user) > 0 {
+		f.User = userString(user)
+	}
+	return appendN(dst, f, repeat), Matched
+}
+
+// nginxPAMFailure reads the rest of ngx_http_auth_pam's failure (Debian's
+// libnginx-mod-http-auth-pam), after "PAM: user '": "U' - not
+// authenticated: REASON, client: ADDR, server: ...". The user has no colon
+// (Basic credentials), so the first colon is the module's; REASON is PAM's
+// own text.
+func nginxPAMFailure(dst []Failure, num int64, t time.Time, repeat int, b []byte) ([]Failure, Outcome) {
+	const mark = "' - not authenticated"
+	c := bytes.IndexByte(b, ':')
+	if c < len(mark) || !hasSuffix(b[:c], mark) || !hasPrefix(b[c:], ": ") {
+		return dst, Missed
+	}
+	user, rest := b[:c-len(mark)], b[c+2:]
+	k := index(rest, ", client: ")
+	if k < 0 {
+		return dst, Missed
+	}
+	rest = rest[k+len(", client: "):]
+	e := bytes.IndexByte(rest, ',')
+	if e <= 0 || !hasPrefix(rest[e:], ", server: ") {
+		return dst, Missed
+	}
+	a, ok := ParseAddr(rest[:e])
+	if !ok {
+		return dst, Missed
+	}
+	f := Failure{Line: num, Time: t, Addr: a, Rule: "pam"}
 	if len(user) > 0 {
 		f.User = userString(user)
 	}

@@ -7,6 +7,7 @@ func TestAgreementNginxAuth(t *testing.T) {
 		{10, "192.0.2.70", "logjail", "an HTTP/1.0 request without Host: fail2ban wants the host field"},
 		{13, "192.0.2.73", "logjail", "a referrer with a space: fail2ban wants it without"},
 		{15, "203.0.113.90", "logjail", "the error log sent to syslog"},
+		{18, "192.0.2.120", "logjail", "ngx_http_auth_pam's failure (fail2ban reads it from 1.1.1 on, Debian's 1.0.2 not)"},
 	})
 }
 

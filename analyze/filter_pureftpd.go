@@ -11,6 +11,17 @@ import "bytes"
 // The client stands before the message, so the user name cannot move it.
 // The message is recognised in the languages Pure-FTPd ships.
 //
+// Where the address comes from: the "(?@HOST)" prefix only. HOST is what
+// Pure-FTPd wrote: the client's address, or, unless it runs with -H
+// (DontResolve; Debian's package does not set it), the name its reverse
+// DNS gave, unverified, with every byte but letters, digits, '.', '-' and
+// ':' made '_'. A name is reported as a name and never banned; but a client
+// that controls its reverse zone can answer with a name that reads as
+// another address ("192.0.2.1"), which no log line tells from the real
+// one. Run Pure-FTPd with DontResolve when it feeds logjail (or fail2ban):
+// then HOST is always the address, and clients with reverse DNS are
+// counted at all.
+//
 // Deliberate differences from fail2ban 1.0.2: rsyslog's "message repeated
 // N times" counts N failures; two mis-encoded CJK variants in fail2ban's
 // list (Korean and simplified Chinese decoded with the wrong charset) are

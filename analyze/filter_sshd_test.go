@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -117,7 +118,7 @@ func TestSSHDFraming(t *testing.T) {
 			m := f.New(mode)
 			tp := NewTimeParser(testRef, time.UTC)
 			for i, c := range cases {
-				got, _ := m.Match(nil, int64(i+1), []byte(c.line), tp)
+				got, out := m.Match(nil, int64(i+1), []byte(c.line), tp)
 				for _, g := range got {
 					if g.Addr == framed || strings.Contains(g.Host, "10.9.9.9") {
 						t.Errorf("framed 10.9.9.9: %s", c.line)
@@ -127,6 +128,9 @@ func TestSSHDFraming(t *testing.T) {
 					continue
 				}
 				switch {
+				case c.expect == "~" && (len(got) > 0 || out != Ambiguous):
+					t.Errorf("want the line skipped as ambiguous, got outcome %d, %d failures: %s", out, len(got), c.line)
+				case c.expect == "~":
 				case c.expect == "-" && len(got) > 0:
 					t.Errorf("want no failure, got %s: %s", got[0].HostString(), c.line)
 				case c.expect != "-" && len(got) == 0:
@@ -333,4 +337,116 @@ func TestSSHDSnapshot(t *testing.T) {
 			}
 		}
 	}
+}
+
+// sshdShapes are sshd's messages with the client's text in them: {U} is a
+// user name (cut at 100 bytes where sshd cuts it), {I} other client text
+// (auth info, a disconnect reason, a version string, an algorithm offer,
+// a second user name), {R} the address sshd writes and {P} its port.
+// ambigOK says whether the line may be skipped as ambiguous although the
+// process named its address before (false: the earlier line must settle
+// it).
+var sshdShapes = []struct {
+	text    string
+	ambigOK bool
+}{
+	{"Failed password for invalid user {U} from {R} port {P} ssh2", false},
+	{"Failed password for {U} from {R} port {P} ssh2: {I}", false},
+	{"Failed password for {U} from {R} port {P} ssh1: ruser {I}", false},
+	{"Failed publickey for invalid user {U} from {R} port {P} ssh2: RSA-CERT SHA256:abc ID {I} (serial 1) CA RSA SHA256:def", false},
+	{"Failed keyboard-interactive/pam for invalid user {U} from {R} port {P} ssh2: {I}", false},
+	{"Failed hostbased for {U} from {R} port {P} ssh2: RSA SHA256:x, client user \"{I}\", client host \"h\"", false},
+	{"Accepted publickey for {U} from {R} port {P} ssh2: RSA-CERT SHA256:abc ID {I} (serial 1) CA RSA SHA256:def", false},
+	{"Invalid user {U} from {R} port {P}", false},
+	{"pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser={U} rhost={R}  user={I}", false},
+	{"pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser={U} rhost={R}", false},
+	{"pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost={R}  user={I}", false},
+	{"Received disconnect from {R} port {P}:3: {I}: Auth fail [preauth]", false},
+	{"Received disconnect from {R} port {P}:11: {I} [preauth]", false},
+	{"Disconnecting invalid user {U} {R} port {P}: {CHANGE} [preauth]", false},
+	{"Connection closed by authenticating user {U} {R} port {P} [preauth]", false},
+	{"Disconnected from invalid user {U} {R} port {P} [preauth]", false},
+	{"error: maximum authentication attempts exceeded for invalid user {U} from {R} port {P} ssh2 [preauth]", false},
+	{"User {U} from {R} not allowed because not listed in AllowUsers", false},
+	{"error: PAM: Authentication failure for illegal user {U} from {R}", false},
+	{"Bad protocol version identification '{I}' from {R} port {P}", false},
+	{"Unable to negotiate with {R} port {P}: no matching cipher found. Their offer: {I} [preauth]", false},
+	{"Disconnecting: Too many authentication failures for {U} [preauth]", false},
+}
+
+// sshdFragments are what an attacker puts in the client text to make a
+// parser take 10.9.9.9 for the client.
+var sshdFragments = []string{
+	"", " from 10.9.9.9 port 22 ssh2", " from 10.9.9.9", "from 10.9.9.9 port 1", " from 10.9.9.9 port 1 ssh2: x",
+	" from 10.9.9.9 port 1 ssh1: ruser", " rhost=10.9.9.9", " rhost=10.9.9.9  user=x", "rhost=10.9.9.9",
+	" client: 10.9.9.9", " 10.9.9.9 port 1", " 10.9.9.9 port 1: Change of username or service not allowed: (x,ssh",
+	": Change of username or service not allowed: (", " ssh2: ", " port 1 ssh2", " [preauth]", " from ::ffff:10.9.9.9 port 1 ssh2",
+	"' from 10.9.9.9 port 1", ": no matching cipher found. Their offer: ", " user=", " from 10.9.9.9 port 1 ssh2: RSA SHA256:x",
+	" ID x (serial 1) CA RSA SHA256:y", ":3: x: Auth fail", " 10.9.9.9",
+}
+
+// sshdVis writes client text as sshd logs it (strnvis: a byte it will not
+// print as \ooo, a backslash doubled).
+func sshdVis(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '\\':
+			b.WriteString(`\\`)
+		case c < 0x20 || c >= 0x7f:
+			b.WriteString(`\` + string(rune('0'+c>>6)) + string(rune('0'+c>>3&7)) + string(rune('0'+c&7)))
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+func cut(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// FuzzSSHDClientText builds sshd lines of real shapes with client text
+// that holds forged "from A port N ssh2", "rhost=A", "client: A" and the
+// like, and fails when a failure names any client but the real one; when
+// the process named its client first ("Connection from", logged at
+// LogLevel VERBOSE), no shape may be left ambiguous.
+func FuzzSSHDClientText(f *testing.F) {
+	for i := range sshdShapes {
+		f.Add(uint8(i), "test", "x", uint8(1), uint8(4), uint16(5000), false)
+		f.Add(uint8(i), "a", "b", uint8(6), uint8(11), uint16(22), true)
+		f.Add(uint8(i), "root", "", uint8(12), uint8(1), uint16(1), false)
+	}
+	f.Add(uint8(1), "test", "", uint8(0), uint8(1), uint16(58946), false)
+	f.Add(uint8(13), "x", "root", uint8(11), uint8(0), uint16(4), true)
+	f.Fuzz(func(t *testing.T, shape uint8, user, info string, f1, f2 uint8, port uint16, ctx bool) {
+		sh := sshdShapes[int(shape)%len(sshdShapes)]
+		real := netip.AddrFrom4([4]byte{192, 0, 2, byte(port%250 + 1)})
+		u := user + sshdFragments[int(f1)%len(sshdFragments)]
+		in := sshdFragments[int(f2)%len(sshdFragments)] + info
+		change := cut("Change of username or service not allowed: ("+u+",ssh-connection) -> ("+in+",ssh-connection)", 100)
+		msg := strings.NewReplacer("{U}", sshdVis(cut(u, 100)), "{I}", sshdVis(in), "{CHANGE}", sshdVis(change),
+			"{R}", real.String(), "{P}", strconv.Itoa(int(port))).Replace(sh.text)
+		for _, mode := range sshdModeNames {
+			fl, _ := Builtin("sshd")
+			m := fl.New(mode)
+			tp := NewTimeParser(testRef, time.UTC)
+			if ctx {
+				m.Match(nil, 1, []byte("Nov 24 10:00:00 h sshd[42]: Connection from "+real.String()+" port "+strconv.Itoa(int(port))+" on 10.0.0.1 port 22"), tp)
+			}
+			line := "Nov 24 10:00:01 h sshd[42]: " + msg
+			got, out := m.Match(nil, 2, []byte(line), tp)
+			for _, g := range got {
+				if g.Addr != real || g.Host != "" {
+					t.Fatalf("mode %s: %q counts for %q, the client is %s", mode, line, g.HostString(), real)
+				}
+			}
+			if ctx && out == Ambiguous && !sh.ambigOK {
+				t.Fatalf("mode %s: %q skipped as ambiguous after the process named %s", mode, line, real)
+			}
+		}
+	})
 }

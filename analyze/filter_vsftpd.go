@@ -13,6 +13,18 @@ import (
 //   - pam_unix's "authentication failure; ... tty=ftp ... rhost=HOST" under
 //     vsftpd's syslog tag.
 //
+// Where the address comes from, per shape:
+//   - FAIL LOGIN: between `] FAIL LOGIN: Client "` and the next '"'. The
+//     user name before it and the anonymous password after it are the
+//     client's and may hold the marker: every occurrence is tried, a
+//     reading is kept when what follows its address is what vsftpd writes
+//     there, and all kept readings must agree; else the line is skipped
+//     as ambiguous.
+//   - pam_unix: after " rhost=", with the remote user and the user (both
+//     the login name) on either side; see pamAuthFailure. Linux-PAM before
+//     0.99 ("(pam_unix) " after the tag, or the "vsftpd(pam_unix)" tag)
+//     wrote no user.
+//
 // Deliberate differences from fail2ban 1.0.2:
 //   - the FAIL LOGIN record also counts in syslog (syslog_enable=YES, where
 //     vsftpd 3 drops the date and pid and vsftpd 2 keeps them);
@@ -49,6 +61,11 @@ func (m *vsftpdMatcher) Match(dst []Failure, num int64, line []byte, tp *TimePar
 		msg := h.Msg
 		if len(msg) > 0 && msg[0] == '[' {
 			return vsftpdFailLogin(dst, num, h.Time, h.Repeat, msg)
+		}
+		if r, ok := trimPrefix(msg, "(pam_unix) "); ok {
+			// Linux-PAM before 0.99 without the tag's pid:
+			// "vsftpd: (pam_unix) authentication failure; ...".
+			return pamFailure(dst, num, h, r, "pam", true, "ftp", "")
 		}
 		if msg, ok := trimPrefix(msg, "pam_unix"); ok {
 			if len(msg) > 0 && msg[0] == '(' {
@@ -121,7 +138,7 @@ func vsftpdFailLogin(dst []Failure, num int64, t time.Time, repeat int, b []byte
 	case voteNone:
 		return dst, Missed
 	case voteSplit:
-		return dst, Ignored
+		return dst, Ambiguous
 	}
 	f, ok := newFailure(num, t, v.raw, v.user, "fail-login")
 	if !ok {

@@ -44,6 +44,9 @@ type ReplayStats struct {
 	// From/To, not of an ignored address). NoAddr counts the kept failures
 	// that name the client by host name only: counted, never banned.
 	Lines, Failures, NoAddr int64
+	// Ambiguous counts the lines the filters skipped because client text
+	// stood on both sides of the address (Outcome Ambiguous).
+	Ambiguous int64
 	// First and Last are the times of the first and last kept failure.
 	First, Last time.Time
 	Jails       []ReplayJailStats
@@ -64,6 +67,9 @@ type ReplayFileStats struct {
 	Lines      int64
 	// Long counts lines skipped for exceeding MaxLineLen.
 	Long int64
+	// Ambiguous counts lines a filter skipped because client text stood
+	// on both sides of the address (Outcome Ambiguous).
+	Ambiguous int64
 }
 
 // ReplayJailStats are one jail's totals.
@@ -182,6 +188,7 @@ func Replay(ctx context.Context, files []string, o ReplayOptions) (*ReplayStats,
 	}
 	for _, s := range r.all {
 		r.st.Lines += s.file.Lines
+		r.st.Ambiguous += s.file.Ambiguous
 		r.st.Files = append(r.st.Files, s.file)
 	}
 	for i := range r.st.Jails {
@@ -243,6 +250,9 @@ func (r *replay) open(path string) (*stream, error) {
 	}
 	s := &stream{r: r, order: len(r.all), log: l, lines: NewLineReader(l), tp: NewTimeParser(ref, r.o.Loc),
 		file: ReplayFileStats{Path: path, Compressed: l.Compressed}}
+	// A replayed file is taken as it is: its last line counts, ended by
+	// a newline or not.
+	s.lines.Closed = true
 	for _, j := range r.o.Jails {
 		s.matchers = append(s.matchers, j.Filter.New(j.Mode))
 	}
@@ -266,7 +276,11 @@ func (s *stream) advance() error {
 		}
 		for ji, m := range s.matchers {
 			n := len(s.pending)
-			s.pending, _ = m.Match(s.pending, s.lines.Num(), line, s.tp)
+			var out Outcome
+			s.pending, out = m.Match(s.pending, s.lines.Num(), line, s.tp)
+			if out == Ambiguous {
+				s.file.Ambiguous++
+			}
 			for range len(s.pending) - n {
 				s.jails = append(s.jails, ji)
 			}
@@ -369,11 +383,18 @@ func (r *replay) failure(ji int, f *Failure) {
 		}
 		a.tracks[ji] = tr
 	}
-	d, ok := pol.Step(tr, f.Time)
+	var nt *Track
+	net, hasNet := pol.NetKey(f.Addr)
+	if hasNet {
+		if nt = r.tracks[ji][net]; nt == nil {
+			nt = &Track{}
+			r.tracks[ji][net] = nt
+		}
+	}
+	d, ok := pol.Fail(tr, pol.Key(f.Addr), nt, net, f.Time)
 	if !ok {
 		return
 	}
-	d.Key = pol.Key(f.Addr)
 	st.Bans = append(st.Bans, ReplayBan{Jail: j.Name, Decision: d})
 	st.Jails[ji].Bans++
 	r.hour(d.Start).Bans++
@@ -386,14 +407,21 @@ func (r *replay) compare(ji int, j *ReplayJail, f *Failure) {
 	if pol.Ignored(f.Addr) {
 		return
 	}
-	key := pol.Key(f.Addr)
-	tr := r.ctracks[ji][key]
-	if tr == nil {
-		tr = &Track{}
-		r.ctracks[ji][key] = tr
+	track := func(key netip.Prefix) *Track {
+		tr := r.ctracks[ji][key]
+		if tr == nil {
+			tr = &Track{}
+			r.ctracks[ji][key] = tr
+		}
+		return tr
 	}
-	if d, ok := pol.Step(tr, f.Time); ok {
-		d.Key = key
+	key := pol.Key(f.Addr)
+	var nt *Track
+	net, hasNet := pol.NetKey(f.Addr)
+	if hasNet {
+		nt = track(net)
+	}
+	if d, ok := pol.Fail(track(key), key, nt, net, f.Time); ok {
 		r.st.CompareBans = append(r.st.CompareBans, ReplayBan{Jail: j.Name, Decision: d})
 	}
 }

@@ -149,14 +149,22 @@ func (v *hostVote) state() voteState {
 //
 // The remote user and the user are chosen by the client and stand on both
 // sides of the host, and either may contain " rhost=". Programs that set
-// the remote user set it to the user (vsftpd), others leave it empty
-// (dovecot); so every " rhost=" is tried as the real one, a reading is kept
+// the remote user set it to the user (vsftpd, dovecot), others leave it
+// empty; so every " rhost=" is tried as the real one, a reading is kept
 // when its remote user is empty or equals its user, and the line counts
-// only when all kept readings name the same host. A reading without
-// " user=" but with a remote user is kept only when oldPAM is set: old
-// pam_unix versions wrote no user, but a program that sets the user gets
-// it written by any current one, and allowing that reading would let a
-// crafted name make every line ambiguous.
+// only when all kept readings name the same host (else it is ambiguous:
+// voteSplit).
+//
+// Linux-PAM before 0.99 wrote no " user=": "ruser=R rhost=H". Current
+// pam_unix writes the user whenever there is one, so a reading with a
+// remote user but no user is kept only when oldPAM is set (the caller
+// knows the line is old: the "(pam_unix)" tag) or when it is the only
+// reading there is, the text after "ruser=" holding one " rhost=". Keeping
+// it in other lines would let a current client named "x rhost=A" make its
+// own failures ambiguous. The price: on a system with a PAM from before
+// 0.99 a client whose remote user holds " rhost=A  user=" can make its
+// line read as a current one naming A; such systems are twenty years out
+// of support.
 func pamAuthFailure(msg []byte, oldPAM bool, ttys ...string) (host, user []byte, st voteState) {
 	var ok bool
 	if msg, ok = trimPrefix(msg, "logname="); !ok {
@@ -200,7 +208,7 @@ func pamAuthFailure(msg []byte, oldPAM bool, ttys ...string) (host, user []byte,
 		var u []byte
 		switch {
 		case len(tail) == 0 || string(tail) == " ":
-			if len(ruser) > 0 && !oldPAM {
+			if len(ruser) > 0 && !oldPAM && index(s, " rhost=") != k {
 				continue
 			}
 			u = ruser
@@ -249,7 +257,7 @@ func pamFailure(dst []Failure, num int64, h *Header, msg []byte, rule string, ol
 	case voteNone:
 		return dst, Missed
 	case voteSplit:
-		return dst, Ignored
+		return dst, Ambiguous
 	}
 	f, ok := newFailure(num, h.Time, host, user, rule)
 	if !ok {

@@ -15,6 +15,17 @@ import (
 //	2026/11/24 10:00:00                  nginx error log
 //	[Sun Dec 04 04:47:44 2005]           Apache error log (fractions too)
 //	[10/Oct/2000:13:55:36 -0700]         common/combined access log
+//	@4000000069248e1000000000            TAI64N (daemontools multilog, runit
+//	                                     svlogd -tt, s6-log t)
+//	1795514400.123                       Unix seconds (10 digits; fraction
+//	                                     optional)
+//
+// A TAI64N label is 2^62 + 10 + the Unix seconds, the convention of
+// libtai, daemontools and runit (TAI was 10 s ahead of UTC in 1970; leap
+// seconds since are not counted), which tai64nlocal undoes the same way.
+// s6 counts the leap seconds too: its stamps read 27 s (in 2026) late.
+// fail2ban takes the label minus 2^62 as the Unix time, 10 s later than
+// logjail.
 //
 // Dates without a year take it from Ref (its year in Loc), one year back
 // when the date would lie more than a day after Ref. Times without a zone
@@ -126,7 +137,14 @@ func (p *TimeParser) parse(b []byte) (t time.Time, n, secAt int, ok bool) {
 	case b[0] == '[':
 		n = parseBracketed(b, &s)
 	case isDigit(b[0]):
+		if len(b) > 4 && isDigit(b[4]) {
+			t, n, ok = p.epoch(b)
+			return t, n, 0, ok
+		}
 		n = parseNumeric(b, &s)
+	case b[0] == '@':
+		t, n, ok = p.tai64n(b)
+		return t, n, 0, ok
 	default:
 		n = parseNamed(b, &s)
 	}
@@ -141,6 +159,78 @@ func (p *TimeParser) parse(b []byte) (t time.Time, n, secAt int, ok bool) {
 		secAt = s.secAt
 	}
 	return t, n, secAt, true
+}
+
+// tai64n reads "@" and 24 hex digits: a TAI64 label and nanoseconds.
+func (p *TimeParser) tai64n(b []byte) (time.Time, int, bool) {
+	const n = 25
+	if len(b) < n || (len(b) > n && isHex(b[n])) {
+		return time.Time{}, 0, false
+	}
+	var label, nsec uint64
+	for _, c := range b[1:17] {
+		v, ok := hexVal(c)
+		if !ok {
+			return time.Time{}, 0, false
+		}
+		label = label<<4 | uint64(v)
+	}
+	for _, c := range b[17:n] {
+		v, ok := hexVal(c)
+		if !ok {
+			return time.Time{}, 0, false
+		}
+		nsec = nsec<<4 | uint64(v)
+	}
+	const base = 1<<62 + 10
+	if label < base || nsec > 999999999 {
+		return time.Time{}, 0, false
+	}
+	sec := label - base
+	if sec > uint64(time.Date(maxYear, 12, 31, 23, 59, 59, 0, time.UTC).Unix()) {
+		return time.Time{}, 0, false
+	}
+	return time.Unix(int64(sec), int64(nsec)).In(p.loc()), n, true
+}
+
+// epoch reads Unix seconds, ten digits, and an optional fraction, ended
+// by a byte that is no digit, letter or further separator of a date.
+func (p *TimeParser) epoch(b []byte) (time.Time, int, bool) {
+	sec, ok := num(b, 0, 10)
+	if !ok {
+		return time.Time{}, 0, false
+	}
+	i, nsec := 10, 0
+	if i+1 < len(b) && b[i] == '.' && isDigit(b[i+1]) {
+		i++
+		for scale := 100000000; i < len(b) && isDigit(b[i]); i++ {
+			nsec += int(b[i]-'0') * scale
+			scale /= 10
+		}
+	}
+	if i < len(b) {
+		if c := b[i]; isDigit(c) || c|0x20 >= 'a' && c|0x20 <= 'z' || c == '.' || c == '-' || c == '/' || c == ':' {
+			return time.Time{}, 0, false
+		}
+	}
+	return time.Unix(int64(sec), int64(nsec)).In(p.loc()), i, true
+}
+
+func isHex(c byte) bool {
+	_, ok := hexVal(c)
+	return ok
+}
+
+func hexVal(c byte) (byte, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0', true
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10, true
+	case c >= 'A' && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
 }
 
 // ParseCLF parses an access-log time such as 10/Oct/2000:13:55:36 -0700

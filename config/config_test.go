@@ -84,23 +84,23 @@ func TestParseFull(t *testing.T) {
 		{&Jail{Name: "sshd", Line: 18, Enabled: true, Filter: sshdFilter, Mode: defMode(sshdFilter),
 			LogPath: []string{"/var/log/auth.log", "/var/log/secure"}, Ports: []PortRange{{22, 22}},
 			Protocol: ProtoTCP, BanTime: time.Hour, FindTime: 30 * time.Minute, MaxRetry: 5,
-			IgnoreIP: defIgnore, Start: StartBeginning, BanPrefix6: 64, Increment: inc}},
+			IgnoreIP: defIgnore, Start: StartBeginning, BanPrefix6: 64, CountPrefix6: 64, Increment: inc}},
 		// Everything of sshd through the merge key, but its own port.
 		{&Jail{Name: "sshd-alt", Line: 23, Enabled: true, Filter: sshdFilter, Mode: defMode(sshdFilter),
 			LogPath: []string{"/var/log/auth.log", "/var/log/secure"}, Ports: []PortRange{{2222, 2222}},
 			Protocol: ProtoTCP, BanTime: time.Hour, FindTime: 30 * time.Minute, MaxRetry: 5,
-			IgnoreIP: defIgnore, Start: StartBeginning, BanPrefix6: 64, Increment: inc}},
+			IgnoreIP: defIgnore, Start: StartBeginning, BanPrefix6: 64, CountPrefix6: 64, Increment: inc}},
 		{&Jail{Name: "myapp", Line: 26, Enabled: true, Mode: "",
 			FailRegex:   []string{`^login failed for \S+ from <HOST>$`, `^bad password for <USER> from <HOST>`},
 			IgnoreRegex: []string{`^login failed for test `},
 			LogPath:     []string{"/var/log/myapp/*.log"}, Ports: []PortRange{{80, 80}, {443, 443}, {8000, 8100}},
 			Protocol: ProtoTCP, Permanent: true, FindTime: 30 * time.Minute, MaxRetry: 3,
-			IgnoreIP: defIgnore, Start: StartEnd, BanPrefix6: 64, Increment: inc}},
+			IgnoreIP: defIgnore, Start: StartEnd, BanPrefix6: 64, CountPrefix6: 64, Increment: inc}},
 		{&Jail{Name: "web-udp", Line: 35, Enabled: false, Mode: "",
 			FailRegex: []string{`^denied <HOST>`}, IgnoreRegex: []string{},
 			LogPath: []string{"/var/log/web.log"}, Ports: []PortRange{{53, 53}, {5000, 5010}},
 			Protocol: ProtoUDP, BanTime: time.Hour, FindTime: 30 * time.Minute, MaxRetry: 3,
-			IgnoreIP: []netip.Prefix{}, Start: StartBeginning, BanPrefix6: 64,
+			IgnoreIP: []netip.Prefix{}, Start: StartBeginning, BanPrefix6: 64, CountPrefix6: 64,
 			Increment: Increment{Enabled: false, Factor: 1.5, MaxTime: 36 * time.Hour}}},
 	}
 	for _, tt := range tests {
@@ -203,7 +203,7 @@ func TestBuiltinDefaults(t *testing.T) {
 	want := &Jail{Name: "sshd", Line: 2, Enabled: true, Filter: j.Filter, Mode: defMode(j.Filter),
 		LogPath: []string{"/var/log/auth.log"}, Protocol: ProtoTCP, BanTime: 10 * time.Minute,
 		FindTime: 10 * time.Minute, MaxRetry: 5, IgnoreIP: prefixes("127.0.0.0/8", "::1/128"),
-		Start: StartBeginning, BanPrefix6: 128, Increment: Increment{false, 2, Week}}
+		Start: StartBeginning, BanPrefix6: 128, CountPrefix6: 64, Increment: Increment{false, 2, Week}}
 	if j.Filter.Name != "sshd" || !reflect.DeepEqual(j, want) {
 		t.Errorf("got  %+v\nwant %+v", j, want)
 	}

@@ -38,7 +38,11 @@
 //	filter             the jail's name, which must then be a built-in
 //	                   filter; or {failregex: [...], ignoreregex: [...]}:
 //	                   Go regular expressions, each failregex holding
-//	                   <HOST> once and <USER> at most once
+//	                   <HOST> once and <USER> at most once; or
+//	                   {style: fail2ban, prefregex, failregex, ignoreregex,
+//	                   datepattern, maxlines}: fail2ban's semantics and
+//	                   tags on RE2 (analyze.Fail2banSpec); the package
+//	                   config/fail2ban imports a fail2ban configuration
 //	mode               the filter's first mode (see logjail filter list)
 //	logpath            none; an enabled jail needs one. Absolute paths or
 //	                   glob patterns, expanded at each run (Jail.Files)
@@ -52,6 +56,8 @@
 //	                   names. A jail's list replaces the defaults' list.
 //	start              beginning (or end): where a new log file is read from
 //	ban_prefix6        128; 64 bans an IPv6 attacker's whole /64
+//	count_prefix6      64: IPv6 failures also count in their /64, banned
+//	                   as a whole at maxretry; 128 turns this off
 //	bantime_increment  {enabled: false, factor: 2, maxtime: 1w}; each of
 //	                   the three is inherited on its own
 //

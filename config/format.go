@@ -63,7 +63,9 @@ func (c *Config) Format(w io.Writer) error {
 // node writes one resolved jail.
 func (j *Jail) node() *yaml.Node {
 	m := mapNode("enabled", boolean(j.Enabled))
-	if j.FailRegex != nil {
+	if j.Fail2ban != nil {
+		m.Content = append(m.Content, str("filter"), j.fail2banNode())
+	} else if j.FailRegex != nil {
 		m.Content = append(m.Content, str("filter"), mapNode(
 			"failregex", regexSeq(j.FailRegex),
 			"ignoreregex", regexSeq(j.IgnoreRegex),
@@ -103,6 +105,7 @@ func (j *Jail) node() *yaml.Node {
 		str("ignoreip"), ignore,
 		str("start"), str(j.Start),
 		str("ban_prefix6"), num(j.BanPrefix6),
+		str("count_prefix6"), num(j.CountPrefix6),
 		str("bantime_increment"), flow(mapNode(
 			"enabled", boolean(j.Increment.Enabled),
 			"factor", factor(j.Increment.Factor),

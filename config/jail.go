@@ -31,6 +31,9 @@ type Jail struct {
 	// written (not nil, maybe empty); both are nil for a built-in filter.
 	FailRegex   []string
 	IgnoreRegex []string
+	// Fail2ban is the filter mapping of style: fail2ban (its FailRegex and
+	// IgnoreRegex are the two fields above); nil otherwise.
+	Fail2ban *analyze.Fail2banSpec
 	// LogPath are the log files, as absolute paths or glob patterns; see
 	// Files.
 	LogPath []string
@@ -55,6 +58,12 @@ type Jail struct {
 	// BanPrefix6 is the prefix length an IPv6 ban covers (128 for one
 	// address, 64 for a whole /64).
 	BanPrefix6 int
+	// CountPrefix6 is the IPv6 network failures also count in: when
+	// the network holds MaxRetry failures inside FindTime, from any of
+	// its addresses, the whole network is banned. It takes effect when
+	// shorter than BanPrefix6 (128 turns it off), and never bans a
+	// network holding an ignored address or one of the machine's own.
+	CountPrefix6 int
 	// Increment lengthens the bans of repeat offenders.
 	Increment Increment
 }

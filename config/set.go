@@ -9,7 +9,7 @@ import (
 )
 
 // SetKeys are the keys Set accepts.
-var SetKeys = []string{"maxretry", "findtime", "bantime", "ignoreip", "mode", "ban_prefix6",
+var SetKeys = []string{"maxretry", "findtime", "bantime", "ignoreip", "mode", "ban_prefix6", "count_prefix6",
 	"bantime_increment.enabled", "bantime_increment.factor", "bantime_increment.maxtime"}
 
 // Set changes one policy value in every jail of c.Jails, for `replay --set
@@ -74,6 +74,15 @@ func (c *Config) Set(key, value string) error {
 			return fail(err)
 		}
 		apply = func(j *Jail) error { j.BanPrefix6 = n; return nil }
+	case "count_prefix6":
+		n, err := strconv.Atoi(value)
+		if err != nil {
+			return fail(fmt.Errorf("count_prefix6 must be a whole number"))
+		}
+		if err := checkCountPrefix6(n); err != nil {
+			return fail(err)
+		}
+		apply = func(j *Jail) error { j.CountPrefix6 = n; return nil }
 	case "bantime_increment.enabled":
 		b, err := strconv.ParseBool(value)
 		if err != nil {

@@ -48,6 +48,7 @@ type filterSpec struct {
 	missing      bool // a built-in name not compiled in (lenient parse only)
 	custom       bool
 	fail, ignore []string
+	f2b          *analyze.Fail2banSpec // style: fail2ban
 }
 
 type banTime struct {
@@ -69,13 +70,14 @@ type jailSpec struct {
 	ignoreip   val[[]netip.Prefix]
 	start      val[string]
 	banPrefix6 val[int]
+	cntPrefix6 val[int]
 	incEnabled val[bool]
 	incFactor  val[float64]
 	incMaxTime val[time.Duration]
 }
 
 var jailKeys = []string{"enabled", "filter", "mode", "logpath", "port", "protocol", "bantime", "findtime",
-	"maxretry", "ignoreip", "start", "ban_prefix6", "bantime_increment"}
+	"maxretry", "ignoreip", "start", "ban_prefix6", "count_prefix6", "bantime_increment"}
 
 // Built-in defaults of every jail setting that has one.
 var (
@@ -88,6 +90,9 @@ const (
 	defFindTime   = 10 * time.Minute
 	defMaxRetry   = 5
 	defBanPrefix6 = 128
+	// IPv6 failures also count in their /64: an attacker rotating
+	// through its own /64 is banned by it (issue 15).
+	defCountPrefix6 = 64
 )
 
 // jailSpec reads a jail's (or the defaults') mapping. where prefixes
@@ -191,6 +196,15 @@ func (p *parser) jailSpec(where string, v *yaml.Node) *jailSpec {
 				}
 			}
 			put(&s.banPrefix6, v, n, ok)
+		case "count_prefix6":
+			n, ok := p.integer(where, key, v)
+			if ok {
+				if err := checkCountPrefix6(n); err != nil {
+					p.wrapf(v, err, "%s%v", where, err)
+					ok = false
+				}
+			}
+			put(&s.cntPrefix6, v, n, ok)
 		case "bantime_increment":
 			p.increment(where, v, s)
 		default:
@@ -259,15 +273,22 @@ func (p *parser) filter(where string, v *yaml.Node) (filterSpec, bool) {
 	ok := true
 	var failNode *yaml.Node
 	kvs, _ := p.mapping(where, "filter", v)
+	ok = p.filterStyle(where, kvs, &fs)
 	for _, kv := range kvs {
 		k, v := kv.k, kv.v
 		switch k.Value {
+		case "style", "prefregex", "datepattern", "maxlines":
+			ok = p.fail2banKey(where, k, v, &fs) && ok
 		case "failregex", "ignoreregex":
 			fail := k.Value == "failregex"
 			items, lok := p.list(where+"filter.", k.Value, v, noSplit)
 			ok = ok && lok
 			res := []string{}
 			for _, it := range items {
+				if fs.f2b != nil {
+					res = append(res, it.s)
+					continue
+				}
 				if err := checkRegex(it.s, fail); err != nil {
 					p.wrapf(it.n, err, "%sfilter.%s %q: %v", where, k.Value, it.s, err)
 					ok = false
@@ -280,10 +301,11 @@ func (p *parser) filter(where string, v *yaml.Node) (filterSpec, bool) {
 				fs.ignore = res
 			}
 		default:
-			p.unknown(k, where+"filter: ", []string{"failregex", "ignoreregex"})
+			p.unknown(k, where+"filter: ", []string{"style", "prefregex", "failregex", "ignoreregex", "datepattern", "maxlines"})
 			ok = false
 		}
 	}
+	ok = p.fail2banDone(where, v, &fs) && ok
 	if len(fs.fail) == 0 && ok {
 		n := failNode
 		if n == nil {
@@ -351,6 +373,19 @@ func (p *parser) resolve(key *yaml.Node, j, d *jailSpec, fw *Firewall) *Jail {
 	case fv.bad:
 	case fs.missing:
 		return nil
+	case fs.f2b != nil:
+		spec := *fs.f2b
+		spec.Name, spec.FailRegex, spec.IgnoreRegex = name, fs.fail, fs.ignore
+		f, err := analyze.NewFail2banFilter(spec)
+		if err != nil {
+			for _, e := range unjoin(err) {
+				p.wrapf(at(fv.n), e, "%s%v", where, e)
+			}
+			filterOK = false
+			break
+		}
+		jail.Filter, jail.Fail2ban = f, &spec
+		jail.FailRegex, jail.IgnoreRegex = fs.fail, append([]string{}, fs.ignore...)
 	case fs.custom:
 		f, err := newRegexFilter(name, fs.fail, fs.ignore)
 		if err != nil {
@@ -405,6 +440,7 @@ func (p *parser) resolve(key *yaml.Node, j, d *jailSpec, fw *Firewall) *Jail {
 	jail.IgnoreIP = append([]netip.Prefix{}, jail.IgnoreIP...)
 	jail.Start = pick(j.start, d.start, StartBeginning).v
 	jail.BanPrefix6 = pick(j.banPrefix6, d.banPrefix6, defBanPrefix6).v
+	jail.CountPrefix6 = pick(j.cntPrefix6, d.cntPrefix6, defCountPrefix6).v
 
 	jail.Increment.Enabled = pick(j.incEnabled, d.incEnabled, defIncrement.Enabled).v
 	jail.Increment.Factor = pick(j.incFactor, d.incFactor, defIncrement.Factor).v
@@ -448,6 +484,13 @@ func checkBanTime(d time.Duration) error {
 func checkBanPrefix6(n int) error {
 	if n < 1 || n > 128 {
 		return fmt.Errorf("ban_prefix6 must be from 1 to 128, got %d", n)
+	}
+	return nil
+}
+
+func checkCountPrefix6(n int) error {
+	if n < 1 || n > 128 {
+		return fmt.Errorf("count_prefix6 must be from 1 to 128 (128 turns the network rule off), got %d", n)
 	}
 	return nil
 }

@@ -357,6 +357,7 @@ func TestSet(t *testing.T) {
 		}},
 		{"ignoreip", "", func(j *Jail) bool { return len(j.IgnoreIP) == 0 }},
 		{"ban_prefix6", "64", func(j *Jail) bool { return j.BanPrefix6 == 64 }},
+		{"count_prefix6", "48", func(j *Jail) bool { return j.CountPrefix6 == 48 }},
 		{"bantime_increment.enabled", "true", func(j *Jail) bool { return j.Increment.Enabled }},
 		{"bantime_increment.factor", "3", func(j *Jail) bool { return j.Increment.Factor == 3 }},
 		{"bantime_increment.maxtime", "4w", func(j *Jail) bool { return j.Increment.MaxTime == 4*Week }},
@@ -410,6 +411,7 @@ func TestSet(t *testing.T) {
 		{"ignoreip", "10.0.0.0/8,router.lan", `set ignoreip=10.0.0.0/8,router.lan: ignoreip "router.lan" is a host name`},
 		{"mode", "aggressive-ish", `set mode=aggressive-ish: jail "custom": filter custom has no modes`},
 		{"ban_prefix6", "200", "set ban_prefix6=200: ban_prefix6 must be from 1 to 128, got 200"},
+		{"count_prefix6", "x", "set count_prefix6=x: count_prefix6 must be a whole number"},
 		{"bantime_increment.factor", "0.5", "set bantime_increment.factor=0.5: bantime_increment.factor must be a number of at least 1"},
 		{"bantime_increment.maxtime", "1m", `set bantime_increment.maxtime=1m: jail "custom": bantime_increment.maxtime 1m is shorter than bantime 10m`},
 		{"port", "22", `set port=22: unknown key "port"`},
@@ -466,6 +468,7 @@ func FuzzParse(f *testing.F) {
 	f.Add(DefaultYAML())
 	f.Add([]byte(setConfig))
 	f.Add([]byte("jails: {a: {filter: {failregex: ['<HOST>']}, logpath: /x, port: '1:2,3'}}"))
+	f.Add([]byte("jails: {a: {filter: {style: fail2ban, prefregex: '<F-CONTENT>.+</F-CONTENT>', failregex: ['(?!x)<HOST>'], datepattern: '%Y %Q', maxlines: 3}, logpath: /x}}"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		c, err := Parse(bytes.NewReader(b), "fuzz.yaml")
 		if err != nil {

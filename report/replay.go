@@ -19,10 +19,13 @@ type Replay struct {
 	// Lines counts every line read, Failures every failure kept (inside
 	// --from/--to, not of an ignored address).
 	Lines, Failures int64
-	Files           []ReplayFile
-	Jails           []ReplayJail
-	IPs             []ReplayIP
-	Bans            []ReplayBan
+	// Ambiguous counts the lines skipped because client text stood on
+	// both sides of the address: never guessed, never counted.
+	Ambiguous int64
+	Files     []ReplayFile
+	Jails     []ReplayJail
+	IPs       []ReplayIP
+	Bans      []ReplayBan
 	// Step is the timeline's bucket: an hour or a day, chosen from the span.
 	Step     time.Duration
 	Timeline []Bucket
@@ -94,7 +97,7 @@ func NewReplay(st *analyze.ReplayStats, jails []analyze.ReplayJail, loc *time.Lo
 	if loc == nil {
 		loc = time.Local
 	}
-	r := &Replay{Lines: st.Lines, Failures: st.Failures}
+	r := &Replay{Lines: st.Lines, Failures: st.Failures, Ambiguous: st.Ambiguous}
 	if st.Failures > 0 {
 		r.From, r.To = st.First.In(loc), st.Last.In(loc)
 	}

@@ -23,10 +23,13 @@ func WriteReplayTable(w io.Writer, r *Replay) error {
 	fmt.Fprintf(ew, "Replayed %d lines of %s", r.Lines, Count(len(r.Files), "file", "files"))
 	if r.Failures == 0 {
 		fmt.Fprintf(ew, ": no failures found.\n")
+		writeAmbiguous(ew, r)
 		return ew.err
 	}
 	fmt.Fprintf(ew, ", %s to %s (%s).\n", r.From.Format(time.DateTime), r.To.Format(time.DateTime), config.FormatDuration(r.To.Sub(r.From).Round(time.Second)))
-	fmt.Fprintf(ew, "%d failures from %d addresses; the policy bans %d times.\n\n", r.Failures, len(r.IPs), len(r.Bans))
+	fmt.Fprintf(ew, "%d failures from %d addresses; the policy bans %d times.\n", r.Failures, len(r.IPs), len(r.Bans))
+	writeAmbiguous(ew, r)
+	fmt.Fprintln(ew)
 
 	var rows [][]string
 	for _, j := range r.Jails {
@@ -140,4 +143,11 @@ func (e *errWriter) table(title string, header []string, rows [][]string) {
 		e.err = Table(e, header, rows)
 	}
 	fmt.Fprintln(e)
+}
+
+// writeAmbiguous says how many lines were skipped as ambiguous, if any.
+func writeAmbiguous(ew *errWriter, r *Replay) {
+	if r.Ambiguous > 0 {
+		fmt.Fprintf(ew, "%s skipped: client text on both sides of the address (never guessed).\n", Count(int(r.Ambiguous), "ambiguous line", "ambiguous lines"))
+	}
 }

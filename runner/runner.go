@@ -76,10 +76,14 @@ type trackKey struct {
 
 // trackEntry is a track this run counted failures in: it is written back.
 type trackEntry struct {
+	key   trackKey
 	tr    *analyze.Track
 	users []string
-	// n counts the address's failures in this run.
+	// n counts the address's failures in this run; a network's
+	// (count_prefix6), the failures while it was banned.
 	n int
+	// fresh: the state held no track for it.
+	fresh bool
 }
 
 type run struct {
@@ -89,9 +93,11 @@ type run struct {
 	tx      *state.Tx
 	res     *Result
 	tracks  map[trackKey]*trackEntry
+	order   []*trackEntry // the tracks in the order first met (log time, mostly)
 	files   []fileSave
 	decided []state.Ban
 	buf     []analyze.Failure
+	pols    map[string]*analyze.Policy // by jail; nil for a jail gone
 }
 
 type fileSave struct {
@@ -228,40 +234,70 @@ func (r *run) jail(j *config.Jail) error {
 	return nil
 }
 
-// failure applies one failure to its track.
+// failure applies one failure to its track, and to its network's.
 func (r *run) failure(j *config.Jail, pol *analyze.Policy, f *analyze.Failure) error {
 	if !f.Addr.IsValid() || pol.Ignored(f.Addr) {
 		return nil // host names are never banned
 	}
-	k := trackKey{j.Name, pol.Key(f.Addr)}
-	e := r.tracks[k]
-	if e == nil {
-		tr, err := r.tx.Track(k.jail, k.key)
+	if f.Time.After(r.clock(j.Name)) {
+		r.clocks[j.Name] = f.Time
+	}
+	var nt *analyze.Track
+	net, hasNet := pol.NetKey(f.Addr)
+	if hasNet {
+		ne, err := r.track(trackKey{j.Name, net})
 		if err != nil {
 			return err
 		}
-		if tr == nil {
-			tr = &analyze.Track{}
+		nt = ne.tr
+		if nt.BannedAt(f.Time.UnixNano()) {
+			// Nothing counts while the network is banned: its addresses
+			// need no track (a rotation costs one entry, not one per
+			// address); the network counts the failure for the digest.
+			ne.n++
+			return nil
 		}
-		e = &trackEntry{tr: tr}
-		r.tracks[k] = e
+	}
+	k := trackKey{j.Name, pol.Key(f.Addr)}
+	e, err := r.track(k)
+	if err != nil {
+		return err
 	}
 	if f.User != "" && len(e.users) < maxUsers && !slices.Contains(e.users, f.User) {
 		e.users = append(e.users, f.User)
 	}
 	e.n++
-	if f.Time.After(r.clock(j.Name)) {
-		r.clocks[j.Name] = f.Time
-	}
-	dec, ok := pol.Step(e.tr, f.Time)
+	dec, ok := pol.Fail(e.tr, k.key, nt, net, f.Time)
 	if !ok {
 		return nil
 	}
-	b := state.Ban{Jail: j.Name, Prefix: k.key, Start: dec.Start, Until: dec.Until,
-		Offense: dec.Offense, Failures: dec.Failures, Users: append([]string(nil), e.users...)}
+	users := e.users
+	if dec.Key != k.key {
+		users = nil // a network: its addresses' names are theirs
+	}
+	b := state.Ban{Jail: j.Name, Prefix: dec.Key, Start: dec.Start, Until: dec.Until,
+		Offense: dec.Offense, Failures: dec.Failures, Users: append([]string(nil), users...)}
 	r.decided = append(r.decided, b)
 	r.res.Jails[j.Name].Bans++
 	return nil
+}
+
+// track returns the entry of k, read from the state the first time.
+func (r *run) track(k trackKey) (*trackEntry, error) {
+	if e := r.tracks[k]; e != nil {
+		return e, nil
+	}
+	tr, err := r.tx.Track(k.jail, k.key)
+	if err != nil {
+		return nil, err
+	}
+	e := &trackEntry{key: k, tr: tr}
+	if tr == nil {
+		e.tr, e.fresh = &analyze.Track{}, true
+	}
+	r.tracks[k] = e
+	r.order = append(r.order, e)
+	return e, nil
 }
 
 // finish records the decisions, lifts expired bans and saves the rest.
@@ -352,16 +388,20 @@ func (r *run) finish() error {
 	if err := r.outbox(events); err != nil {
 		return err
 	}
-	for k, e := range r.tracks {
-		var err error
-		if r.stale(k.jail, e.tr) {
-			err = r.tx.DeleteTrack(k.jail, k.key)
-		} else {
-			err = r.tx.PutTrack(k.jail, k.key, e.tr)
+	// In the order met: their expiries come nearly sorted, as the
+	// index wants them.
+	updates := make([]state.TrackUpdate, 0, len(r.order))
+	for _, e := range r.order {
+		u := state.TrackUpdate{Jail: e.key.jail, Key: e.key.key, New: e.fresh}
+		if stale, exp := r.judge(e.key.jail, e.tr); !stale {
+			u.Track, u.Expires = e.tr, exp
+		} else if e.fresh {
+			continue // nothing to keep, nothing to delete
 		}
-		if err != nil {
-			return err
-		}
+		updates = append(updates, u)
+	}
+	if err := r.tx.PutTracks(updates); err != nil {
+		return err
 	}
 	for jail, t := range r.clocks {
 		if err := r.tx.SetLogClock(jail, t); err != nil {
@@ -373,7 +413,7 @@ func (r *run) finish() error {
 			return err
 		}
 	}
-	if _, err := r.tx.PurgeTracks(now, r.stale); err != nil {
+	if _, err := r.tx.PurgeTracks(r.due, r.judge); err != nil {
 		return err
 	}
 	if _, err := r.tx.PurgeHistory(now.Add(-r.o.Config.History)); err != nil {
@@ -402,6 +442,9 @@ func (r *run) outbox(events bool) error {
 	var top []state.Offender
 	for k, e := range r.tracks {
 		counts[k.jail] += e.n
+		if e.n == 0 {
+			continue
+		}
 		top = append(top, state.Offender{Jail: k.jail, Prefix: k.key, Failures: e.n, Users: e.users})
 	}
 	if len(counts) > 0 {
@@ -440,27 +483,49 @@ func (r *run) clock(jail string) time.Time {
 	return t
 }
 
-// stale reports whether a track can go: judged at the jail's log clock
-// (not later than now), since a log that lags behind the clock may still
-// bring failures that join an old window.
-func (r *run) stale(jail string, tr *analyze.Track) bool {
-	pol := r.policy(jail)
-	if pol == nil {
-		return true // the jail is gone
+// due returns the time up to which a jail's tracks are judged: the
+// jail's log clock (not later than now), since a log that lags behind the
+// clock may still bring failures that join an old window. (Not now: a log
+// whose times lag behind the clock, a year-less syslog in another zone or
+// old logs run with --now, would lose every window at every run and never
+// ban. So the windows of a flood followed by silence stay until the log's
+// time passes them; quiet runs never read them meanwhile.) ok is false
+// for a jail no longer configured.
+func (r *run) due(jail string) (time.Time, bool) {
+	if r.policy(jail) == nil {
+		return time.Time{}, false
 	}
 	at := r.clock(jail)
 	if at.IsZero() || at.After(r.o.Now) {
 		at = r.o.Now
 	}
-	return tr.Stale(pol, at)
+	return at, true
+}
+
+// judge reports whether a track can go (see due) and, if not, when it
+// can.
+func (r *run) judge(jail string, tr *analyze.Track) (stale bool, expires int64) {
+	pol := r.policy(jail)
+	if pol == nil {
+		return true, 0 // the jail is gone
+	}
+	at, _ := r.due(jail)
+	return tr.Stale(pol, at), tr.Expiry(pol)
 }
 
 func (r *run) policy(jail string) *analyze.Policy {
-	j := r.o.Config.Jail(jail)
-	if j == nil {
-		return nil
+	if p, ok := r.pols[jail]; ok {
+		return p
 	}
-	return Policy(j, r.o.Config.History)
+	var p *analyze.Policy
+	if j := r.o.Config.Jail(jail); j != nil {
+		p = Policy(j, r.o.Config.History)
+	}
+	if r.pols == nil {
+		r.pols = map[string]*analyze.Policy{}
+	}
+	r.pols[jail] = p
+	return p
 }
 
 // problem records a failed step; its message is printed when it is new.

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -16,7 +17,7 @@ import (
 
 // SchemaVersion is the layout this logjail writes. Older files are
 // migrated on open; newer ones are refused.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 var (
 	bucketMeta    = []byte("meta")
@@ -25,11 +26,12 @@ var (
 	bucketBans    = []byte("bans")
 	bucketHistory = []byte("history")
 	bucketOutbox  = []byte("outbox")
-	allBuckets    = [][]byte{bucketMeta, bucketFiles, bucketTracks, bucketBans, bucketHistory, bucketOutbox}
+	bucketExpiry  = []byte("expiry")
+	allBuckets    = [][]byte{bucketMeta, bucketFiles, bucketTracks, bucketBans, bucketHistory, bucketOutbox, bucketExpiry}
 
 	keyVersion    = []byte("version")
 	keyLastRun    = []byte("last_run")
-	keyPurged     = []byte("tracks_purged")
+	keyPurged     = []byte("tracks_purged") // schema 1: the last full scan of the tracks
 	keyLastDigest = []byte("last_digest")
 	prefixWarn    = "warned/"
 	prefixClock   = "clock/"
@@ -40,6 +42,14 @@ var (
 	keyDigestFailLast  = []byte("digest_failed_at")
 	keyDigestError     = []byte("digest_error")
 )
+
+// initialMmap is the address space mapped for the file at once (none of
+// it is read until used): a transaction that grows the file past the
+// mapping makes bbolt copy every key and value it holds to the heap
+// before remapping, a fifth of a run that writes a million tracks. With
+// it bbolt grows the file in steps of 16 MiB: a new file is 16 MiB long
+// but sparse (du shows the pages written).
+const initialMmap = 1 << 30 * (strconv.IntSize / 64) // none on 32 bits
 
 // Options tune Open.
 type Options struct {
@@ -69,15 +79,21 @@ func Open(path string, o Options) (*DB, error) {
 	}
 	var db *DB
 	err := catch(path, func() error {
-		b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, ReadOnly: o.ReadOnly})
-		if err != nil {
-			switch {
-			case errors.Is(err, bolterr.ErrTimeout):
-				return fmt.Errorf("%w: %s (waited %s)", ErrLocked, path, o.Timeout)
-			case errors.Is(err, fs.ErrNotExist), errors.Is(err, fs.ErrPermission):
-				return fmt.Errorf("open state %s: %w", path, err)
+		// A compaction (Close) replaces the file under its lock: a
+		// process that waited for the lock then holds the old one, and
+		// opens again.
+		var b *bolt.DB
+		for try := 0; ; try++ {
+			before := inode(path)
+			var err error
+			b, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, ReadOnly: o.ReadOnly, InitialMmapSize: initialMmap})
+			if err != nil || before == inode(path) || try == 3 {
+				if err != nil {
+					return openError(path, err, o.Timeout)
+				}
+				break
 			}
-			return corrupt(path, err)
+			b.Close()
 		}
 		db = &DB{b: b, path: path, readOnly: o.ReadOnly}
 		return nil
@@ -90,6 +106,16 @@ func Open(path string, o Options) (*DB, error) {
 		return nil, err
 	}
 	return db, nil
+}
+
+func openError(path string, err error, timeout time.Duration) error {
+	switch {
+	case errors.Is(err, bolterr.ErrTimeout):
+		return fmt.Errorf("%w: %s (waited %s)", ErrLocked, path, timeout)
+	case errors.Is(err, fs.ErrNotExist), errors.Is(err, fs.ErrPermission):
+		return fmt.Errorf("open state %s: %w", path, err)
+	}
+	return corrupt(path, err)
 }
 
 // checkFile creates the directory (0700) and refuses files that others
@@ -181,6 +207,16 @@ func (db *DB) init() error {
 			}
 		}
 		// Migrations from older versions go here, one step each.
+		if version == 1 {
+			// Index the tracks, all due: the next run's purge judges
+			// each once and indexes the live ones by their expiry.
+			if err := tx.indexTracks(); err != nil {
+				return err
+			}
+			if err := tx.tx.Bucket(bucketMeta).Delete(keyPurged); err != nil {
+				return err
+			}
+		}
 		return tx.tx.Bucket(bucketMeta).Put(keyVersion, binary.AppendUvarint(nil, SchemaVersion))
 	})
 }
@@ -194,8 +230,21 @@ func hasBuckets(tx *bolt.Tx) bool {
 // Path returns the file's path.
 func (db *DB) Path() string { return db.path }
 
-// Close releases the file and its lock.
-func (db *DB) Close() error { return db.b.Close() }
+// Close releases the file and its lock. A file opened for writing is
+// compacted first when free pages fill more than half of it (at least
+// 32 MiB): bbolt never shrinks a file, and a flood's windows, once
+// purged, would keep it at its largest. A failed compaction leaves the
+// file as it was and is returned.
+func (db *DB) Close() error {
+	var err error
+	if !db.readOnly {
+		err = db.compactIfNeeded()
+	}
+	if cerr := db.b.Close(); cerr != nil {
+		return cerr
+	}
+	return err
+}
 
 // Update runs fn in a write transaction, committed when fn returns nil.
 func (db *DB) Update(fn func(*Tx) error) error {

@@ -11,6 +11,7 @@
 //	         fingerprint; see analyze.FileState)
 //	tracks   per jail and address (or IPv6 network): the failures inside
 //	         the window, the last ban and the offense count (analyze.Track)
+//	expiry   the tracks indexed by the time they go stale (analyze.Track.Expiry)
 //	bans     the bans logjail holds: active ones, and expired ones until a
 //	         run lifts them
 //	history  every ban issued, by start time, kept for `history` (default
@@ -55,6 +56,24 @@
 //
 // A quiet run (no new lines) touches the meta and files buckets and the
 // bans it holds; it never scans the tracks bucket, whose entries are read
-// one by one as failures arrive. Stale tracks are purged at most once an
-// hour ([Tx.PurgeTracks]).
+// one by one as failures arrive. Tracks are purged through the expiry
+// index ([Tx.PurgeTracks]): one key per jail on a quiet run, and the
+// windows a run has passed, however many a flood left. Writes of many
+// keys go in key order ([Tx.PutTracks]), which bbolt appends; in random
+// order it moves memory in proportion to the square of their number.
+//
+// # Size
+//
+// bbolt reuses free pages but never shrinks its file. [DB.Close] on a
+// file opened for writing compacts it when free pages pass half of it
+// (files of 32 MiB and more): a copy without them is written beside it,
+// synced and renamed over it while the lock is still held, so a crash
+// leaves the old file or the new one. A process that waited for the lock
+// meanwhile holds the replaced file; [Open] notices the path's inode
+// change and opens again.
+//
+// # Schema
+//
+// Version 2 added the expiry index; a version 1 file is migrated on open
+// by indexing every track as due, so the first run judges each once.
 package state

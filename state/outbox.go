@@ -120,19 +120,24 @@ func (tx *Tx) DeleteEvents(seqs ...uint64) error {
 }
 
 // ClearEvents empties the outbox (digest disabled) and returns how many
-// events it held.
+// events it held. It drops the bucket and makes a new one with the same
+// sequence (event numbers only grow): deleting keys one by one from the
+// front revisits the emptied pages, which bbolt frees only at commit.
 func (tx *Tx) ClearEvents() (int, error) {
 	b := tx.bucket(bucketOutbox)
 	if b == nil || !tx.tx.Writable() {
 		return 0, fmt.Errorf("%w: %s", ErrReadOnly, tx.path)
 	}
-	n := 0
-	c := b.Cursor()
-	for k, _ := c.First(); k != nil; k, _ = c.First() {
-		if err := c.Delete(); err != nil {
-			return n, fmt.Errorf("outbox of %s: %w", tx.path, err)
-		}
-		n++
+	n, seq := tx.EventCount(), b.Sequence()
+	if err := tx.tx.DeleteBucket(bucketOutbox); err != nil {
+		return 0, fmt.Errorf("outbox of %s: %w", tx.path, err)
+	}
+	b, err := tx.tx.CreateBucket(bucketOutbox)
+	if err == nil {
+		err = b.SetSequence(seq)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("outbox of %s: %w", tx.path, err)
 	}
 	return n, nil
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -170,6 +171,13 @@ func TestHistoryAndOutbox(t *testing.T) {
 		if n, err := tx.ClearEvents(); n != 4 || err != nil || !tx.OutboxEmpty() || tx.EventCount() != 0 {
 			t.Errorf("clear: %d, %v", n, err)
 		}
+		// Cleared, numbers still only grow.
+		if err := tx.AddEvent(&Event{Kind: EventWarning, Text: "x"}); err != nil {
+			return err
+		}
+		if ev, _ = tx.Events(); len(ev) != 1 || ev[0].Seq != 7 {
+			t.Errorf("event after clear: %+v, want seq 7", ev)
+		}
 		if _, ok := tx.LastDigest(); ok {
 			t.Error("last digest before any was sent")
 		}
@@ -250,23 +258,183 @@ func TestDigestFailure(t *testing.T) {
 	}
 }
 
+// TestPurgeTracks: tracks are purged by their index: due ones judged
+// (stale ones deleted, live ones indexed again at their new expiry), the
+// tracks of a jail gone deleted, the rest not read at all.
 func TestPurgeTracks(t *testing.T) {
 	db, _ := openTemp(t)
 	p := &analyze.Policy{MaxRetry: 3, FindTime: time.Minute, BanTime: time.Hour, History: 24 * time.Hour}
+	pfx := func(i int) netip.Prefix { return netip.PrefixFrom(netip.AddrFrom4([4]byte{192, 0, 2, byte(i)}), 32) }
+	tracks := map[string]*analyze.Track{
+		"live":     {Failures: []int64{t0.UnixNano()}},
+		"stale":    {Failures: []int64{t0.Add(-time.Hour).UnixNano()}},
+		"banned":   {BanStart: t0.Add(-time.Hour).UnixNano(), BanUntil: t0.Add(time.Hour).UnixNano(), Offenses: 1},
+		"gonejail": {Failures: []int64{t0.UnixNano() - 1}},
+		"unjudged": {Failures: []int64{t0.Add(-2 * time.Hour).UnixNano()}}, // PutTrack: due at once
+	}
+	keys := map[string]netip.Prefix{}
 	err := db.Update(func(tx *Tx) error {
-		tx.PutTrack("sshd", netip.MustParsePrefix("192.0.2.1/32"), &analyze.Track{Failures: []int64{t0.UnixNano()}})
-		tx.PutTrack("sshd", netip.MustParsePrefix("192.0.2.2/32"), &analyze.Track{Failures: []int64{t0.Add(-time.Hour).UnixNano()}})
-		tx.PutTrack("gone", netip.MustParsePrefix("192.0.2.3/32"), &analyze.Track{Failures: []int64{t0.UnixNano()}})
-		pol := func(j string, tr *analyze.Track) bool { return j != "sshd" || tr.Stale(p, t0) }
-		if n, err := tx.PurgeTracks(t0, pol); n != 2 || err != nil {
-			t.Errorf("purged %d, %v; want 2 (stale and jail gone)", n, err)
+		var us []TrackUpdate
+		i := 0
+		for name, tr := range tracks {
+			i++
+			keys[name] = pfx(i)
+			jail := "sshd"
+			if name == "gonejail" {
+				jail = "gone"
+			}
+			if name == "unjudged" {
+				if err := tx.PutTrack(jail, pfx(i), tr); err != nil {
+					return err
+				}
+				continue
+			}
+			us = append(us, TrackUpdate{Jail: jail, Key: pfx(i), Track: tr, Expires: tr.Expiry(p)})
 		}
-		if tr, _ := tx.Track("sshd", netip.MustParsePrefix("192.0.2.1/32")); tr == nil {
-			t.Error("live track purged")
+		return tx.PutTracks(us)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var judged []string
+	purge := func(at time.Time) int {
+		t.Helper()
+		judged = nil
+		var n int
+		err := db.Update(func(tx *Tx) error {
+			var err error
+			n, err = tx.PurgeTracks(func(j string) (time.Time, bool) { return at, j == "sshd" },
+				func(j string, tr *analyze.Track) (bool, int64) {
+					for name, x := range tracks {
+						if reflect.DeepEqual(x, tr) {
+							judged = append(judged, name)
+						}
+					}
+					return j != "sshd" || tr.Stale(p, at), tr.Expiry(p)
+				})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
-		tx.PutTrack("sshd", netip.MustParsePrefix("192.0.2.4/32"), &analyze.Track{})
-		if n, _ := tx.PurgeTracks(t0.Add(10*time.Minute), func(string, *analyze.Track) bool { return true }); n != 0 {
-			t.Errorf("second purge within the hour deleted %d", n)
+		return n
+	}
+	present := func(name string) bool {
+		var tr *analyze.Track
+		db.View(func(tx *Tx) error {
+			jail := "sshd"
+			if name == "gonejail" {
+				jail = "gone"
+			}
+			tr, _ = tx.Track(jail, keys[name])
+			return nil
+		})
+		return tr != nil
+	}
+	if n := purge(t0); n != 3 {
+		t.Errorf("purge at t0: %d deleted, want 3 (stale, unjudged, jail gone)", n)
+	}
+	slices.Sort(judged)
+	if want := []string{"stale", "unjudged"}; !slices.Equal(judged, want) {
+		t.Errorf("judged %v, want %v (the gone jail's are not judged, the live not read)", judged, want)
+	}
+	for name, want := range map[string]bool{"live": true, "banned": true, "stale": false, "unjudged": false, "gonejail": false} {
+		if present(name) != want {
+			t.Errorf("%s: present %v, want %v", name, !want, want)
+		}
+	}
+	// A quiet purge a moment later reads nothing.
+	if n := purge(t0.Add(time.Second)); n != 0 || len(judged) != 0 {
+		t.Errorf("quiet purge: %d deleted, judged %v", n, judged)
+	}
+	// The window passes: live goes; the ban is kept until History.
+	if n := purge(t0.Add(2 * time.Minute)); n != 1 || present("live") || !present("banned") {
+		t.Errorf("purge after the window: %d deleted", n)
+	}
+	if n := purge(t0.Add(25 * time.Hour)); n != 1 || present("banned") {
+		t.Errorf("purge after History: %d deleted", n)
+	}
+	// The index is empty once the tracks are.
+	db.View(func(tx *Tx) error {
+		if n := tx.tx.Bucket(bucketExpiry).Stats().KeyN; n != 0 {
+			t.Errorf("%d index entries left", n)
+		}
+		return nil
+	})
+}
+
+// TestTrackJudgedLive: a due track that the policy of the day finds live
+// (findtime made longer) is kept and indexed at the expiry it reports.
+func TestTrackJudgedLive(t *testing.T) {
+	db, _ := openTemp(t)
+	key := netip.MustParsePrefix("192.0.2.1/32")
+	tr := &analyze.Track{Failures: []int64{t0.UnixNano()}}
+	longer := t0.Add(time.Hour).UnixNano()
+	err := db.Update(func(tx *Tx) error {
+		if err := tx.PutTracks([]TrackUpdate{{Jail: "sshd", Key: key, Track: tr, Expires: t0.Add(time.Minute).UnixNano()}}); err != nil {
+			return err
+		}
+		due := func(at time.Time) func(string) (time.Time, bool) {
+			return func(string) (time.Time, bool) { return at, true }
+		}
+		calls := 0
+		judge := func(string, *analyze.Track) (bool, int64) { calls++; return false, longer }
+		if n, err := tx.PurgeTracks(due(t0.Add(2*time.Minute)), judge); n != 0 || err != nil || calls != 1 {
+			t.Errorf("first purge: %d, %v, %d judged", n, err, calls)
+		}
+		if n, err := tx.PurgeTracks(due(t0.Add(30*time.Minute)), judge); n != 0 || err != nil || calls != 1 {
+			t.Errorf("purge before the new expiry: %d, %v, %d judged (want not read again)", n, err, calls)
+		}
+		if n, err := tx.PurgeTracks(due(t0.Add(time.Hour)), func(string, *analyze.Track) (bool, int64) { return true, 0 }); n != 1 || err != nil {
+			t.Errorf("purge at the new expiry: %d, %v", n, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestMigrateSchema1: a file of schema 1 (tracks without an index, format
+// 1) is migrated on open: every track indexed as due, so the next purge
+// judges it; its tracks still read.
+func TestMigrateSchema1(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.db")
+	b, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := netip.MustParsePrefix("2001:db8::/64")
+	old := []byte{trackFormat1, 0, 0, 0, 1, 2} // no ban, one failure at 1 ns
+	err = b.Update(func(tx *bolt.Tx) error {
+		for _, name := range [][]byte{bucketMeta, bucketFiles, bucketTracks, bucketBans, bucketHistory, bucketOutbox} {
+			tx.CreateBucket(name)
+		}
+		tx.Bucket(bucketMeta).Put(keyVersion, []byte{1})
+		tx.Bucket(bucketMeta).Put(keyPurged, []byte(t0.Format(time.RFC3339)))
+		return tx.Bucket(bucketTracks).Put(trackKeyOf("sshd", key), old)
+	})
+	b.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := Open(path, Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	err = db.Update(func(tx *Tx) error {
+		tr, err := tx.Track("sshd", key)
+		if err != nil || tr == nil || !slices.Equal(tr.Failures, []int64{1}) {
+			t.Errorf("old track reads %+v, %v", tr, err)
+		}
+		if tx.get(bucketMeta, keyPurged) != nil {
+			t.Error("schema 1's purge time kept")
+		}
+		n, err := tx.PurgeTracks(func(string) (time.Time, bool) { return time.Unix(0, 0), true },
+			func(string, *analyze.Track) (bool, int64) { return true, 0 })
+		if n != 1 || err != nil {
+			t.Errorf("purge after migration: %d, %v; want the old track judged", n, err)
 		}
 		return nil
 	})
@@ -357,4 +525,44 @@ func TestBadFiles(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPutBansInOrder: bans and history written in one batch, given in
+// random order, all read back, in key order.
+func TestPutBansInOrder(t *testing.T) {
+	db, _ := openTemp(t)
+	var bans []*Ban
+	for _, i := range rand.Perm(500) {
+		a := netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)})
+		if i%2 == 1 {
+			a = netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 14: byte(i >> 8), 15: byte(i)})
+		}
+		bans = append(bans, &Ban{Jail: "sshd", Prefix: netip.PrefixFrom(a, a.BitLen()), Start: t0.Add(time.Duration(i) * time.Second), Until: t0.Add(time.Hour), Offense: 1})
+	}
+	err := db.Update(func(tx *Tx) error {
+		if err := tx.PutBans(bans); err != nil {
+			return err
+		}
+		return tx.AddHistories(bans)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.View(func(tx *Tx) error {
+		got, err := tx.Bans()
+		if err != nil || len(got) != len(bans) {
+			t.Fatalf("%d bans read, %v; want %d", len(got), err, len(bans))
+		}
+		for i := 1; i < len(got); i++ {
+			if string(banKey(got[i-1].Jail, got[i-1].Prefix)) >= string(banKey(got[i].Jail, got[i].Prefix)) {
+				t.Fatalf("bans out of key order at %d", i)
+			}
+		}
+		n := 0
+		tx.History(t0, t0.Add(time.Hour), func(*Ban) error { n++; return nil })
+		if n != len(bans) {
+			t.Errorf("%d in history, want %d", n, len(bans))
+		}
+		return nil
+	})
 }

@@ -6,11 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
-
-	"logjail/analyze"
 )
 
 // Tx is a transaction on the state file with typed accessors. Writes on a
@@ -134,81 +133,6 @@ func (tx *Tx) Files(fn func(jail, path string, data []byte) error) error {
 	})
 }
 
-// Track returns the track of key in jail, or nil.
-func (tx *Tx) Track(jail string, key netip.Prefix) (*analyze.Track, error) {
-	data := tx.get(bucketTracks, jailKey(jail, prefixBytes(key)))
-	if data == nil {
-		return nil, nil
-	}
-	tr, err := decodeTrack(data)
-	if err != nil {
-		return nil, corrupt(tx.path, fmt.Errorf("track %s %s: %w", jail, key, err))
-	}
-	return tr, nil
-}
-
-// PutTrack saves a track.
-func (tx *Tx) PutTrack(jail string, key netip.Prefix, tr *analyze.Track) error {
-	return tx.put(bucketTracks, jailKey(jail, prefixBytes(key)), encodeTrack(tr))
-}
-
-// DeleteTrack removes a track.
-func (tx *Tx) DeleteTrack(jail string, key netip.Prefix) error {
-	return tx.del(bucketTracks, jailKey(jail, prefixBytes(key)))
-}
-
-// ForEachTrack calls fn for every track (status, purge).
-func (tx *Tx) ForEachTrack(fn func(jail string, key netip.Prefix, tr *analyze.Track) error) error {
-	b := tx.bucket(bucketTracks)
-	if b == nil {
-		return nil
-	}
-	return b.ForEach(func(k, v []byte) error {
-		jail, key, err := splitTrackKey(k)
-		if err != nil {
-			return corrupt(tx.path, err)
-		}
-		tr, err := decodeTrack(v)
-		if err != nil {
-			return corrupt(tx.path, fmt.Errorf("track %s %s: %w", jail, key, err))
-		}
-		return fn(jail, key, tr)
-	})
-}
-
-// PurgeTracks deletes the tracks for which stale says so. It runs at most
-// once an hour (by now) and returns how many it deleted.
-func (tx *Tx) PurgeTracks(now time.Time, stale func(jail string, tr *analyze.Track) bool) (int, error) {
-	if last, ok := tx.timeMeta(keyPurged); ok && now.Sub(last) < time.Hour && !now.Before(last) {
-		return 0, nil
-	}
-	b := tx.bucket(bucketTracks)
-	var dead [][]byte
-	err := b.ForEach(func(k, v []byte) error {
-		jail, _, err := splitTrackKey(k)
-		if err != nil {
-			return corrupt(tx.path, err)
-		}
-		tr, err := decodeTrack(v)
-		if err != nil {
-			return corrupt(tx.path, err)
-		}
-		if stale(jail, tr) {
-			dead = append(dead, append([]byte(nil), k...))
-		}
-		return nil
-	})
-	if err != nil {
-		return 0, err
-	}
-	for _, k := range dead {
-		if err := b.Delete(k); err != nil {
-			return 0, err
-		}
-	}
-	return len(dead), tx.setTimeMeta(keyPurged, now)
-}
-
 // LogClock returns the time of the newest failure a jail has seen: with
 // logs in time order, no later failure can be older, so windows that ended
 // before it minus findtime can go.
@@ -219,22 +143,6 @@ func (tx *Tx) LogClock(jail string) (time.Time, bool) {
 // SetLogClock records the newest failure time of a jail.
 func (tx *Tx) SetLogClock(jail string, t time.Time) error {
 	return tx.setTimeMeta([]byte(prefixClock+jail), t)
-}
-
-func splitTrackKey(k []byte) (string, netip.Prefix, error) {
-	j, rest, ok := bytes.Cut(k, []byte{0})
-	if !ok || len(rest) != 18 {
-		return "", netip.Prefix{}, fmt.Errorf("track key %q", k)
-	}
-	a := netip.AddrFrom16([16]byte(rest[:16]))
-	if rest[17] == 1 {
-		a = a.Unmap()
-	}
-	p, err := a.Prefix(int(rest[16]))
-	if err != nil {
-		return "", netip.Prefix{}, fmt.Errorf("track key %q: %w", k, err)
-	}
-	return string(j), p, nil
 }
 
 func banKey(jail string, p netip.Prefix) []byte { return jailKey(jail, prefixBytes(p)) }
@@ -280,6 +188,39 @@ func (tx *Tx) PutBan(b *Ban) error {
 	return tx.put(bucketBans, banKey(b.Jail, b.Prefix), encodeBan(b))
 }
 
+// PutBans saves bans, as PutBan each, in key order: bbolt appends keys
+// that come in order, and moves memory for every key that does not
+// (quadratic in the number written in one transaction).
+func (tx *Tx) PutBans(bans []*Ban) error {
+	for _, i := range keyOrder(bans, func(b *Ban) []byte { return banKey(b.Jail, b.Prefix) }) {
+		if err := tx.PutBan(bans[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// AddHistories records bans issued, as AddHistory each, in key order.
+func (tx *Tx) AddHistories(bans []*Ban) error {
+	for _, i := range keyOrder(bans, historyKey) {
+		if err := tx.AddHistory(bans[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// keyOrder returns the indexes of bans in the order of their keys.
+func keyOrder(bans []*Ban, key func(*Ban) []byte) []int {
+	keys := make([][]byte, len(bans))
+	order := make([]int, len(bans))
+	for i, b := range bans {
+		keys[i], order[i] = key(b), i
+	}
+	slices.SortFunc(order, func(a, b int) int { return bytes.Compare(keys[a], keys[b]) })
+	return order
+}
+
 // DeleteBan lifts a ban from the state.
 func (tx *Tx) DeleteBan(jail string, p netip.Prefix) error {
 	return tx.del(bucketBans, banKey(jail, p))
@@ -287,9 +228,12 @@ func (tx *Tx) DeleteBan(jail string, p netip.Prefix) error {
 
 // AddHistory records a ban issued.
 func (tx *Tx) AddHistory(b *Ban) error {
+	return tx.put(bucketHistory, historyKey(b), encodeBan(b))
+}
+
+func historyKey(b *Ban) []byte {
 	k := binary.BigEndian.AppendUint64(nil, uint64(b.Start.UnixNano()))
-	k = append(k, banKey(b.Jail, b.Prefix)...)
-	return tx.put(bucketHistory, k, encodeBan(b))
+	return append(k, banKey(b.Jail, b.Prefix)...)
 }
 
 // History calls fn for the bans issued in [from, to), oldest first.
@@ -324,14 +268,18 @@ func (tx *Tx) PurgeHistory(before time.Time) (int, error) {
 	b := tx.bucket(bucketHistory)
 	c := b.Cursor()
 	end := uint64(before.UnixNano())
-	n := 0
-	for k, _ := c.First(); len(k) >= 8 && binary.BigEndian.Uint64(k) < end; k, _ = c.First() {
-		if err := c.Delete(); err != nil {
-			return n, err
-		}
-		n++
+	// Collect, then delete: a cursor sent back to First after each delete
+	// walks the pages emptied so far (bbolt frees them at commit).
+	var dead [][]byte
+	for k, _ := c.First(); len(k) >= 8 && binary.BigEndian.Uint64(k) < end; k, _ = c.Next() {
+		dead = append(dead, bytes.Clone(k))
 	}
-	return n, nil
+	for i, k := range dead {
+		if err := b.Delete(k); err != nil {
+			return i, fmt.Errorf("state %s: history: %w", tx.path, err)
+		}
+	}
+	return len(dead), nil
 }
 
 func (tx *Tx) timeMeta(key []byte) (time.Time, bool) {
