@@ -72,8 +72,8 @@ type docsOptions struct {
 
 func runDocs(app *cli.App, opts docsOptions) error {
 	files := map[string][]byte{
-		"completion/bash/logjail": clidoc.Bash(app),
-		"completion/zsh/_logjail": clidoc.Zsh(app),
+		"completion/bash/logjail": clidoc.Bash(app, true), // options anywhere: cmdline.go
+		"completion/zsh/_logjail": clidoc.Zsh(app, true),
 	}
 	for _, p := range clidoc.Man(app, 8, "logjail "+versionString(), manExtra) {
 		files["man8/"+p.Name] = p.Text

@@ -8,8 +8,10 @@ import (
 )
 
 // Bash returns a bash completion script for app, for
-// /usr/share/bash-completion/completions/NAME.
-func Bash(app *cli.App) []byte {
+// /usr/share/bash-completion/completions/NAME. With anywhere, the global
+// options are offered after the command too, for a program that takes
+// them there (logjail reorders its arguments).
+func Bash(app *cli.App, anywhere bool) []byte {
 	root := tree(app)
 	fn := "_" + ident(app.Name)
 	var b strings.Builder
@@ -41,7 +43,7 @@ func Bash(app *cli.App) []byte {
 	b.WriteString("\tcase $cmd in\n")
 	for _, l := range root.all() {
 		var fl []string
-		for _, f := range l.flags {
+		for _, f := range l.offered(root, anywhere) {
 			fl = append(fl, f.dashed()...)
 		}
 		fmt.Fprintf(&b, "\t%s) words=%s flags=%s ;;\n", shQuote(l.path), shQuote(strings.Join(l.words(), " ")), shQuote(strings.Join(fl, " ")))

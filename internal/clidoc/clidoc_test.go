@@ -1,6 +1,7 @@
 package clidoc
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -122,24 +123,36 @@ func stripOverstrike(s string) string {
 
 func TestBash(t *testing.T) {
 	bash := testenv.Tool(t, "bash")
-	script := filepath.Join(t.TempDir(), "jailer")
-	if err := os.WriteFile(script, Bash(testApp()), 0o644); err != nil {
-		t.Fatal(err)
+	dir := t.TempDir()
+	scripts := map[bool]string{false: filepath.Join(dir, "jailer"), true: filepath.Join(dir, "jailer-anywhere")}
+	for anywhere, path := range scripts {
+		if err := os.WriteFile(path, Bash(testApp(), anywhere), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
-	for _, c := range []struct{ line, want string }{
-		{"jailer ", "run filter f"},
-		{"jailer f", "filter f"},
-		{"jailer --", "--config --verbose --help"},
-		{"jailer --config run ", "run filter f"}, // run is --config's value
-		{"jailer --config ", ""},                 // a value: files
-		{"jailer -v filter ", "test list"},
-		{"jailer f t", "test"},
-		{"jailer filter test --", "--regex --help"},
-		{"jailer filter test --regex x ", ""},
-		{"jailer run --f", "--format"},
-		{"jailer run x ", ""},
+	for _, c := range []struct {
+		line, want string
+		anywhere   bool
+	}{
+		{line: "jailer ", want: "run filter f"},
+		{line: "jailer f", want: "filter f"},
+		{line: "jailer --", want: "--config --verbose --help"},
+		{line: "jailer --config run ", want: "run filter f"}, // run is --config's value
+		{line: "jailer --config ", want: ""},                 // a value: files
+		{line: "jailer -v filter ", want: "test list"},
+		{line: "jailer f t", want: "test"},
+		{line: "jailer filter test --", want: "--regex --help"},
+		{line: "jailer filter test --regex x ", want: ""},
+		{line: "jailer run --f", want: "--format"},
+		{line: "jailer run x ", want: ""},
+		// The global options after the command, where logjail takes them;
+		// a command's own option of the same name (help) once.
+		{line: "jailer run --", want: "--dry-run --format --help --config --verbose", anywhere: true},
+		{line: "jailer filter test --regex x --c", want: "--config", anywhere: true},
+		{line: "jailer run --config ", want: "", anywhere: true},
+		{line: "jailer run --", want: "--dry-run --format --help", anywhere: false},
 	} {
-		t.Run(c.line, func(t *testing.T) {
+		t.Run(fmt.Sprintf("%s/anywhere=%v", c.line, c.anywhere), func(t *testing.T) {
 			// COMP_WORDS as bash splits the line; an empty last word when
 			// the line ends in a space.
 			words := strings.Fields(c.line)
@@ -150,7 +163,7 @@ func TestBash(t *testing.T) {
 			for _, w := range words {
 				quoted = append(quoted, shQuote(w))
 			}
-			prog := "source " + shQuote(script) + "\n" +
+			prog := "source " + shQuote(scripts[c.anywhere]) + "\n" +
 				"COMP_WORDS=(" + strings.Join(quoted, " ") + ")\n" +
 				"COMP_CWORD=$((${#COMP_WORDS[@]} - 1))\n" +
 				"_jailer\n" +
@@ -176,7 +189,7 @@ func TestBash(t *testing.T) {
 
 func TestZsh(t *testing.T) {
 	zsh := testenv.Tool(t, "zsh")
-	script := Zsh(testApp())
+	script := Zsh(testApp(), false)
 	if !strings.HasPrefix(string(script), "#compdef jailer\n") {
 		t.Fatalf("no #compdef line:\n%s", script)
 	}

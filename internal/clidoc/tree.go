@@ -155,3 +155,25 @@ func unquoteUsage(usage string) (placeholder, text string) {
 	name := usage[i+1 : i+1+j]
 	return name, usage[:i] + name + usage[i+2+j:]
 }
+
+// offered returns the flags completion offers at level n: its own and,
+// when the program takes options anywhere, the global ones its own do not
+// shadow.
+func (n *node) offered(root *node, anywhere bool) []flag {
+	if !anywhere || n == root {
+		return n.flags
+	}
+	own := map[string]bool{}
+	for _, f := range n.flags {
+		for _, name := range f.names {
+			own[name] = true
+		}
+	}
+	out := append([]flag{}, n.flags...)
+	for _, f := range root.flags {
+		if !own[f.names[0]] {
+			out = append(out, f)
+		}
+	}
+	return out
+}

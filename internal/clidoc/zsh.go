@@ -8,8 +8,9 @@ import (
 )
 
 // Zsh returns a zsh completion function for app, for a directory on
-// $fpath as _NAME (Debian: /usr/share/zsh/vendor-completions).
-func Zsh(app *cli.App) []byte {
+// $fpath as _NAME (Debian: /usr/share/zsh/vendor-completions). anywhere
+// is Bash's.
+func Zsh(app *cli.App, anywhere bool) []byte {
 	root := tree(app)
 	fn := "_" + ident(app.Name)
 	var b strings.Builder
@@ -43,7 +44,7 @@ func Zsh(app *cli.App) []byte {
 				cmds = append(cmds, shQuote(zshItem(n, c.cmd.Usage)))
 			}
 		}
-		for _, f := range l.flags {
+		for _, f := range l.offered(root, anywhere) {
 			for _, d := range f.dashed() {
 				opts = append(opts, shQuote(zshItem(d, f.usage)))
 			}
