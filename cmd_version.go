@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"runtime"
 	"runtime/debug"
@@ -44,13 +45,17 @@ func commitString() string {
 	return "unknown"
 }
 
-func versionCommand(g *globals) *cli.Command {
+func versionCommand(e *env) *cli.Command {
 	return &cli.Command{
-		Name:  "version",
-		Usage: "print the version, the commit it was built from and the Go version",
-		Action: func(c *cli.Context) error {
-			_, err := fmt.Fprintf(g.stdout, "logjail %s (commit %s, %s)\n", versionString(), commitString(), runtime.Version())
-			return err
-		},
+		Name:   "version",
+		Usage:  "print the version, the commit it was built from and the Go version",
+		Action: func(c *cli.Context) error { return runVersion(c.Context, e, versionOptions{}) },
 	}
+}
+
+type versionOptions struct{}
+
+func runVersion(_ context.Context, e *env, _ versionOptions) error {
+	_, err := fmt.Fprintf(e.stdout, "logjail %s (commit %s, %s)\n", versionString(), commitString(), runtime.Version())
+	return err
 }

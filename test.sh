@@ -13,8 +13,8 @@ set -euo pipefail
 cd "$(dirname "$0")"
 fuzztime=${FUZZTIME:-8s}
 
-packages=(iptables ipset nftables iproute2 openssh-server openssh-client sshpass rsyslog fail2ban sshguard bc util-linux chromium man-db lintian zsh rpm systemd)
-tools=(iptables ip6tables ipset nft ip sshd sshpass rsyslogd fail2ban-regex /usr/libexec/sshguard/sshg-parser bc taskset chromium man groff lintian zsh rpm systemctl)
+packages=(iptables ipset nftables iproute2 openssh-server openssh-client sshpass rsyslog fail2ban sshguard bc util-linux chromium systemd-journal-remote man-db lintian zsh rpm systemd)
+tools=(iptables ip6tables ipset nft ip sshd sshpass rsyslogd fail2ban-regex /usr/libexec/sshguard/sshg-parser bc taskset chromium journalctl /lib/systemd/systemd-journal-remote man groff lintian zsh rpm systemctl)
 missing=()
 for t in "${tools[@]}"; do command -v "$t" >/dev/null 2>&1 || missing+=("$t"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -95,8 +95,21 @@ func (j *Jail) node() *yaml.Node {
 	for _, p := range j.IgnoreIP {
 		ignore.Content = append(ignore.Content, str(prefixString(p)))
 	}
+	m.Content = append(m.Content, str("logpath"), flow(seq(j.LogPath...)))
+	if jn := j.Journal; jn != nil {
+		jm := mapNode("match", flow(seq(jn.Match...)))
+		if jn.Directory != "" {
+			jm.Content = append(jm.Content, str("directory"), str(jn.Directory))
+		}
+		if len(jn.Files) > 0 {
+			jm.Content = append(jm.Content, str("files"), flow(seq(jn.Files...)))
+		}
+		if jn.Namespace != "" {
+			jm.Content = append(jm.Content, str("namespace"), str(jn.Namespace))
+		}
+		m.Content = append(m.Content, str("journal"), jm)
+	}
 	m.Content = append(m.Content,
-		str("logpath"), flow(seq(j.LogPath...)),
 		str("port"), ports,
 		str("protocol"), str(j.Protocol),
 		str("bantime"), bantime,

@@ -3,7 +3,6 @@ package report
 import (
 	"encoding/json"
 	"io"
-	"net/netip"
 	"time"
 )
 
@@ -38,9 +37,16 @@ type DryRunJSON struct {
 
 // FirewallJSON is the firewall part of a dry run.
 type FirewallJSON struct {
-	Backend string   `json:"backend"`
-	Add     []string `json:"add"`
-	Remove  []string `json:"remove"`
+	Backend string `json:"backend"`
+	// Add and Remove are the plan's bans, "jail address": what the run
+	// would install and take out, after the guard, de-duplication and
+	// folding into covering networks.
+	Add    []string `json:"add"`
+	Remove []string `json:"remove"`
+	// Update are bans whose kernel timeout the run would reset.
+	Update []string `json:"update,omitempty"`
+	// Refused are held bans the guard keeps out, with why.
+	Refused []string `json:"refused,omitempty"`
 	Error   string   `json:"error,omitempty"`
 }
 
@@ -67,7 +73,22 @@ type StatusJSON struct {
 	Bans     []BanJSON         `json:"bans"`
 	Failures []FailureJSON     `json:"failures"`
 	Files    []FileJSON        `json:"files"`
+	Journals []JournalJSON     `json:"journals"`
 	Digest   *DigestStatusJSON `json:"digest"`
+}
+
+// JournalJSON is one journal source of a jail in `status --format json`:
+// the cursor saved and the time of its entry (null when the source was
+// read to its end before it had entries), and the totals of entries
+// vacuumed before they were read and of messages journald's rate limit
+// dropped.
+type JournalJSON struct {
+	Jail       string  `json:"jail"`
+	Source     string  `json:"source"`
+	Cursor     string  `json:"cursor"`
+	Time       *string `json:"time"`
+	Lost       int64   `json:"lost"`
+	Suppressed int64   `json:"suppressed"`
 }
 
 // DigestStatusJSON is the digest's part of `status --format json`. The
@@ -101,15 +122,6 @@ func Until(t time.Time) *string {
 	}
 	s := Time(t)
 	return &s
-}
-
-// IP prints a banned prefix as the firewall does: a single address bare,
-// a network in CIDR notation.
-func IP(p netip.Prefix) string {
-	if p.IsSingleIP() {
-		return p.Addr().String()
-	}
-	return p.String()
 }
 
 // JSON writes v as indented JSON.
