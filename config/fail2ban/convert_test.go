@@ -2,6 +2,7 @@ package fail2ban
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -206,5 +207,46 @@ func TestReadProblems(t *testing.T) {
 		if !strings.Contains(all, want) {
 			t.Errorf("missing %q in:\n%s", want, all)
 		}
+	}
+}
+
+// TestImportDir: the counts of a good import and a configuration that
+// config check accepts; with problems in reading and in converting, all
+// of them at once and no import.
+func TestImportDir(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, map[string]string{
+		"jail.conf": "[DEFAULT]\nbantime = 10m\n[web]\nenabled = true\nfilter = web\nlogpath = /var/log/web.log\n" +
+			"[off]\nenabled = false\nfilter = web\nlogpath = /var/log/web.log\n",
+		"filter.d/web.conf": "[Definition]\nfailregex = ^login failed from <HOST>$\n",
+	})
+	imp, err := ImportDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if imp.Enabled != 1 || imp.Jails != 2 || imp.Imported != 1 || imp.Builtin != 0 {
+		t.Errorf("counts: %d enabled of %d, %d imported, %d built-in; want 1 of 2, 1, 0", imp.Enabled, imp.Jails, imp.Imported, imp.Builtin)
+	}
+	if _, err := config.Parse(bytes.NewReader(imp.YAML), "import"); err != nil {
+		t.Errorf("config check: %v", err)
+	}
+
+	write(t, dir, map[string]string{
+		"jail.local":        "[off]\nenabled = maybe\n",
+		"filter.d/web.conf": "[Definition]\nfailregex = ^login failed (?!for root) from <HOST>$\n",
+	})
+	imp, err = ImportDir(dir)
+	var probs Problems
+	if imp != nil || !errors.As(err, &probs) {
+		t.Fatalf("ImportDir = %v, %v; want no import and Problems", imp, err)
+	}
+	msg := err.Error()
+	for _, want := range []string{"jail.local:2: jail off: enabled = \"maybe\"", "filter.d/web.conf:2: jail web: filter web: failregex"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("missing %q in:\n%s", want, msg)
+		}
+	}
+	if n := strings.Count(msg, "\n") + 1; n != len(probs) {
+		t.Errorf("%d lines for %d problems", n, len(probs))
 	}
 }
