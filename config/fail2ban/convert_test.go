@@ -193,19 +193,19 @@ func TestReadProblems(t *testing.T) {
 		"filter.d/f.conf": "[Definition]\nfailregex = from <HOST>\n",
 	})
 	_, probs := Read(dir)
-	var got []string
-	for _, p := range probs {
-		got = append(got, p.Error())
-	}
-	all := strings.Join(got, "\n")
-	for _, want := range []string{
+	containsAll(t, Problems(probs).Error(),
 		"jail.conf:3: not a section, option or continuation",
 		"jail.conf:5: jail a: enabled = \"maybe\" is not a boolean",
 		"jail.conf:8: filter \"nosuch\": no filter.d/nosuch.conf",
-		"jail.conf:14: option bantime: %(nosuch)s names no option",
-	} {
-		if !strings.Contains(all, want) {
-			t.Errorf("missing %q in:\n%s", want, all)
+		"jail.conf:14: option bantime: %(nosuch)s names no option")
+}
+
+// containsAll fails t for each of wants that text lacks.
+func containsAll(t *testing.T, text string, wants ...string) {
+	t.Helper()
+	for _, want := range wants {
+		if !strings.Contains(text, want) {
+			t.Errorf("missing %q in:\n%s", want, text)
 		}
 	}
 }
@@ -241,11 +241,7 @@ func TestImportDir(t *testing.T) {
 		t.Fatalf("ImportDir = %v, %v; want no import and Problems", imp, err)
 	}
 	msg := err.Error()
-	for _, want := range []string{"jail.local:2: jail off: enabled = \"maybe\"", "filter.d/web.conf:2: jail web: filter web: failregex"} {
-		if !strings.Contains(msg, want) {
-			t.Errorf("missing %q in:\n%s", want, msg)
-		}
-	}
+	containsAll(t, msg, "jail.local:2: jail off: enabled = \"maybe\"", "filter.d/web.conf:2: jail web: filter web: failregex")
 	if n := strings.Count(msg, "\n") + 1; n != len(probs) {
 		t.Errorf("%d lines for %d problems", n, len(probs))
 	}
