@@ -69,6 +69,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		digestCommand(g),
 		firewallCommand(g),
 		configCommand(g),
+		fleetCommand(g),
 		versionCommand(g),
 	}
 	app.UsageText = "logjail [global options] COMMAND [arguments and options...]\n\n" + anywhere
