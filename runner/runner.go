@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
 	"maps"
 	"net/netip"
 	"slices"
@@ -209,7 +207,7 @@ func Run(ctx context.Context, db *state.DB, o Options) (*Result, error) {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			if err := r.jail(ctx, j); err != nil {
+			if err := r.jail(j); err != nil {
 				return err
 			}
 		}
@@ -250,107 +248,6 @@ func Run(ctx context.Context, db *state.DB, o Options) (*Result, error) {
 		}
 	}
 	return res, nil
-}
-
-// jail reads the new lines of one jail's files and journal.
-func (r *run) jail(ctx context.Context, j *config.Jail) error {
-	stats := &JailStats{}
-	r.res.Jails[j.Name] = stats
-	pol := Policy(j, r.o.Config.History)
-	if err := r.logFiles(j, pol, stats); err != nil {
-		return err
-	}
-	if j.Journal != nil {
-		return r.journal(ctx, j, pol, stats)
-	}
-	return nil
-}
-
-// logFiles reads the new lines of one jail's log files, each through
-// its analyze.Source.
-func (r *run) logFiles(j *config.Jail, pol *analyze.Policy, stats *JailStats) error {
-	if len(j.LogPath) == 0 {
-		return nil
-	}
-	srcs, err := r.sources(j)
-	if err != nil || len(srcs) == 0 {
-		return nil
-	}
-	for _, src := range srcs {
-		key := src.Key()
-		var rec sourceRecord
-		found, err := r.tx.File(j.Name, key, &rec)
-		if err != nil {
-			return err
-		}
-		pos := rec.pos
-		if !found {
-			pos = nil
-		}
-		m := j.Filter.New(j.Mode)
-		if snap, ok := m.(analyze.Snapshotter); ok && len(rec.context) > 0 {
-			if err := snap.Restore(rec.context); err != nil {
-				return fmt.Errorf("jail %s: %s: saved filter context: %w", j.Name, key, err)
-			}
-		}
-		tp := analyze.NewTimeParser(r.o.Now, nil)
-		next, err := src.Read(r.ctx, pos, func(file string, num int64, line []byte) error {
-			stats.Lines++
-			r.buf, _ = m.Match(r.buf[:0], num, line, tp)
-			for i := range r.buf {
-				stats.Failures++
-				if err := r.failure(j, pol, &r.buf[i]); err != nil {
-					return stateError{err}
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			var se stateError
-			if errors.As(err, &se) || r.ctx.Err() != nil {
-				return err // the state itself failed, or the run was stopped: keep nothing
-			}
-			if errors.Is(err, fs.ErrNotExist) {
-				continue // gone between the glob and the open: next run
-			}
-			r.problem("read:"+key, fmt.Errorf("jail %s: %w", j.Name, err))
-			// Keep the records delivered before the error: they must not
-			// count twice.
-			if next != nil {
-				r.files = append(r.files, fileSave{j.Name, key, sourceRecord{pos: next, context: rec.context}})
-			}
-			continue
-		}
-		r.clearWarning("read:" + key)
-		rec = sourceRecord{pos: next}
-		if snap, ok := m.(analyze.Snapshotter); ok {
-			rec.context = snap.Snapshot()
-		}
-		stats.Files++
-		r.files = append(r.files, fileSave{j.Name, key, rec})
-	}
-	return nil
-}
-
-// sources lists the sources a jail reads: its log files. A logpath that
-// matches no file is said once, and a bad one is a problem of the run.
-func (r *run) sources(j *config.Jail) ([]analyze.Source, error) {
-	files, err := j.Files()
-	if err != nil {
-		err = fmt.Errorf("jail %s: logpath: %w", j.Name, err)
-		r.problem("jail:"+j.Name, err)
-		return nil, err
-	}
-	if len(files) == 0 {
-		r.warnOnce("nolog:"+j.Name, fmt.Sprintf("jail %s: no log file matches %v", j.Name, j.LogPath))
-		return nil, nil
-	}
-	r.clearWarning("nolog:" + j.Name)
-	srcs := make([]analyze.Source, len(files))
-	for i, path := range files {
-		srcs[i] = analyze.FileSource{Path: path, FromEnd: j.Start == config.StartEnd, Now: r.o.Now}
-	}
-	return srcs, nil
 }
 
 // failure applies one failure to its track, and to its network's.
