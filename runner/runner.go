@@ -75,9 +75,12 @@ type trackKey struct {
 }
 
 // trackEntry is a track this run counted failures in: it is written back.
+// Entries live in blocks (see run.track), their tracks inline: a flood of
+// a million new addresses makes a few hundred allocations here, not
+// three million objects for the garbage collector to trace.
 type trackEntry struct {
 	key   trackKey
-	tr    *analyze.Track
+	tr    analyze.Track
 	users []string
 	// n counts the address's failures in this run; a network's
 	// (count_prefix6), the failures while it was banned.
@@ -93,7 +96,8 @@ type run struct {
 	tx      *state.Tx
 	res     *Result
 	tracks  map[trackKey]*trackEntry
-	order   []*trackEntry // the tracks in the order first met (log time, mostly)
+	blocks  [][]trackEntry // the entries in the order first met (log time, mostly)
+	times   []int64        // room for new tracks' failure times
 	files   []fileSave
 	decided []state.Ban
 	buf     []analyze.Failure
@@ -249,7 +253,7 @@ func (r *run) failure(j *config.Jail, pol *analyze.Policy, f *analyze.Failure) e
 		if err != nil {
 			return err
 		}
-		nt = ne.tr
+		nt = &ne.tr
 		if nt.BannedAt(f.Time.UnixNano()) {
 			// Nothing counts while the network is banned: its addresses
 			// need no track (a rotation costs one entry, not one per
@@ -267,7 +271,7 @@ func (r *run) failure(j *config.Jail, pol *analyze.Policy, f *analyze.Failure) e
 		e.users = append(e.users, f.User)
 	}
 	e.n++
-	dec, ok := pol.Fail(e.tr, k.key, nt, net, f.Time)
+	dec, ok := pol.Fail(&e.tr, k.key, nt, net, f.Time)
 	if !ok {
 		return nil
 	}
@@ -282,7 +286,17 @@ func (r *run) failure(j *config.Jail, pol *analyze.Policy, f *analyze.Failure) e
 	return nil
 }
 
-// track returns the entry of k, read from the state the first time.
+// Entries are allocated blockSize at a time, and new tracks' failure
+// times timesSize at a time, timesCap each (a track holds at most
+// MaxRetry failures for a moment: more grow by append, alone).
+const (
+	blockSize = 1024
+	timesSize = 8192
+	timesCap  = 8
+)
+
+// track returns the entry of k, read from the state the first time. The
+// entry stays where it is for the run (blocks never move).
 func (r *run) track(k trackKey) (*trackEntry, error) {
 	if e := r.tracks[k]; e != nil {
 		return e, nil
@@ -291,12 +305,23 @@ func (r *run) track(k trackKey) (*trackEntry, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &trackEntry{key: k, tr: tr}
-	if tr == nil {
-		e.tr, e.fresh = &analyze.Track{}, true
+	if n := len(r.blocks); n == 0 || len(r.blocks[n-1]) == blockSize {
+		r.blocks = append(r.blocks, make([]trackEntry, 0, blockSize))
+	}
+	b := &r.blocks[len(r.blocks)-1]
+	*b = append(*b, trackEntry{key: k})
+	e := &(*b)[len(*b)-1]
+	if tr != nil {
+		e.tr = *tr
+	} else {
+		if len(r.times)+timesCap > cap(r.times) {
+			r.times = make([]int64, 0, timesSize)
+		}
+		n := len(r.times)
+		r.times = r.times[:n+timesCap]
+		e.tr.Failures, e.fresh = r.times[n:n:n+timesCap], true
 	}
 	r.tracks[k] = e
-	r.order = append(r.order, e)
 	return e, nil
 }
 
@@ -390,15 +415,18 @@ func (r *run) finish() error {
 	}
 	// In the order met: their expiries come nearly sorted, as the
 	// index wants them.
-	updates := make([]state.TrackUpdate, 0, len(r.order))
-	for _, e := range r.order {
-		u := state.TrackUpdate{Jail: e.key.jail, Key: e.key.key, New: e.fresh}
-		if stale, exp := r.judge(e.key.jail, e.tr); !stale {
-			u.Track, u.Expires = e.tr, exp
-		} else if e.fresh {
-			continue // nothing to keep, nothing to delete
+	updates := make([]state.TrackUpdate, 0, len(r.tracks))
+	for _, b := range r.blocks {
+		for i := range b {
+			e := &b[i]
+			u := state.TrackUpdate{Jail: e.key.jail, Key: e.key.key, New: e.fresh}
+			if stale, exp := r.judge(e.key.jail, &e.tr); !stale {
+				u.Track, u.Expires = &e.tr, exp
+			} else if e.fresh {
+				continue // nothing to keep, nothing to delete
+			}
+			updates = append(updates, u)
 		}
-		updates = append(updates, u)
 	}
 	if err := r.tx.PutTracks(updates); err != nil {
 		return err
