@@ -2,9 +2,11 @@ package runner
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"net/netip"
 	"slices"
 	"sort"
@@ -92,12 +94,16 @@ type trackEntry struct {
 type run struct {
 	o Options
 	// clocks are the newest failure time per jail (see state.Tx.LogClock).
-	clocks  map[string]time.Time
-	tx      *state.Tx
-	res     *Result
-	tracks  map[trackKey]*trackEntry
+	clocks map[string]time.Time
+	tx     *state.Tx
+	res    *Result
+	// tracks finds an entry's number in blocks, by jail and network;
+	// neither key nor value holds a pointer, so that the garbage
+	// collector skips the map (a million entries in a flood).
+	tracks  map[string]map[netKey]int32
 	blocks  [][]trackEntry // the entries in the order first met (log time, mostly)
-	times   []int64        // room for new tracks' failure times
+	entries int32
+	times   []int64 // room for new tracks' failure times
 	files   []fileSave
 	decided []state.Ban
 	buf     []analyze.Failure
@@ -130,7 +136,7 @@ func (e stateError) Unwrap() error { return e.err }
 func Run(ctx context.Context, db *state.DB, o Options) (*Result, error) {
 	res := &Result{Now: o.Now, Jails: map[string]*JailStats{}}
 	work := func(tx *state.Tx) error {
-		r := &run{o: o, tx: tx, res: res, tracks: map[trackKey]*trackEntry{}, clocks: map[string]time.Time{}}
+		r := &run{o: o, tx: tx, res: res, tracks: map[string]map[netKey]int32{}, clocks: map[string]time.Time{}}
 		for _, j := range o.Config.Enabled() {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -295,11 +301,33 @@ const (
 	timesCap  = 8
 )
 
+// netKey is a network as a map key without pointers: its address's 16
+// bytes, its length, and whether it is IPv4.
+type netKey struct {
+	hi, lo uint64
+	bits   int16
+	is4    bool
+}
+
+func netKeyOf(p netip.Prefix) netKey {
+	a := p.Addr().As16()
+	return netKey{binary.BigEndian.Uint64(a[:8]), binary.BigEndian.Uint64(a[8:]), int16(p.Bits()), p.Addr().Is4()}
+}
+
 // track returns the entry of k, read from the state the first time. The
 // entry stays where it is for the run (blocks never move).
 func (r *run) track(k trackKey) (*trackEntry, error) {
-	if e := r.tracks[k]; e != nil {
-		return e, nil
+	m := r.tracks[k.jail]
+	if m == nil {
+		m = map[netKey]int32{}
+		r.tracks[k.jail] = m
+	}
+	nk := netKeyOf(k.key)
+	if n, ok := m[nk]; ok {
+		return &r.blocks[n/blockSize][n%blockSize], nil
+	}
+	if r.entries == math.MaxInt32 {
+		return nil, fmt.Errorf("jail %s: more than %d addresses in one run", k.jail, math.MaxInt32)
 	}
 	tr, err := r.tx.Track(k.jail, k.key)
 	if err != nil {
@@ -321,7 +349,8 @@ func (r *run) track(k trackKey) (*trackEntry, error) {
 		r.times = r.times[:n+timesCap]
 		e.tr.Failures, e.fresh = r.times[n:n:n+timesCap], true
 	}
-	r.tracks[k] = e
+	m[nk] = r.entries
+	r.entries++
 	return e, nil
 }
 
@@ -415,7 +444,7 @@ func (r *run) finish() error {
 	}
 	// In the order met: their expiries come nearly sorted, as the
 	// index wants them.
-	updates := make([]state.TrackUpdate, 0, len(r.tracks))
+	updates := make([]state.TrackUpdate, 0, r.entries)
 	for _, b := range r.blocks {
 		for i := range b {
 			e := &b[i]
@@ -468,12 +497,15 @@ func (r *run) outbox(events bool) error {
 	now := r.o.Now
 	counts := map[string]int{}
 	var top []state.Offender
-	for k, e := range r.tracks {
-		counts[k.jail] += e.n
-		if e.n == 0 {
-			continue
+	for _, b := range r.blocks {
+		for i := range b {
+			e := &b[i]
+			counts[e.key.jail] += e.n
+			if e.n == 0 {
+				continue
+			}
+			top = append(top, state.Offender{Jail: e.key.jail, Prefix: e.key.key, Failures: e.n, Users: e.users})
 		}
-		top = append(top, state.Offender{Jail: k.jail, Prefix: k.key, Failures: e.n, Users: e.users})
 	}
 	if len(counts) > 0 {
 		sort.Slice(top, func(i, j int) bool {
