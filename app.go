@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -61,7 +63,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 			return nil
 		},
 		OnUsageError: func(c *cli.Context, err error, _ bool) error {
-			return usageError(err)
+			return optionError("", err, c.App.Flags)
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
@@ -82,18 +84,94 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		configCommand(g),
 		versionCommand(g),
 	}
+	app.UsageText = "logjail [global options] COMMAND [arguments and options...]\n\n" + anywhere
+	app.Description = "Examples:\n" +
+		"  logjail run -v\n" +
+		"  logjail replay /var/log/auth.log* --format html --output week.html\n" +
+		"  logjail filter test /var/log/auth.log --filter sshd\n" +
+		"  logjail ban 198.51.100.7 --for 1h\n" +
+		"  logjail status --config /etc/logjail/test.yaml"
+	globalHelp := globalOptionsHelp(app.Flags)
 	for _, c := range app.Commands {
-		setUsageErrors(c)
+		setupCommand(c, "logjail "+c.Name, app.Flags, globalHelp)
 	}
 	return app
 }
 
-// setUsageErrors makes flag errors of every command exit 2.
-func setUsageErrors(c *cli.Command) {
-	c.OnUsageError = func(_ *cli.Context, err error, _ bool) error { return usageError(err) }
-	for _, s := range c.Subcommands {
-		setUsageErrors(s)
+// anywhere says where options go; every --help says it.
+const anywhere = "Options, global ones too, go before or after the command and its arguments;\n" +
+	"-- ends them (a file named -x goes after it); - is standard input."
+
+// setupCommand gives the command c (named name) and those below it their
+// help, which shows the global options, and their usage errors: exit 2,
+// one line naming the option.
+func setupCommand(c *cli.Command, name string, global []cli.Flag, globalHelp string) {
+	c.OnUsageError = func(_ *cli.Context, err error, _ bool) error {
+		return optionError(name, err, append(append([]cli.Flag{}, c.Flags...), global...))
 	}
+	usage := "{{.HelpName}}{{if .ArgsUsage}} {{.ArgsUsage}}{{end}} [options]"
+	tmpl := cli.CommandHelpTemplate
+	if len(c.Subcommands) > 0 {
+		usage = "{{.HelpName}} COMMAND [arguments and options...]"
+		tmpl = cli.SubcommandHelpTemplate
+	}
+	usage += "\n\n   " + strings.ReplaceAll(anywhere, "\n", "\n   ")
+	c.CustomHelpTemplate = strings.Replace(tmpl, `{{template "usageTemplate" .}}`, usage, 1) +
+		"\nGLOBAL OPTIONS:\n" + globalHelp
+	if len(c.Subcommands) > 0 && c.Action == nil {
+		c.Action = func(ctx *cli.Context) error {
+			if ctx.NArg() > 0 {
+				return usagef("%s: unknown command %q (see %s --help)", strings.TrimPrefix(name, "logjail "), ctx.Args().First(), name)
+			}
+			return cli.ShowSubcommandHelp(ctx)
+		}
+	}
+	for _, s := range c.Subcommands {
+		setupCommand(s, name+" "+s.Name, global, globalHelp)
+	}
+}
+
+// globalOptionsHelp lists the global options as a help template does,
+// quoted for the template.
+func globalOptionsHelp(flags []cli.Flag) string {
+	var b strings.Builder
+	for _, f := range flags {
+		b.WriteString("   " + f.String() + "\n")
+	}
+	return "{{" + strconv.Quote(b.String()) + "}}"
+}
+
+// optionError turns the flag parser's error into a usage error (exit 2) on
+// one line, in the options' own spelling: an unknown option with the
+// nearest known one of flags, a missing value with the option named. cmd
+// names the command ("" for none).
+func optionError(cmd string, err error, flags []cli.Flag) error {
+	prefix := ""
+	if cmd != "" {
+		prefix = strings.TrimPrefix(cmd, "logjail ") + ": "
+	}
+	msg := err.Error()
+	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
+		hint := " (an argument of that name goes after --)"
+		if cli.SuggestFlag != nil {
+			if s := cli.SuggestFlag(flags, name, false); s != "" {
+				hint = ": did you mean " + s + "?"
+			}
+		}
+		return usagef("%sunknown option %s%s", prefix, dashed(name), hint)
+	}
+	if name, ok := strings.CutPrefix(msg, "flag needs an argument: -"); ok {
+		return usagef("%soption %s needs a value", prefix, dashed(name))
+	}
+	return usagef("%s%s", prefix, msg)
+}
+
+// dashed spells an option as typed: -v, --verbose.
+func dashed(name string) string {
+	if len(name) == 1 {
+		return "-" + name
+	}
+	return "--" + name
 }
 
 // parseTime accepts RFC 3339 and a bare date (midnight, local time).

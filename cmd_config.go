@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+
 	"github.com/urfave/cli/v2"
 
 	"logjail/config"
@@ -9,8 +11,8 @@ import (
 func configCommand(g *globals) *cli.Command {
 	return &cli.Command{
 		Name:  "config",
-		Usage: "check the configuration",
-		Subcommands: []*cli.Command{{
+		Usage: "check the configuration, or import fail2ban's",
+		Subcommands: []*cli.Command{importFail2banCommand(g), {
 			Name:  "check",
 			Usage: "report every error with its line (exit 2), or print the effective configuration",
 			Action: func(c *cli.Context) error {
@@ -25,7 +27,16 @@ func runConfigCheck(g *globals) error {
 	if err != nil {
 		return err
 	}
+	printNotes(g, cfg)
 	return cfg.Format(g.stdout)
+}
+
+// printNotes says on stderr what the embedded default chose and what
+// would count twice.
+func printNotes(g *globals, cfg *config.Config) {
+	for _, n := range append(cfg.Notes, cfg.DoubleCounting()...) {
+		fmt.Fprintf(g.stderr, "logjail: %s\n", n)
+	}
 }
 
 // loadConfig reads the configuration named by --config; any problem with it

@@ -13,6 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"logjail/analyze"
+	"logjail/config"
 )
 
 func filterTestCommand(g *globals) *cli.Command {
@@ -22,16 +23,23 @@ func filterTestCommand(g *globals) *cli.Command {
 		ArgsUsage: "FILE...|-",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "filter", Usage: "built-in filter `NAME` (see logjail filter list)"},
+			&cli.StringFlag{Name: "jail", Usage: "the filter of the configured jail `NAME` (from --config), e.g. one imported from fail2ban"},
 			&cli.StringFlag{Name: "mode", Usage: "filter `MODE` (sshd: normal, ddos, extra, aggressive)"},
 			&cli.StringSliceFlag{Name: "regex", Usage: "a failregex `RE` with <HOST> (repeatable), instead of --filter"},
 			&cli.StringSliceFlag{Name: "ignoreregex", Usage: "with --regex: lines matching `RE` are ignored (repeatable)"},
 			&cli.BoolFlag{Name: "json", Usage: "print one JSON object per failure (JSON Lines) instead of a summary"},
+			&cli.BoolFlag{Name: "invert", Usage: "print the lines no rule matched (nor ignored) instead of a summary, to see what a filter misses"},
 		},
 		Action: func(c *cli.Context) error {
 			o := filterTestOptions{
+				invert: c.Bool("invert"),
 				filter: c.String("filter"), mode: c.String("mode"),
 				regex: c.StringSlice("regex"), ignore: c.StringSlice("ignoreregex"),
 				json: c.Bool("json"), files: c.Args().Slice(),
+				jail: c.String("jail"),
+			}
+			if o.jail != "" {
+				o.config = func() (*config.Config, error) { return loadConfig(g) }
 			}
 			if g.nowSet {
 				o.now = g.now
@@ -45,8 +53,11 @@ type filterTestOptions struct {
 	filter, mode  string
 	regex, ignore []string
 	json          bool
+	invert        bool // print the missed lines
 	files         []string
 	now           time.Time // zero: each file's modification time
+	jail          string
+	config        func() (*config.Config, error) // loads --config, for jail
 }
 
 type ruleCount struct {
@@ -68,11 +79,11 @@ func (st *filterStats) countRule(rule string) {
 
 // filterStats counts what a filter made of one input.
 type filterStats struct {
-	lines, matched, ignored, missed, long, pending int64
-	failures, ambiguous                            int64
-	rules                                          []ruleCount
-	addrs                                          map[netip.Addr]struct{}
-	names                                          map[string]struct{}
+	lines, matched, ignored, missed, long int64
+	failures, ambiguous                   int64
+	rules                                 []ruleCount
+	addrs                                 map[netip.Addr]struct{}
+	names                                 map[string]struct{}
 }
 
 func runFilterTest(o filterTestOptions, stdin io.Reader, stdout io.Writer) error {
@@ -83,17 +94,19 @@ func runFilterTest(o filterTestOptions, stdin io.Reader, stdout io.Writer) error
 	if len(o.files) == 0 {
 		return usagef("filter test: name the log files to read, or - for standard input")
 	}
+	if o.json && o.invert {
+		return usagef("filter test: give --json or --invert, not both")
+	}
 	w := bufio.NewWriterSize(stdout, 64<<10)
 	defer w.Flush()
 	st := filterStats{addrs: map[netip.Addr]struct{}{}, names: map[string]struct{}{}}
 	start := time.Now()
-	enc := json.NewEncoder(w)
 	for _, path := range o.files {
-		if err := filterTestFile(o, f, mode, path, stdin, &st, enc); err != nil {
+		if err := filterTestFile(o, f, mode, path, stdin, &st, w); err != nil {
 			return err
 		}
 	}
-	if o.json {
+	if o.json || o.invert {
 		return w.Flush()
 	}
 	printFilterSummary(w, o, f, mode, &st, time.Since(start))
@@ -101,6 +114,9 @@ func runFilterTest(o filterTestOptions, stdin io.Reader, stdout io.Writer) error
 }
 
 func resolveTestFilter(o filterTestOptions) (*analyze.Filter, string, error) {
+	if o.jail != "" {
+		return jailTestFilter(o)
+	}
 	switch {
 	case o.filter != "" && len(o.regex) > 0:
 		return nil, "", usagef("filter test: give --filter or --regex, not both")
@@ -144,7 +160,7 @@ type failureJSON struct {
 	File   string `json:"file,omitempty"`
 }
 
-func filterTestFile(o filterTestOptions, f *analyze.Filter, mode, path string, stdin io.Reader, st *filterStats, enc *json.Encoder) error {
+func filterTestFile(o filterTestOptions, f *analyze.Filter, mode, path string, stdin io.Reader, st *filterStats, w *bufio.Writer) error {
 	var r io.Reader
 	ref := o.now
 	if path == "-" {
@@ -165,10 +181,12 @@ func filterTestFile(o filterTestOptions, f *analyze.Filter, mode, path string, s
 	}
 	tp := analyze.NewTimeParser(ref, nil)
 	lr := analyze.NewLineReader(r)
+	lr.Closed = true // the last line counts, ended by a newline or not
 	m := f.New(mode)
 	var buf []analyze.Failure
 	var out analyze.Outcome
 	var lastAddr netip.Addr
+	enc := json.NewEncoder(w)
 	file := ""
 	if len(o.files) > 1 {
 		file = path
@@ -189,6 +207,10 @@ func filterTestFile(o filterTestOptions, f *analyze.Filter, mode, path string, s
 			st.ambiguous++
 		default:
 			st.missed++
+		}
+		if o.invert && out == analyze.Missed {
+			w.Write(line)
+			w.WriteByte('\n')
 		}
 		for i := range buf {
 			fl := &buf[i]
@@ -212,7 +234,6 @@ func filterTestFile(o filterTestOptions, f *analyze.Filter, mode, path string, s
 		}
 	}
 	st.long += lr.Long
-	st.pending += lr.Pending()
 	if err := lr.Err(); err != nil {
 		return fmt.Errorf("filter test: read %s: %w", path, err)
 	}
@@ -230,9 +251,6 @@ func printFilterSummary(w io.Writer, o filterTestOptions, f *analyze.Filter, mod
 	fmt.Fprintf(w, "Ambiguous: %d lines skipped (client text on both sides of the address)\n", st.ambiguous)
 	if st.long > 0 {
 		fmt.Fprintf(w, "Skipped:   %d lines longer than %d bytes\n", st.long, analyze.MaxLineLen)
-	}
-	if st.pending > 0 {
-		fmt.Fprintf(w, "Not read:  %d bytes after the last line end (an unterminated line)\n", st.pending)
 	}
 	fmt.Fprintf(w, "Failures:  %d from %d addresses", st.failures, len(st.addrs))
 	if len(st.names) > 0 {
@@ -257,4 +275,24 @@ func printFilterSummary(w io.Writer, o filterTestOptions, f *analyze.Filter, mod
 		rate = fmt.Sprintf(" (%.0f lines/s)", float64(st.lines)/s)
 	}
 	fmt.Fprintf(w, "Elapsed:   %s%s\n", elapsed.Round(time.Microsecond), rate)
+}
+
+// jailTestFilter is the filter of a configured jail, in its mode.
+func jailTestFilter(o filterTestOptions) (*analyze.Filter, string, error) {
+	if o.filter != "" || len(o.regex) > 0 || o.mode != "" || len(o.ignore) > 0 {
+		return nil, "", usagef("filter test: --jail goes without --filter, --regex, --mode and --ignoreregex")
+	}
+	cfg, err := o.config()
+	if err != nil {
+		return nil, "", err
+	}
+	j := cfg.Jail(o.jail)
+	if j == nil {
+		var names []string
+		for _, x := range cfg.Jails {
+			names = append(names, x.Name)
+		}
+		return nil, "", usagef("filter test: no jail %q in %s (jails: %s)", o.jail, cfg.File, strings.Join(names, ", "))
+	}
+	return j.Filter, j.Mode, nil
 }

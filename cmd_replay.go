@@ -13,6 +13,7 @@ import (
 	"golang.org/x/term"
 
 	"logjail/analyze"
+	"logjail/analyze/journal"
 	"logjail/config"
 	"logjail/report"
 	"logjail/runner"
@@ -28,7 +29,10 @@ func replayCommand(g *globals) *cli.Command {
 			"With --set, the report also compares with the configured policy: which addresses\n" +
 			"only the what-if bans, and which only the configured policy bans.\n" +
 			"It never touches the state file or the firewall, and needs no configuration file.\n" +
-			"Dates without a year take it from each file's modification time (or --now).",
+			"Dates without a year take it from each file's modification time (or --now).\n" +
+			"With --journal the arguments are systemd journal files or directories (walked for\n" +
+			"*.journal files), none meaning the local journal; each jail reads the entries of its\n" +
+			"journal match (its journal.match, else its filter's, such as _COMM=sshd).",
 		ArgsUsage: "FILE...",
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "jail", Usage: "only this jail (repeatable); default: every enabled jail"},
@@ -37,6 +41,7 @@ func replayCommand(g *globals) *cli.Command {
 			&cli.StringSliceFlag{Name: "set", Usage: "what-if policy override `KEY=VALUE` (" + strings.Join(config.SetKeys, ", ") + ")"},
 			&cli.StringFlag{Name: "format", Value: "table", Usage: "table, json, csv or html"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the report to `FILE` instead of stdout"},
+			&cli.BoolFlag{Name: "journal", Usage: "read systemd journal files or directories (none: the local journal) with journalctl"},
 		},
 		Action: func(c *cli.Context) error { return replay(c, g) },
 	}
@@ -48,7 +53,8 @@ const replayProgressMin = 16 << 20
 
 func replay(c *cli.Context, g *globals) error {
 	files := c.Args().Slice()
-	if len(files) == 0 {
+	useJournal := c.Bool("journal")
+	if len(files) == 0 && !useJournal {
 		return usagef("replay: name at least one log file")
 	}
 	format := c.String("format")
@@ -88,6 +94,19 @@ func replay(c *cli.Context, g *globals) error {
 		return usageError(err)
 	}
 	var size int64
+	var jsrc *journal.Source
+	if useJournal {
+		jsrc = &journal.Source{}
+		if len(files) > 0 {
+			jfiles, err := journal.Walk(files)
+			if err != nil {
+				return usagef("replay: %v", err)
+			}
+			jsrc.Files = globEscape(jfiles)
+		}
+		size = journalEntries(jsrc)
+		files = nil
+	}
 	for _, f := range files {
 		info, err := os.Stat(f)
 		if err != nil {
@@ -126,12 +145,41 @@ func replay(c *cli.Context, g *globals) error {
 			second = nil
 		}
 	}
-	if f, ok := g.stderr.(*os.File); ok && size >= replayProgressMin && term.IsTerminal(int(f.Fd())) {
-		bar := progressbar.DefaultBytes(size, "replay")
-		o.Progress = func(n int64) { bar.Set64(n) }
-		defer bar.Finish()
+	if f, ok := g.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		var bar *progressbar.ProgressBar
+		switch {
+		case jsrc != nil && size >= replayProgressMin/64:
+			bar = progressbar.Default(size, "replay")
+		case jsrc == nil && size >= replayProgressMin:
+			bar = progressbar.DefaultBytes(size, "replay")
+		}
+		if bar != nil {
+			o.Progress = func(n int64) { bar.Set64(n) }
+			defer bar.Finish()
+		}
 	}
-	st, err := analyze.Replay(c.Context, files, o)
+	// replayOnce runs one pass: a journal is read anew for each.
+	replayOnce := func(o analyze.ReplayOptions) (*analyze.ReplayStats, error) {
+		if jsrc == nil {
+			return analyze.Replay(c.Context, files, o)
+		}
+		rec, err := journal.NewRecords(c.Context, jsrc, journalMatches(cfg, o.Jails))
+		if err != nil {
+			return nil, usageError(err)
+		}
+		defer rec.Close()
+		o.Records = []analyze.RecordSource{rec}
+		st, err := analyze.Replay(c.Context, nil, o)
+		if err != nil {
+			return nil, err
+		}
+		res := rec.Result()
+		for _, w := range append(res.Warnings, res.Notices...) {
+			fmt.Fprintf(g.stderr, "logjail: %s\n", w)
+		}
+		return st, nil
+	}
+	st, err := replayOnce(o)
 	if err != nil {
 		return err
 	}
@@ -140,7 +188,7 @@ func replay(c *cli.Context, g *globals) error {
 		configured := st.CompareBans
 		if second != nil {
 			o.Jails, o.Progress = second, nil
-			cst, err := analyze.Replay(c.Context, files, o)
+			cst, err := replayOnce(o)
 			if err != nil {
 				return err
 			}
@@ -159,6 +207,49 @@ func replay(c *cli.Context, g *globals) error {
 		}
 		return report.WriteReplayTable(w, rep)
 	})
+}
+
+// journalMatches returns the journal match of each replayed jail: its
+// journal.match, else its filter's default (none: every entry).
+func journalMatches(cfg *config.Config, jails []analyze.ReplayJail) [][]string {
+	out := make([][]string, len(jails))
+	for i, rj := range jails {
+		if j := cfg.Jail(rj.Name); j != nil && j.Journal != nil && len(j.Journal.Match) > 0 {
+			out[i] = j.Journal.Match
+		} else {
+			out[i] = journal.DefaultMatch(rj.Filter.Name)
+		}
+	}
+	return out
+}
+
+// journalEntries counts the entries of a journal source's files, for the
+// progress bar (0 when they cannot be listed: Replay says why).
+func journalEntries(src *journal.Source) int64 {
+	var n int64
+	files, _ := src.List()
+	for _, f := range files {
+		if fi, err := journal.ReadFileInfo(f); err == nil {
+			n += int64(fi.Entries)
+		}
+	}
+	return n
+}
+
+// globEscape quotes the glob metacharacters of paths.
+func globEscape(paths []string) []string {
+	out := make([]string, len(paths))
+	for i, p := range paths {
+		var b strings.Builder
+		for _, r := range p {
+			if strings.ContainsRune(`*?[\`, r) {
+				b.WriteByte('\\')
+			}
+			b.WriteRune(r)
+		}
+		out[i] = b.String()
+	}
+	return out
 }
 
 // analyzeJails gives the engine each jail's filter and policy.

@@ -57,6 +57,9 @@ func runRun(ctx context.Context, g *globals, o runOptions) error {
 	if err != nil {
 		return err
 	}
+	if g.verbose {
+		printNotes(g, cfg)
+	}
 	host := hostName()
 	var mailer report.Mailer
 	if cfg.Digest.Enabled() && !o.dryRun {
@@ -229,6 +232,10 @@ func printRunSummary(w io.Writer, res *runner.Result) {
 	sort.Strings(names)
 	for _, name := range names {
 		s := res.Jails[name]
+		if s.Journals > 0 {
+			fmt.Fprintf(w, "jail %s: %d files, %d journals, %d lines and entries, %d failures, %d bans\n", name, s.Files, s.Journals, s.Lines, s.Failures, s.Bans)
+			continue
+		}
 		fmt.Fprintf(w, "jail %s: %d files, %d lines, %d failures, %d bans\n", name, s.Files, s.Lines, s.Failures, s.Bans)
 	}
 	for _, b := range res.Bans {
@@ -267,7 +274,9 @@ func writeMetrics(g *globals, cfg *config.Config, db *state.DB, res *runner.Resu
 	}
 	if res != nil {
 		for name, s := range res.Jails {
-			m.Jails[name] = report.JailMetrics{Lines: s.Lines, Failures: s.Failures, Bans: s.Bans}
+			m.Jails[name] = report.JailMetrics{Lines: s.Lines, Failures: s.Failures, Bans: s.Bans,
+				Journal:     s.Journals > 0 || cfg.Jail(name) != nil && cfg.Jail(name).Journal != nil,
+				JournalLost: s.JournalLost, JournalSuppressed: s.JournalSuppressed}
 		}
 		for _, b := range res.Active {
 			jm := m.Jails[b.Jail]

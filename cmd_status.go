@@ -43,7 +43,7 @@ func runStatus(g *globals, format string) error {
 		return err
 	}
 	defer cleanup()
-	doc := report.StatusJSON{Bans: []report.BanJSON{}, Failures: []report.FailureJSON{}, Files: []report.FileJSON{}}
+	doc := report.StatusJSON{Bans: []report.BanJSON{}, Failures: []report.FailureJSON{}, Files: []report.FileJSON{}, Journals: []report.JournalJSON{}}
 	err = db.View(func(tx *state.Tx) error {
 		if t, ok := tx.LastRun(); ok {
 			s := report.Time(t)
@@ -81,12 +81,28 @@ func runStatus(g *globals, format string) error {
 		if err != nil {
 			return err
 		}
-		return tx.Files(func(jail, path string, data []byte) error {
+		err = tx.Files(func(jail, path string, data []byte) error {
 			var fs analyze.FileState
 			if err := json.Unmarshal(data, &fs); err != nil {
 				return fmt.Errorf("state: file entry %s %s: %w", jail, path, err)
 			}
 			doc.Files = append(doc.Files, report.FileJSON{Jail: jail, Path: path, Offset: fs.Offset, Inode: fs.Inode})
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		return tx.Journals(func(jail, source string, data []byte) error {
+			var rec runner.JournalRecord
+			if err := json.Unmarshal(data, &rec); err != nil {
+				return fmt.Errorf("state: journal entry %s %s: %w", jail, source, err)
+			}
+			jj := report.JournalJSON{Jail: jail, Source: source, Cursor: rec.Cursor, Lost: rec.Lost, Suppressed: rec.Suppressed}
+			if rec.Realtime > 0 {
+				s := report.Time(time.UnixMicro(rec.Realtime))
+				jj.Time = &s
+			}
+			doc.Journals = append(doc.Journals, jj)
 			return nil
 		})
 	})
@@ -158,9 +174,23 @@ func printStatus(w io.Writer, doc *report.StatusJSON) error {
 		for _, f := range doc.Files {
 			rows = append(rows, []string{f.Jail, f.Path, fmt.Sprint(f.Offset), fmt.Sprint(f.Inode)})
 		}
-		return report.Table(w, []string{"JAIL", "PATH", "OFFSET", "INODE"}, rows)
+		if err := report.Table(w, []string{"JAIL", "PATH", "OFFSET", "INODE"}, rows); err != nil {
+			return err
+		}
 	}
-	return nil
+	if len(doc.Journals) == 0 {
+		return nil
+	}
+	fmt.Fprintf(w, "\nJournals: %d\n", len(doc.Journals))
+	rows := [][]string{}
+	for _, j := range doc.Journals {
+		t := "-"
+		if j.Time != nil {
+			t = *j.Time
+		}
+		rows = append(rows, []string{j.Jail, j.Source, t, fmt.Sprint(j.Lost), fmt.Sprint(j.Suppressed), j.Cursor})
+	}
+	return report.Table(w, []string{"JAIL", "SOURCE", "TIME", "LOST", "SUPPRESSED", "CURSOR"}, rows)
 }
 
 func printDigestStatus(w io.Writer, d *report.DigestStatusJSON) {

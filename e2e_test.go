@@ -124,18 +124,22 @@ ip link set lje-a up`, e2eAttacker4, e2eInnocent4, e2eAttacker6, e2eInnocent6))
 	// ignoreip is loopback only: the attackers are on documentation
 	// ranges, which must not be ignored. bantime is short, so that --now
 	// two minutes on sees the bans lifted.
+	source := "logpath: [" + l.authLog + "]"
+	if template == e2eJournal {
+		source = "journal: {directory: " + l.journalDir() + "}"
+	}
 	cfg := fmt.Sprintf(`state: %s
 lock_timeout: 10s
 firewall: {backend: %s}
 jails:
   sshd:
-    logpath: [%s]
+    %s
     maxretry: 3
     findtime: 10m
     bantime: 1m
     port: ssh
     ignoreip: [127.0.0.0/8, "::1"]
-`, filepath.Join(dir, "state", "state.db"), backend, l.authLog)
+`, filepath.Join(dir, "state", "state.db"), backend, source)
 	if err := os.WriteFile(l.cfg, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +153,12 @@ jails:
 		}
 	})
 
-	sock := l.startRsyslogd(t)
+	var sock string
+	if template == e2eJournal {
+		sock = l.startJournald(t)
+	} else {
+		sock = l.startRsyslogd(t)
+	}
 	l.startSSHD(t, sock)
 
 	// The veth pair takes a moment to carry packets, IPv6 neighbour
@@ -445,6 +454,9 @@ func (l *e2eLab) waitLog(t *testing.T, n int, s string) []string {
 			t.Fatalf("waiting for %q in the log: ended: %s", s, strings.Join(ended, "; "))
 		}
 		data, _ := os.ReadFile(l.authLog)
+		if l.template == e2eJournal {
+			data = l.journalText()
+		}
 		found = found[:0]
 		for _, line := range strings.Split(string(data), "\n") {
 			if strings.Contains(line, s) {
@@ -466,6 +478,10 @@ var e2eFormats = map[string]*regexp.Regexp{
 // checkFormat makes sure the subtest reads the format it claims to.
 func (l *e2eLab) checkFormat(t *testing.T, line string) {
 	t.Helper()
+	if l.template == e2eJournal {
+		l.checkJournal(t, line)
+		return
+	}
 	if re := e2eFormats[l.template]; !re.MatchString(line) {
 		t.Fatalf("log line %q is not in the format %s (%s)", line, l.template, re)
 	}
@@ -654,6 +670,9 @@ func (l *e2eLab) diagnose(t *testing.T) {
 		t.Logf("--- %s:\n%s", title, bytes.TrimSpace(data))
 	}
 	data, err := os.ReadFile(l.authLog)
+	if l.template == e2eJournal {
+		data, err = l.journalText(), nil
+	}
 	if err != nil {
 		t.Logf("--- %s: %v", l.authLog, err)
 	}

@@ -22,5 +22,5 @@ func main() {
 // returns its exit code; tests call it directly.
 func realMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	app := newApp(stdin, stdout, stderr)
-	return exitCode(app.Run(args), stderr)
+	return exitCode(app.Run(reorderArgs(app, args)), stderr)
 }

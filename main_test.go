@@ -1,10 +1,14 @@
 package main
 
 import (
+	"bytes"
+	"fmt"
 	"os"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"logjail/internal/journaltest"
 )
 
 // TestMain lets the scripts in testdata/script run the real program as the
@@ -30,6 +34,26 @@ func TestScripts(t *testing.T) {
 					ts.Check(os.WriteFile(ts.MkAbs(f), []byte(os.Expand(data, ts.Getenv)), 0o644))
 				}
 			},
+			// mkjournal OUT.journal EXPORT: append the entries of an
+			// export-format text file to a journal file, with
+			// systemd-journal-remote.
+			"mkjournal": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 2 {
+					ts.Fatalf("usage: mkjournal OUT.journal EXPORT")
+				}
+				b := bytes.NewBufferString(ts.ReadFile(args[1]))
+				ts.Check(journaltest.WriteExport(ts.MkAbs(args[0]), b))
+			},
+		},
+		Condition: func(cond string) (bool, error) {
+			if cond == "journal" {
+				_, err := os.Stat(journaltest.Remote)
+				if err != nil && os.Getenv("CI") == "true" {
+					return false, fmt.Errorf("CI=true: %s is missing: %w", journaltest.Remote, err)
+				}
+				return err == nil, nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
 		},
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("LOGJAIL_CONFIG", env.WorkDir+"/no-such-config.yaml")

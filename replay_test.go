@@ -86,7 +86,7 @@ func TestReplayAsNobody(t *testing.T) {
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("replay as nobody: %v\n%s", err, stderr.String())
 	}
-	if !strings.Contains(stdout.String(), `"failures": 649`) || stderr.Len() > 0 {
+	if !strings.Contains(stdout.String(), `"failures": 650`) || stderr.Len() > 0 {
 		t.Fatalf("replay as nobody: stdout %.200s\nstderr %s", stdout.String(), stderr.String())
 	}
 }

@@ -13,8 +13,8 @@ set -euo pipefail
 cd "$(dirname "$0")"
 fuzztime=${FUZZTIME:-8s}
 
-packages=(iptables ipset nftables iproute2 openssh-server openssh-client sshpass rsyslog fail2ban sshguard bc util-linux chromium)
-tools=(iptables ip6tables ipset nft ip sshd sshpass rsyslogd fail2ban-regex /usr/libexec/sshguard/sshg-parser bc taskset chromium)
+packages=(iptables ipset nftables iproute2 openssh-server openssh-client sshpass rsyslog fail2ban sshguard bc util-linux chromium systemd-journal-remote)
+tools=(iptables ip6tables ipset nft ip sshd sshpass rsyslogd fail2ban-regex /usr/libexec/sshguard/sshg-parser bc taskset chromium journalctl /lib/systemd/systemd-journal-remote)
 missing=()
 for t in "${tools[@]}"; do command -v "$t" >/dev/null 2>&1 || missing+=("$t"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -47,6 +47,14 @@
 //     has not reopened after that is misconfigured: what it appends to a
 //     dropped file is missed, or read again whole with the file at a later
 //     rotation.
+//   - A last line without its newline waits in the live file, however
+//     long: a writer that flushes a line in pieces (stdio buffers, rsyslog
+//     between its flushes) may end it minutes later, and counting its first
+//     piece would lose the line, or read an address cut short. Once the
+//     file is rotated away and no longer grows it is a line: at once when
+//     it is found compressed or as copytruncate's copy, else when it is
+//     dropped from FileState.Prev. [Replay] and `filter test` read files
+//     as they are: there a last line is a line, ended or not.
 //
 // A file is the one remembered only if it was not modified before it was
 // last seen and, found by inode, is not compressed: ext4 gives a deleted
@@ -67,6 +75,15 @@
 // keep them); a file truncated and rewritten to the same size within the
 // file system's time resolution is noticed when it next grows.
 //
+// # The journal
+//
+// Package analyze/journal reads the systemd journal through journalctl.
+// Its entries reach the filters as records: a line that reads as a syslog
+// record and the header already split from the entry's fields, given to
+// the TimeParser with [TimeParser.Preset], so that [TimeParser.Syslog]
+// returns it as it is. [Replay] merges such inputs ([RecordSource]) by
+// time with the files.
+//
 // # Filters
 //
 // A [Filter] names a kind of log (sshd, vsftpd, ...) and makes a [Matcher]
@@ -82,6 +99,14 @@
 // wrote, the line is skipped with the outcome [Ambiguous], never guessed;
 // the sshd filter's doc lists the rule for each shape. Custom filters are
 // Go regular expressions containing <HOST>.
+//
+// [NewFail2banFilter] runs filters written for fail2ban with fail2ban's
+// semantics ([Fail2banSpec]: the date cut out first, prefregex and
+// <F-CONTENT>, unanchored failregexes of which the first that matches
+// decides, ignoreregex, fail2ban's tags, <F-MLFID> connections, its
+// datepattern codes), translated to RE2 so that they run in time linear in
+// the line: what needs backtracking is refused ([UnsupportedError]), never
+// run on a slower engine.
 //
 // # Time
 //

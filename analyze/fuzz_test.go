@@ -54,7 +54,9 @@ func FuzzLineReader(f *testing.F) {
 			run := bytes.Repeat([]byte{'a'}, MaxLineLen-4+int(fill&7))
 			data = slices.Concat(data[:at], run, data[at:])
 		}
-		checkAgainstRef(t, data, NewLineReader(&chunkReader{data: data, seed: int(seed)}))
+		lr := NewLineReader(&chunkReader{data: data, seed: int(seed)})
+		lr.Closed = seed&2 == 2
+		checkAgainstRef(t, data, lr)
 	})
 }
 

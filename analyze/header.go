@@ -26,6 +26,10 @@ const maxRepeat = 1000
 // format), an optional host name, a tag with an optional [pid], a colon and
 // the message; or RFC 5424 (<PRI>1 TIME HOST APP PROCID MSGID SD MSG).
 func (p *TimeParser) Syslog(line []byte, h *Header) bool {
+	if p.preset != nil {
+		*h = *p.preset
+		return true
+	}
 	*h = Header{Repeat: 1}
 	b := line
 	if len(b) > 0 && b[0] == '<' {

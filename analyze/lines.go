@@ -20,9 +20,10 @@ const maxEmptyReads = 100
 // LineReader splits a stream into lines without copying them.
 //
 // A line ends at '\n'; a '\r' just before it is dropped. Bytes after the
-// last '\n' are never returned: they may belong to a line still being
-// written. Offset tells how far the stream has been consumed in whole lines,
-// which is where the next reader of the same file must start.
+// last '\n' are not returned unless Closed is set: they may belong to a
+// line still being written. Offset tells how far the stream has been
+// consumed in whole lines, which is where the next reader of the same file
+// must start.
 type LineReader struct {
 	r          io.Reader
 	buf        []byte
@@ -37,6 +38,11 @@ type LineReader struct {
 
 	// Long counts the lines skipped because they exceed MaxLineLen.
 	Long int64
+
+	// Closed says the stream is complete (a closed file, a rotated one
+	// that no longer grows, standard input): at its clean end the bytes
+	// after the last '\n' are its last line, returned like any other.
+	Closed bool
 }
 
 // NewLineReader returns a reader of the lines in r. Offsets and line numbers
@@ -60,24 +66,18 @@ func (lr *LineReader) Next() ([]byte, bool) {
 		// the whole held line again after each read would cost time
 		// quadratic in the line's length.
 		if i := bytes.IndexByte(lr.buf[lr.scan:lr.end], '\n'); i >= 0 {
-			i += lr.scan - lr.start
-			line := lr.buf[lr.start : lr.start+i]
-			lr.start += i + 1
-			lr.scan = lr.start
-			lr.off += lr.pend + int64(i) + 1
-			lr.num++
-			long := lr.skipping || lr.pend > 0
-			lr.skipping, lr.pend = false, 0
-			if n := len(line); n > 0 && line[n-1] == '\r' {
-				line = line[:n-1]
+			if line, ok := lr.take(i+lr.scan-lr.start, 1); ok {
+				return line, true
 			}
-			if long || len(line) > MaxLineLen {
-				lr.Long++
-				continue
-			}
-			return line, true
+			continue
 		}
 		if lr.err != nil {
+			if lr.err == io.EOF && lr.Closed && lr.Pending() > 0 {
+				// The unterminated last line of a complete stream.
+				if line, ok := lr.take(lr.end-lr.start, 0); ok {
+					return line, true
+				}
+			}
 			return nil, false
 		}
 		if lr.end-lr.start > MaxLineLen+1 {
@@ -106,6 +106,26 @@ func (lr *LineReader) Next() ([]byte, bool) {
 			}
 		}
 	}
+}
+
+// take consumes the n bytes of the line at buf[start:] and its ending of
+// nl bytes, and returns the line; false when it is too long to return.
+func (lr *LineReader) take(n, nl int) ([]byte, bool) {
+	line := lr.buf[lr.start : lr.start+n]
+	lr.start += n + nl
+	lr.scan = lr.start
+	lr.off += lr.pend + int64(n+nl)
+	lr.num++
+	long := lr.skipping || lr.pend > 0
+	lr.skipping, lr.pend = false, 0
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		line = line[:n-1]
+	}
+	if long || len(line) > MaxLineLen {
+		lr.Long++
+		return nil, false
+	}
+	return line, true
 }
 
 // Num returns the 1-based number of the last complete line read: the line

@@ -21,11 +21,18 @@ type refLine struct {
 
 // refSplit is the specification of LineReader written with bytes.Split:
 // every '\n' ends a line, a '\r' before it is dropped, the part after the
-// last '\n' is pending.
-func refSplit(data []byte) (lines []refLine, offset, pending int64) {
+// last '\n' is pending, or, closed, the last line when not empty.
+func refSplit(data []byte, closed bool) (lines []refLine, offset, pending int64) {
 	parts := bytes.Split(data, []byte("\n"))
+	last := parts[len(parts)-1]
+	if closed && len(last) > 0 {
+		parts = append(parts, nil)
+	}
 	for i, p := range parts[:len(parts)-1] {
-		offset += int64(len(p)) + 1
+		if i < len(parts)-2 || !closed || len(last) == 0 {
+			offset++ // the '\n'
+		}
+		offset += int64(len(p))
 		p = bytes.TrimSuffix(p, []byte("\r"))
 		lines = append(lines, refLine{
 			num:  int64(i + 1),
@@ -35,6 +42,27 @@ func refSplit(data []byte) (lines []refLine, offset, pending int64) {
 		})
 	}
 	return lines, offset, int64(len(parts[len(parts)-1]))
+}
+
+// These cases pin refSplit itself down.
+func TestRefSplit(t *testing.T) {
+	for _, c := range []struct {
+		data      string
+		closed    bool
+		lines     string
+		off, pend int64
+	}{
+		{"a\nbb\r\nc", false, "[{1 2 a false} {2 6 bb false}]", 6, 1},
+		{"a\nbb\r\nc", true, "[{1 2 a false} {2 6 bb false} {3 7 c false}]", 7, 0},
+		{"a\nc\r", true, "[{1 2 a false} {2 4 c false}]", 4, 0},
+		{"a\n", true, "[{1 2 a false}]", 2, 0},
+		{"", true, "[]", 0, 0},
+	} {
+		lines, off, pend := refSplit([]byte(c.data), c.closed)
+		if fmt.Sprint(lines) != c.lines || off != c.off || pend != c.pend {
+			t.Errorf("refSplit(%q, %v) = %v, %d, %d; want %s, %d, %d", c.data, c.closed, lines, off, pend, c.lines, c.off, c.pend)
+		}
+	}
 }
 
 // readAll drives lr to its end and records what it reports after each line.
@@ -53,7 +81,7 @@ func readAll(lr *LineReader) []refLine {
 // counter with refSplit.
 func checkAgainstRef(t *testing.T, data []byte, lr *LineReader) {
 	t.Helper()
-	ref, off, pend := refSplit(data)
+	ref, off, pend := refSplit(data, lr.Closed)
 	var want []refLine
 	var long int64
 	for _, l := range ref {
@@ -125,10 +153,14 @@ func TestLineReader(t *testing.T) {
 	}
 	for _, tt := range tests {
 		for _, rd := range readers {
-			t.Run(tt.name+"/"+rd.name, func(t *testing.T) {
-				data := []byte(tt.data)
-				checkAgainstRef(t, data, NewLineReader(rd.wrap(bytes.NewReader(data))))
-			})
+			for _, closed := range []bool{false, true} {
+				t.Run(fmt.Sprintf("%s/%s/closed=%v", tt.name, rd.name, closed), func(t *testing.T) {
+					data := []byte(tt.data)
+					lr := NewLineReader(rd.wrap(bytes.NewReader(data)))
+					lr.Closed = closed
+					checkAgainstRef(t, data, lr)
+				})
+			}
 		}
 	}
 }

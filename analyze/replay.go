@@ -32,8 +32,32 @@ type ReplayOptions struct {
 	// Loc is the zone of times written without one (nil: time.Local).
 	Loc *time.Location
 	// Progress, when set, is called now and then with the bytes read so far
-	// of all files (compressed bytes for gzip files).
+	// of all files (compressed bytes for gzip files), plus the records
+	// read of Records.
 	Progress func(read int64)
+	// Records are inputs that come record by record rather than as text
+	// files (the systemd journal), each one stream merged by time with
+	// the files.
+	Records []RecordSource
+}
+
+// RecordSource is an input of Replay read record by record.
+type RecordSource interface {
+	// Name names the input in reports and errors.
+	Name() string
+	// Next returns the next record: a line that reads as the record (time,
+	// host, tag, message), its header already split (nil: filters parse
+	// the line), and which jails may see it (bit i for ReplayOptions.Jails
+	// [i]). ok is false at the end or on an error (see Err). The slices
+	// are valid until the next call.
+	Next() (line []byte, h *Header, jails uint64, ok bool)
+	// Err returns the error that ended the records, nil at a clean end;
+	// it names the source.
+	Err() error
+	// Read returns how many records have been read.
+	Read() int64
+	// Close stops reading and frees what the source holds.
+	Close() error
 }
 
 // ReplayStats is what a replay found. Its size grows with the distinct
@@ -142,13 +166,24 @@ func Replay(ctx context.Context, files []string, o ReplayOptions) (*ReplayStats,
 	var streams streamHeap
 	defer func() {
 		for _, s := range r.all {
-			s.log.Close()
+			if s.rec != nil {
+				s.rec.Close()
+			} else {
+				s.log.Close()
+			}
 		}
 	}()
 	for _, path := range files {
 		s, err := r.open(path)
 		if err != nil {
 			return nil, err
+		}
+		r.all = append(r.all, s)
+	}
+	for _, rs := range o.Records {
+		s := &stream{r: r, order: len(r.all), rec: rs, tp: NewTimeParser(o.Ref, o.Loc), file: ReplayFileStats{Path: rs.Name()}}
+		for _, j := range r.o.Jails {
+			s.matchers = append(s.matchers, j.Filter.New(j.Mode))
 		}
 		r.all = append(r.all, s)
 	}
@@ -222,10 +257,14 @@ type replay struct {
 // stream is one file being read: the failures of its current line wait in
 // pending, from next on.
 type stream struct {
-	r        *replay
-	order    int
-	log      *Log
-	lines    *LineReader
+	r     *replay
+	order int
+	log   *Log
+	lines *LineReader
+	// rec is the input of a record stream, instead of log and lines;
+	// num counts its records.
+	rec      RecordSource
+	num      int64
 	tp       *TimeParser
 	matchers []Matcher
 	// pending are the failures of the current line, from next on, and
@@ -250,6 +289,9 @@ func (r *replay) open(path string) (*stream, error) {
 	}
 	s := &stream{r: r, order: len(r.all), log: l, lines: NewLineReader(l), tp: NewTimeParser(ref, r.o.Loc),
 		file: ReplayFileStats{Path: path, Compressed: l.Compressed}}
+	// A replayed file is taken as it is: its last line counts, ended by
+	// a newline or not.
+	s.lines.Closed = true
 	for _, j := range r.o.Jails {
 		s.matchers = append(s.matchers, j.Filter.New(j.Mode))
 	}
@@ -262,6 +304,9 @@ const progressEvery = 1 << 16
 // advance reads lines until one yields failures, or the file ends.
 func (s *stream) advance() error {
 	s.pending, s.jails, s.next = s.pending[:0], s.jails[:0], 0
+	if s.rec != nil {
+		return s.advanceRecords()
+	}
 	for {
 		line, ok := s.lines.Next()
 		if !ok {
@@ -294,6 +339,42 @@ func (s *stream) advance() error {
 	return nil
 }
 
+// advanceRecords is advance for a record stream.
+func (s *stream) advanceRecords() error {
+	s.pending, s.jails, s.next = s.pending[:0], s.jails[:0], 0
+	for {
+		line, h, mask, ok := s.rec.Next()
+		if !ok {
+			break
+		}
+		s.num++
+		s.file.Lines++
+		if s.r.o.Progress != nil && s.file.Lines%progressEvery == 0 {
+			s.r.progress()
+		}
+		s.tp.Preset(h)
+		for ji, m := range s.matchers {
+			if mask&(1<<ji) == 0 {
+				continue
+			}
+			n := len(s.pending)
+			s.pending, _ = m.Match(s.pending, s.num, line, s.tp)
+			for range len(s.pending) - n {
+				s.jails = append(s.jails, ji)
+			}
+		}
+		s.tp.Preset(nil)
+		if len(s.pending) > 0 {
+			s.sortPending()
+			return nil
+		}
+	}
+	if err := s.rec.Err(); err != nil {
+		return fmt.Errorf("replay: %w", err) // it names its source
+	}
+	return nil
+}
+
 // sortPending puts a line's failures in time order (sshd may complete an
 // earlier attempt and a new one on the same line; jails see the same line
 // apart). Lines rarely hold more than one, so insertion sort serves.
@@ -309,7 +390,11 @@ func (s *stream) sortPending() {
 func (r *replay) read() int64 {
 	var n int64
 	for _, s := range r.all {
-		n += s.log.Pos()
+		if s.rec != nil {
+			n += s.rec.Read()
+		} else {
+			n += s.log.Pos()
+		}
 	}
 	return n
 }

@@ -318,7 +318,7 @@ func (s *source) read(st *FileState, since time.Time, fromEnd bool) (FileState, 
 	}
 	if f != nil {
 		plain := f.byInode && !f.log.Compressed
-		sp, err := s.finish(f, old.offset, old.line)
+		sp, err := s.finish(f, old.offset, old.line, !plain)
 		prog.Offset, prog.Line = sp.off, sp.line
 		if err != nil {
 			return prog, err
@@ -343,7 +343,9 @@ func (s *source) read(st *FileState, since time.Time, fromEnd bool) (FileState, 
 // current reads the file under the path from r, positioned at out.Offset
 // just after line out.Line, and completes out.
 func (s *source) current(cur *Log, r io.Reader, out *FileState) (FileState, error) {
-	off, line, err := s.lines(s.path, r, out.Offset, out.Line, false)
+	// The live file's unterminated last line may be being written: it
+	// waits, unless the file is compressed (complete).
+	off, line, err := s.lines(s.path, r, out.Offset, out.Line, false, cur.Compressed)
 	out.Offset, out.Line = off, line
 	if err != nil {
 		return *out, err
@@ -433,7 +435,8 @@ func (s *source) follow(p *PrevFile) (*PrevFile, error) {
 	s.resolve()
 	if fi, err := os.Lstat(filepath.Join(s.dir, p.Name)); err == nil && fi.Mode().IsRegular() {
 		if id, err := statID(fi); err == nil && id == p.id() &&
-			fi.Size() == p.Size && fi.ModTime().Equal(p.ModTime) {
+			fi.Size() == p.Size && fi.ModTime().Equal(p.ModTime) &&
+			!(p.Offset < p.Size && s.drops(p)) {
 			q := *p
 			s.claim(p.Name)
 			return s.aged(&q), nil
@@ -454,7 +457,10 @@ func (s *source) follow(p *PrevFile) (*PrevFile, error) {
 		return nil, nil
 	}
 	grows := f.byInode && !f.log.Compressed
-	sp, err := s.finish(f, p.Offset, p.Line)
+	unchanged := f.log.Info.Size() == p.Size && f.log.Info.ModTime().Equal(p.ModTime)
+	// Its unterminated last line is a line once it no longer grows:
+	// compressed, a copy, or dropped now.
+	sp, err := s.finish(f, p.Offset, p.Line, !grows || (unchanged && s.drops(p)))
 	q := sp.prev()
 	q.Seen, q.Quiet = p.Seen, p.Quiet
 	switch {
@@ -473,15 +479,22 @@ func (s *source) follow(p *PrevFile) (*PrevFile, error) {
 // aged returns q, a rotated file found unchanged, one quiet run older, or
 // nil when it has been quiet long enough to be dropped.
 func (s *source) aged(q *PrevFile) *PrevFile {
-	q.Quiet++
-	if q.Quiet >= PrevQuietRuns && !s.now.Before(q.Seen.Add(PrevLinger)) {
+	if s.drops(q) {
 		return nil
 	}
+	q.Quiet++
 	return q
 }
 
-// finish reads f from off, line to its last complete line and closes it.
-func (s *source) finish(f *found, off, line int64) (spot, error) {
+// drops reports whether the rotated file p, found unchanged by this run,
+// is dropped by it.
+func (s *source) drops(p *PrevFile) bool {
+	return p.Quiet+1 >= PrevQuietRuns && !s.now.Before(p.Seen.Add(PrevLinger))
+}
+
+// finish reads f from off, line to its last complete line and closes it;
+// complete, an unterminated last line is a line too.
+func (s *source) finish(f *found, off, line int64, complete bool) (spot, error) {
 	s.resolve()
 	defer f.log.Close()
 	sp := spot{name: f.name, size: f.log.Info.Size(), mtime: f.log.Info.ModTime(), fp: f.fp, off: off, line: line}
@@ -490,7 +503,7 @@ func (s *source) finish(f *found, off, line int64) (spot, error) {
 		return sp, err
 	}
 	sp.id = id
-	sp.off, sp.line, err = s.lines(filepath.Join(s.dir, f.name), f.r, off, line, f.log.Compressed)
+	sp.off, sp.line, err = s.lines(filepath.Join(s.dir, f.name), f.r, off, line, f.log.Compressed, complete)
 	s.done = append(s.done, f.fp)
 	if err == nil {
 		s.saw(sp.mtime)
@@ -499,12 +512,14 @@ func (s *source) finish(f *found, off, line int64) (spot, error) {
 }
 
 // lines passes the complete lines of r to fn, r starting at offset off just
-// after line number line of the file called name. It returns the offset and
-// number of the last line passed to fn without error (or skipped for its
-// length). A damaged compressed file (tolerant) ends without an error:
+// after line number line of the file called name; with complete, the bytes
+// after the last newline too (see LineReader.Closed). It returns the offset
+// and number of the last line passed to fn without error (or skipped for
+// its length). A damaged compressed file (tolerant) ends without an error:
 // reading it again would not repair it.
-func (s *source) lines(name string, r io.Reader, off, line int64, tolerant bool) (int64, int64, error) {
+func (s *source) lines(name string, r io.Reader, off, line int64, tolerant, complete bool) (int64, int64, error) {
 	lr := NewLineReader(r)
+	lr.Closed = complete
 	lr.SetStart(off, line+1)
 	for {
 		b, ok := lr.Next()
@@ -666,7 +681,7 @@ func (s *source) readUnseen(since time.Time, cur fileID, curFP []byte, prog *Fil
 		}
 		s.claim(sib.name)
 		grows := !f.log.Compressed
-		sp, err := s.finish(f, 0, 0)
+		sp, err := s.finish(f, 0, 0, !grows)
 		*prog = FileState{
 			Path: s.path, Dev: sp.id.dev, Inode: sp.id.ino, Offset: sp.off, Line: sp.line,
 			Size: sp.size, ModTime: sp.mtime, Fingerprint: sp.fp, Prev: prog.Prev,

@@ -1230,3 +1230,120 @@ func BenchmarkReadQuiet(b *testing.B) {
 		}
 	}
 }
+
+// unterminated writes the next line without its newline; the writer never
+// ends it (it died, or writes none at the end).
+func (h *srcHarness) unterminated() {
+	h.t.Helper()
+	h.tick()
+	h.finishLine()
+	h.startLine(len(fmt.Sprintf("line %d", h.next)))
+	h.pend = ""
+}
+
+// TestReadUnterminatedLastLine: the live file's unterminated last line
+// waits for its end, however long; once the file is rotated away and no
+// longer grows (compressed, copied, or dropped from following), it is a
+// line, delivered once.
+func TestReadUnterminatedLastLine(t *testing.T) {
+	// waits reads a few times over an hour and checks that line n stays
+	// undelivered.
+	waits := func(h *srcHarness, n int) {
+		h.t.Helper()
+		for range 3 {
+			h.clock = h.clock.Add(20 * time.Minute)
+			h.mustRead()
+			if h.got[n] > 0 {
+				t.Fatalf("read %d: the unterminated line %d of a file that may grow was delivered", h.reads, n)
+			}
+		}
+	}
+	t.Run("live file waits, then rotated and compressed", func(t *testing.T) {
+		h := newSrcHarness(t)
+		h.write(3)
+		h.unterminated() // line 4
+		waits(h, 4)
+		h.rotate(true)
+		h.reopen()
+		h.compress(h.path + ".1")
+		h.write(1)
+		h.mustRead()
+		h.check()
+		if h.got[4] != 1 || h.delivered() != 5 {
+			t.Fatalf("delivered %d lines, line 4 %d times; want 5 and once", h.delivered(), h.got[4])
+		}
+	})
+	t.Run("rotated, followed until dropped", func(t *testing.T) {
+		h := newSrcHarness(t)
+		h.write(3)
+		h.unterminated()
+		h.mustRead()
+		h.rotate(true)
+		h.reopen()
+		h.write(2)
+		st := h.mustRead()
+		if got := prevNames(st); got != "[auth.log.1]" || h.got[4] > 0 {
+			t.Fatalf("followed %s, line 4 delivered %d times; want [auth.log.1] and not yet", got, h.got[4])
+		}
+		// Quiet, but not for PrevLinger yet: it may still grow.
+		for i := 0; i < PrevQuietRuns; i++ {
+			h.mustRead()
+		}
+		if h.got[4] > 0 {
+			t.Fatal("line 4 delivered while its file may still grow")
+		}
+		h.clock = h.clock.Add(PrevLinger)
+		st = h.mustRead()
+		h.check()
+		if len(st.Prev) != 0 || h.got[4] != 1 {
+			t.Fatalf("followed %s, line 4 delivered %d times; want none followed, once", prevNames(st), h.got[4])
+		}
+		h.mustRead()
+		h.check()
+	})
+	t.Run("rotated, then completed by its writer", func(t *testing.T) {
+		h := newSrcHarness(t)
+		h.write(3)
+		h.partial() // line 4, half written
+		h.mustRead()
+		h.rotate(true)
+		h.mustRead()
+		h.reopen() // the writer ends line 4 in the renamed file
+		h.write(1)
+		h.mustRead()
+		h.clock = h.clock.Add(PrevLinger)
+		h.mustRead()
+		h.check()
+	})
+	t.Run("rotated and compressed unseen", func(t *testing.T) {
+		h := newSrcHarness(t)
+		h.write(2)
+		h.mustRead()
+		h.rotate(true)
+		h.reopen()
+		h.write(2)
+		h.unterminated() // line 5, in a generation never read
+		h.rotate(true)
+		h.reopen()
+		h.compress(h.path + ".1")
+		h.write(1)
+		h.mustRead()
+		h.check()
+		if h.got[5] != 1 {
+			t.Fatalf("line 5 delivered %d times, want once", h.got[5])
+		}
+	})
+	t.Run("copytruncate", func(t *testing.T) {
+		h := newSrcHarness(t)
+		h.write(3)
+		h.unterminated()
+		waits(h, 4)
+		h.copytruncate(false)
+		h.write(2)
+		h.mustRead()
+		h.check()
+		if h.got[4] != 1 {
+			t.Fatalf("line 4 delivered %d times, want once", h.got[4])
+		}
+	})
+}

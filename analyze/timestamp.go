@@ -69,7 +69,17 @@ type TimeParser struct {
 	// linear is set by convert when the time it returned moves with the
 	// seconds, second for second, across its minute.
 	linear bool
+
+	// preset, when set, is what Syslog returns (see Preset).
+	preset *Header
 }
+
+// Preset makes Syslog return h, whatever the line, until Preset(nil): for
+// records that come already split into their fields (journal entries), so
+// that filters take those fields as they are rather than parse them back
+// from text. The line given with it should still read as that record (time,
+// host, tag, message) for filters that look at the text.
+func (p *TimeParser) Preset(h *Header) { p.preset = h }
 
 // stampLookahead is how many bytes after a stamp parsing may read to learn
 // where the stamp ends: the most is a CLF zone that turns out malformed,

@@ -82,6 +82,9 @@ type Config struct {
 	Jails []*Jail
 	// Digest says where and how often the digest is mailed.
 	Digest Digest
+	// Notes say what the embedded default chose on this machine (the
+	// journal for sshd, say), for `config check` and `run --verbose`.
+	Notes []string
 }
 
 // Firewall is the firewall section.

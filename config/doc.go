@@ -38,10 +38,22 @@
 //	filter             the jail's name, which must then be a built-in
 //	                   filter; or {failregex: [...], ignoreregex: [...]}:
 //	                   Go regular expressions, each failregex holding
-//	                   <HOST> once and <USER> at most once
+//	                   <HOST> once and <USER> at most once; or
+//	                   {style: fail2ban, prefregex, failregex, ignoreregex,
+//	                   datepattern, maxlines}: fail2ban's semantics and
+//	                   tags on RE2 (analyze.Fail2banSpec); the package
+//	                   config/fail2ban imports a fail2ban configuration
 //	mode               the filter's first mode (see logjail filter list)
-//	logpath            none; an enabled jail needs one. Absolute paths or
-//	                   glob patterns, expanded at each run (Jail.Files)
+//	logpath            none; an enabled jail needs one, or a journal.
+//	                   Absolute paths or glob patterns, expanded at each
+//	                   run (Jail.Files)
+//	journal            none. {match, directory, files, namespace}: read the
+//	                   systemd journal (the local one unless one of the
+//	                   last three is set; at most one may be). match holds
+//	                   journalctl match terms, by default the filter's own
+//	                   (sshd: _COMM=sshd, _COMM=sshd-session, _COMM=sshd-auth);
+//	                   a filter without one needs it written. journal: {}
+//	                   reads the local journal with the filter's match.
 //	port               all. Service names (ssh, http, smtp, ...), numbers,
 //	                   ranges 1000:2000, as a list or "ssh,http"
 //	protocol           tcp (tcp or udp)
@@ -50,7 +62,8 @@
 //	maxretry           5
 //	ignoreip           [127.0.0.0/8, "::1"]; addresses or CIDRs, never host
 //	                   names. A jail's list replaces the defaults' list.
-//	start              beginning (or end): where a new log file is read from
+//	start              beginning (or end): where a new log file, or a
+//	                   journal read for the first time, is read from
 //	ban_prefix6        128; 64 bans an IPv6 attacker's whole /64
 //	count_prefix6      64: IPv6 failures also count in their /64, banned
 //	                   as a whole at maxretry; 128 turns this off

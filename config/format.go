@@ -63,7 +63,9 @@ func (c *Config) Format(w io.Writer) error {
 // node writes one resolved jail.
 func (j *Jail) node() *yaml.Node {
 	m := mapNode("enabled", boolean(j.Enabled))
-	if j.FailRegex != nil {
+	if j.Fail2ban != nil {
+		m.Content = append(m.Content, str("filter"), j.fail2banNode())
+	} else if j.FailRegex != nil {
 		m.Content = append(m.Content, str("filter"), mapNode(
 			"failregex", regexSeq(j.FailRegex),
 			"ignoreregex", regexSeq(j.IgnoreRegex),
@@ -93,8 +95,21 @@ func (j *Jail) node() *yaml.Node {
 	for _, p := range j.IgnoreIP {
 		ignore.Content = append(ignore.Content, str(prefixString(p)))
 	}
+	m.Content = append(m.Content, str("logpath"), flow(seq(j.LogPath...)))
+	if jn := j.Journal; jn != nil {
+		jm := mapNode("match", flow(seq(jn.Match...)))
+		if jn.Directory != "" {
+			jm.Content = append(jm.Content, str("directory"), str(jn.Directory))
+		}
+		if len(jn.Files) > 0 {
+			jm.Content = append(jm.Content, str("files"), flow(seq(jn.Files...)))
+		}
+		if jn.Namespace != "" {
+			jm.Content = append(jm.Content, str("namespace"), str(jn.Namespace))
+		}
+		m.Content = append(m.Content, str("journal"), jm)
+	}
 	m.Content = append(m.Content,
-		str("logpath"), flow(seq(j.LogPath...)),
 		str("port"), ports,
 		str("protocol"), str(j.Protocol),
 		str("bantime"), bantime,

@@ -31,9 +31,15 @@ type Jail struct {
 	// written (not nil, maybe empty); both are nil for a built-in filter.
 	FailRegex   []string
 	IgnoreRegex []string
+	// Fail2ban is the filter mapping of style: fail2ban (its FailRegex and
+	// IgnoreRegex are the two fields above); nil otherwise.
+	Fail2ban *analyze.Fail2banSpec
 	// LogPath are the log files, as absolute paths or glob patterns; see
 	// Files.
 	LogPath []string
+	// Journal, when set, is the systemd journal the jail reads, beside
+	// or instead of LogPath.
+	Journal *Journal
 	// Ports are the ports a ban blocks, normalised (sorted, merged); nil
 	// means every port. See PortSpec.
 	Ports []PortRange
@@ -63,6 +69,20 @@ type Jail struct {
 	CountPrefix6 int
 	// Increment lengthens the bans of repeat offenders.
 	Increment Increment
+}
+
+// Journal is a jail's journal: key. At most one of Directory, Files and
+// Namespace is set; none reads the local journal.
+type Journal struct {
+	// Match are journalctl match terms: as written, else the filter's
+	// own (see journal.DefaultMatch).
+	Match []string
+	// Directory is read like journalctl --directory.
+	Directory string
+	// Files are journal files, absolute paths or glob patterns.
+	Files []string
+	// Namespace is a journal namespace (journalctl --namespace).
+	Namespace string
 }
 
 // Increment is bantime_increment: the n-th ban of an address lasts
@@ -147,6 +167,11 @@ func (j *Jail) clone() *Jail {
 	c.FailRegex = cloneSlice(j.FailRegex)
 	c.IgnoreRegex = cloneSlice(j.IgnoreRegex)
 	c.LogPath = cloneSlice(j.LogPath)
+	if j.Journal != nil {
+		jc := *j.Journal
+		jc.Match, jc.Files = cloneSlice(jc.Match), cloneSlice(jc.Files)
+		c.Journal = &jc
+	}
 	c.Ports = cloneSlice(j.Ports)
 	c.IgnoreIP = cloneSlice(j.IgnoreIP)
 	return &c

@@ -12,6 +12,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"logjail/analyze"
+	"logjail/analyze/journal"
 )
 
 // The jail settings as written in one place (the defaults section or one
@@ -48,6 +49,7 @@ type filterSpec struct {
 	missing      bool // a built-in name not compiled in (lenient parse only)
 	custom       bool
 	fail, ignore []string
+	f2b          *analyze.Fail2banSpec // style: fail2ban
 }
 
 type banTime struct {
@@ -61,6 +63,7 @@ type jailSpec struct {
 	filter     val[filterSpec]
 	mode       val[string]
 	logpath    val[[]string]
+	journal    val[*Journal]
 	port       val[[]PortRange]
 	protocol   val[string]
 	bantime    val[banTime]
@@ -75,7 +78,7 @@ type jailSpec struct {
 	incMaxTime val[time.Duration]
 }
 
-var jailKeys = []string{"enabled", "filter", "mode", "logpath", "port", "protocol", "bantime", "findtime",
+var jailKeys = []string{"enabled", "filter", "mode", "logpath", "journal", "port", "protocol", "bantime", "findtime",
 	"maxretry", "ignoreip", "start", "ban_prefix6", "count_prefix6", "bantime_increment"}
 
 // Built-in defaults of every jail setting that has one.
@@ -131,6 +134,9 @@ func (p *parser) jailSpec(where string, v *yaml.Node) *jailSpec {
 				paths = append(paths, it.s)
 			}
 			put(&s.logpath, v, paths, ok)
+		case "journal":
+			jn, ok := p.journal(where, v)
+			put(&s.journal, v, jn, ok)
 		case "port":
 			ports, ok := p.ports(where, v)
 			put(&s.port, v, ports, ok)
@@ -272,15 +278,22 @@ func (p *parser) filter(where string, v *yaml.Node) (filterSpec, bool) {
 	ok := true
 	var failNode *yaml.Node
 	kvs, _ := p.mapping(where, "filter", v)
+	ok = p.filterStyle(where, kvs, &fs)
 	for _, kv := range kvs {
 		k, v := kv.k, kv.v
 		switch k.Value {
+		case "style", "prefregex", "datepattern", "maxlines":
+			ok = p.fail2banKey(where, k, v, &fs) && ok
 		case "failregex", "ignoreregex":
 			fail := k.Value == "failregex"
 			items, lok := p.list(where+"filter.", k.Value, v, noSplit)
 			ok = ok && lok
 			res := []string{}
 			for _, it := range items {
+				if fs.f2b != nil {
+					res = append(res, it.s)
+					continue
+				}
 				if err := checkRegex(it.s, fail); err != nil {
 					p.wrapf(it.n, err, "%sfilter.%s %q: %v", where, k.Value, it.s, err)
 					ok = false
@@ -293,10 +306,11 @@ func (p *parser) filter(where string, v *yaml.Node) (filterSpec, bool) {
 				fs.ignore = res
 			}
 		default:
-			p.unknown(k, where+"filter: ", []string{"failregex", "ignoreregex"})
+			p.unknown(k, where+"filter: ", []string{"style", "prefregex", "failregex", "ignoreregex", "datepattern", "maxlines"})
 			ok = false
 		}
 	}
+	ok = p.fail2banDone(where, v, &fs) && ok
 	if len(fs.fail) == 0 && ok {
 		n := failNode
 		if n == nil {
@@ -306,6 +320,77 @@ func (p *parser) filter(where string, v *yaml.Node) (filterSpec, bool) {
 		ok = false
 	}
 	return fs, ok
+}
+
+// journal reads journal: {match, directory, files, namespace}.
+func (p *parser) journal(where string, v *yaml.Node) (*Journal, bool) {
+	jn := &Journal{}
+	if isNull(v) {
+		return jn, true
+	}
+	kvs, ok := p.mapping(where, "journal", v)
+	if !ok {
+		return nil, false
+	}
+	w := where + "journal."
+	var set []string
+	for _, kv := range kvs {
+		k, v := kv.k, kv.v
+		switch k.Value {
+		case "match":
+			items, lok := p.list(w, k.Value, v, noSplit)
+			ok = ok && lok
+			for _, it := range items {
+				jn.Match = append(jn.Match, it.s)
+			}
+			if _, err := journal.ParseMatch(jn.Match); err != nil && lok {
+				p.wrapf(v, err, "%s%v", where, err)
+				ok = false
+			}
+		case "directory", "namespace":
+			s, sok := p.str(w, k.Value, v)
+			ok = ok && sok
+			if k.Value == "directory" && s != "" {
+				s = p.abs(s)
+				if !filepath.IsAbs(s) {
+					p.errorf(v, "%sdirectory %q must be an absolute path", w, s)
+					ok = false
+				}
+				jn.Directory = s
+			} else if s != "" {
+				if strings.ContainsAny(s, "/ ") {
+					p.errorf(v, "%snamespace %q: a namespace is a name, without / or spaces", w, s)
+					ok = false
+				}
+				jn.Namespace = s
+			}
+			if s != "" {
+				set = append(set, k.Value)
+			}
+		case "files":
+			items, lok := p.list(w, k.Value, v, noSplit)
+			ok = ok && lok
+			for _, it := range items {
+				f := p.abs(it.s)
+				if err := checkLogPath(f); err != nil {
+					p.wrapf(it.n, err, "%sfiles: %v", w, err)
+					ok = false
+				}
+				jn.Files = append(jn.Files, f)
+			}
+			if len(jn.Files) > 0 {
+				set = append(set, k.Value)
+			}
+		default:
+			p.unknown(k, where+"journal: ", []string{"match", "directory", "files", "namespace"})
+			ok = false
+		}
+	}
+	if len(set) > 1 {
+		p.errorf(v, "%sjournal: %s cannot be combined: set one (none reads the local journal)", where, strings.Join(set, " and "))
+		ok = false
+	}
+	return jn, ok
 }
 
 // ports reads a port list.
@@ -364,6 +449,19 @@ func (p *parser) resolve(key *yaml.Node, j, d *jailSpec, fw *Firewall) *Jail {
 	case fv.bad:
 	case fs.missing:
 		return nil
+	case fs.f2b != nil:
+		spec := *fs.f2b
+		spec.Name, spec.FailRegex, spec.IgnoreRegex = name, fs.fail, fs.ignore
+		f, err := analyze.NewFail2banFilter(spec)
+		if err != nil {
+			for _, e := range unjoin(err) {
+				p.wrapf(at(fv.n), e, "%s%v", where, e)
+			}
+			filterOK = false
+			break
+		}
+		jail.Filter, jail.Fail2ban = f, &spec
+		jail.FailRegex, jail.IgnoreRegex = fs.fail, append([]string{}, fs.ignore...)
 	case fs.custom:
 		f, err := newRegexFilter(name, fs.fail, fs.ignore)
 		if err != nil {
@@ -397,8 +495,21 @@ func (p *parser) resolve(key *yaml.Node, j, d *jailSpec, fw *Firewall) *Jail {
 
 	lv := pick(j.logpath, d.logpath, nil)
 	jail.LogPath = lv.v
-	if jail.Enabled && len(jail.LogPath) == 0 && !lv.bad {
-		p.errorf(at(lv.n), "%sthe jail is enabled but has no logpath", where)
+	jv := pick(j.journal, d.journal, nil)
+	if jv.v != nil {
+		jn := *jv.v
+		jn.Match, jn.Files = cloneSlice(jn.Match), cloneSlice(jn.Files)
+		jail.Journal = &jn
+		if len(jn.Match) == 0 && filterOK {
+			if fs.custom || len(journal.DefaultMatch(jail.Filter.Name)) == 0 {
+				p.errorf(at(jv.n), "%sjournal: filter %s has no default journal match: write journal.match, e.g. [_COMM=PROGRAM] (the process name, which a client cannot forge)", where, jail.Filter.Name)
+			} else {
+				jail.Journal.Match = journal.DefaultMatch(jail.Filter.Name)
+			}
+		}
+	}
+	if jail.Enabled && len(jail.LogPath) == 0 && jail.Journal == nil && !lv.bad && !jv.bad {
+		p.errorf(at(lv.n), "%sthe jail is enabled but has no logpath or journal", where)
 	}
 
 	pv := pick(j.port, d.port, nil)

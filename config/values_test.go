@@ -468,6 +468,7 @@ func FuzzParse(f *testing.F) {
 	f.Add(DefaultYAML())
 	f.Add([]byte(setConfig))
 	f.Add([]byte("jails: {a: {filter: {failregex: ['<HOST>']}, logpath: /x, port: '1:2,3'}}"))
+	f.Add([]byte("jails: {a: {filter: {style: fail2ban, prefregex: '<F-CONTENT>.+</F-CONTENT>', failregex: ['(?!x)<HOST>'], datepattern: '%Y %Q', maxlines: 3}, logpath: /x}}"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		c, err := Parse(bytes.NewReader(b), "fuzz.yaml")
 		if err != nil {

@@ -13,6 +13,11 @@ import (
 type JailMetrics struct {
 	Lines, Failures, Bans int64
 	Active                int
+	// Journal is set for a jail that reads the journal; JournalLost and
+	// JournalSuppressed are its totals of entries vacuumed before they
+	// were read and of messages journald's rate limit dropped.
+	Journal                        bool
+	JournalLost, JournalSuppressed int64
 }
 
 // Metrics is what a run reports to Prometheus' textfile collector.
@@ -54,6 +59,22 @@ func WriteMetrics(path string, m *Metrics) error {
 	family("logjail_failures", "gauge", "Authentication failures found by the last run.", func(j JailMetrics) float64 { return float64(j.Failures) })
 	family("logjail_bans_issued", "gauge", "Bans decided by the last run.", func(j JailMetrics) float64 { return float64(j.Bans) })
 	family("logjail_bans_active", "gauge", "Bans active after the last run.", func(j JailMetrics) float64 { return float64(j.Active) })
+	var journals []string
+	for _, n := range names {
+		if m.Jails[n].Journal {
+			journals = append(journals, n)
+		}
+	}
+	if len(journals) > 0 {
+		jfamily := func(name, help string, val func(j JailMetrics) int64) {
+			fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s counter\n", name, help, name)
+			for _, n := range journals {
+				fmt.Fprintf(&b, "%s{jail=%q} %d\n", name, n, val(m.Jails[n]))
+			}
+		}
+		jfamily("logjail_journal_entries_lost_total", "Journal entries vacuumed before logjail read them.", func(j JailMetrics) int64 { return j.JournalLost })
+		jfamily("logjail_journal_messages_suppressed_total", "Messages of the jail's units dropped by journald's rate limit.", func(j JailMetrics) int64 { return j.JournalSuppressed })
+	}
 	fmt.Fprintf(&b, "# HELP logjail_run_duration_seconds Wall time of the last run.\n# TYPE logjail_run_duration_seconds gauge\nlogjail_run_duration_seconds %g\n", m.Duration.Seconds())
 	last := m.LastSuccess
 	if !m.Success.IsZero() {

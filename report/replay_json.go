@@ -88,6 +88,7 @@ func WriteReplayJSON(w io.Writer, r *Replay) error {
 	jw.field("to", to)
 	jw.field("lines", r.Lines)
 	jw.field("failures", r.Failures)
+	jw.field("ambiguous", r.Ambiguous)
 	jw.field("addresses", len(r.IPs))
 	jw.list("files", len(r.Files), func(i int) any { return ReplayFileJSON(r.Files[i]) })
 	jw.list("jails", len(r.Jails), func(i int) any {

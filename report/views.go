@@ -67,7 +67,22 @@ type StatusJSON struct {
 	Bans     []BanJSON         `json:"bans"`
 	Failures []FailureJSON     `json:"failures"`
 	Files    []FileJSON        `json:"files"`
+	Journals []JournalJSON     `json:"journals"`
 	Digest   *DigestStatusJSON `json:"digest"`
+}
+
+// JournalJSON is one journal source of a jail in `status --format json`:
+// the cursor saved and the time of its entry (null when the source was
+// read to its end before it had entries), and the totals of entries
+// vacuumed before they were read and of messages journald's rate limit
+// dropped.
+type JournalJSON struct {
+	Jail       string  `json:"jail"`
+	Source     string  `json:"source"`
+	Cursor     string  `json:"cursor"`
+	Time       *string `json:"time"`
+	Lost       int64   `json:"lost"`
+	Suppressed int64   `json:"suppressed"`
 }
 
 // DigestStatusJSON is the digest's part of `status --format json`. The

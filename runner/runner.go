@@ -37,6 +37,11 @@ type Options struct {
 // JailStats counts one jail's work in a run.
 type JailStats struct {
 	Files, Lines, Failures, Bans int64
+	// Journals counts the journal sources read; JournalLost and
+	// JournalSuppressed are the totals, over every run, of the journal
+	// entries vacuumed before they were read and of the messages
+	// journald's rate limit dropped (see journal.Result).
+	Journals, JournalLost, JournalSuppressed int64
 }
 
 // Result is what a run did, or would do in a dry run.
@@ -100,14 +105,15 @@ type run struct {
 	// tracks finds an entry's number in blocks, by jail and network;
 	// neither key nor value holds a pointer, so that the garbage
 	// collector skips the map (a million entries in a flood).
-	tracks  map[string]map[netKey]int32
-	blocks  [][]trackEntry // the entries in the order first met (log time, mostly)
-	entries int32
-	times   []int64 // room for new tracks' failure times
-	files   []fileSave
-	decided []state.Ban
-	buf     []analyze.Failure
-	pols    map[string]*analyze.Policy // by jail; nil for a jail gone
+	tracks   map[string]map[netKey]int32
+	blocks   [][]trackEntry // the entries in the order first met (log time, mostly)
+	entries  int32
+	times    []int64 // room for new tracks' failure times
+	files    []fileSave
+	journals []journalSave
+	decided  []state.Ban
+	buf      []analyze.Failure
+	pols     map[string]*analyze.Policy // by jail; nil for a jail gone
 }
 
 type fileSave struct {
@@ -141,7 +147,7 @@ func Run(ctx context.Context, db *state.DB, o Options) (*Result, error) {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			if err := r.jail(j); err != nil {
+			if err := r.jail(ctx, j); err != nil {
 				return err
 			}
 		}
@@ -174,11 +180,25 @@ func Run(ctx context.Context, db *state.DB, o Options) (*Result, error) {
 	return res, nil
 }
 
-// jail reads the new lines of one jail's files.
-func (r *run) jail(j *config.Jail) error {
+// jail reads the new lines of one jail's files and journal.
+func (r *run) jail(ctx context.Context, j *config.Jail) error {
 	stats := &JailStats{}
 	r.res.Jails[j.Name] = stats
 	pol := Policy(j, r.o.Config.History)
+	if err := r.logFiles(j, pol, stats); err != nil {
+		return err
+	}
+	if j.Journal != nil {
+		return r.journal(ctx, j, pol, stats)
+	}
+	return nil
+}
+
+// logFiles reads the new lines of one jail's log files.
+func (r *run) logFiles(j *config.Jail, pol *analyze.Policy, stats *JailStats) error {
+	if len(j.LogPath) == 0 {
+		return nil
+	}
 	files, err := j.Files()
 	if err != nil {
 		r.problem("jail:"+j.Name, fmt.Errorf("jail %s: logpath: %w", j.Name, err))
@@ -467,6 +487,11 @@ func (r *run) finish() error {
 	}
 	for _, f := range r.files {
 		if err := r.tx.PutFile(f.jail, f.path, f.rec); err != nil {
+			return err
+		}
+	}
+	for _, f := range r.journals {
+		if err := r.tx.PutJournal(f.jail, f.source, f.rec); err != nil {
 			return err
 		}
 	}

@@ -27,7 +27,11 @@ var (
 	bucketHistory = []byte("history")
 	bucketOutbox  = []byte("outbox")
 	bucketExpiry  = []byte("expiry")
-	allBuckets    = [][]byte{bucketMeta, bucketFiles, bucketTracks, bucketBans, bucketHistory, bucketOutbox, bucketExpiry}
+	// bucketJournals holds the journal positions. A file written before
+	// it existed gets it at the first run's write (no schema change:
+	// reading a missing bucket finds nothing).
+	bucketJournals = []byte("journals")
+	allBuckets     = [][]byte{bucketMeta, bucketFiles, bucketTracks, bucketBans, bucketHistory, bucketOutbox, bucketExpiry, bucketJournals}
 
 	keyVersion    = []byte("version")
 	keyLastRun    = []byte("last_run")

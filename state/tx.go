@@ -61,7 +61,7 @@ func boolByte(b bool) byte {
 func (tx *Tx) bucket(name []byte) *bolt.Bucket {
 	b := tx.tx.Bucket(name)
 	if b == nil && tx.tx.Writable() {
-		// Cannot happen after Open; kept for safety on odd files.
+		// A file older than the bucket (journals), or an odd file.
 		b, _ = tx.tx.CreateBucketIfNotExists(name)
 	}
 	return b
@@ -130,6 +130,44 @@ func (tx *Tx) Files(fn func(jail, path string, data []byte) error) error {
 			return corrupt(tx.path, fmt.Errorf("file key %q", k))
 		}
 		return fn(string(j), string(p), v)
+	})
+}
+
+// Journal decodes the saved position of a jail's journal source (named by
+// its key, see journal.Source.Key) into v; found is false when there is
+// none.
+func (tx *Tx) Journal(jail, source string, v any) (found bool, err error) {
+	data := tx.get(bucketJournals, jailKey(jail, []byte(source)))
+	if data == nil {
+		return false, nil
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return false, corrupt(tx.path, fmt.Errorf("journal entry %s %s: %w", jail, source, err))
+	}
+	return true, nil
+}
+
+// PutJournal saves the position of a jail's journal source.
+func (tx *Tx) PutJournal(jail, source string, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode journal entry %s %s: %w", jail, source, err)
+	}
+	return tx.put(bucketJournals, jailKey(jail, []byte(source)), data)
+}
+
+// Journals calls fn for every saved journal position with its raw JSON.
+func (tx *Tx) Journals(fn func(jail, source string, data []byte) error) error {
+	b := tx.tx.Bucket(bucketJournals)
+	if b == nil {
+		return nil
+	}
+	return b.ForEach(func(k, v []byte) error {
+		j, s, ok := bytes.Cut(k, []byte{0})
+		if !ok {
+			return corrupt(tx.path, fmt.Errorf("journal key %q", k))
+		}
+		return fn(string(j), string(s), v)
 	})
 }
 
