@@ -11,21 +11,8 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-// globals holds what every command shares: the global flags and the
-// standard streams.
-type globals struct {
-	configPath string
-	statePath  string
-	now        time.Time // the --now time, or the clock at start
-	nowSet     bool
-	verbose    bool
-	stdin      io.Reader
-	stdout     io.Writer
-	stderr     io.Writer
-}
-
 func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
-	g := &globals{stdin: stdin, stdout: stdout, stderr: stderr}
+	g := &env{stdin: stdin, stdout: stdout, stderr: stderr}
 	defConfig := "/etc/logjail/logjail.yaml"
 	if env := os.Getenv("LOGJAIL_CONFIG"); env != "" {
 		defConfig = env

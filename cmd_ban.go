@@ -7,36 +7,88 @@ import (
 	"io"
 	"net/netip"
 	"strings"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
-	"logjail/config"
 	"logjail/enforce"
 	"logjail/report"
 	"logjail/runner"
-	"logjail/state"
 )
 
-// manualJail holds bans given by hand without --jail: every port.
-const manualJail = "manual"
-
-func banCommand(g *globals) *cli.Command {
+func banCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:      "ban",
 		Usage:     "ban addresses or networks by hand (- reads one per line from stdin)",
 		ArgsUsage: "(IP|CIDR)... | -",
 		Description: "Bans go into the state and the firewall before the command returns. Without --jail\n" +
 			"they belong to the jail \"manual\", which blocks every port and lasts until unbanned;\n" +
-			"with --jail they block that jail's ports for its bantime, unless --for says otherwise.",
+			"with --jail they block that jail's ports for its bantime (growing with\n" +
+			"bantime_increment, which counts bans by hand too), unless --for says otherwise.\n" +
+			"A ban never shortens one held already: a longer or permanent ban stays, and says so.\n" +
+			"An address or network that overlaps loopback, an address of this machine or any\n" +
+			"jail's ignoreip is refused (exit 2) before anything is written.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "jail", Usage: "the jail the ban belongs to (default: manual, all ports)"},
 			&cli.StringFlag{Name: "for", Usage: "ban for `DURATION` (1h, 2d, permanent); default: the jail's bantime"},
 		},
 		Action: func(c *cli.Context) error {
-			return runBan(c.Context, g, c.String("jail"), c.String("for"), c.Args().Slice())
+			return runBan(c.Context, e, banOptions{jail: c.String("jail"), duration: c.String("for"), args: c.Args().Slice()})
 		},
 	}
+}
+
+type banOptions struct {
+	jail, duration string
+	args           []string // addresses and networks, or "-"
+}
+
+func runBan(ctx context.Context, e *env, o banOptions) error {
+	cfg, err := e.config()
+	if err != nil {
+		return err
+	}
+	targets, err := parseTargets(o.args, e.stdin)
+	if err != nil {
+		return err
+	}
+	fw, err := e.firewall(cfg)
+	if err != nil {
+		return err
+	}
+	bo := runner.BanOptions{Config: cfg, Now: e.now, Jail: o.jail, For: o.duration, Targets: targets, Guard: e.guard(cfg), Firewall: fw}
+	if _, _, _, err := bo.Check(); err != nil {
+		return err // before the state is opened (or created)
+	}
+	db, closeDB, err := e.state(cfg, false)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	res, err := runner.Ban(ctx, db, bo)
+	if err != nil {
+		return stateError(err)
+	}
+	for _, b := range res.Kept {
+		held := "for good"
+		if !b.Permanent() {
+			held = "until " + report.Time(b.Until)
+		}
+		fmt.Fprintf(e.stdout, "%s %s: banned %s already; kept (a ban is never shortened)\n", b.Jail, enforce.Addr(b.Prefix), held)
+	}
+	return firewallDone(e, fw, res.Firewall)
+}
+
+// firewallDone reports a change by hand's firewall step: what the guard
+// refused (exit 1) and, with --verbose, what changed.
+func firewallDone(e *env, fw enforce.Backend, d enforce.Diff) error {
+	printRefused(e.stderr, d.Refused)
+	if e.verbose {
+		fmt.Fprintf(e.stdout, "firewall (%s): %d added, %d removed\n", fw.Kind(), len(d.Added), len(d.Removed))
+	}
+	if len(d.Refused) > 0 {
+		return errSilent
+	}
+	return nil
 }
 
 // parseTargets reads addresses and networks from args, or from r (one per
@@ -94,113 +146,4 @@ func parseTarget(s string) (netip.Prefix, error) {
 	}
 	a = a.Unmap()
 	return netip.PrefixFrom(a, a.BitLen()), nil
-}
-
-func runBan(ctx context.Context, g *globals, jail, forS string, args []string) error {
-	cfg, err := loadConfig(g)
-	if err != nil {
-		return err
-	}
-	targets, err := parseTargets(args, g.stdin)
-	if err != nil {
-		return err
-	}
-	var d time.Duration
-	permanent := true
-	j := (*config.Jail)(nil)
-	if jail != "" && jail != manualJail {
-		if j = cfg.Jail(jail); j == nil {
-			return usagef("ban: no jail %q in %s", jail, cfg.File)
-		}
-		d, permanent = j.BanDuration(1)
-	} else {
-		jail = manualJail
-	}
-	if forS != "" {
-		if d, permanent, err = config.ParseBanTime(forS); err != nil {
-			return usagef("ban: --for %q: %v", forS, err)
-		}
-	}
-	for _, p := range targets {
-		if j != nil && j.Ignores(p.Addr()) {
-			return usagef("ban: %s is in jail %s's ignoreip", report.IP(p), jail)
-		}
-		if p.Addr().IsLoopback() || p.Addr().IsUnspecified() || p.Contains(netip.IPv6Loopback()) || p.Contains(netip.AddrFrom4([4]byte{127, 0, 0, 1})) {
-			return usagef("ban: %s would block this machine's own loopback traffic", report.IP(p))
-		}
-	}
-	fw, err := firewallFor(cfg)
-	if err != nil {
-		return err
-	}
-	db, cleanup, err := openState(cfg, false)
-	if err != nil {
-		return err
-	}
-	defer cleanup()
-	now := g.now
-	err = db.Update(func(tx *state.Tx) error {
-		bans := make([]*state.Ban, len(targets))
-		for i, p := range targets {
-			b := &state.Ban{Jail: jail, Prefix: p, Start: now, Offense: 1, Manual: true}
-			if !permanent {
-				b.Until = now.Add(d)
-			}
-			bans[i] = b
-		}
-		if err := tx.PutBans(bans); err != nil {
-			return err
-		}
-		if err := tx.AddHistories(bans); err != nil {
-			return err
-		}
-		if !cfg.Digest.Enabled() {
-			return nil // the outbox is for a digest that will be sent
-		}
-		for _, b := range bans {
-			if err := tx.AddEvent(&state.Event{Kind: state.EventBan, Time: now, Ban: b}); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return stateError(err)
-	}
-	return applyFirewall(ctx, g, cfg, db, fw)
-}
-
-// firewallFor builds the configured firewall backend, or nil for none.
-func firewallFor(cfg *config.Config) (enforce.Backend, error) {
-	if cfg.Firewall.Backend == config.BackendNone {
-		return nil, nil
-	}
-	fw, err := newFirewall(cfg)
-	if err != nil {
-		return nil, usageError(err)
-	}
-	return fw, nil
-}
-
-// applyFirewall reconciles the firewall with the state; refusals and
-// failures are reported, and the state keeps the desired bans so that the
-// next run retries.
-func applyFirewall(ctx context.Context, g *globals, cfg *config.Config, db *state.DB, fw enforce.Backend) error {
-	if fw == nil {
-		return nil
-	}
-	d, err := runner.Enforce(ctx, cfg, db, fw, g.now)
-	if err != nil {
-		return fmt.Errorf("%w (the state keeps the bans; the next run retries)", err)
-	}
-	for _, r := range d.Refused {
-		fmt.Fprintf(g.stderr, "logjail: not enforced: %s\n", r)
-	}
-	if g.verbose {
-		fmt.Fprintf(g.stdout, "firewall (%s): %d added, %d removed\n", fw.Kind(), len(d.Added), len(d.Removed))
-	}
-	if len(d.Refused) > 0 {
-		return errSilent
-	}
-	return nil
 }

@@ -3,17 +3,15 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 
 	"github.com/urfave/cli/v2"
 
 	"logjail/config"
 	"logjail/report"
 	"logjail/runner"
-	"logjail/state"
 )
 
-func digestCommand(g *globals) *cli.Command {
+func digestCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:  "digest",
 		Usage: "send the digest mail now (--preview: print it and send nothing)",
@@ -30,76 +28,61 @@ func digestCommand(g *globals) *cli.Command {
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "preview", Usage: "print the digest (headers and text) instead of sending it; change nothing"},
 		},
-		Action: func(c *cli.Context) error { return runDigest(c.Context, g, c.Bool("preview")) },
+		Action: func(c *cli.Context) error { return runDigest(c.Context, e, digestOptions{preview: c.Bool("preview")}) },
 	}
 }
 
-func runDigest(ctx context.Context, g *globals, preview bool) error {
-	cfg, err := loadConfig(g)
+type digestOptions struct {
+	preview bool
+}
+
+func runDigest(ctx context.Context, e *env, o digestOptions) error {
+	cfg, err := e.config()
 	if err != nil {
 		return err
 	}
-	host := hostName()
-	if preview {
-		return previewDigest(g, cfg, host)
+	if o.preview {
+		return previewDigest(e, cfg)
 	}
 	if !cfg.Digest.Enabled() {
 		return usagef("digest: digest.to is not set in %s: no digest is mailed", cfg.File)
 	}
-	db, cleanup, err := openState(cfg, false)
+	db, closeDB, err := e.state(cfg, false)
 	if err != nil {
 		return err
 	}
-	defer cleanup()
-	mailer := report.NewMailer(&cfg.Digest, host)
-	out, err := runner.SendDigest(ctx, db, runner.DigestOptions{Config: cfg, Now: g.now, Host: host, Mailer: mailer, Force: true})
+	defer closeDB()
+	mailer := e.mailer(cfg)
+	out, err := runner.SendDigest(ctx, db, runner.DigestOptions{Config: cfg, Now: e.now, Host: e.host(), Mailer: mailer, Force: true})
 	if err != nil {
 		return stateError(err)
 	}
 	if !out.Sent {
-		fmt.Fprintln(g.stdout, "The outbox is empty: no digest sent.")
+		fmt.Fprintln(e.stdout, "The outbox is empty: no digest sent.")
 		return nil
 	}
-	fmt.Fprintf(g.stdout, "Digest of %s sent to %s.\n", report.Count(out.Events, "event", "events"), mailer.Server())
+	fmt.Fprintf(e.stdout, "Digest of %s sent to %s.\n", report.Count(out.Events, "event", "events"), mailer.Server())
 	return nil
 }
 
 // previewDigest prints the digest the outbox makes now; it works on a
 // read-only state, before any run too.
-func previewDigest(g *globals, cfg *config.Config, host string) error {
-	db, cleanup, err := openState(cfg, true)
+func previewDigest(e *env, cfg *config.Config) error {
+	db, closeDB, err := e.state(cfg, true)
 	if err != nil {
 		return err
 	}
-	defer cleanup()
-	var d *report.Digest
-	err = db.View(func(tx *state.Tx) error {
-		var err error
-		d, _, err = runner.PendingDigest(tx, host, g.now)
-		return err
-	})
+	defer closeDB()
+	m, err := runner.PreviewDigest(db, cfg, e.host(), e.now)
 	if err != nil {
 		return stateError(err)
 	}
-	if d.Empty() {
-		fmt.Fprintln(g.stdout, "The outbox is empty: no digest would be sent.")
+	if m == nil {
+		fmt.Fprintln(e.stdout, "The outbox is empty: no digest would be sent.")
 		return nil
 	}
 	if !cfg.Digest.Enabled() {
-		fmt.Fprintf(g.stdout, "(digest.to is not set in %s: this digest will not be mailed, and the next run empties the outbox.)\n\n", cfg.File)
+		fmt.Fprintf(e.stdout, "(digest.to is not set in %s: this digest will not be mailed, and the next run empties the outbox.)\n\n", cfg.File)
 	}
-	m, err := d.Mail(cfg.Digest.From, cfg.Digest.To)
-	if err != nil {
-		return err
-	}
-	return m.WritePreview(g.stdout)
-}
-
-// hostName is this machine's name, for the digest's subject.
-func hostName() string {
-	h, err := os.Hostname()
-	if err != nil || h == "" {
-		return "localhost"
-	}
-	return h
+	return m.WritePreview(e.stdout)
 }

@@ -1,8 +1,8 @@
 package main
 
 import (
+	"context"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -10,17 +10,20 @@ import (
 	"logjail/analyze"
 )
 
-func filterListCommand(g *globals) *cli.Command {
+func filterListCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:  "list",
 		Usage: "list the built-in filters with their modes and a line each catches",
 		Action: func(c *cli.Context) error {
-			return runFilterList(g.stdout)
+			return runFilterList(c.Context, e, filterListOptions{})
 		},
 	}
 }
 
-func runFilterList(w io.Writer) error {
+type filterListOptions struct{}
+
+func runFilterList(_ context.Context, e *env, _ filterListOptions) error {
+	w := e.stdout
 	for _, f := range analyze.Builtins() {
 		modes := "-"
 		if len(f.Modes) > 0 {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,7 +17,7 @@ import (
 	"logjail/config"
 )
 
-func filterTestCommand(g *globals) *cli.Command {
+func filterTestCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:      "test",
 		Usage:     "run a filter over log files and show what it finds (like fail2ban-regex)",
@@ -39,12 +40,12 @@ func filterTestCommand(g *globals) *cli.Command {
 				jail: c.String("jail"),
 			}
 			if o.jail != "" {
-				o.config = func() (*config.Config, error) { return loadConfig(g) }
+				o.config = func() (*config.Config, error) { return e.config() }
 			}
-			if g.nowSet {
-				o.now = g.now
+			if e.nowSet {
+				o.now = e.now
 			}
-			return runFilterTest(o, g.stdin, g.stdout)
+			return runFilterTest(c.Context, e, o)
 		},
 	}
 }
@@ -86,7 +87,8 @@ type filterStats struct {
 	names                                 map[string]struct{}
 }
 
-func runFilterTest(o filterTestOptions, stdin io.Reader, stdout io.Writer) error {
+func runFilterTest(_ context.Context, e *env, o filterTestOptions) error {
+	stdin, stdout := e.stdin, e.stdout
 	f, mode, err := resolveTestFilter(o)
 	if err != nil {
 		return err

@@ -2,15 +2,15 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/urfave/cli/v2"
 
 	"logjail/enforce"
+	"logjail/runner"
 )
 
-func firewallCommand(g *globals) *cli.Command {
+func firewallCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:  "firewall",
 		Usage: "manage logjail's firewall rules",
@@ -20,31 +20,23 @@ func firewallCommand(g *globals) *cli.Command {
 			Description: "Removes logjail's iptables/ip6tables chains and INPUT rules, its ipset sets and its\n" +
 				"nftables table, whichever backend made them; nothing else. The state keeps its bans:\n" +
 				"the next run puts them back unless logjail is uninstalled or the backend is none.",
-			Action: func(c *cli.Context) error { return runFirewallFlush(c.Context, g) },
+			Action: func(c *cli.Context) error { return runFirewallFlush(c.Context, e, firewallFlushOptions{}) },
 		}},
 	}
 }
 
-func runFirewallFlush(ctx context.Context, g *globals) error {
-	cfg, err := loadConfig(g)
+type firewallFlushOptions struct{}
+
+func runFirewallFlush(ctx context.Context, e *env, _ firewallFlushOptions) error {
+	cfg, err := e.config()
 	if err != nil {
 		return err
 	}
-	var errs []error
-	for _, kind := range []string{"iptables", "ipset", "nftables"} {
-		fw, err := newFirewallKind(cfg, kind)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		err = fw.Flush(ctx)
-		// A backend whose tool is not installed made nothing to remove,
-		// unless it is the configured one.
-		if err != nil && (kind == cfg.Firewall.Backend || !errors.Is(err, enforce.ErrToolMissing)) {
-			errs = append(errs, err)
-		} else if err == nil && g.verbose {
-			fmt.Fprintf(g.stdout, "%s: flushed\n", kind)
+	flushed, err := runner.Flush(ctx, cfg, func(kind string) (enforce.Backend, error) { return e.firewallKind(cfg, kind) })
+	if e.verbose {
+		for _, kind := range flushed {
+			fmt.Fprintf(e.stdout, "%s: flushed\n", kind)
 		}
 	}
-	return errors.Join(errs...)
+	return err
 }

@@ -2,9 +2,9 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -13,7 +13,7 @@ import (
 	"logjail/config/fail2ban"
 )
 
-func importFail2banCommand(g *globals) *cli.Command {
+func importFail2banCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:      "import-fail2ban",
 		Usage:     "print a logjail configuration made from a fail2ban configuration (default /etc/fail2ban)",
@@ -33,7 +33,7 @@ func importFail2banCommand(g *globals) *cli.Command {
 			if c.NArg() == 1 {
 				o.dir = c.Args().First()
 			}
-			return runImportFail2ban(o, g.stdout, g.stderr)
+			return runImportFail2ban(c.Context, e, o)
 		},
 	}
 }
@@ -44,7 +44,8 @@ type importFail2banOptions struct {
 
 // runImportFail2ban reads, converts and checks; only a configuration that
 // logjail's own parser accepts reaches stdout.
-func runImportFail2ban(o importFail2banOptions, stdout, stderr io.Writer) error {
+func runImportFail2ban(_ context.Context, e *env, o importFail2banOptions) error {
+	stdout, stderr := e.stdout, e.stderr
 	cfg, probs := fail2ban.Read(o.dir)
 	if cfg != nil {
 		// The jails that resolved are converted too, so that every

@@ -1,25 +1,24 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
 	"runtime/debug"
 	"strings"
-	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
-	"logjail/analyze"
 	"logjail/analyze/journal"
 	"logjail/config"
 	"logjail/report"
 	"logjail/runner"
 )
 
-func replayCommand(g *globals) *cli.Command {
+func replayCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:  "replay",
 		Usage: "analyse historical log files (plain or gzip) into a report",
@@ -43,7 +42,10 @@ func replayCommand(g *globals) *cli.Command {
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "write the report to `FILE` instead of stdout"},
 			&cli.BoolFlag{Name: "journal", Usage: "read systemd journal files or directories (none: the local journal) with journalctl"},
 		},
-		Action: func(c *cli.Context) error { return replay(c, g) },
+		Action: func(c *cli.Context) error {
+			return runReplay(c.Context, e, replayOptions{files: c.Args().Slice(), jails: c.StringSlice("jail"), sets: c.StringSlice("set"),
+				from: c.String("from"), to: c.String("to"), format: c.String("format"), output: c.String("output"), journal: c.Bool("journal")})
+		},
 	}
 }
 
@@ -51,32 +53,39 @@ func replayCommand(g *globals) *cli.Command {
 // progress bar.
 const replayProgressMin = 16 << 20
 
-func replay(c *cli.Context, g *globals) error {
-	files := c.Args().Slice()
-	useJournal := c.Bool("journal")
-	if len(files) == 0 && !useJournal {
+type replayOptions struct {
+	files, jails, sets []string
+	from, to           string // TIME, or ""
+	format, output     string
+	journal            bool // files are journal files or directories
+}
+
+func runReplay(ctx context.Context, e *env, o replayOptions) error {
+	if len(o.files) == 0 && !o.journal {
 		return usagef("replay: name at least one log file")
 	}
-	format := c.String("format")
-	switch format {
+	switch o.format {
 	case "table", "json", "csv", "html":
 	default:
-		return usagef("replay: --format %q: want table, json, csv or html", format)
+		return usagef("replay: --format %q: want table, json, csv or html", o.format)
 	}
-	var from, to time.Time
+	ro := runner.ReplayOptions{Files: o.files, Jails: o.jails, Sets: o.sets}
 	var err error
-	if s := c.String("from"); s != "" {
-		if from, err = parseTime(s); err != nil {
-			return usagef("replay: --from %q: %v", s, err)
+	if o.from != "" {
+		if ro.From, err = parseTime(o.from); err != nil {
+			return usagef("replay: --from %q: %v", o.from, err)
 		}
 	}
-	if s := c.String("to"); s != "" {
-		if to, err = parseTime(s); err != nil {
-			return usagef("replay: --to %q: %v", s, err)
+	if o.to != "" {
+		if ro.To, err = parseTime(o.to); err != nil {
+			return usagef("replay: --to %q: %v", o.to, err)
 		}
 	}
-	if !from.IsZero() && !to.IsZero() && !from.Before(to) {
-		return usagef("replay: --from %s is not before --to %s", c.String("from"), c.String("to"))
+	if !ro.From.IsZero() && !ro.To.IsZero() && !ro.From.Before(ro.To) {
+		return usagef("replay: --from %s is not before --to %s", o.from, o.to)
+	}
+	if e.nowSet {
+		ro.Ref = e.now
 	}
 	// A replay's heap is its tables, which only grow until the report:
 	// collecting as often as a long-running server would costs ~5% of a
@@ -85,29 +94,33 @@ func replay(c *cli.Context, g *globals) error {
 	if os.Getenv("GOGC") == "" {
 		defer debug.SetGCPercent(debug.SetGCPercent(800))
 	}
-	cfg, err := loadConfig(g)
+	// Set changes a configuration in place: the what-if's comparison
+	// judges with a second copy, as configured.
+	cfg, err := e.config()
 	if err != nil {
 		return err
 	}
-	jails, err := replayJails(cfg, c.StringSlice("jail"), c.StringSlice("set"))
-	if err != nil {
-		return usageError(err)
+	var base *config.Config
+	if len(o.sets) > 0 {
+		if base, err = e.config(); err != nil {
+			return err
+		}
 	}
 	var size int64
-	var jsrc *journal.Source
-	if useJournal {
-		jsrc = &journal.Source{}
-		if len(files) > 0 {
-			jfiles, err := journal.Walk(files)
+	if o.journal {
+		ro.Journal = &journal.Source{}
+		if len(o.files) > 0 {
+			jfiles, err := journal.Walk(o.files)
 			if err != nil {
 				return usagef("replay: %v", err)
 			}
-			jsrc.Files = globEscape(jfiles)
+			ro.Journal.Files = globEscape(jfiles)
 		}
-		size = journalEntries(jsrc)
-		files = nil
+		size = journalEntries(ro.Journal)
+		ro.Files = nil
+		ro.Notice = func(w string) { fmt.Fprintf(e.stderr, "logjail: %s\n", w) }
 	}
-	for _, f := range files {
+	for _, f := range ro.Files {
 		info, err := os.Stat(f)
 		if err != nil {
 			return usagef("replay: %v", err)
@@ -117,114 +130,38 @@ func replay(c *cli.Context, g *globals) error {
 		}
 		size += info.Size()
 	}
-
-	o := analyze.ReplayOptions{From: from, To: to}
-	if g.nowSet {
-		o.Ref = g.now
-	}
-	o.Jails = analyzeJails(jails, cfg.History)
-	// With --set, the configured policy judges the same files too, for the
-	// comparison: in the same pass, unless an override changes what a
-	// filter finds (mode), which takes a second pass.
-	sets := c.StringSlice("set")
-	var second []analyze.ReplayJail
-	if len(sets) > 0 {
-		base, err := loadConfig(g)
-		if err != nil {
-			return err
-		}
-		baseJails, err := replayJails(base, c.StringSlice("jail"), nil)
-		if err != nil {
-			return usageError(err)
-		}
-		second = analyzeJails(baseJails, base.History)
-		if sameFilters(o.Jails, second) {
-			for i := range o.Jails {
-				o.Jails[i].Compare = second[i].Policy
-			}
-			second = nil
-		}
-	}
-	if f, ok := g.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+	if f, ok := e.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		var bar *progressbar.ProgressBar
 		switch {
-		case jsrc != nil && size >= replayProgressMin/64:
+		case o.journal && size >= replayProgressMin/64:
 			bar = progressbar.Default(size, "replay")
-		case jsrc == nil && size >= replayProgressMin:
+		case !o.journal && size >= replayProgressMin:
 			bar = progressbar.DefaultBytes(size, "replay")
 		}
 		if bar != nil {
-			o.Progress = func(n int64) { bar.Set64(n) }
+			ro.Progress = func(n int64) { bar.Set64(n) }
 			defer bar.Finish()
 		}
 	}
-	// replayOnce runs one pass: a journal is read anew for each.
-	replayOnce := func(o analyze.ReplayOptions) (*analyze.ReplayStats, error) {
-		if jsrc == nil {
-			return analyze.Replay(c.Context, files, o)
-		}
-		rec, err := journal.NewRecords(c.Context, jsrc, journalMatches(cfg, o.Jails))
-		if err != nil {
-			return nil, usageError(err)
-		}
-		defer rec.Close()
-		o.Records = []analyze.RecordSource{rec}
-		st, err := analyze.Replay(c.Context, nil, o)
-		if err != nil {
-			return nil, err
-		}
-		res := rec.Result()
-		for _, w := range append(res.Warnings, res.Notices...) {
-			fmt.Fprintf(g.stderr, "logjail: %s\n", w)
-		}
-		return st, nil
-	}
-	st, err := replayOnce(o)
+	rep, err := runner.Replay(ctx, cfg, base, ro)
 	if err != nil {
 		return err
 	}
-	rep := report.NewReplay(st, o.Jails, time.Local)
-	if len(sets) > 0 {
-		configured := st.CompareBans
-		if second != nil {
-			o.Jails, o.Progress = second, nil
-			cst, err := replayOnce(o)
-			if err != nil {
-				return err
-			}
-			configured = cst.Bans
-		}
-		report.CompareWhatIf(rep, configured, sets)
-	}
-	return writeOutput(g, c.String("output"), func(w io.Writer) error {
-		switch format {
+	return writeOutput(e, o.output, func(w io.Writer) error {
+		switch o.format {
 		case "json":
 			return report.WriteReplayJSON(w, rep)
 		case "csv":
 			return report.WriteReplayCSV(w, rep)
 		case "html":
-			return report.WriteReplayHTML(w, rep, report.HTMLOptions{Generated: g.now, Version: "logjail " + versionString()})
+			return report.WriteReplayHTML(w, rep, report.HTMLOptions{Generated: e.now, Version: "logjail " + versionString()})
 		}
 		return report.WriteReplayTable(w, rep)
 	})
 }
 
-// journalMatches returns the journal match of each replayed jail: its
-// journal.match, else its filter's default (none: every entry).
-func journalMatches(cfg *config.Config, jails []analyze.ReplayJail) [][]string {
-	out := make([][]string, len(jails))
-	for i, rj := range jails {
-		if j := cfg.Jail(rj.Name); j != nil && j.Journal != nil && len(j.Journal.Match) > 0 {
-			out[i] = j.Journal.Match
-		} else {
-			out[i] = journal.DefaultMatch(rj.Filter.Name)
-		}
-	}
-	return out
-}
-
 // journalEntries counts the entries of a journal source's files, for the
-// progress bar (0 when they cannot be listed: Replay says why).
+// progress bar (0 when they cannot be listed: the replay says why).
 func journalEntries(src *journal.Source) int64 {
 	var n int64
 	files, _ := src.List()
@@ -252,61 +189,12 @@ func globEscape(paths []string) []string {
 	return out
 }
 
-// analyzeJails gives the engine each jail's filter and policy.
-func analyzeJails(jails []*config.Jail, history time.Duration) []analyze.ReplayJail {
-	out := make([]analyze.ReplayJail, len(jails))
-	for i, j := range jails {
-		out[i] = analyze.ReplayJail{Name: j.Name, Filter: j.Filter, Mode: j.Mode, Policy: runner.Policy(j, history)}
-	}
-	return out
-}
-
-// sameFilters reports whether two lists of jails, read from the same
-// configuration file, name the same jails with the same filters and modes
-// in the same order: they find the same failures.
-func sameFilters(a, b []analyze.ReplayJail) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i].Name != b[i].Name || a[i].Filter.Name != b[i].Filter.Name || a[i].Mode != b[i].Mode {
-			return false
-		}
-	}
-	return true
-}
-
-// replayJails returns the jails a replay runs: the named ones (enabled or
-// not), else every enabled jail, with the what-if overrides applied.
-func replayJails(cfg *config.Config, names, sets []string) ([]*config.Jail, error) {
-	if err := cfg.Select(names...); err != nil {
-		return nil, fmt.Errorf("replay: %w", err)
-	}
-	for _, s := range sets {
-		k, v, ok := strings.Cut(s, "=")
-		if !ok {
-			return nil, fmt.Errorf("replay: --set %q: want KEY=VALUE", s)
-		}
-		if err := cfg.Set(strings.TrimSpace(k), strings.TrimSpace(v)); err != nil {
-			return nil, fmt.Errorf("replay: %w", err)
-		}
-	}
-	jails := cfg.Jails
-	if len(names) == 0 {
-		jails = cfg.Enabled()
-	}
-	if len(jails) == 0 {
-		return nil, fmt.Errorf("replay: no jail is enabled in %s; name one with --jail", cfg.File)
-	}
-	return jails, nil
-}
-
 // writeOutput writes a report to path, or to stdout when path is "". A file
 // is written beside its final name and renamed into place, so a failed
 // report never leaves half a file.
-func writeOutput(g *globals, path string, write func(io.Writer) error) error {
+func writeOutput(e *env, path string, write func(io.Writer) error) error {
 	if path == "" || path == "-" {
-		return write(g.stdout)
+		return write(e.stdout)
 	}
 	return report.WriteFile("output", path, write)
 }

@@ -2,35 +2,37 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
-	"logjail/config"
 	"logjail/enforce"
 	"logjail/report"
 	"logjail/runner"
-	"logjail/state"
 )
 
-func runCommand(g *globals) *cli.Command {
+func runCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:  "run",
 		Usage: "the cron job: read new log lines, ban and unban, send the digest when due",
+		Description: "Reads the log lines written since the last run, bans and unbans, brings the firewall\n" +
+			"to the bans active now and mails the digest when it is due. It prints nothing on success\n" +
+			"unless --verbose; bans the firewall's guard refuses (loopback, this machine's addresses,\n" +
+			"any jail's ignoreip) are said on stderr at every run.\n\n" +
+			"--dry-run runs the same code with every write skipped: it prints the bans and unbans a\n" +
+			"run would make now and the firewall's plan (what it would add and remove, after the\n" +
+			"guard, de-duplication and folding into covering networks); the state file, the\n" +
+			"firewall and the mail stay untouched.",
 		Flags: []cli.Flag{
-			&cli.BoolFlag{Name: "dry-run", Usage: "print the bans and unbans a run would make now; change nothing"},
+			&cli.BoolFlag{Name: "dry-run", Usage: "print the bans, unbans and firewall changes a run would make now; change nothing"},
 			&cli.StringFlag{Name: "format", Value: "table", Usage: "`table` or json (with --dry-run)"},
 		},
 		Action: func(c *cli.Context) error {
-			return runRun(c.Context, g, runOptions{dryRun: c.Bool("dry-run"), format: c.String("format")})
+			return runRun(c.Context, e, runOptions{dryRun: c.Bool("dry-run"), format: c.String("format")})
 		},
 	}
 }
@@ -40,62 +42,70 @@ type runOptions struct {
 	format string
 }
 
-func runRun(ctx context.Context, g *globals, o runOptions) error {
+func runRun(ctx context.Context, e *env, o runOptions) error {
 	if o.format != "table" && o.format != "json" {
 		return usagef("run: --format %q: want table or json", o.format)
 	}
-	cfg, err := loadConfig(g)
+	cfg, err := e.config()
 	if err != nil {
 		return err
 	}
-	db, cleanup, err := openState(cfg, o.dryRun)
+	db, closeDB, err := e.state(cfg, o.dryRun)
 	if err != nil {
 		return err
 	}
-	defer cleanup()
-	fw, err := firewallFor(cfg)
+	defer closeDB()
+	fw, err := e.firewall(cfg)
 	if err != nil {
 		return err
 	}
-	if g.verbose {
-		printNotes(g, cfg)
+	if e.verbose {
+		printNotes(e, cfg)
 	}
-	host := hostName()
-	var mailer report.Mailer
-	if cfg.Digest.Enabled() && !o.dryRun {
-		mailer = report.NewMailer(&cfg.Digest, host)
+	ro := runner.Options{Config: cfg, Now: e.now, DryRun: o.dryRun, Firewall: fw, Guard: e.guard(cfg), Host: e.host()}
+	if !o.dryRun {
+		ro.Mailer = e.mailer(cfg)
 	}
 	started := time.Now()
-	res, err := runner.Run(ctx, db, runner.Options{Config: cfg, Now: g.now, DryRun: o.dryRun, Firewall: fw, Mailer: mailer, Host: host})
+	res, err := runner.Run(ctx, db, ro)
 	if err != nil {
-		writeMetrics(g, cfg, db, nil, started, o.dryRun)
+		if !o.dryRun {
+			if merr := runner.WriteMetrics(db, cfg, nil, time.Since(started), e.now); merr != nil {
+				fmt.Fprintf(e.stderr, "logjail: %s\n", merr)
+			}
+		}
 		return stateError(err)
 	}
-	if err := writeMetrics(g, cfg, db, res, started, o.dryRun); err != nil {
-		res.Problems = append(res.Problems, err)
-		fmt.Fprintf(g.stderr, "logjail: %s\n", err)
+	if !o.dryRun {
+		if err := runner.WriteMetrics(db, cfg, res, time.Since(started), e.now); err != nil {
+			res.Problems = append(res.Problems, err)
+			fmt.Fprintf(e.stderr, "logjail: %s\n", err)
+		}
 	}
 	for _, w := range res.Warnings {
-		fmt.Fprintf(g.stderr, "logjail: %s\n", w)
+		fmt.Fprintf(e.stderr, "logjail: %s\n", w)
 	}
 	if o.dryRun {
-		if err := printDryRun(ctx, g.stdout, o.format, res, cfg, fw); err != nil {
+		if err := printDryRun(e.stdout, o.format, res, fw.Kind()); err != nil {
 			return err
 		}
-	} else if g.verbose {
-		printRunSummary(g.stdout, res)
+	} else if e.verbose {
+		printRunSummary(e.stdout, res)
 	}
 	// Said at every run, unlike a warning: bans that are decided but not
 	// enforced, or an outbox that grows, need the operator now.
+	if !o.dryRun && res.Firewall != nil {
+		printRefused(e.stderr, res.Firewall.Refused)
+	}
 	for _, err := range []error{res.FirewallErr, res.DigestErr} {
-		if err != nil {
-			fmt.Fprintf(g.stderr, "logjail: %s\n", err)
+		if err != nil && !o.dryRun {
+			fmt.Fprintf(e.stderr, "logjail: %s\n", err)
 		}
 	}
-	if len(res.Problems) > 0 {
+	if !res.Succeeded() {
 		for _, p := range res.Problems {
-			if p != res.DigestErr && p != res.FirewallErr && !slices.Contains(res.Warnings, p.Error()) && g.verbose {
-				fmt.Fprintf(g.stderr, "logjail: %s\n", p)
+			if p != res.DigestErr && p != res.FirewallErr && !slices.Contains(res.Warnings, p.Error()) && e.verbose {
+				fmt.Fprintf(e.stderr, "logjail: %s\n", p)
 			}
 		}
 		return errSilent
@@ -103,63 +113,16 @@ func runRun(ctx context.Context, g *globals, o runOptions) error {
 	return nil
 }
 
-// openState opens the state file: for writing, or read-only for a dry run,
-// which also works before any run has created the file (an empty
-// temporary state stands in).
-func openState(cfg *config.Config, readOnly bool) (*state.DB, func(), error) {
-	db, err := state.Open(cfg.State, state.Options{Timeout: cfg.LockTimeout, ReadOnly: readOnly})
-	if err == nil {
-		return db, func() { db.Close() }, nil
+// printRefused says, one line each, which held bans the firewall's guard
+// keeps out.
+func printRefused(w io.Writer, refused []enforce.Refusal) {
+	for _, r := range refused {
+		fmt.Fprintf(w, "logjail: not enforced: %s\n", r)
 	}
-	if !readOnly || !errors.Is(err, fs.ErrNotExist) {
-		return nil, nil, stateError(err)
-	}
-	dir, err := os.MkdirTemp("", "logjail-dry-run-")
-	if err != nil {
-		return nil, nil, err
-	}
-	db, err = state.Open(filepath.Join(dir, "state.db"), state.Options{Timeout: cfg.LockTimeout})
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, nil, stateError(err)
-	}
-	return db, func() { db.Close(); os.RemoveAll(dir) }, nil
 }
 
-// newFirewall builds the configured backend; ignoreip of every jail is
-// never banned, whatever the state says.
-func newFirewall(cfg *config.Config) (enforce.Backend, error) {
-	return newFirewallKind(cfg, cfg.Firewall.Backend)
-}
-
-// newFirewallKind builds a backend of the given kind with the configured
-// options. LOGJAIL_NETNS names a network namespace to act in (tests and
-// containers); unset, logjail acts in its own.
-func newFirewallKind(cfg *config.Config, kind string) (enforce.Backend, error) {
-	opts := enforce.Options{BlockType: cfg.Firewall.BlockType, MaxElem: cfg.Firewall.MaxElem, NetNS: os.Getenv("LOGJAIL_NETNS")}
-	for _, j := range cfg.Jails {
-		opts.Never = append(opts.Never, j.IgnoreIP...)
-	}
-	return enforce.New(kind, opts)
-}
-
-func printDryRun(ctx context.Context, w io.Writer, format string, res *runner.Result, cfg *config.Config, fw enforce.Backend) error {
-	doc := report.DryRunJSON{Now: report.Time(res.Now), Ban: []report.BanJSON{}, Unban: []report.UnbanJSON{}, Active: len(res.Active)}
-	ended := 0
-	for _, b := range res.Bans {
-		if !b.Permanent() && !b.Until.After(res.Now) {
-			ended++ // decided from old lines, over already: history only
-			continue
-		}
-		doc.Ban = append(doc.Ban, report.BanJSON{Jail: b.Jail, IP: report.IP(b.Prefix), Start: report.Time(b.Start),
-			Until: report.Until(b.Until), Failures: b.Failures, Offense: b.Offense})
-	}
-	for _, b := range res.Unbans {
-		doc.Unban = append(doc.Unban, report.UnbanJSON{Jail: b.Jail, IP: report.IP(b.Prefix)})
-	}
-	if fw != nil {
-		doc.Firewall = firewallPreview(ctx, fw, res)
-	}
+func printDryRun(w io.Writer, format string, res *runner.Result, kind string) error {
+	doc, ended := runner.DryRun(res, kind)
 	if format == "json" {
 		return report.JSON(w, doc)
 	}
@@ -170,11 +133,7 @@ func printDryRun(ctx context.Context, w io.Writer, format string, res *runner.Re
 	if len(doc.Ban)+len(doc.Unban) > 0 {
 		rows := [][]string{}
 		for _, b := range doc.Ban {
-			until := "permanent"
-			if b.Until != nil {
-				until = *b.Until
-			}
-			rows = append(rows, []string{"ban", b.Jail, b.IP, b.Start, until, fmt.Sprint(b.Failures), fmt.Sprint(b.Offense)})
+			rows = append(rows, []string{"ban", b.Jail, b.IP, b.Start, untilText(b.Until), fmt.Sprint(b.Failures), fmt.Sprint(b.Offense)})
 		}
 		for _, u := range doc.Unban {
 			rows = append(rows, []string{"unban", u.Jail, u.IP, "", "", "", ""})
@@ -184,44 +143,38 @@ func printDryRun(ctx context.Context, w io.Writer, format string, res *runner.Re
 			return err
 		}
 	}
-	if f := doc.Firewall; f != nil {
-		if f.Error != "" {
-			fmt.Fprintf(w, "\nFirewall (%s) not read: %s\n", f.Backend, f.Error)
-		} else {
-			fmt.Fprintf(w, "\nFirewall (%s): would add %d and remove %d entries.\n", f.Backend, len(f.Add), len(f.Remove))
-		}
+	f := doc.Firewall
+	if f.Error != "" {
+		fmt.Fprintf(w, "\nFirewall (%s) not read: %s\n", f.Backend, f.Error)
+		return nil
 	}
-	return nil
+	fmt.Fprintf(w, "\nFirewall (%s): would add %d and remove %d entries.\n", f.Backend, len(f.Add), len(f.Remove))
+	rows := [][]string{}
+	for _, a := range f.Add {
+		rows = append(rows, []string{"add", a})
+	}
+	for _, r := range f.Remove {
+		rows = append(rows, []string{"remove", r})
+	}
+	for _, u := range f.Update {
+		rows = append(rows, []string{"update", u})
+	}
+	for _, r := range f.Refused {
+		rows = append(rows, []string{"refused", r})
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	fmt.Fprintln(w)
+	return report.Table(w, []string{"FIREWALL", "JAIL AND ADDRESS"}, rows)
 }
 
-// firewallPreview compares the firewall as it is with the bans a run
-// would hold, without changing it. Reading needs root; a non-root dry run
-// says so instead.
-func firewallPreview(ctx context.Context, fw enforce.Backend, res *runner.Result) *report.FirewallJSON {
-	f := &report.FirewallJSON{Backend: fw.Kind(), Add: []string{}, Remove: []string{}}
-	actual, err := fw.Actual(ctx, res.Now)
-	if err != nil {
-		f.Error = err.Error()
-		return f
+// untilText prints a ban's end: permanent when it has none.
+func untilText(until *string) string {
+	if until == nil {
+		return "permanent"
 	}
-	have := map[string]bool{}
-	for _, b := range actual {
-		have[b.Jail+" "+enforce.Addr(b.Prefix)] = true
-	}
-	want := map[string]bool{}
-	for _, b := range res.Active {
-		k := b.Jail + " " + report.IP(b.Prefix)
-		want[k] = true
-		if !have[k] {
-			f.Add = append(f.Add, k)
-		}
-	}
-	for k := range have {
-		if !want[k] {
-			f.Remove = append(f.Remove, k)
-		}
-	}
-	return f
+	return *until
 }
 
 func printRunSummary(w io.Writer, res *runner.Result) {
@@ -239,10 +192,10 @@ func printRunSummary(w io.Writer, res *runner.Result) {
 		fmt.Fprintf(w, "jail %s: %d files, %d lines, %d failures, %d bans\n", name, s.Files, s.Lines, s.Failures, s.Bans)
 	}
 	for _, b := range res.Bans {
-		fmt.Fprintf(w, "ban %s %s (offense %d, %d failures)\n", b.Jail, report.IP(b.Prefix), b.Offense, b.Failures)
+		fmt.Fprintf(w, "ban %s %s (offense %d, %d failures)\n", b.Jail, enforce.Addr(b.Prefix), b.Offense, b.Failures)
 	}
 	for _, b := range res.Unbans {
-		fmt.Fprintf(w, "unban %s %s\n", b.Jail, report.IP(b.Prefix))
+		fmt.Fprintf(w, "unban %s %s\n", b.Jail, enforce.Addr(b.Prefix))
 	}
 	if res.Firewall != nil {
 		fmt.Fprintf(w, "firewall: %d added, %d removed\n", len(res.Firewall.Added), len(res.Firewall.Removed))
@@ -253,39 +206,4 @@ func printRunSummary(w io.Writer, res *runner.Result) {
 	} else if d != nil && d.NotDue != "" {
 		fmt.Fprintf(w, "digest: not due: %s\n", d.NotDue)
 	}
-}
-
-// writeMetrics writes the Prometheus textfile when metrics_file is set
-// (never for a dry run). res nil means the run failed.
-func writeMetrics(g *globals, cfg *config.Config, db *state.DB, res *runner.Result, started time.Time, dry bool) error {
-	if cfg.MetricsFile == "" || dry {
-		return nil
-	}
-	m := &report.Metrics{Jails: map[string]report.JailMetrics{}, Duration: time.Since(started), LastSuccess: report.LastSuccess(cfg.MetricsFile)}
-	if cfg.Digest.Enabled() {
-		db.View(func(tx *state.Tx) error {
-			d := digestStatus(tx, cfg)
-			m.Digest = &report.DigestMetrics{Failures: d.Failures, Pending: d.Pending}
-			return nil
-		})
-	}
-	for _, j := range cfg.Enabled() {
-		m.Jails[j.Name] = report.JailMetrics{}
-	}
-	if res != nil {
-		for name, s := range res.Jails {
-			m.Jails[name] = report.JailMetrics{Lines: s.Lines, Failures: s.Failures, Bans: s.Bans,
-				Journal:     s.Journals > 0 || cfg.Jail(name) != nil && cfg.Jail(name).Journal != nil,
-				JournalLost: s.JournalLost, JournalSuppressed: s.JournalSuppressed}
-		}
-		for _, b := range res.Active {
-			jm := m.Jails[b.Jail]
-			jm.Active++
-			m.Jails[b.Jail] = jm
-		}
-		if len(res.Problems) == 0 {
-			m.Success = g.now
-		}
-	}
-	return report.WriteMetrics(cfg.MetricsFile, m)
 }

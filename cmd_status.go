@@ -1,23 +1,17 @@
 package main
 
 import (
-	"encoding/json"
+	"context"
 	"fmt"
 	"io"
-	"net/netip"
-	"sort"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
-	"logjail/analyze"
-	"logjail/config"
 	"logjail/report"
 	"logjail/runner"
-	"logjail/state"
 )
 
-func statusCommand(g *globals) *cli.Command {
+func statusCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:  "status",
 		Usage: "show active bans, failures in progress and log offsets",
@@ -25,114 +19,36 @@ func statusCommand(g *globals) *cli.Command {
 			&cli.StringFlag{Name: "format", Value: "table", Usage: "`table` or json"},
 		},
 		Action: func(c *cli.Context) error {
-			return runStatus(g, c.String("format"))
+			return runStatus(c.Context, e, statusOptions{format: c.String("format")})
 		},
 	}
 }
 
-func runStatus(g *globals, format string) error {
-	if format != "table" && format != "json" {
-		return usagef("status: --format %q: want table or json", format)
+type statusOptions struct {
+	format string
+}
+
+func runStatus(_ context.Context, e *env, o statusOptions) error {
+	if o.format != "table" && o.format != "json" {
+		return usagef("status: --format %q: want table or json", o.format)
 	}
-	cfg, err := loadConfig(g)
+	cfg, err := e.config()
 	if err != nil {
 		return err
 	}
-	db, cleanup, err := openState(cfg, true)
+	db, closeDB, err := e.state(cfg, true)
 	if err != nil {
 		return err
 	}
-	defer cleanup()
-	doc := report.StatusJSON{Bans: []report.BanJSON{}, Failures: []report.FailureJSON{}, Files: []report.FileJSON{}, Journals: []report.JournalJSON{}}
-	err = db.View(func(tx *state.Tx) error {
-		if t, ok := tx.LastRun(); ok {
-			s := report.Time(t)
-			doc.LastRun = &s
-		}
-		doc.Digest = digestStatus(tx, cfg)
-		bans, err := tx.Bans()
-		if err != nil {
-			return err
-		}
-		for _, b := range bans {
-			if b.ActiveAt(g.now) {
-				doc.Bans = append(doc.Bans, report.BanJSON{Jail: b.Jail, IP: report.IP(b.Prefix), Start: report.Time(b.Start),
-					Until: report.Until(b.Until), Failures: b.Failures, Offense: b.Offense})
-			}
-		}
-		err = tx.ForEachTrack(func(jail string, key netip.Prefix, tr *analyze.Track) error {
-			j := cfg.Jail(jail)
-			if j == nil || len(tr.Failures) == 0 {
-				return nil
-			}
-			from := g.now.Add(-j.FindTime).UnixNano()
-			var in []int64
-			for _, f := range tr.Failures {
-				if f > from && f <= g.now.UnixNano() {
-					in = append(in, f)
-				}
-			}
-			if len(in) > 0 {
-				doc.Failures = append(doc.Failures, report.FailureJSON{Jail: jail, IP: report.IP(key), Count: len(in),
-					First: report.Time(time.Unix(0, in[0])), Last: report.Time(time.Unix(0, in[len(in)-1]))})
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		err = tx.Files(func(jail, path string, data []byte) error {
-			var fs analyze.FileState
-			if err := json.Unmarshal(data, &fs); err != nil {
-				return fmt.Errorf("state: file entry %s %s: %w", jail, path, err)
-			}
-			doc.Files = append(doc.Files, report.FileJSON{Jail: jail, Path: path, Offset: fs.Offset, Inode: fs.Inode})
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		return tx.Journals(func(jail, source string, data []byte) error {
-			var rec runner.JournalRecord
-			if err := json.Unmarshal(data, &rec); err != nil {
-				return fmt.Errorf("state: journal entry %s %s: %w", jail, source, err)
-			}
-			jj := report.JournalJSON{Jail: jail, Source: source, Cursor: rec.Cursor, Lost: rec.Lost, Suppressed: rec.Suppressed}
-			if rec.Realtime > 0 {
-				s := report.Time(time.UnixMicro(rec.Realtime))
-				jj.Time = &s
-			}
-			doc.Journals = append(doc.Journals, jj)
-			return nil
-		})
-	})
+	defer closeDB()
+	doc, err := runner.Status(db, cfg, e.now)
 	if err != nil {
 		return stateError(err)
 	}
-	sort.Slice(doc.Bans, func(i, j int) bool { return doc.Bans[i].Jail+doc.Bans[i].IP < doc.Bans[j].Jail+doc.Bans[j].IP })
-	if format == "json" {
-		return report.JSON(g.stdout, doc)
+	if o.format == "json" {
+		return report.JSON(e.stdout, doc)
 	}
-	return printStatus(g.stdout, &doc)
-}
-
-// digestStatus says how the digest fares: when the last one went, what
-// waits, and, while deliveries fail, since when, why and when the next
-// try is.
-func digestStatus(tx *state.Tx, cfg *config.Config) *report.DigestStatusJSON {
-	d := &report.DigestStatusJSON{Enabled: cfg.Digest.Enabled(), Pending: tx.EventCount()}
-	if t, ok := tx.LastDigest(); ok {
-		s := report.Time(t)
-		d.LastSent = &s
-	}
-	if f, ok := tx.DigestFailure(); ok {
-		since, last, next := report.Time(f.Since), report.Time(f.Last), report.Time(runner.RetryAt(f, cfg.Digest.Every))
-		d.Failures, d.FailingSince, d.LastFailure, d.LastError = f.Count, &since, &last, f.Err
-		if d.Enabled && d.Pending > 0 {
-			d.NextTry = &next
-		}
-	}
-	return d
+	return printStatus(e.stdout, doc)
 }
 
 func printStatus(w io.Writer, doc *report.StatusJSON) error {
@@ -148,11 +64,7 @@ func printStatus(w io.Writer, doc *report.StatusJSON) error {
 	if len(doc.Bans) > 0 {
 		rows := [][]string{}
 		for _, b := range doc.Bans {
-			until := "permanent"
-			if b.Until != nil {
-				until = *b.Until
-			}
-			rows = append(rows, []string{b.Jail, b.IP, b.Start, until, fmt.Sprint(b.Offense)})
+			rows = append(rows, []string{b.Jail, b.IP, b.Start, untilText(b.Until), fmt.Sprint(b.Offense)})
 		}
 		if err := report.Table(w, []string{"JAIL", "ADDRESS", "START", "UNTIL", "OFFENSE"}, rows); err != nil {
 			return err

@@ -6,10 +6,10 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"logjail/state"
+	"logjail/runner"
 )
 
-func unbanCommand(g *globals) *cli.Command {
+func unbanCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:      "unban",
 		Usage:     "lift bans by hand",
@@ -19,89 +19,52 @@ func unbanCommand(g *globals) *cli.Command {
 			&cli.BoolFlag{Name: "all", Usage: "lift every ban"},
 		},
 		Action: func(c *cli.Context) error {
-			return runUnban(c.Context, g, c.String("jail"), c.Bool("all"), c.Args().Slice())
+			return runUnban(c.Context, e, unbanOptions{jail: c.String("jail"), all: c.Bool("all"), args: c.Args().Slice()})
 		},
 	}
 }
 
-func runUnban(ctx context.Context, g *globals, jail string, all bool, args []string) error {
-	cfg, err := loadConfig(g)
+type unbanOptions struct {
+	jail string
+	all  bool
+	args []string // addresses and networks, or "-"
+}
+
+func runUnban(ctx context.Context, e *env, o unbanOptions) error {
+	cfg, err := e.config()
 	if err != nil {
 		return err
 	}
-	if all && len(args) > 0 {
+	if o.all && len(o.args) > 0 {
 		return usagef("unban: give addresses or --all, not both")
 	}
-	var targets map[string]bool
-	if !all {
-		ps, err := parseTargets(args, g.stdin)
-		if err != nil {
+	uo := runner.UnbanOptions{Config: cfg, Now: e.now, Jail: o.jail, All: o.all}
+	if !o.all {
+		if uo.Targets, err = parseTargets(o.args, e.stdin); err != nil {
 			return err
 		}
-		targets = map[string]bool{}
-		for _, p := range ps {
-			targets[p.String()] = true
-		}
 	}
-	fw, err := firewallFor(cfg)
+	if uo.Firewall, err = e.firewall(cfg); err != nil {
+		return err
+	}
+	db, closeDB, err := e.state(cfg, false)
 	if err != nil {
 		return err
 	}
-	db, cleanup, err := openState(cfg, false)
-	if err != nil {
-		return err
+	defer closeDB()
+	res, err := runner.Unban(ctx, db, uo)
+	if res != nil {
+		for _, p := range res.Missing {
+			fmt.Fprintf(e.stderr, "logjail: no ban of %s%s\n", p, inJail(o.jail))
+		}
 	}
-	defer cleanup()
-	found := map[string]bool{}
-	err = db.Update(func(tx *state.Tx) error {
-		bans, err := tx.Bans()
-		if err != nil {
-			return err
-		}
-		for _, b := range bans {
-			if (jail != "" && b.Jail != jail) || (!all && !targets[b.Prefix.String()]) {
-				continue
-			}
-			found[b.Prefix.String()] = true
-			if err := tx.DeleteBan(b.Jail, b.Prefix); err != nil {
-				return err
-			}
-			// The address starts afresh: failures count again from now.
-			if tr, err := tx.Track(b.Jail, b.Prefix); err != nil {
-				return err
-			} else if tr != nil && tr.BannedAt(g.now.UnixNano()) {
-				tr.BanUntil = g.now.UnixNano()
-				if tr.BanUntil <= tr.BanStart {
-					tr.BanStart = tr.BanUntil - 1
-				}
-				if err := tx.PutTrack(b.Jail, b.Prefix, tr); err != nil {
-					return err
-				}
-			}
-			if !cfg.Digest.Enabled() {
-				continue // the outbox is for a digest that will be sent
-			}
-			bb := b
-			if err := tx.AddEvent(&state.Event{Kind: state.EventUnban, Time: g.now, Ban: &bb, Text: "by hand"}); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
 	if err != nil {
 		return stateError(err)
 	}
-	missing := 0
-	for t := range targets {
-		if !found[t] {
-			missing++
-			fmt.Fprintf(g.stderr, "logjail: no ban of %s%s\n", t, inJail(jail))
-		}
-	}
-	if err := applyFirewall(ctx, g, cfg, db, fw); err != nil {
+	if err := firewallDone(e, uo.Firewall, res.Firewall); err != nil {
 		return err
 	}
-	if missing > 0 {
+	if len(res.Missing) > 0 {
 		return errSilent
 	}
 	return nil

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"runtime/debug"
 
@@ -22,13 +23,17 @@ func versionString() string {
 	return "devel"
 }
 
-func versionCommand(g *globals) *cli.Command {
+func versionCommand(e *env) *cli.Command {
 	return &cli.Command{
-		Name:  "version",
-		Usage: "print the version",
-		Action: func(c *cli.Context) error {
-			_, err := fmt.Fprintf(g.stdout, "logjail %s\n", versionString())
-			return err
-		},
+		Name:   "version",
+		Usage:  "print the version",
+		Action: func(c *cli.Context) error { return runVersion(c.Context, e, versionOptions{}) },
 	}
+}
+
+type versionOptions struct{}
+
+func runVersion(_ context.Context, e *env, _ versionOptions) error {
+	_, err := fmt.Fprintf(e.stdout, "logjail %s\n", versionString())
+	return err
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 
+	"logjail/runner"
 	"logjail/state"
 )
 
@@ -57,6 +58,8 @@ func exitCode(err error, stderr io.Writer) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		code = ee.code
+	} else if runner.IsUsage(err) {
+		code = exitUsage
 	}
 	msg := strings.TrimRight(err.Error(), "\n")
 	if msg == "" {

@@ -14,7 +14,14 @@
 //
 // # Sources
 //
-// [Read] reads the lines of a log path written since the last run, given
+// A jail reads its records from sources: anything that implements the
+// small [Source] interface, reading the records after an opaque saved
+// position and returning the next one. The run's loop (package runner)
+// knows only that interface, so a new kind of source (the systemd
+// journal) is a second implementation beside [FileSource], without a
+// change to the loop.
+//
+// [FileSource] is a log path; [Read] reads the lines of a log path written since the last run, given
 // the [FileState] saved then, and returns the state to save: the file's
 // device and inode, the offset and number of the last whole line consumed,
 // its size and modification time, and a fingerprint (its first 256 bytes).

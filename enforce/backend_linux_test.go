@@ -86,13 +86,58 @@ ip addr add 2001:db8::1/64 dev lj0 nodad`)
 	return &fixture{t: t, kind: kind, ns: ns, b: b, kernel: kind != "none"}
 }
 
+// apply applies desired, and checks Plan on the way (every Apply of the
+// suite does): a Plan before it changes nothing in the kernel and lists
+// exactly what the Apply then does, and a Plan after it lists nothing.
 func (f *fixture) apply(jails []JailSpec, desired []Ban) Diff {
 	f.t.Helper()
-	d, err := f.b.Apply(context.Background(), jails, desired, now0)
+	ctx := context.Background()
+	before := f.dump()
+	plan, err := f.b.Plan(ctx, jails, desired, now0)
+	if err != nil {
+		f.t.Fatalf("Plan: %v", err)
+	}
+	if after := f.dump(); after != before {
+		f.t.Fatalf("Plan changed the firewall:\n%s", diffLines(before, after))
+	}
+	d, err := f.b.Apply(ctx, jails, desired, now0)
 	if err != nil {
 		f.t.Fatalf("Apply: %v", err)
 	}
+	if got, want := diffText(plan), diffText(d); got != want {
+		f.t.Errorf("Plan listed\n%s\nApply did\n%s", got, want)
+	}
+	if f.kernel {
+		again, err := f.b.Plan(ctx, jails, desired, now0)
+		if err != nil {
+			f.t.Fatalf("Plan after Apply: %v", err)
+		}
+		if !again.Empty() {
+			f.t.Errorf("Plan after Apply lists changes:\n%s", diffText(again))
+		}
+	}
 	return d
+}
+
+// diffText prints a Diff one change a line, for comparing a Plan with an
+// Apply; ends are left out (the kernel's count down in between).
+func diffText(d Diff) string {
+	var b strings.Builder
+	for _, x := range []struct {
+		what string
+		bans []Ban
+	}{{"add", d.Added}, {"remove", d.Removed}, {"update", d.Updated}} {
+		for _, ban := range x.bans {
+			fmt.Fprintf(&b, "%s %s %s\n", x.what, ban.Jail, Addr(ban.Prefix))
+		}
+	}
+	for _, r := range d.Refused {
+		fmt.Fprintf(&b, "refuse %s %s: %s\n", r.Ban.Jail, Addr(r.Ban.Prefix), r.Reason)
+	}
+	for _, s := range d.Setup {
+		fmt.Fprintf(&b, "setup %s\n", s)
+	}
+	return b.String()
 }
 
 func (f *fixture) actual() []Ban {

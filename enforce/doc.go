@@ -13,7 +13,7 @@
 //	iptables   a chain per jail, one rule per banned address
 //	ipset      a hash:net set per jail and family, one INPUT rule each
 //	nftables   table inet logjail, 16 interval sets per jail and family
-//	none       keeps nothing; reports what it would install
+//	none       keeps nothing; plans against an empty firewall
 //
 // # What each backend creates
 //
@@ -117,6 +117,21 @@
 //
 // The Diff tells what changed; Diff.Empty reports a run that changed
 // nothing, which is what a second run with the same bans gives.
+//
+// # Planning without changing
+//
+// Plan(jails, desired, now) is Apply with every write skipped: the same
+// reading of the kernel, the same plan, the same Diff. It is the dry
+// run's firewall step, so a dry run shows what a run would change after
+// the guard, de-duplication and folding, not the bans as the state holds
+// them; an Apply right after it changes exactly what it listed, and a
+// Plan after that lists nothing. The shared backend suite checks both at
+// every Apply it makes.
+//
+// NewGuard gives callers the guard of step 2, to refuse a ban before they
+// record it (logjail's ban command, and the policy, which drops the
+// failures of addresses the guard refuses). Addr prints an address or
+// network the way the firewall tools do; it is the one logjail uses.
 //
 // Kernel timeouts are capped at 2,147,483 s (about 24.8 days, ipset's
 // limit); a longer ban is refreshed when half of that is used up.

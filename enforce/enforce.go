@@ -127,6 +127,14 @@ type Backend interface {
 	// A failure half way leaves a firewall that the next Apply repairs.
 	Apply(ctx context.Context, jails []JailSpec, desired []Ban, now time.Time) (Diff, error)
 
+	// Plan returns the Diff that Apply would return now, and its errors,
+	// by the same code: the kernel is read and the plan made as Apply
+	// does, and only the writes are skipped. It is the dry run's
+	// firewall step: an Apply right after it changes exactly what Plan
+	// listed (Added, Removed, Updated, Setup), and a Plan right after an
+	// Apply lists nothing.
+	Plan(ctx context.Context, jails []JailSpec, desired []Ban, now time.Time) (Diff, error)
+
 	// Flush removes every rule, chain, set and table this backend's kind
 	// creates (names starting with "logjail-", table inet logjail, INPUT
 	// rules carrying the comment "logjail"), and nothing else. Flushing a

@@ -1,6 +1,7 @@
 package enforce
 
 import (
+	"fmt"
 	"net/netip"
 )
 
@@ -67,4 +68,36 @@ func normPrefix(p netip.Prefix) (netip.Prefix, bool) {
 		a, bits = a.Unmap(), bits-96
 	}
 	return netip.PrefixFrom(a, bits).Masked(), true
+}
+
+// Guard is the check Apply makes before the firewall, for callers that
+// must refuse a ban before they record it: the ban command, and the
+// policy, which never decides a ban the firewall would refuse.
+type Guard struct{ g guard }
+
+// NewGuard reads the addresses of the machine's interfaces (in
+// opts.NetNS when set) and returns the guard Apply uses with opts: it
+// refuses bans overlapping loopback, those addresses, or opts.Never.
+// When the addresses cannot be read it returns the error and a guard of
+// loopback and opts.Never alone: a caller may go on with it, since Apply
+// reads the addresses again and fails the same way before installing
+// anything.
+func NewGuard(opts Options) (*Guard, error) {
+	own, err := target{netns: opts.NetNS}.ownAddrs()
+	g := &Guard{newGuard(own, opts.Never)}
+	if err != nil {
+		return g, fmt.Errorf("guard: %w", err)
+	}
+	return g, nil
+}
+
+// Check returns why p must not be banned ("overlaps loopback
+// 127.0.0.0/8", "covers own address 192.0.2.1 on eth0", "overlaps
+// never-ban range 203.0.113.0/24"), or "" when it may be.
+func (g *Guard) Check(p netip.Prefix) string {
+	n, ok := normPrefix(p)
+	if !ok {
+		return "invalid address"
+	}
+	return g.g.check(n)
 }

@@ -151,6 +151,14 @@ func (b *ipsetBackend) Actual(ctx context.Context, now time.Time) ([]Ban, error)
 }
 
 func (b *ipsetBackend) Apply(ctx context.Context, jails []JailSpec, desired []Ban, now time.Time) (Diff, error) {
+	return b.apply(ctx, jails, desired, now, false)
+}
+
+func (b *ipsetBackend) Plan(ctx context.Context, jails []JailSpec, desired []Ban, now time.Time) (Diff, error) {
+	return b.apply(ctx, jails, desired, now, true)
+}
+
+func (b *ipsetBackend) apply(ctx context.Context, jails []JailSpec, desired []Ban, now time.Time, dry bool) (Diff, error) {
 	// Every change goes through ipset restore: without the program, fail
 	// before reading anything.
 	if _, err := b.t.command(ctx, "ipset"); err != nil {
@@ -254,7 +262,7 @@ func (b *ipsetBackend) Apply(ctx context.Context, jails []JailSpec, desired []Ba
 			}
 		}
 	}
-	if len(script) > 0 {
+	if len(script) > 0 && !dry {
 		if _, err := b.t.run(ctx, []byte(strings.Join(script, "\n")+"\n"), "ipset", "restore", "-exist"); err != nil {
 			return d, backendError(b.Kind(), "restore", err)
 		}
@@ -266,7 +274,7 @@ func (b *ipsetBackend) Apply(ctx context.Context, jails []JailSpec, desired []Ba
 		for _, j := range p.jails {
 			want = append(want, b.ruleSpecs(j, fam)...)
 		}
-		setup, err := b.x.reconcileInput(ctx, fam, fts[fam], isSetRule, want)
+		setup, err := b.x.reconcileInput(ctx, fam, fts[fam], isSetRule, want, dry)
 		d.Setup = append(d.Setup, setup...)
 		if err != nil {
 			return d, err
@@ -289,7 +297,7 @@ func (b *ipsetBackend) Apply(ctx context.Context, jails []JailSpec, desired []Ba
 			d.Removed = append(d.Removed, m.ban)
 		}
 	}
-	if len(destroy) > 0 {
+	if len(destroy) > 0 && !dry {
 		slices.Sort(destroy)
 		if _, err := b.t.run(ctx, []byte(strings.Join(destroy, "\n")+"\n"), "ipset", "restore"); err != nil {
 			return d, backendError(b.Kind(), "restore", err)
@@ -308,7 +316,7 @@ func (b *ipsetBackend) Flush(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if _, err := b.x.reconcileInput(ctx, fam, ft, isSetRule, nil); err != nil {
+		if _, err := b.x.reconcileInput(ctx, fam, ft, isSetRule, nil, false); err != nil {
 			return err
 		}
 	}

@@ -102,6 +102,14 @@ func (b *iptablesBackend) families() []family {
 }
 
 func (b *iptablesBackend) Apply(ctx context.Context, jails []JailSpec, desired []Ban, now time.Time) (Diff, error) {
+	return b.apply(ctx, jails, desired, now, false)
+}
+
+func (b *iptablesBackend) Plan(ctx context.Context, jails []JailSpec, desired []Ban, now time.Time) (Diff, error) {
+	return b.apply(ctx, jails, desired, now, true)
+}
+
+func (b *iptablesBackend) apply(ctx context.Context, jails []JailSpec, desired []Ban, now time.Time, dry bool) (Diff, error) {
 	// The plan is built while iptables-save reads the kernel.
 	fams := b.families()
 	var p *plan
@@ -121,7 +129,7 @@ func (b *iptablesBackend) Apply(ctx context.Context, jails []JailSpec, desired [
 	}
 	d := Diff{Refused: p.refused}
 	for i, fam := range fams {
-		if err := b.applyFamily(ctx, fam, fts[i], p, now, &d); err != nil {
+		if err := b.applyFamily(ctx, fam, fts[i], p, now, &d, dry); err != nil {
 			return d, err
 		}
 	}
@@ -130,7 +138,7 @@ func (b *iptablesBackend) Apply(ctx context.Context, jails []JailSpec, desired [
 	return d, nil
 }
 
-func (b *iptablesBackend) applyFamily(ctx context.Context, fam family, ft *filterTable, p *plan, now time.Time, d *Diff) error {
+func (b *iptablesBackend) applyFamily(ctx context.Context, fam family, ft *filterTable, p *plan, now time.Time, d *Diff, dry bool) error {
 	cmd := fam.xtCommand()
 	h, err := b.x.handle(fam)
 	if err != nil {
@@ -144,7 +152,11 @@ func (b *iptablesBackend) applyFamily(ctx context.Context, fam family, ft *filte
 			missing = append(missing, c)
 		}
 	}
-	if len(missing) > 0 {
+	if len(missing) > 0 && dry {
+		for _, c := range missing {
+			d.Setup = append(d.Setup, fmt.Sprintf("create chain %s (%s)", c, cmd))
+		}
+	} else if len(missing) > 0 {
 		err := b.t.do(func() error {
 			for _, c := range missing {
 				if err := h.NewChain("filter", c); err != nil {
@@ -178,7 +190,7 @@ func (b *iptablesBackend) applyFamily(ctx context.Context, fam family, ft *filte
 		fmt.Fprintf(&script, "-A %s %s\n", chainName(a.Jail), quoteArgs(b.memberSpec(p.byName[a.Jail], a.Prefix)))
 	}
 	script.WriteString("COMMIT\n")
-	if len(md.del)+len(md.add) > 0 {
+	if len(md.del)+len(md.add) > 0 && !dry {
 		if _, err := b.t.run(ctx, []byte(script.String()), cmd+"-restore", "-w", "10", "--noflush"); err != nil {
 			return backendError(b.Kind(), cmd+"-restore", err)
 		}
@@ -197,7 +209,7 @@ func (b *iptablesBackend) applyFamily(ctx context.Context, fam family, ft *filte
 	for _, j := range p.jails {
 		want = append(want, jumpSpecs(j)...)
 	}
-	setup, err := b.x.reconcileInput(ctx, fam, ft, isJump, want)
+	setup, err := b.x.reconcileInput(ctx, fam, ft, isJump, want, dry)
 	d.Setup = append(d.Setup, setup...)
 	if err != nil {
 		return err
@@ -212,8 +224,10 @@ func (b *iptablesBackend) applyFamily(ctx context.Context, fam family, ft *filte
 		if _, ok := p.byName[jailName]; ok {
 			continue
 		}
-		if err := b.t.do(func() error { return h.ClearAndDeleteChain("filter", c) }); err != nil {
-			return backendError(b.Kind(), cmd, fmt.Errorf("delete chain %s: %w", c, xtError(err)))
+		if !dry {
+			if err := b.t.do(func() error { return h.ClearAndDeleteChain("filter", c) }); err != nil {
+				return backendError(b.Kind(), cmd, fmt.Errorf("delete chain %s: %w", c, xtError(err)))
+			}
 		}
 		d.Setup = append(d.Setup, fmt.Sprintf("delete chain %s (%s)", c, cmd))
 		for _, f := range gone {
@@ -231,7 +245,7 @@ func (b *iptablesBackend) Flush(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if _, err := b.x.reconcileInput(ctx, fam, ft, isJump, nil); err != nil {
+		if _, err := b.x.reconcileInput(ctx, fam, ft, isJump, nil, false); err != nil {
 			return err
 		}
 		h, err := b.x.handle(fam)

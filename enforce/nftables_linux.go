@@ -242,6 +242,16 @@ func (b *nftBackend) Actual(ctx context.Context, now time.Time) ([]Ban, error) {
 }
 
 func (b *nftBackend) Apply(ctx context.Context, jails []JailSpec, desired []Ban, now time.Time) (Diff, error) {
+	return b.apply(ctx, jails, desired, now, false)
+}
+
+func (b *nftBackend) Plan(ctx context.Context, jails []JailSpec, desired []Ban, now time.Time) (Diff, error) {
+	return b.apply(ctx, jails, desired, now, true)
+}
+
+// apply builds the transaction; dry drops it instead of committing it:
+// the messages queued on the connection are never sent.
+func (b *nftBackend) apply(ctx context.Context, jails []JailSpec, desired []Ban, now time.Time, dry bool) (Diff, error) {
 	// The plan is built while the kernel is read.
 	var p *plan
 	n, err := b.open()
@@ -261,7 +271,7 @@ func (b *nftBackend) Apply(ctx context.Context, jails []JailSpec, desired []Ban,
 	if err != nil {
 		return Diff{}, err
 	}
-	a := &nftApply{b: b, n: n, p: p, now: now, tx: &nftTxn{c: n.c}, d: Diff{Refused: p.refused}}
+	a := &nftApply{b: b, n: n, p: p, now: now, tx: &nftTxn{c: n.c, dry: dry}, d: Diff{Refused: p.refused}}
 	if err := a.run(); err != nil {
 		return a.d, backendError(b.Kind(), a.step, err)
 	}
@@ -558,6 +568,7 @@ func (a *nftApply) removedWithJail() {
 
 type nftTxn struct {
 	c        *nftables.Conn
+	dry      bool // nothing is sent: the plan of a dry run
 	set      *nftables.Set
 	deleting bool
 	buf      []nftables.SetElement
@@ -581,7 +592,7 @@ func (t *nftTxn) queue(s *nftables.Set, els []nftables.SetElement, del bool) {
 
 // emit turns the buffered elements into one message.
 func (t *nftTxn) emit() {
-	if len(t.buf) == 0 || t.err != nil {
+	if len(t.buf) == 0 || t.err != nil || t.dry {
 		t.buf = t.buf[:0]
 		return
 	}
@@ -601,7 +612,7 @@ func (t *nftTxn) emit() {
 // flush commits everything queued on the connection.
 func (t *nftTxn) flush() error {
 	t.emit()
-	if t.err != nil {
+	if t.err != nil || t.dry {
 		return t.err
 	}
 	return t.c.Flush()

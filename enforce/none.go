@@ -20,6 +20,10 @@ func (n *noneBackend) Actual(ctx context.Context, now time.Time) ([]Ban, error) 
 }
 
 func (n *noneBackend) Apply(ctx context.Context, jails []JailSpec, desired []Ban, now time.Time) (Diff, error) {
+	return n.Plan(ctx, jails, desired, now)
+}
+
+func (n *noneBackend) Plan(ctx context.Context, jails []JailSpec, desired []Ban, now time.Time) (Diff, error) {
 	p, err := preparePlan(ctx, "none", n.t, n.opts, jails, desired, now)
 	if err != nil {
 		return Diff{}, err

@@ -217,8 +217,9 @@ func verdictSpec(blockType, proto string, fam family) []string {
 
 // reconcileInput makes logjail's rules in INPUT of one family exactly
 // want: rules selected by mine that are not wanted (or repeated) are
-// deleted, missing ones inserted at the top, all with go-iptables.
-func (x *xtables) reconcileInput(ctx context.Context, fam family, ft *filterTable, mine func([]string) bool, want [][]string) ([]string, error) {
+// deleted, missing ones inserted at the top, all with go-iptables. It
+// returns the changes, one line each; dry only lists them.
+func (x *xtables) reconcileInput(ctx context.Context, fam family, ft *filterTable, mine func([]string) bool, want [][]string, dry bool) ([]string, error) {
 	var del, ins [][]string
 	seen := make([]bool, len(want))
 	for _, r := range ft.rules {
@@ -243,23 +244,35 @@ func (x *xtables) reconcileInput(ctx context.Context, fam family, ft *filterTabl
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	line := func(verb string, args []string) string {
+		return fmt.Sprintf("%s %s rule -A INPUT %s", verb, fam.xtCommand(), quoteArgs(args))
+	}
+	var setup []string
+	if dry {
+		for _, d := range del {
+			setup = append(setup, line("delete", d))
+		}
+		for _, w := range ins {
+			setup = append(setup, line("insert", w))
+		}
+		return setup, nil
+	}
 	h, err := x.handle(fam)
 	if err != nil {
 		return nil, err
 	}
-	var setup []string
 	err = x.t.do(func() error {
 		for _, d := range del {
 			if err := h.DeleteIfExists("filter", "INPUT", d...); err != nil {
 				return fmt.Errorf("delete INPUT rule %s: %w", quoteArgs(d), xtError(err))
 			}
-			setup = append(setup, fmt.Sprintf("delete %s rule -A INPUT %s", fam.xtCommand(), quoteArgs(d)))
+			setup = append(setup, line("delete", d))
 		}
 		for _, w := range ins {
 			if err := h.InsertUnique("filter", "INPUT", 1, w...); err != nil {
 				return fmt.Errorf("insert INPUT rule %s: %w", quoteArgs(w), xtError(err))
 			}
-			setup = append(setup, fmt.Sprintf("insert %s rule -A INPUT %s", fam.xtCommand(), quoteArgs(w)))
+			setup = append(setup, line("insert", w))
 		}
 		return nil
 	})

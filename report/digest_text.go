@@ -8,8 +8,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
+
+	"logjail/mail"
 )
 
 // Widths, in characters, past which text from logs is cut in a digest.
@@ -206,19 +207,8 @@ func digestText(s string, max int) string { return PrintableCut(s, max, "...") }
 // digestHeaderText keeps of s, for a header, only printable characters
 // (no control character, so no line break), at most digestHostWidth.
 func digestHeaderText(s string) string {
-	var b strings.Builder
-	n := 0
-	for _, r := range strings.ToValidUTF8(s, "") {
-		if !unicode.IsPrint(r) {
-			continue
-		}
-		if n++; n > digestHostWidth {
-			break
-		}
-		b.WriteRune(r)
+	if t := mail.Printable(s, digestHostWidth, ""); t != "" {
+		return t
 	}
-	if b.Len() == 0 {
-		return "unknown host"
-	}
-	return b.String()
+	return "unknown host"
 }

@@ -2,6 +2,7 @@
 // tables (github.com/olekukonko/tablewriter); the JSON documents the
 // contract fixes (run --dry-run, status, replay); the replay report as a
 // table, JSON, CSV or one self-contained HTML page with inline SVG charts;
-// and the digest mail, composed and delivered over SMTP or sendmail. It
-// decides nothing: callers hand it what the engine found.
+// the Prometheus metrics text; and the digest, composed into a
+// mail.Message (package mail delivers it). It decides nothing: callers
+// (package runner) hand it what was found and decided.
 package report

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"logjail/enforce"
 )
 
 // The HTML replay report is one self-contained file: its style is inline,
@@ -223,7 +225,7 @@ func newHTMLPage(r *Replay, opt HTMLOptions) *htmlPage {
 	p.BansMore = more
 	for _, b := range bans {
 		hb := htmlBan{
-			Jail: htmlText(b.Jail, 100), Addr: IP(b.Prefix), Start: at(b.Start),
+			Jail: htmlText(b.Jail, 100), Addr: enforce.Addr(b.Prefix), Start: at(b.Start),
 			Length: "permanent", Offense: thousands(int64(b.Offense)), Fails: thousands(int64(b.Failures)),
 		}
 		if !b.Until.IsZero() {
@@ -265,7 +267,7 @@ func newHTMLWhatIf(r *Replay, w *WhatIf, rows int) *htmlWhatIf {
 		cut, more := upTo(ps, rows)
 		out := make([]htmlJailAddr, len(cut))
 		for i, p := range cut {
-			out[i] = htmlJailAddr{Jail: htmlText(p.Jail, 100), Addr: IP(p.Prefix)}
+			out[i] = htmlJailAddr{Jail: htmlText(p.Jail, 100), Addr: enforce.Addr(p.Prefix)}
 		}
 		return out, more
 	}

@@ -13,6 +13,8 @@ import (
 type JailMetrics struct {
 	Lines, Failures, Bans int64
 	Active                int
+	// Refused counts the bans held but refused by the firewall's guard.
+	Refused int
 	// Journal is set for a jail that reads the journal; JournalLost and
 	// JournalSuppressed are its totals of entries vacuumed before they
 	// were read and of messages journald's rate limit dropped.
@@ -59,6 +61,7 @@ func WriteMetrics(path string, m *Metrics) error {
 	family("logjail_failures", "gauge", "Authentication failures found by the last run.", func(j JailMetrics) float64 { return float64(j.Failures) })
 	family("logjail_bans_issued", "gauge", "Bans decided by the last run.", func(j JailMetrics) float64 { return float64(j.Bans) })
 	family("logjail_bans_active", "gauge", "Bans active after the last run.", func(j JailMetrics) float64 { return float64(j.Active) })
+	family("logjail_bans_refused", "gauge", "Bans held but refused by the firewall's guard in the last run.", func(j JailMetrics) float64 { return float64(j.Refused) })
 	var journals []string
 	for _, n := range names {
 		if m.Jails[n].Journal {

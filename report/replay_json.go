@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"logjail/enforce"
 )
 
 // ReplayFileJSON is one input file.
@@ -146,10 +148,10 @@ func WriteReplayJSON(w io.Writer, r *Replay) error {
 		doc := WhatIfJSON{Set: w.Set, ConfiguredBans: w.Bans, ConfiguredBanned: w.Banned,
 			OnlyWhatIf: []JailIPJSON{}, OnlyConfigured: []JailIPJSON{}}
 		for _, p := range w.OnlyWhatIf {
-			doc.OnlyWhatIf = append(doc.OnlyWhatIf, JailIPJSON{p.Jail, IP(p.Prefix)})
+			doc.OnlyWhatIf = append(doc.OnlyWhatIf, JailIPJSON{p.Jail, enforce.Addr(p.Prefix)})
 		}
 		for _, p := range w.OnlyConfigured {
-			doc.OnlyConfigured = append(doc.OnlyConfigured, JailIPJSON{p.Jail, IP(p.Prefix)})
+			doc.OnlyConfigured = append(doc.OnlyConfigured, JailIPJSON{p.Jail, enforce.Addr(p.Prefix)})
 		}
 		jw.field("whatif", doc)
 	}

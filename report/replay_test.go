@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"logjail/analyze"
+	"logjail/enforce"
 )
 
 // fixtureReplay replays testdata/replay/fixture.log, a log made by hand
@@ -282,7 +283,7 @@ func TestReplayJSONEncoding(t *testing.T) {
 		want = append(want, string(b))
 	}
 	for _, ban := range r.Bans {
-		b, _ := json.Marshal(BanJSON{Jail: ban.Jail, IP: IP(ban.Prefix), Start: Time(ban.Start), Until: Until(ban.Until), Offense: ban.Offense, Failures: ban.Failures})
+		b, _ := json.Marshal(BanJSON{Jail: ban.Jail, IP: enforce.Addr(ban.Prefix), Start: Time(ban.Start), Until: Until(ban.Until), Offense: ban.Offense, Failures: ban.Failures})
 		want = append(want, string(b))
 	}
 	out := buf.String()

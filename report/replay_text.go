@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"logjail/config"
+	"logjail/enforce"
 )
 
 // TableTop is how many addresses and user names the table report lists;
@@ -52,7 +53,7 @@ func WriteReplayTable(w io.Writer, r *Replay) error {
 		if !b.Until.IsZero() {
 			until = b.Until.Format(time.DateTime)
 		}
-		rows = append(rows, []string{b.Jail, IP(b.Prefix), b.Start.Format(time.DateTime), until, strconv.Itoa(b.Offense), strconv.Itoa(b.Failures)})
+		rows = append(rows, []string{b.Jail, enforce.Addr(b.Prefix), b.Start.Format(time.DateTime), until, strconv.Itoa(b.Offense), strconv.Itoa(b.Failures)})
 	}
 	if len(rows) > 0 {
 		title := fmt.Sprintf("Bans the policy would issue (%d)", len(r.Bans))
@@ -77,7 +78,7 @@ func WriteReplayTable(w io.Writer, r *Replay) error {
 			}
 			rows = rows[:0]
 			for _, p := range l.ps[:min(len(l.ps), TableBans)] {
-				rows = append(rows, []string{p.Jail, IP(p.Prefix)})
+				rows = append(rows, []string{p.Jail, enforce.Addr(p.Prefix)})
 			}
 			ew.table(fmt.Sprintf("%s (%d)", l.title, len(l.ps)), []string{"jail", "address"}, rows)
 		}

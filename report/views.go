@@ -3,7 +3,6 @@ package report
 import (
 	"encoding/json"
 	"io"
-	"net/netip"
 	"time"
 )
 
@@ -38,9 +37,16 @@ type DryRunJSON struct {
 
 // FirewallJSON is the firewall part of a dry run.
 type FirewallJSON struct {
-	Backend string   `json:"backend"`
-	Add     []string `json:"add"`
-	Remove  []string `json:"remove"`
+	Backend string `json:"backend"`
+	// Add and Remove are the plan's bans, "jail address": what the run
+	// would install and take out, after the guard, de-duplication and
+	// folding into covering networks.
+	Add    []string `json:"add"`
+	Remove []string `json:"remove"`
+	// Update are bans whose kernel timeout the run would reset.
+	Update []string `json:"update,omitempty"`
+	// Refused are held bans the guard keeps out, with why.
+	Refused []string `json:"refused,omitempty"`
 	Error   string   `json:"error,omitempty"`
 }
 
@@ -116,15 +122,6 @@ func Until(t time.Time) *string {
 	}
 	s := Time(t)
 	return &s
-}
-
-// IP prints a banned prefix as the firewall does: a single address bare,
-// a network in CIDR notation.
-func IP(p netip.Prefix) string {
-	if p.IsSingleIP() {
-		return p.Addr().String()
-	}
-	return p.String()
 }
 
 // JSON writes v as indented JSON.

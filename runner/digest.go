@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"logjail/config"
+	"logjail/enforce"
+	"logjail/mail"
 	"logjail/report"
 	"logjail/state"
 )
@@ -20,7 +22,7 @@ type DigestOptions struct {
 	// Host is this machine's name, said in the subject.
 	Host string
 	// Mailer delivers the mail.
-	Mailer report.Mailer
+	Mailer mail.Mailer
 	// Force sends even when digest.every has not passed since the last
 	// digest, or the backoff after failed deliveries has not (the digest
 	// command: an operator who has mended the mail server).
@@ -105,7 +107,7 @@ func PendingDigest(tx *state.Tx, host string, now time.Time) (*report.Digest, []
 		switch e.Kind {
 		case state.EventBan:
 			if b := e.Ban; b != nil {
-				d.AddBan(report.DigestBan{Jail: b.Jail, Addr: report.IP(b.Prefix), Start: b.Start, Until: b.Until,
+				d.AddBan(report.DigestBan{Jail: b.Jail, Addr: enforce.Addr(b.Prefix), Start: b.Start, Until: b.Until,
 					Offense: b.Offense, Failures: b.Failures, Users: b.Users, Manual: b.Manual}, e.Time)
 			}
 		case state.EventUnban:
@@ -115,7 +117,7 @@ func PendingDigest(tx *state.Tx, host string, now time.Time) (*report.Digest, []
 		case state.EventFailures:
 			d.AddFailures(e.Counts, e.Time)
 			for _, o := range e.Top {
-				d.AddOffender(o.Jail, report.IP(o.Prefix), o.Failures, o.Users)
+				d.AddOffender(o.Jail, enforce.Addr(o.Prefix), o.Failures, o.Users)
 			}
 		case state.EventWarning:
 			d.AddWarning(e.Text, e.Time)
@@ -206,4 +208,19 @@ func digestFailed(db *state.DB, o DigestOptions, out *DigestOutcome, cause error
 	}
 	out.Retry = RetryAt(f, o.Config.Digest.Every)
 	return fmt.Errorf("%w; %s kept, the next try at %s", cause, report.Count(out.Events, "event", "events"), out.Retry.Format(time.RFC3339))
+}
+
+// PreviewDigest composes the digest the outbox makes now, as it would be
+// mailed; nil when the outbox is empty. It only reads the state.
+func PreviewDigest(db *state.DB, cfg *config.Config, host string, now time.Time) (*mail.Message, error) {
+	var d *report.Digest
+	err := db.View(func(tx *state.Tx) error {
+		var err error
+		d, _, err = PendingDigest(tx, host, now)
+		return err
+	})
+	if err != nil || d.Empty() {
+		return nil, err
+	}
+	return d.Mail(cfg.Digest.From, cfg.Digest.To)
 }

@@ -12,13 +12,13 @@ import (
 	"time"
 
 	"logjail/config"
-	"logjail/report"
+	"logjail/mail"
 	"logjail/state"
 )
 
 // fakeMailer records what it is given; fail makes it refuse.
 type fakeMailer struct {
-	sent []*report.Mail
+	sent []*mail.Message
 	fail error
 	// tries counts the calls of Send, failed ones too.
 	tries int
@@ -28,7 +28,7 @@ type fakeMailer struct {
 
 func (f *fakeMailer) Server() string { return "fake server" }
 
-func (f *fakeMailer) Send(_ context.Context, m *report.Mail) error {
+func (f *fakeMailer) Send(_ context.Context, m *mail.Message) error {
 	f.tries++
 	if f.during != nil {
 		f.during()
@@ -127,7 +127,7 @@ func TestSendDigest(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	send := func(m report.Mailer, now time.Time, force bool) (*DigestOutcome, error) {
+	send := func(m mail.Mailer, now time.Time, force bool) (*DigestOutcome, error) {
 		return SendDigest(context.Background(), db, DigestOptions{Config: cfg, Now: now, Host: "h", Mailer: m, Force: force})
 	}
 	m := &fakeMailer{}

@@ -13,4 +13,28 @@
 // One jail's unreadable log does not stop the others: the run goes on,
 // reports the file once (not at every run: cron would mail it every
 // minute) and ends with exit code 1.
+//
+// # Where decisions live
+//
+// runner holds every decision below the command line, so that each is
+// made in one place whatever asks for it:
+//
+//   - Ban state: [Run], [Ban] and [Unban] (and the fleet's exchange, when
+//     it comes) change bans only through one ledger (bans.go), with one
+//     merge rule (a held ban that lasts longer, or a permanent one, is
+//     never shortened), one way of counting offenses (bans by hand count
+//     for bantime_increment), history for every ban, and digest events
+//     only while the digest is on.
+//   - The guard: [Ban] refuses a target the firewall's guard refuses
+//     before anything is written; the run's policy drops the failures of
+//     such addresses ([Options].Guard), so no ban is decided that the
+//     firewall would not install.
+//   - The firewall step: a run calls Apply, a dry run Plan, with the same
+//     desired bans ([Desired], [JailSpecs]); [DryRun] turns the result
+//     into the document the dry run prints.
+//   - Sources: a jail's records come through [analyze.Source]; the loop
+//     saves each source's opaque position with the filter's context.
+//   - What the commands show: [Status], [WriteMetrics], [Replay] (the
+//     what-if) and [PreviewDigest] are functions of the state and the
+//     configuration, tested in-process; package main only prints them.
 package runner

@@ -1,11 +1,14 @@
 package runner
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"math"
 	"net/netip"
 	"slices"
@@ -15,7 +18,7 @@ import (
 	"logjail/analyze"
 	"logjail/config"
 	"logjail/enforce"
-	"logjail/report"
+	"logjail/mail"
 	"logjail/state"
 )
 
@@ -26,10 +29,15 @@ type Options struct {
 	Now time.Time
 	// DryRun keeps everything: state, firewall and mail.
 	DryRun bool
-	// Firewall enforces the bans; nil leaves the firewall alone.
+	// Firewall enforces the bans (in a dry run: plans them); nil leaves
+	// the firewall alone.
 	Firewall enforce.Backend
+	// Guard keeps the policy from deciding a ban the firewall would
+	// refuse: failures of addresses it refuses are dropped, like those
+	// of ignoreip. Nil checks only the jail's ignoreip.
+	Guard *enforce.Guard
 	// Mailer sends the digest when it is due; nil sends none.
-	Mailer report.Mailer
+	Mailer mail.Mailer
 	// Host is this machine's name, for the digest.
 	Host string
 }
@@ -59,8 +67,10 @@ type Result struct {
 	// Problems are the steps that failed (exit code 1); they are retried
 	// by the next run (the digest by the first run after its backoff).
 	Problems []error
-	// Firewall is what the firewall step changed (nil when skipped or
-	// failed); FirewallErr why it failed (also in Problems).
+	// Firewall is what the firewall step changed, or in a dry run
+	// would change (nil when skipped or failed); FirewallErr why it
+	// failed (also in Problems). Its Refused are bans held but not
+	// enforced: said at every run.
 	Firewall    *enforce.Diff
 	FirewallErr error
 	// Digest is what the digest step did (nil when skipped); DigestErr
@@ -97,7 +107,8 @@ type trackEntry struct {
 }
 
 type run struct {
-	o Options
+	ctx context.Context
+	o   Options
 	// clocks are the newest failure time per jail (see state.Tx.LogClock).
 	clocks map[string]time.Time
 	tx     *state.Tx
@@ -114,19 +125,67 @@ type run struct {
 	decided  []state.Ban
 	buf      []analyze.Failure
 	pols     map[string]*analyze.Policy // by jail; nil for a jail gone
+	// refused caches the guard's answer per key (see guarded).
+	refused map[netip.Prefix]bool
 }
 
 type fileSave struct {
-	jail, path string
-	rec        fileRecord
+	jail, key string
+	rec       sourceRecord
 }
 
-// fileRecord is what the state keeps per jail and log path: where reading
-// stopped, and the filter's memory of unfinished multi-line attempts (so a
-// run that ends between two lines of one sshd attempt loses nothing).
-type fileRecord struct {
-	analyze.FileState
-	Context []byte `json:",omitempty"`
+// sourceRecord is what the state keeps per jail and source: the source's
+// position (a JSON object, opaque here) and the filter's memory of
+// unfinished multi-line attempts (so a run that ends between two lines of
+// one sshd attempt loses nothing). Both are kept in one JSON object, the
+// context under "Context": the layout of the records of earlier versions,
+// whose position was always a file's.
+type sourceRecord struct {
+	pos     []byte
+	context []byte
+}
+
+func (r sourceRecord) MarshalJSON() ([]byte, error) {
+	if len(r.context) == 0 {
+		return r.pos, nil
+	}
+	obj := bytes.TrimSpace(r.pos)
+	if len(obj) < 2 || obj[0] != '{' || obj[len(obj)-1] != '}' {
+		return nil, fmt.Errorf("source position %.40q: not a JSON object", r.pos)
+	}
+	c, err := json.Marshal(r.context)
+	if err != nil {
+		return nil, err
+	}
+	out := append([]byte(nil), obj[:len(obj)-1]...)
+	if len(bytes.TrimSpace(obj[1:len(obj)-1])) > 0 {
+		out = append(out, ',')
+	}
+	out = append(append(append(out, `"Context":`...), c...), '}')
+	return out, nil
+}
+
+func (r *sourceRecord) UnmarshalJSON(data []byte) error {
+	r.pos, r.context = append([]byte(nil), data...), nil
+	if !bytes.Contains(data, []byte(`"Context"`)) {
+		return nil
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(data, &m); err != nil {
+		return err
+	}
+	if c, ok := m["Context"]; ok {
+		if err := json.Unmarshal(c, &r.context); err != nil {
+			return fmt.Errorf("filter context: %w", err)
+		}
+		delete(m, "Context")
+		pos, err := json.Marshal(m)
+		if err != nil {
+			return err
+		}
+		r.pos = pos
+	}
+	return nil
 }
 
 // stateError marks an error of the state file met while reading logs: it
@@ -142,7 +201,7 @@ func (e stateError) Unwrap() error { return e.err }
 func Run(ctx context.Context, db *state.DB, o Options) (*Result, error) {
 	res := &Result{Now: o.Now, Jails: map[string]*JailStats{}}
 	work := func(tx *state.Tx) error {
-		r := &run{o: o, tx: tx, res: res, tracks: map[string]map[netKey]int32{}, clocks: map[string]time.Time{}}
+		r := &run{ctx: ctx, o: o, tx: tx, res: res, tracks: map[string]map[netKey]int32{}, clocks: map[string]time.Time{}, refused: map[netip.Prefix]bool{}}
 		for _, j := range o.Config.Enabled() {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -162,11 +221,18 @@ func Run(ctx context.Context, db *state.DB, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if o.Firewall != nil && !o.DryRun {
-		d, err := o.Firewall.Apply(ctx, JailSpecs(o.Config, res.Active), Desired(res.Active), o.Now)
+	if o.Firewall != nil {
+		step := o.Firewall.Apply
+		if o.DryRun {
+			step = o.Firewall.Plan // the same plan, without the writes
+		}
+		d, err := step(ctx, JailSpecs(o.Config, res.Active), Desired(res.Active), o.Now)
 		if err != nil {
 			res.FirewallErr = err
-			res.Problems = append(res.Problems, err)
+			if !o.DryRun {
+				// a dry run says it in its plan (reading needs root)
+				res.Problems = append(res.Problems, err)
+			}
 		} else {
 			res.Firewall = &d
 		}
@@ -194,39 +260,35 @@ func (r *run) jail(ctx context.Context, j *config.Jail) error {
 	return nil
 }
 
-// logFiles reads the new lines of one jail's log files.
+// logFiles reads the new lines of one jail's log files, each through
+// its analyze.Source.
 func (r *run) logFiles(j *config.Jail, pol *analyze.Policy, stats *JailStats) error {
 	if len(j.LogPath) == 0 {
 		return nil
 	}
-	files, err := j.Files()
-	if err != nil {
-		r.problem("jail:"+j.Name, fmt.Errorf("jail %s: logpath: %w", j.Name, err))
+	srcs, err := r.sources(j)
+	if err != nil || len(srcs) == 0 {
 		return nil
 	}
-	if len(files) == 0 {
-		r.warnOnce("nolog:"+j.Name, fmt.Sprintf("jail %s: no log file matches %v", j.Name, j.LogPath))
-		return nil
-	}
-	r.clearWarning("nolog:" + j.Name)
-	for _, path := range files {
-		var rec fileRecord
-		found, err := r.tx.File(j.Name, path, &rec)
+	for _, src := range srcs {
+		key := src.Key()
+		var rec sourceRecord
+		found, err := r.tx.File(j.Name, key, &rec)
 		if err != nil {
 			return err
 		}
-		prev := &rec.FileState
+		pos := rec.pos
 		if !found {
-			prev = nil
+			pos = nil
 		}
 		m := j.Filter.New(j.Mode)
-		if snap, ok := m.(analyze.Snapshotter); ok && len(rec.Context) > 0 {
-			if err := snap.Restore(rec.Context); err != nil {
-				return fmt.Errorf("jail %s: %s: saved filter context: %w", j.Name, path, err)
+		if snap, ok := m.(analyze.Snapshotter); ok && len(rec.context) > 0 {
+			if err := snap.Restore(rec.context); err != nil {
+				return fmt.Errorf("jail %s: %s: saved filter context: %w", j.Name, key, err)
 			}
 		}
 		tp := analyze.NewTimeParser(r.o.Now, nil)
-		next, err := analyze.Read(path, prev, j.Start == config.StartEnd, r.o.Now, func(file string, num int64, line []byte) error {
+		next, err := src.Read(r.ctx, pos, func(file string, num int64, line []byte) error {
 			stats.Lines++
 			r.buf, _ = m.Match(r.buf[:0], num, line, tp)
 			for i := range r.buf {
@@ -239,29 +301,50 @@ func (r *run) logFiles(j *config.Jail, pol *analyze.Policy, stats *JailStats) er
 		})
 		if err != nil {
 			var se stateError
-			if errors.As(err, &se) {
-				return err // the state itself failed: stop, keep nothing
+			if errors.As(err, &se) || r.ctx.Err() != nil {
+				return err // the state itself failed, or the run was stopped: keep nothing
 			}
 			if errors.Is(err, fs.ErrNotExist) {
 				continue // gone between the glob and the open: next run
 			}
-			r.problem("read:"+path, fmt.Errorf("jail %s: %w", j.Name, err))
-			// Keep the lines delivered before the error: they must not
+			r.problem("read:"+key, fmt.Errorf("jail %s: %w", j.Name, err))
+			// Keep the records delivered before the error: they must not
 			// count twice.
-			if found || next.Offset > 0 {
-				r.files = append(r.files, fileSave{j.Name, path, fileRecord{FileState: next, Context: rec.Context}})
+			if next != nil {
+				r.files = append(r.files, fileSave{j.Name, key, sourceRecord{pos: next, context: rec.context}})
 			}
 			continue
 		}
-		r.clearWarning("read:" + path)
-		rec = fileRecord{FileState: next}
+		r.clearWarning("read:" + key)
+		rec = sourceRecord{pos: next}
 		if snap, ok := m.(analyze.Snapshotter); ok {
-			rec.Context = snap.Snapshot()
+			rec.context = snap.Snapshot()
 		}
 		stats.Files++
-		r.files = append(r.files, fileSave{j.Name, path, rec})
+		r.files = append(r.files, fileSave{j.Name, key, rec})
 	}
 	return nil
+}
+
+// sources lists the sources a jail reads: its log files. A logpath that
+// matches no file is said once, and a bad one is a problem of the run.
+func (r *run) sources(j *config.Jail) ([]analyze.Source, error) {
+	files, err := j.Files()
+	if err != nil {
+		err = fmt.Errorf("jail %s: logpath: %w", j.Name, err)
+		r.problem("jail:"+j.Name, err)
+		return nil, err
+	}
+	if len(files) == 0 {
+		r.warnOnce("nolog:"+j.Name, fmt.Sprintf("jail %s: no log file matches %v", j.Name, j.LogPath))
+		return nil, nil
+	}
+	r.clearWarning("nolog:" + j.Name)
+	srcs := make([]analyze.Source, len(files))
+	for i, path := range files {
+		srcs[i] = analyze.FileSource{Path: path, FromEnd: j.Start == config.StartEnd, Now: r.o.Now}
+	}
+	return srcs, nil
 }
 
 // failure applies one failure to its track, and to its network's.
@@ -272,8 +355,15 @@ func (r *run) failure(j *config.Jail, pol *analyze.Policy, f *analyze.Failure) e
 	if f.Time.After(r.clock(j.Name)) {
 		r.clocks[j.Name] = f.Time
 	}
+	if r.guarded(pol.Key(f.Addr)) {
+		return nil // never banned: the firewall would refuse it
+	}
 	var nt *analyze.Track
 	net, hasNet := pol.NetKey(f.Addr)
+	if hasNet && r.guarded(net) {
+		// like a network NetKey refuses: its addresses still count
+		net, hasNet = netip.Prefix{}, false
+	}
 	if hasNet {
 		ne, err := r.track(trackKey{j.Name, net})
 		if err != nil {
@@ -374,6 +464,20 @@ func (r *run) track(k trackKey) (*trackEntry, error) {
 	return e, nil
 }
 
+// guarded reports whether the guard refuses a ban of p: the policy
+// then decides none (Options.Guard). Each key is checked once a run.
+func (r *run) guarded(p netip.Prefix) bool {
+	if r.o.Guard == nil {
+		return false
+	}
+	refused, ok := r.refused[p]
+	if !ok {
+		refused = r.o.Guard.Check(p) != ""
+		r.refused[p] = refused
+	}
+	return refused
+}
+
 // finish records the decisions, lifts expired bans and saves the rest.
 func (r *run) finish() error {
 	now := r.o.Now
@@ -381,74 +485,36 @@ func (r *run) finish() error {
 	if err != nil {
 		return err
 	}
-	// Decided bans replace held ones of the same key unless those last
-	// longer (a manual ban, say). Runs decide few bans: look each up.
-	write := !r.o.DryRun
-	// Events go to the outbox only for a digest that will be sent.
-	events := write && r.o.Config.Digest.Enabled()
-	var added []state.Ban
-	replaced := map[trackKey]state.Ban{}
-	for i := range r.decided {
-		b := r.decided[i]
+	l := newLedger(r.tx, r.o.Config, now, r.o.DryRun, len(r.decided))
+	for _, b := range r.decided {
 		r.res.Bans = append(r.res.Bans, b)
-		if write {
-			if err := r.tx.AddHistory(&b); err != nil {
-				return err
-			}
-		}
-		if events {
-			if err := r.tx.AddEvent(&state.Event{Kind: state.EventBan, Time: now, Ban: &b}); err != nil {
-				return err
-			}
-		}
-		if !b.Permanent() && !b.Until.After(now) {
-			continue // over already (old lines): history only
-		}
-		k := trackKey{b.Jail, b.Prefix}
-		old, ok := replaced[k]
-		if !ok {
-			if o, err := r.tx.Ban(b.Jail, b.Prefix); err != nil {
-				return err
-			} else if o != nil {
-				old, ok = *o, true
-			}
-		}
-		if ok && (old.Permanent() || (!b.Permanent() && old.Until.After(b.Until))) {
-			continue
-		}
-		replaced[k] = b
-		if write {
-			if err := r.tx.PutBan(&b); err != nil {
-				return err
-			}
+		if _, err := l.record(b); err != nil {
+			return err
 		}
 	}
+	// The bans held after the run: the held ones, replaced by the bans
+	// this run put in their place, then its new ones in decided order.
+	put := maps.Clone(l.put)
 	for i := range held {
 		k := trackKey{held[i].Jail, held[i].Prefix}
-		if b, ok := replaced[k]; ok {
+		if b, ok := put[k]; ok {
 			held[i] = b
-			delete(replaced, k)
+			delete(put, k)
 		}
 	}
 	for _, b := range r.decided {
-		if nb, ok := replaced[trackKey{b.Jail, b.Prefix}]; ok && nb.Start.Equal(b.Start) {
-			added = append(added, nb)
-			delete(replaced, trackKey{b.Jail, b.Prefix})
+		k := trackKey{b.Jail, b.Prefix}
+		if nb, ok := put[k]; ok && nb.Start.Equal(b.Start) {
+			held = append(held, nb)
+			delete(put, k)
 		}
 	}
-	r.res.Active = make([]state.Ban, 0, len(held)+len(added))
-	for _, b := range append(held, added...) {
+	r.res.Active = make([]state.Ban, 0, len(held))
+	for _, b := range held {
 		if !b.Permanent() && !b.Until.After(now) {
 			r.res.Unbans = append(r.res.Unbans, b)
-			if write {
-				if err := r.tx.DeleteBan(b.Jail, b.Prefix); err != nil {
-					return err
-				}
-			}
-			if events {
-				if err := r.tx.AddEvent(&state.Event{Kind: state.EventUnban, Time: now, Ban: &b}); err != nil {
-					return err
-				}
+			if err := l.lift(b, false); err != nil {
+				return err
 			}
 			continue
 		}
@@ -456,10 +522,13 @@ func (r *run) finish() error {
 			r.res.Active = append(r.res.Active, b)
 		}
 	}
-	if !write {
+	if r.o.DryRun {
 		return nil
 	}
-	if err := r.outbox(events); err != nil {
+	if err := l.flush(); err != nil {
+		return err
+	}
+	if err := r.outbox(l.events); err != nil {
 		return err
 	}
 	// In the order met: their expiries come nearly sorted, as the
@@ -486,7 +555,7 @@ func (r *run) finish() error {
 		}
 	}
 	for _, f := range r.files {
-		if err := r.tx.PutFile(f.jail, f.path, f.rec); err != nil {
+		if err := r.tx.PutFile(f.jail, f.key, f.rec); err != nil {
 			return err
 		}
 	}
@@ -506,8 +575,8 @@ func (r *run) finish() error {
 
 // outbox adds the run's failures, busiest addresses and new warnings to
 // the digest outbox; with the digest disabled it empties the outbox
-// instead (`ban` and `unban` add events too), so that it never grows,
-// and forgets failed deliveries.
+// instead (of what an earlier version or configuration left), so that it
+// never grows, and forgets failed deliveries.
 func (r *run) outbox(events bool) error {
 	if !events {
 		if err := r.tx.ClearDigestFailure(); err != nil {

@@ -1,4 +1,4 @@
-package report
+package mail
 
 import (
 	"context"
@@ -41,7 +41,7 @@ func (s *smtpMailer) Server() string {
 // SSL_CERT_DIR add others) and the host name. AUTH picks the strongest
 // mechanism the server offers; PLAIN and LOGIN, which send the password
 // itself, only over TLS.
-func (s *smtpMailer) Send(ctx context.Context, m *Mail) error {
+func (s *smtpMailer) Send(ctx context.Context, m *Message) error {
 	msg, err := m.msg()
 	if err != nil {
 		return mailError(s.Server(), err)

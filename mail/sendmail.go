@@ -1,4 +1,4 @@
-package report
+package mail
 
 import (
 	"bytes"
@@ -33,7 +33,7 @@ var mailUserAgents = []string{"mail", "Mail", "mailx", "nail", "s-nail", "bsd-ma
 // not end the message; -f: the envelope sender is digest.from; --: no
 // recipient can be taken for an option. Exit status 0 means the program
 // took the message.
-func (s *sendmailMailer) Send(ctx context.Context, m *Mail) error {
+func (s *sendmailMailer) Send(ctx context.Context, m *Message) error {
 	if err := checkSendmail(s.path); err != nil {
 		return mailError(s.Server(), err)
 	}
@@ -65,7 +65,7 @@ func (s *sendmailMailer) Send(ctx context.Context, m *Mail) error {
 			err = fmt.Errorf("no answer within %s", s.timeout)
 		}
 		if msg := oneLine(string(bytes.TrimSpace(out.Bytes()))); msg != "" {
-			err = fmt.Errorf("%w: %s", err, digestText(msg, digestWarningWidth))
+			err = fmt.Errorf("%w: %s", err, Printable(msg, maxOutput, "..."))
 		}
 		return mailError(s.Server(), err)
 	}

@@ -1,4 +1,4 @@
-package report
+package mail
 
 import (
 	"bytes"
@@ -7,24 +7,25 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"net/mail"
+	netmail "net/mail"
 	"strings"
 	"time"
+	"unicode"
 
 	gomail "github.com/wneessen/go-mail"
 
 	"logjail/config"
 )
 
-// MailTimeout bounds each step of an SMTP delivery: connecting (TLS
+// Timeout bounds each step of an SMTP delivery: connecting (TLS
 // handshake included for implicit TLS), opening the session (greeting,
 // STARTTLS, AUTH), and sending the message; and a sendmail program's
 // whole run. A run holds the state's lock while it mails, so a mail
 // server that hangs must not hold the next run up for long.
-const MailTimeout = 20 * time.Second
+const Timeout = 20 * time.Second
 
-// Mail is one message: the digest composed for its recipients.
-type Mail struct {
+// Message is one mail: a digest composed for its recipients.
+type Message struct {
 	From    string
 	To      []string
 	Subject string
@@ -36,23 +37,9 @@ type Mail struct {
 	Text, HTML string
 }
 
-// Mail composes the digest into a message from → to (RFC 5322
-// addresses, as digest.from and digest.to hold them).
-func (d *Digest) Mail(from string, to []string) (*Mail, error) {
-	var text, html bytes.Buffer
-	if err := d.WriteText(&text); err != nil {
-		return nil, fmt.Errorf("compose digest text: %w", err)
-	}
-	if err := d.WriteHTML(&html); err != nil {
-		return nil, fmt.Errorf("compose digest HTML: %w", err)
-	}
-	return &Mail{From: from, To: to, Subject: d.Subject(), Date: d.Now, Host: d.Host,
-		Text: text.String(), HTML: html.String()}, nil
-}
-
 // WritePreview writes the message as a person reads it: the main
 // headers, a blank line, the text body.
-func (m *Mail) WritePreview(w io.Writer) error {
+func (m *Message) WritePreview(w io.Writer) error {
 	_, err := fmt.Fprintf(w, "From: %s\nTo: %s\nSubject: %s\nDate: %s\n\n%s",
 		m.From, strings.Join(m.To, ", "), m.Subject, m.Date.Format(time.RFC1123Z), m.Text)
 	return err
@@ -63,7 +50,7 @@ func (m *Mail) WritePreview(w io.Writer) error {
 // non-ASCII and control characters (RFC 2047) and folds long lines; the
 // only text not from the configuration in a header is the host name in
 // the subject, already stripped of control characters (Digest.Subject).
-func (m *Mail) msg() (*gomail.Msg, error) {
+func (m *Message) msg() (*gomail.Msg, error) {
 	msg := gomail.NewMsg()
 	if err := msg.From(m.From); err != nil {
 		return nil, fmt.Errorf("digest.from %q: %w", m.From, err)
@@ -83,7 +70,7 @@ func (m *Mail) msg() (*gomail.Msg, error) {
 }
 
 // Bytes returns the message as it goes on the wire (CRLF line ends).
-func (m *Mail) Bytes() ([]byte, error) {
+func (m *Message) Bytes() ([]byte, error) {
 	msg, err := m.msg()
 	if err != nil {
 		return nil, err
@@ -117,25 +104,49 @@ type Mailer interface {
 	// Send delivers m. It returns nil only when the mail server (or the
 	// sendmail program) has taken the message: then it must not be sent
 	// again. An error names the server and is one line.
-	Send(ctx context.Context, m *Mail) error
+	Send(ctx context.Context, m *Message) error
 	// Server names where mail goes: "SMTP server HOST:PORT" or
 	// "sendmail PATH".
 	Server() string
 }
 
-// NewMailer returns the mailer the digest section configures: the
+// New returns the mailer the digest section configures: the
 // sendmail program when digest.sendmail is set, else the SMTP server.
 // host is this machine's name, said in HELO.
-func NewMailer(d *config.Digest, host string) Mailer {
+func New(d *config.Digest, host string) Mailer {
 	if d.Sendmail != "" {
-		return &sendmailMailer{path: d.Sendmail, timeout: MailTimeout}
+		return &sendmailMailer{path: d.Sendmail, timeout: Timeout}
 	}
-	return &smtpMailer{cfg: d.SMTP, helo: host, timeout: MailTimeout}
+	return &smtpMailer{cfg: d.SMTP, helo: host, timeout: Timeout}
 }
 
 // mailError is a failed delivery: one line naming the server.
 func mailError(server string, err error) error {
 	return fmt.Errorf("digest: mail to %s failed: %s", server, oneLine(err.Error()))
+}
+
+// maxOutput bounds what a failed sendmail said, in characters, in its
+// error.
+const maxOutput = 300
+
+// Printable keeps of s only what is safe in a header or on a terminal:
+// invalid UTF-8 and characters that do not print (line breaks and
+// escape sequences among them) are dropped; at most max characters,
+// more appended when some were cut.
+func Printable(s string, max int, more string) string {
+	var b strings.Builder
+	n := 0
+	for _, r := range strings.ToValidUTF8(s, "") {
+		if !unicode.IsPrint(r) {
+			continue
+		}
+		if n++; n > max {
+			b.WriteString(more)
+			break
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // oneLine joins the lines of s with "; ".
@@ -150,7 +161,7 @@ func oneLine(s string) string {
 // bareAddress returns the address part of an RFC 5322 address ("Ops
 // <ops@example.com>" → "ops@example.com").
 func bareAddress(s string) (string, error) {
-	a, err := mail.ParseAddress(s)
+	a, err := netmail.ParseAddress(s)
 	if err != nil {
 		return "", err
 	}

@@ -1,0 +1,445 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	"logjail/analyze"
+	"logjail/config"
+	"logjail/enforce"
+	"logjail/state"
+)
+
+// ManualJail holds the bans given by hand without a jail: every port,
+// until unbanned.
+const ManualJail = "manual"
+
+// ledger changes the bans of one state transaction by the rules that
+// run, ban, unban (and the fleet) share: a ban is never shortened, every
+// ban decided counts as an offense and goes into the history, and the
+// digest outbox hears of it only when the digest is on. In a dry run it
+// writes nothing and answers as if it had.
+type ledger struct {
+	tx  *state.Tx
+	now time.Time
+	// write is false in a dry run.
+	write bool
+	// events says whether changes go to the digest outbox: only for a
+	// digest that will be sent.
+	events bool
+	// put are the bans put in this transaction (a dry run cannot read
+	// them back).
+	put map[trackKey]state.Ban
+	// bans and history wait for flush, which writes them in key order
+	// (bbolt appends keys that come in order: `ban -` of 100,000).
+	bans, history []*state.Ban
+}
+
+// flush writes the bans and history entries recorded.
+func (l *ledger) flush() error {
+	if err := l.tx.PutBans(l.bans); err != nil {
+		return err
+	}
+	if err := l.tx.AddHistories(l.history); err != nil {
+		return err
+	}
+	l.bans, l.history = l.bans[:0], l.history[:0]
+	return nil
+}
+
+// newLedger starts a ledger for about n bans.
+func newLedger(tx *state.Tx, cfg *config.Config, now time.Time, dry bool, n int) *ledger {
+	l := &ledger{tx: tx, now: now, write: !dry, events: !dry && cfg.Digest.Enabled(), put: map[trackKey]state.Ban{}}
+	if l.write {
+		l.bans, l.history = make([]*state.Ban, 0, n), make([]*state.Ban, 0, n)
+	}
+	return l
+}
+
+// held returns the ban the state holds for jail and prefix, this
+// transaction's own included.
+func (l *ledger) held(k trackKey) (*state.Ban, bool, error) {
+	if b, ok := l.put[k]; ok {
+		return &b, true, nil
+	}
+	b, err := l.tx.Ban(k.jail, k.key)
+	return b, b != nil, err
+}
+
+// outlasts reports whether a held ban old is kept over a new one b: it
+// is permanent, or ends after b's end.
+func outlasts(old, b *state.Ban) bool {
+	return old.Permanent() || (!b.Permanent() && old.Until.After(b.Until))
+}
+
+// outlasting returns the ban held for b's jail and prefix when it
+// outlasts b, so that b changes nothing; else nil.
+func (l *ledger) outlasting(b *state.Ban) (*state.Ban, error) {
+	old, ok, err := l.held(trackKey{b.Jail, b.Prefix})
+	if err != nil || !ok || !outlasts(old, b) {
+		return nil, err
+	}
+	return old, nil
+}
+
+// record records a ban decided by the policy: its history entry and
+// digest event, and the ban itself unless the ban held for the same jail
+// and prefix outlasts it. It returns whether b holds now; a ban that is
+// over already (decided from old lines) is history only.
+func (l *ledger) record(b state.Ban) (bool, error) {
+	p := &b
+	if err := l.log(p); err != nil {
+		return false, err
+	}
+	if !b.Permanent() && !b.Until.After(l.now) {
+		return false, nil
+	}
+	if old, err := l.outlasting(p); err != nil || old != nil {
+		return false, err
+	}
+	l.hold(p)
+	return true, nil
+}
+
+// log writes a ban's history entry and, with the digest on, its event.
+func (l *ledger) log(b *state.Ban) error {
+	if l.write {
+		l.history = append(l.history, b)
+	}
+	if l.events {
+		return l.tx.AddEvent(&state.Event{Kind: state.EventBan, Time: l.now, Ban: b})
+	}
+	return nil
+}
+
+// hold puts a ban in place of the one held for its jail and prefix.
+func (l *ledger) hold(b *state.Ban) {
+	if l.put != nil {
+		l.put[trackKey{b.Jail, b.Prefix}] = *b
+	}
+	if l.write {
+		l.bans = append(l.bans, b)
+	}
+}
+
+// lift removes a held ban: one that ended, or, byHand, one an operator
+// lifted early, after which the address's failures count afresh.
+func (l *ledger) lift(b state.Ban, byHand bool) error {
+	if l.write {
+		if err := l.tx.DeleteBan(b.Jail, b.Prefix); err != nil {
+			return err
+		}
+	}
+	if byHand && l.write {
+		now := l.now.UnixNano()
+		if tr, err := l.tx.Track(b.Jail, b.Prefix); err != nil {
+			return err
+		} else if tr != nil && tr.BannedAt(now) {
+			tr.BanUntil = now
+			if tr.BanUntil <= tr.BanStart {
+				tr.BanStart = tr.BanUntil - 1
+			}
+			if err := l.tx.PutTrack(b.Jail, b.Prefix, tr); err != nil {
+				return err
+			}
+		}
+	}
+	if !l.events {
+		return nil
+	}
+	e := &state.Event{Kind: state.EventUnban, Time: l.now, Ban: &b}
+	if byHand {
+		e.Text = "by hand"
+	}
+	return l.tx.AddEvent(e)
+}
+
+// track returns the track of jail and prefix, a new one when there is
+// none.
+func track(tx *state.Tx, jail string, p netip.Prefix) (*analyze.Track, error) {
+	tr, err := tx.Track(jail, p)
+	if tr == nil && err == nil {
+		tr = &analyze.Track{}
+	}
+	return tr, err
+}
+
+// offense counts a ban given by hand in a configured jail on its track,
+// as the policy counts its own, so that bantime_increment grows over
+// both: it returns the ban's offense number.
+func (l *ledger) offense(j *config.Jail, history time.Duration, p netip.Prefix) (int, error) {
+	tr, err := track(l.tx, j.Name, p)
+	if err != nil {
+		return 0, err
+	}
+	if tr.BanStart != 0 && tr.BanStart <= l.now.UnixNano()-int64(history) {
+		return 1, nil // the last ban is out of history
+	}
+	return tr.Offenses + 1, nil
+}
+
+// countOffense writes the hand ban b as the track's last ban. The ban
+// clears the track's failure window, as a ban the policy decides does.
+func (l *ledger) countOffense(b state.Ban) error {
+	if !l.write {
+		return nil
+	}
+	tr, err := track(l.tx, b.Jail, b.Prefix)
+	if err != nil {
+		return err
+	}
+	tr.Offenses, tr.Failures = b.Offense, nil
+	tr.BanStart, tr.BanUntil = b.Start.UnixNano(), 0
+	if !b.Permanent() {
+		tr.BanUntil = b.Until.UnixNano()
+	}
+	return l.tx.PutTrack(b.Jail, b.Prefix, tr)
+}
+
+// BanOptions say what a ban by hand bans.
+type BanOptions struct {
+	Config *config.Config
+	Now    time.Time
+	// Jail is the jail the bans belong to; "" or ManualJail: every port,
+	// until unbanned.
+	Jail string
+	// For is how long the bans last, as config.ParseBanTime reads it
+	// ("1h", "permanent"); "" is the jail's bantime for the ban's offense.
+	For string
+	// Targets are the addresses and networks to ban.
+	Targets []netip.Prefix
+	// Guard refuses what the firewall would refuse; nil checks nothing
+	// (tests).
+	Guard *enforce.Guard
+	// Firewall enforces the bans before Ban returns.
+	Firewall enforce.Backend
+}
+
+// BanResult is what a ban by hand did.
+type BanResult struct {
+	// Banned counts the bans recorded; Kept are the targets a longer ban
+	// held already covers, as that ban.
+	Banned int
+	Kept   []state.Ban
+	// Firewall is what the firewall step did.
+	Firewall enforce.Diff
+}
+
+// Check validates the options without touching anything: the jail is
+// configured, For reads, and the guard refuses no target (see Ban). A
+// caller checks before it opens the state, so that a refused ban creates
+// not even the state file.
+func (o *BanOptions) Check() (j *config.Jail, d time.Duration, permanent bool, err error) {
+	cfg := o.Config
+	if o.Jail != "" && o.Jail != ManualJail {
+		if j = cfg.Jail(o.Jail); j == nil {
+			return nil, 0, false, usagef("ban: no jail %q in %s", o.Jail, cfg.File)
+		}
+	}
+	permanent = true
+	if o.For != "" {
+		if d, permanent, err = config.ParseBanTime(o.For); err != nil {
+			return nil, 0, false, usagef("ban: --for %q: %v", o.For, err)
+		}
+	}
+	for _, p := range o.Targets {
+		if err := guardCheck(cfg, o.Guard, p); err != nil {
+			return nil, 0, false, err
+		}
+	}
+	return j, d, permanent, nil
+}
+
+// Ban bans addresses or networks by hand. Every target is checked first:
+// one the guard refuses (it overlaps loopback, an address of the
+// machine, or any jail's ignoreip) refuses the whole command with a
+// *UsageError naming it and why, before anything is written. The bans
+// then go through the rules every ban goes through (see record), and the
+// firewall is brought to the state. A firewall error leaves the bans in
+// the state, for the next run to enforce.
+func Ban(ctx context.Context, db *state.DB, o BanOptions) (*BanResult, error) {
+	cfg := o.Config
+	j, d, permanent, err := o.Check()
+	if err != nil {
+		return nil, err
+	}
+	jail, given := ManualJail, o.For != ""
+	if j != nil {
+		jail = j.Name
+	}
+	res := &BanResult{}
+	targets := uniq(o.Targets)
+	err = db.Update(func(tx *state.Tx) error {
+		// The targets are unique: the ledger need not remember what it
+		// put (a map of 100,000 bans for ban -).
+		l := newLedger(tx, cfg, o.Now, false, len(targets))
+		l.put = nil
+		for _, p := range targets {
+			b := state.Ban{Jail: jail, Prefix: p, Start: o.Now, Offense: 1, Manual: true}
+			if j != nil {
+				n, err := l.offense(j, cfg.History, p)
+				if err != nil {
+					return err
+				}
+				b.Offense = n
+				if !given {
+					d, permanent = j.BanDuration(n)
+				}
+			}
+			if !permanent {
+				b.Until = o.Now.Add(d)
+			}
+			// A ban held already that lasts longer stays as it is: the
+			// request changes nothing (no history, event or offense).
+			if old, err := l.outlasting(&b); err != nil {
+				return err
+			} else if old != nil {
+				res.Kept = append(res.Kept, *old)
+				continue
+			}
+			nb := &b
+			if err := l.log(nb); err != nil {
+				return err
+			}
+			l.hold(nb)
+			res.Banned++
+			if j != nil {
+				if err := l.countOffense(b); err != nil {
+					return err
+				}
+			}
+		}
+		return l.flush()
+	})
+	if err != nil {
+		return nil, err
+	}
+	res.Firewall, err = enforceState(ctx, cfg, db, o.Firewall, o.Now)
+	return res, err
+}
+
+// uniq returns ps without repeats, in their first order.
+func uniq(ps []netip.Prefix) []netip.Prefix {
+	seen := make(map[netip.Prefix]struct{}, len(ps))
+	out := make([]netip.Prefix, 0, len(ps))
+	for _, p := range ps {
+		if _, dup := seen[p]; !dup {
+			seen[p] = struct{}{}
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// guardCheck refuses a ban the guard refuses, with one line naming the
+// target, why, and the jails whose ignoreip it overlaps.
+func guardCheck(cfg *config.Config, g *enforce.Guard, p netip.Prefix) error {
+	if g == nil {
+		return nil
+	}
+	why := g.Check(p)
+	if why == "" {
+		return nil
+	}
+	if !strings.HasPrefix(why, "overlaps never-ban range") {
+		return usagef("ban: refused %s: it %s", enforce.Addr(p), why)
+	}
+	// A never-ban range is some jails' ignoreip: name them.
+	var jails []string
+	for _, j := range cfg.Jails {
+		for _, n := range j.IgnoreIP {
+			if n.Overlaps(p) {
+				jails = append(jails, j.Name)
+				break
+			}
+		}
+	}
+	if len(jails) > 0 {
+		why += fmt.Sprintf(" (ignoreip of %s %s)", plural(len(jails), "jail", "jails"), strings.Join(jails, ", "))
+	}
+	return usagef("ban: refused %s: it %s", enforce.Addr(p), why)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// UnbanOptions say what an unban by hand lifts.
+type UnbanOptions struct {
+	Config *config.Config
+	Now    time.Time
+	// Jail limits the unban to one jail; "" is every jail.
+	Jail string
+	// All lifts every ban (of Jail); else the bans of Targets.
+	All     bool
+	Targets []netip.Prefix
+	// Firewall is brought to the state before Unban returns.
+	Firewall enforce.Backend
+}
+
+// UnbanResult is what an unban did.
+type UnbanResult struct {
+	// Lifted are the bans removed; Missing the targets no ban matched.
+	Lifted   []state.Ban
+	Missing  []netip.Prefix
+	Firewall enforce.Diff
+}
+
+// Unban lifts bans by hand: the bans of the targets (or all), in one
+// jail or every one; the addresses' failures count afresh from now.
+func Unban(ctx context.Context, db *state.DB, o UnbanOptions) (*UnbanResult, error) {
+	want := map[netip.Prefix]bool{}
+	for _, p := range o.Targets {
+		want[p] = true
+	}
+	res := &UnbanResult{}
+	found := map[netip.Prefix]bool{}
+	err := db.Update(func(tx *state.Tx) error {
+		l := newLedger(tx, o.Config, o.Now, false, 0)
+		bans, err := tx.Bans()
+		if err != nil {
+			return err
+		}
+		for _, b := range bans {
+			if (o.Jail != "" && b.Jail != o.Jail) || (!o.All && !want[b.Prefix]) {
+				continue
+			}
+			found[b.Prefix] = true
+			if err := l.lift(b, true); err != nil {
+				return err
+			}
+			res.Lifted = append(res.Lifted, b)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range o.Targets {
+		if !found[p] && !slices.Contains(res.Missing, p) {
+			res.Missing = append(res.Missing, p)
+		}
+	}
+	res.Firewall, err = enforceState(ctx, o.Config, db, o.Firewall, o.Now)
+	return res, err
+}
+
+// enforceState brings the firewall to the state's bans after a change by
+// hand; its error says that the state keeps them.
+func enforceState(ctx context.Context, cfg *config.Config, db *state.DB, fw enforce.Backend, now time.Time) (enforce.Diff, error) {
+	if fw == nil {
+		return enforce.Diff{}, nil
+	}
+	d, err := Enforce(ctx, cfg, db, fw, now)
+	if err != nil {
+		return d, fmt.Errorf("%w (the state keeps the bans; the next run retries)", err)
+	}
+	return d, nil
+}
