@@ -69,7 +69,9 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		digestCommand(g),
 		firewallCommand(g),
 		configCommand(g),
+		fleetCommand(g),
 		versionCommand(g),
+		docsCommand(),
 	}
 	app.UsageText = "logjail [global options] COMMAND [arguments and options...]\n\n" + anywhere
 	app.Description = "Examples:\n" +

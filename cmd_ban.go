@@ -75,7 +75,10 @@ func runBan(ctx context.Context, e *env, o banOptions) error {
 		}
 		fmt.Fprintf(e.stdout, "%s %s: banned %s already; kept (a ban is never shortened)\n", b.Jail, enforce.Addr(b.Prefix), held)
 	}
-	return firewallDone(e, fw, res.Firewall)
+	if err := firewallDone(e, fw, res.Firewall); err != nil {
+		return err
+	}
+	return res.FleetErr
 }
 
 // firewallDone reports a change by hand's firewall step: what the guard

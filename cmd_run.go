@@ -97,14 +97,14 @@ func runRun(ctx context.Context, e *env, o runOptions) error {
 	if !o.dryRun && res.Firewall != nil {
 		printRefused(e.stderr, res.Firewall.Refused)
 	}
-	for _, err := range []error{res.FirewallErr, res.DigestErr} {
+	for _, err := range []error{res.FirewallErr, res.DigestErr, res.FleetErr} {
 		if err != nil && !o.dryRun {
 			fmt.Fprintf(e.stderr, "logjail: %s\n", err)
 		}
 	}
 	if !res.Succeeded() {
 		for _, p := range res.Problems {
-			if p != res.DigestErr && p != res.FirewallErr && !slices.Contains(res.Warnings, p.Error()) && e.verbose {
+			if p != res.DigestErr && p != res.FirewallErr && p != res.FleetErr && !slices.Contains(res.Warnings, p.Error()) && e.verbose {
 				fmt.Fprintf(e.stderr, "logjail: %s\n", p)
 			}
 		}
@@ -199,6 +199,10 @@ func printRunSummary(w io.Writer, res *runner.Result) {
 	}
 	if res.Firewall != nil {
 		fmt.Fprintf(w, "firewall: %d added, %d removed\n", len(res.Firewall.Added), len(res.Firewall.Removed))
+	}
+	if f := res.Fleet; f != nil {
+		fmt.Fprintf(w, "fleet: %d sent, %d bans taken, %d kept, %d refused, %d lifted, %d decided from the fleet's counts\n",
+			f.Sent, f.Taken, f.Kept, f.Refused, f.Lifted, len(f.Decided))
 	}
 	fmt.Fprintf(w, "%d bans active\n", len(res.Active))
 	if d := res.Digest; d != nil && d.Sent {

@@ -64,6 +64,9 @@ func runUnban(ctx context.Context, e *env, o unbanOptions) error {
 	if err := firewallDone(e, uo.Firewall, res.Firewall); err != nil {
 		return err
 	}
+	if res.FleetErr != nil {
+		return res.FleetErr
+	}
 	if len(res.Missing) > 0 {
 		return errSilent
 	}

@@ -40,6 +40,9 @@ func (e *env) config() (*config.Config, error) {
 	if e.statePath != "" {
 		cfg.State = e.statePath
 	}
+	if cfg.Fleet.Enabled() && cfg.Fleet.Host == "" {
+		cfg.Fleet.Host = e.host()
+	}
 	return cfg, nil
 }
 

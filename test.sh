@@ -7,16 +7,18 @@
 #
 # As root it first installs what the tests drive, from Debian's packages
 # (iptables, ipset, nftables, OpenSSH, rsyslog, fail2ban, sshguard,
-# chromium, ...) and the Mailpit SMTP server (go install, pinned).
+# chromium, man-db, lintian, zsh, rpm, systemd, ...) and the Mailpit SMTP server (go install, pinned).
 # With CI=true a test whose tool is missing fails instead of skipping.
 set -euo pipefail
 cd "$(dirname "$0")"
 fuzztime=${FUZZTIME:-8s}
 
-packages=(iptables ipset nftables iproute2 openssh-server openssh-client sshpass rsyslog fail2ban sshguard bc util-linux chromium systemd-journal-remote)
-tools=(iptables ip6tables ipset nft ip sshd sshpass rsyslogd fail2ban-regex /usr/libexec/sshguard/sshg-parser bc taskset chromium journalctl /lib/systemd/systemd-journal-remote)
+packages=(iptables ipset nftables iproute2 openssh-server openssh-client sshpass rsyslog fail2ban sshguard bc util-linux chromium systemd-journal-remote postgresql man-db lintian zsh rpm systemd)
+tools=(iptables ip6tables ipset nft ip sshd sshpass rsyslogd fail2ban-regex /usr/libexec/sshguard/sshg-parser bc taskset chromium journalctl /lib/systemd/systemd-journal-remote man groff lintian zsh rpm systemctl)
 missing=()
 for t in "${tools[@]}"; do command -v "$t" >/dev/null 2>&1 || missing+=("$t"); done
+pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
+[ -n "$(pg_bin)" ] || missing+=(postgres)
 if [ ${#missing[@]} -gt 0 ]; then
 	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
 		echo "test.sh: installing test tools (missing: ${missing[*]})"
@@ -35,6 +37,33 @@ mailpit_bin=$(command -v mailpit || true)
 if [ -z "$mailpit_bin" ] || ! go version -m "$mailpit_bin" | grep -q "mailpit[[:space:]]*$mailpit_version"; then
 	echo "test.sh: installing mailpit $mailpit_version"
 	(cd / && GOFLAGS=-mod=mod go install "github.com/axllent/mailpit@$mailpit_version")
+fi
+
+# PostgreSQL: a throwaway cluster for the fleet's tests (LOGJAIL_TEST_PG),
+# on a socket directory and a loopback port, stopped at the end, also on
+# failure. It runs as user postgres (initdb refuses root).
+pgbin=$(pg_bin)
+if [ -n "$pgbin" ] && [ "$(id -u)" = 0 ] && id postgres >/dev/null 2>&1; then
+	pgdir=$(mktemp -d /tmp/logjail-test-pg.XXXXXX)
+	chown postgres: "$pgdir"
+	chmod 755 "$pgdir"
+	pgport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null || echo 55432)
+	stop_pg() {
+		runuser -u postgres -- "$pgbin/pg_ctl" -D "$pgdir/data" -m fast stop >/dev/null 2>&1 || true
+		rm -rf "$pgdir"
+	}
+	trap stop_pg EXIT
+	runuser -u postgres -- "$pgbin/initdb" -D "$pgdir/data" --auth-local=trust --auth-host=scram-sha-256 --no-sync -U postgres >/dev/null
+	runuser -u postgres -- "$pgbin/pg_ctl" -D "$pgdir/data" -w -l "$pgdir/log" \
+		-o "-k $pgdir -p $pgport -c fsync=off -c listen_addresses=127.0.0.1" start >/dev/null
+	export LOGJAIL_TEST_PG="host=$pgdir port=$pgport user=postgres"
+	export LOGJAIL_TEST_PGBIN="$pgbin"
+	echo "test.sh: PostgreSQL $("$pgbin/postgres" --version | awk '{print $3}') on $pgdir port $pgport"
+elif [ "${CI:-}" = true ]; then
+	echo "test.sh: CI=true and no PostgreSQL server to start (package postgresql, run as root)" >&2
+	exit 1
+else
+	echo "test.sh: no PostgreSQL (package postgresql, run as root): the fleet's tests will skip" >&2
 fi
 
 unformatted=$(gofmt -l .)

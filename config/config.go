@@ -82,6 +82,8 @@ type Config struct {
 	Jails []*Jail
 	// Digest says where and how often the digest is mailed.
 	Digest Digest
+	// Fleet says which fleet the host shares bans with, if any.
+	Fleet Fleet
 	// Notes say what the embedded default chose on this machine (the
 	// journal for sshd, say), for `config check` and `run --verbose`.
 	Notes []string

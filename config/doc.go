@@ -101,4 +101,19 @@
 // nothing); blocktype DROP or REJECT. maxelem caps an ipset or nftables
 // set, by default 1048576 (2^20): the kernel's 65536 is low enough for a
 // botnet to fill.
+//
+// # Fleet
+//
+// fleet.dsn (a libpq key=value string or postgres:// URL, never with a
+// password: one is refused with its line) makes the host share its bans,
+// and with share: failures (default bans) its failure counts, through
+// PostgreSQL. password_file (relative to the configuration's directory)
+// holds the password on its first line, read at each run and refused
+// when group or others may read it. host (default: the machine's name;
+// 1 to 63 letters, digits, '.', '-', '_') names the host and its
+// database role. jails lists the taking-part jails, manual included
+// (default: every enabled jail and manual); each must be configured.
+// max_bans (10000, at least 1) caps the fleet's bans one run takes;
+// timeout (5s) bounds the run's exchange. For TLS write
+// sslmode=verify-full and sslrootcert=CA-FILE in the dsn.
 package config

@@ -47,6 +47,17 @@ func (c *Config) Format(w io.Writer) error {
 		)),
 		"sendmail", str(d.Sendmail),
 	))
+	if f := &c.Fleet; f.Enabled() {
+		root.Content = append(root.Content, str("fleet"), mapNode(
+			"dsn", str(f.DSN),
+			"password_file", str(f.PasswordFile),
+			"host", str(f.Host),
+			"share", str(f.Share),
+			"jails", flow(seq(f.Jails...)),
+			"max_bans", num(f.MaxBans),
+			"timeout", dur(f.Timeout),
+		))
+	}
 	root.HeadComment = fmt.Sprintf("logjail effective configuration, from %s", c.File)
 	doc := &yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{root}}
 	enc := yaml.NewEncoder(w)

@@ -100,6 +100,7 @@ func (p *parser) parse(r io.Reader) *Config {
 			Every: time.Hour,
 			SMTP:  SMTP{Host: "localhost", Port: 25, StartTLS: StartTLSAuto},
 		},
+		Fleet: Fleet{Share: ShareBans, MaxBans: 10000, Timeout: 5 * time.Second},
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(src))
 	var doc yaml.Node
@@ -133,6 +134,7 @@ func (p *parser) parse(r io.Reader) *Config {
 		key  *yaml.Node
 	}
 	var jails []jailNode
+	var fleetJails *yaml.Node
 	for _, kv := range p.pairs(root, "") {
 		k, v := kv.k, kv.v
 		if isNull(v) {
@@ -168,6 +170,8 @@ func (p *parser) parse(r io.Reader) *Config {
 			p.firewall(v, &c.Firewall)
 		case "digest":
 			p.digest(v, &c.Digest)
+		case "fleet":
+			fleetJails = p.fleet(v, &c.Fleet)
 		case "defaults":
 			defaults = *p.jailSpec("defaults: ", v)
 		case "jails":
@@ -195,10 +199,11 @@ func (p *parser) parse(r io.Reader) *Config {
 		}
 	}
 	sort.Slice(c.Jails, func(i, j int) bool { return c.Jails[i].Name < c.Jails[j].Name })
+	p.checkFleetJails(c, fleetJails)
 	return c
 }
 
-var topKeys = []string{"state", "lock_timeout", "history", "metrics_file", "firewall", "defaults", "jails", "digest"}
+var topKeys = []string{"state", "lock_timeout", "history", "metrics_file", "firewall", "defaults", "jails", "digest", "fleet"}
 
 // jailName is what a jail may be called: "logjail-" + name must fit
 // iptables' 28-byte chain names.

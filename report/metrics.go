@@ -32,6 +32,18 @@ type Metrics struct {
 	LastSuccess time.Time
 	// Digest is the digest's state after the run; nil when it is off.
 	Digest *DigestMetrics
+	// Fleet is the fleet exchange's state after the run; nil when the
+	// host takes no part.
+	Fleet *FleetMetrics
+}
+
+// FleetMetrics are the fleet exchange's failures and backlog.
+type FleetMetrics struct {
+	// Failures counts the exchanges that failed in a row (0 once one
+	// succeeds); Pending the changes waiting in the fleet outbox.
+	Failures, Pending int
+	// Taken counts the fleet's bans the last run recorded.
+	Taken int
 }
 
 // DigestMetrics are the digest's backlog and failures.
@@ -86,6 +98,11 @@ func WriteMetrics(path string, m *Metrics) error {
 	if d := m.Digest; d != nil {
 		fmt.Fprintf(&b, "# HELP logjail_digest_failures Digest deliveries that failed in a row; 0 once the server accepts one.\n# TYPE logjail_digest_failures gauge\nlogjail_digest_failures %d\n", d.Failures)
 		fmt.Fprintf(&b, "# HELP logjail_digest_pending_events Events waiting in the outbox for the next digest.\n# TYPE logjail_digest_pending_events gauge\nlogjail_digest_pending_events %d\n", d.Pending)
+	}
+	if f := m.Fleet; f != nil {
+		fmt.Fprintf(&b, "# HELP logjail_fleet_failures Fleet exchanges that failed in a row; 0 once one succeeds.\n# TYPE logjail_fleet_failures gauge\nlogjail_fleet_failures %d\n", f.Failures)
+		fmt.Fprintf(&b, "# HELP logjail_fleet_pending Changes waiting in the fleet outbox for the next exchange.\n# TYPE logjail_fleet_pending gauge\nlogjail_fleet_pending %d\n", f.Pending)
+		fmt.Fprintf(&b, "# HELP logjail_fleet_bans_taken Bans from the fleet recorded by the last run.\n# TYPE logjail_fleet_bans_taken gauge\nlogjail_fleet_bans_taken %d\n", f.Taken)
 	}
 	if !last.IsZero() {
 		fmt.Fprintf(&b, "# HELP logjail_last_success_timestamp_seconds Time of the last run that succeeded.\n# TYPE logjail_last_success_timestamp_seconds gauge\nlogjail_last_success_timestamp_seconds %d\n", last.Unix())

@@ -16,6 +16,9 @@ type BanJSON struct {
 	Until    *string `json:"until"`
 	Failures int     `json:"failures,omitempty"`
 	Offense  int     `json:"offense"`
+	// Origin is the fleet host that decided the ban (this host for its
+	// own); "" when the host takes part in no fleet.
+	Origin string `json:"origin,omitempty"`
 }
 
 // UnbanJSON is a lifted ban in `run --dry-run --format json`.
@@ -75,6 +78,22 @@ type StatusJSON struct {
 	Files    []FileJSON        `json:"files"`
 	Journals []JournalJSON     `json:"journals"`
 	Digest   *DigestStatusJSON `json:"digest"`
+	// Fleet is the fleet exchange's state; absent without a fleet.
+	Fleet *FleetStatusJSON `json:"fleet,omitempty"`
+}
+
+// FleetStatusJSON is the fleet's part of `status --format json`.
+type FleetStatusJSON struct {
+	Host string `json:"host"`
+	// LastOK is the run time of the last exchange that succeeded.
+	LastOK *string `json:"last_ok"`
+	// Failures counts the exchanges that failed in a row since
+	// FailingSince, the latest with LastError.
+	Failures     int     `json:"failures"`
+	FailingSince *string `json:"failing_since"`
+	LastError    string  `json:"last_error,omitempty"`
+	// Pending counts the changes in the fleet outbox.
+	Pending int `json:"pending"`
 }
 
 // JournalJSON is one journal source of a jail in `status --format json`:
@@ -129,4 +148,32 @@ func JSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// FleetViewJSON is the document `status --fleet --format json` prints:
+// the fleet's active bans by origin host, and the addresses failing on
+// the most hosts.
+type FleetViewJSON struct {
+	Now   string          `json:"now"`
+	Hosts []FleetHostJSON `json:"hosts"`
+	// Bans are sorted by origin, jail and address; each carries origin.
+	Bans    []BanJSON          `json:"bans"`
+	Failing []FleetFailingJSON `json:"failing"`
+}
+
+// FleetHostJSON counts one origin host's active bans.
+type FleetHostJSON struct {
+	Host string `json:"host"`
+	Bans int    `json:"bans"`
+}
+
+// FleetFailingJSON is an address failing on several hosts inside its
+// jail's findtime.
+type FleetFailingJSON struct {
+	Jail     string `json:"jail"`
+	IP       string `json:"ip"`
+	Hosts    int    `json:"hosts"`
+	Failures int    `json:"failures"`
+	// Last is the start of the newest bucket with failures.
+	Last string `json:"last"`
 }

@@ -16,7 +16,7 @@ import (
 
 // ManualJail holds the bans given by hand without a jail: every port,
 // until unbanned.
-const ManualJail = "manual"
+const ManualJail = config.ManualJail
 
 // ledger changes the bans of one state transaction by the rules that
 // run, ban, unban (and the fleet) share: a ban is never shortened, every
@@ -37,6 +37,19 @@ type ledger struct {
 	// bans and history wait for flush, which writes them in key order
 	// (bbolt appends keys that come in order: `ban -` of 100,000).
 	bans, history []*state.Ban
+	// fleet is the fleet section: this host's own bans, and its unbans
+	// by hand, in a jail that takes part go to the fleet outbox (bans
+	// at flush).
+	fleet *config.Fleet
+	share []*state.Ban
+	// merging is set while the fleet's own changes are merged: they are
+	// not sent back.
+	merging bool
+}
+
+// shares reports whether a change of jail made here goes to the fleet.
+func (l *ledger) shares(jail string) bool {
+	return l.write && !l.merging && l.fleet.TakesPart(jail)
 }
 
 // flush writes the bans and history entries recorded.
@@ -47,13 +60,19 @@ func (l *ledger) flush() error {
 	if err := l.tx.AddHistories(l.history); err != nil {
 		return err
 	}
+	for _, b := range l.share {
+		if err := l.tx.AddFleetEntry(state.FleetEntry{Kind: state.FleetBan, Ban: b}); err != nil {
+			return err
+		}
+	}
+	l.share = l.share[:0]
 	l.bans, l.history = l.bans[:0], l.history[:0]
 	return nil
 }
 
 // newLedger starts a ledger for about n bans.
 func newLedger(tx *state.Tx, cfg *config.Config, now time.Time, dry bool, n int) *ledger {
-	l := &ledger{tx: tx, now: now, write: !dry, events: !dry && cfg.Digest.Enabled(), put: map[trackKey]state.Ban{}}
+	l := &ledger{tx: tx, now: now, write: !dry, events: !dry && cfg.Digest.Enabled(), put: map[trackKey]state.Ban{}, fleet: &cfg.Fleet}
 	if l.write {
 		l.bans, l.history = make([]*state.Ban, 0, n), make([]*state.Ban, 0, n)
 	}
@@ -124,6 +143,9 @@ func (l *ledger) hold(b *state.Ban) {
 	if l.write {
 		l.bans = append(l.bans, b)
 	}
+	if b.Origin == "" && l.shares(b.Jail) {
+		l.share = append(l.share, b)
+	}
 }
 
 // lift removes a held ban: one that ended, or, byHand, one an operator
@@ -131,6 +153,11 @@ func (l *ledger) hold(b *state.Ban) {
 func (l *ledger) lift(b state.Ban, byHand bool) error {
 	if l.write {
 		if err := l.tx.DeleteBan(b.Jail, b.Prefix); err != nil {
+			return err
+		}
+	}
+	if byHand && l.shares(b.Jail) {
+		if err := l.tx.AddFleetEntry(state.FleetEntry{Kind: state.FleetUnban, Jail: b.Jail, Prefix: b.Prefix, At: l.now}); err != nil {
 			return err
 		}
 	}
@@ -227,6 +254,9 @@ type BanResult struct {
 	Kept   []state.Ban
 	// Firewall is what the firewall step did.
 	Firewall enforce.Diff
+	// FleetErr says the bans could not be sent to the fleet now: they
+	// wait in the outbox for the next run.
+	FleetErr error
 }
 
 // Check validates the options without touching anything: the jail is
@@ -318,6 +348,7 @@ func Ban(ctx context.Context, db *state.DB, o BanOptions) (*BanResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	res.FleetErr = sendFleet(ctx, db, cfg, o.Now)
 	res.Firewall, err = enforceState(ctx, cfg, db, o.Firewall, o.Now)
 	return res, err
 }
@@ -390,6 +421,8 @@ type UnbanResult struct {
 	Lifted   []state.Ban
 	Missing  []netip.Prefix
 	Firewall enforce.Diff
+	// FleetErr: as BanResult's.
+	FleetErr error
 }
 
 // Unban lifts bans by hand: the bans of the targets (or all), in one
@@ -427,6 +460,7 @@ func Unban(ctx context.Context, db *state.DB, o UnbanOptions) (*UnbanResult, err
 			res.Missing = append(res.Missing, p)
 		}
 	}
+	res.FleetErr = sendFleet(ctx, db, o.Config, o.Now)
 	res.Firewall, err = enforceState(ctx, o.Config, db, o.Firewall, o.Now)
 	return res, err
 }

@@ -19,8 +19,8 @@
 // runner holds every decision below the command line, so that each is
 // made in one place whatever asks for it:
 //
-//   - Ban state: [Run], [Ban] and [Unban] (and the fleet's exchange, when
-//     it comes) change bans only through one ledger (bans.go), with one
+//   - Ban state: [Run], [Ban] and [Unban] (and the fleet's exchange,
+//     fleet.go) change bans only through one ledger (bans.go), with one
 //     merge rule (a held ban that lasts longer, or a permanent one, is
 //     never shortened), one way of counting offenses (bans by hand count
 //     for bantime_increment), history for every ban, and digest events
@@ -34,6 +34,11 @@
 //     into the document the dry run prints.
 //   - Sources: a jail's records come through [analyze.Source]; the loop
 //     saves each source's opaque position with the filter's context.
+//   - The fleet: after the run's own commit, syncFleet sends the fleet
+//     outbox the ledger filled and merges the fleet's bans, unbans and
+//     (share: failures) decisions from its counts through the same
+//     ledger and guard; a failed exchange is a problem of the run, never
+//     a reason not to ban locally.
 //   - What the commands show: [Status], [WriteMetrics], [Replay] (the
 //     what-if) and [PreviewDigest] are functions of the state and the
 //     configuration, tested in-process; package main only prints them.

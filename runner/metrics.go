@@ -31,6 +31,19 @@ func WriteMetrics(db *state.DB, cfg *config.Config, res *Result, took time.Durat
 			return err
 		}
 	}
+	if cfg.Fleet.Enabled() {
+		err := db.View(func(tx *state.Tx) error {
+			s, err := tx.FleetStatus()
+			m.Fleet = &report.FleetMetrics{Failures: s.Failures, Pending: tx.FleetPending()}
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if res != nil && res.Fleet != nil {
+			m.Fleet.Taken = res.Fleet.Taken
+		}
+	}
 	for _, j := range cfg.Enabled() {
 		m.Jails[j.Name] = report.JailMetrics{}
 	}

@@ -18,6 +18,7 @@ import (
 	"logjail/analyze"
 	"logjail/config"
 	"logjail/enforce"
+	"logjail/fleet"
 	"logjail/mail"
 	"logjail/state"
 )
@@ -77,6 +78,11 @@ type Result struct {
 	// is its failure, also among Problems.
 	Digest    *DigestOutcome
 	DigestErr error
+	// Fleet is what the exchange with the fleet did (nil when the host
+	// takes no part, or in a dry run); FleetErr why it failed (also in
+	// Problems: the run banned locally and keeps its fleet outbox).
+	Fleet    *FleetOutcome
+	FleetErr error
 }
 
 // maxUsers bounds the user names kept with a ban.
@@ -127,6 +133,13 @@ type run struct {
 	pols     map[string]*analyze.Policy // by jail; nil for a jail gone
 	// refused caches the guard's answers (see guarded).
 	refused *guardCache
+	// counts are the run's failures per fleet bucket (share: failures).
+	counts map[countKey]int
+}
+
+type countKey struct {
+	trackKey
+	bucket int64
 }
 
 type fileSave struct {
@@ -201,7 +214,7 @@ func (e stateError) Unwrap() error { return e.err }
 func Run(ctx context.Context, db *state.DB, o Options) (*Result, error) {
 	res := &Result{Now: o.Now, Jails: map[string]*JailStats{}}
 	work := func(tx *state.Tx) error {
-		r := &run{ctx: ctx, o: o, tx: tx, res: res, tracks: map[string]map[netKey]int32{}, clocks: map[string]time.Time{}}
+		r := &run{ctx: ctx, o: o, tx: tx, res: res, tracks: map[string]map[netKey]int32{}, clocks: map[string]time.Time{}, counts: map[countKey]int{}}
 		for _, j := range o.Config.Enabled() {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -220,6 +233,9 @@ func Run(ctx context.Context, db *state.DB, o Options) (*Result, error) {
 	}
 	if err != nil {
 		return nil, err
+	}
+	if o.Config.Fleet.Enabled() && !o.DryRun {
+		syncFleet(ctx, db, o, res)
 	}
 	if o.Firewall != nil {
 		step := o.Firewall.Apply
@@ -387,6 +403,9 @@ func (r *run) failure(j *config.Jail, pol *analyze.Policy, f *analyze.Failure) e
 		e.users = append(e.users, f.User)
 	}
 	e.n++
+	if fl := &r.o.Config.Fleet; fl.Share == config.ShareFailures && fl.TakesPart(j.Name) {
+		r.counts[countKey{k, fleet.BucketOf(f.Time)}]++
+	}
 	dec, ok := pol.Fail(&e.tr, k.key, nt, net, f.Time)
 	if !ok {
 		return nil
@@ -554,6 +573,12 @@ func (r *run) finish() error {
 	}
 	if err := r.outbox(l.events); err != nil {
 		return err
+	}
+	for k, n := range r.counts {
+		e := state.FleetEntry{Kind: state.FleetFailures, Jail: k.jail, Prefix: k.key, Bucket: k.bucket, Count: n}
+		if err := r.tx.AddFleetEntry(e); err != nil {
+			return err
+		}
 	}
 	// In the order met: their expiries come nearly sorted, as the
 	// index wants them.

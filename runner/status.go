@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/netip"
@@ -10,6 +11,7 @@ import (
 	"logjail/analyze"
 	"logjail/config"
 	"logjail/enforce"
+	"logjail/fleet"
 	"logjail/report"
 	"logjail/state"
 )
@@ -25,13 +27,33 @@ func Status(db *state.DB, cfg *config.Config, now time.Time) (*report.StatusJSON
 			doc.LastRun = &s
 		}
 		doc.Digest = DigestStatus(tx, cfg)
+		if cfg.Fleet.Enabled() {
+			s, err := tx.FleetStatus()
+			if err != nil {
+				return err
+			}
+			f := &report.FleetStatusJSON{Host: cfg.Fleet.Host, Failures: s.Failures, LastError: s.Err, Pending: tx.FleetPending()}
+			if !s.LastOK.IsZero() {
+				t := report.Time(s.LastOK)
+				f.LastOK = &t
+			}
+			if s.Failures > 0 {
+				t := report.Time(s.Since)
+				f.FailingSince = &t
+			}
+			doc.Fleet = f
+		}
 		bans, err := tx.Bans()
 		if err != nil {
 			return err
 		}
 		for _, b := range bans {
 			if b.ActiveAt(now) {
-				doc.Bans = append(doc.Bans, banJSON(b))
+				bj := banJSON(b)
+				if cfg.Fleet.Enabled() {
+					bj.Origin = cmp.Or(b.Origin, cfg.Fleet.Host)
+				}
+				doc.Bans = append(doc.Bans, bj)
 			}
 		}
 		err = tx.ForEachTrack(func(jail string, key netip.Prefix, tr *analyze.Track) error {
@@ -103,4 +125,23 @@ func DigestStatus(tx *state.Tx, cfg *config.Config) *report.DigestStatusJSON {
 func banJSON(b state.Ban) report.BanJSON {
 	return report.BanJSON{Jail: b.Jail, IP: enforce.Addr(b.Prefix), Start: report.Time(b.Start),
 		Until: report.Until(b.Until), Failures: b.Failures, Offense: b.Offense}
+}
+
+// FleetView turns the fleet's overview into the document `status
+// --fleet` prints.
+func FleetView(ov *fleet.Overview, now time.Time) *report.FleetViewJSON {
+	doc := &report.FleetViewJSON{Now: report.Time(now), Hosts: []report.FleetHostJSON{}, Bans: []report.BanJSON{}, Failing: []report.FleetFailingJSON{}}
+	for _, b := range ov.Bans {
+		bj := banJSON(b)
+		bj.Origin = b.Origin
+		doc.Bans = append(doc.Bans, bj)
+		if n := len(doc.Hosts); n == 0 || doc.Hosts[n-1].Host != b.Origin {
+			doc.Hosts = append(doc.Hosts, report.FleetHostJSON{Host: b.Origin})
+		}
+		doc.Hosts[len(doc.Hosts)-1].Bans++
+	}
+	for _, f := range ov.Failing {
+		doc.Failing = append(doc.Failing, report.FleetFailingJSON{Jail: f.Jail, IP: enforce.Addr(f.Prefix), Hosts: f.Hosts, Failures: f.Failures, Last: report.Time(f.Last)})
+	}
+	return doc
 }

@@ -14,7 +14,12 @@ import (
 
 const banFormat = 1
 
-const banManual = 1
+// Flags of a ban.
+const (
+	banManual = 1
+	// banOrigin: the origin host's name follows the user names.
+	banOrigin = 2
+)
 
 func encodeBan(b *Ban) []byte {
 	out := make([]byte, 0, 32)
@@ -31,11 +36,18 @@ func encodeBan(b *Ban) []byte {
 	if b.Manual {
 		flags |= banManual
 	}
+	if b.Origin != "" {
+		flags |= banOrigin
+	}
 	out = binary.AppendUvarint(out, flags)
 	out = binary.AppendUvarint(out, uint64(len(b.Users)))
 	for _, u := range b.Users {
 		out = binary.AppendUvarint(out, uint64(len(u)))
 		out = append(out, u...)
+	}
+	if b.Origin != "" {
+		out = binary.AppendUvarint(out, uint64(len(b.Origin)))
+		out = append(out, b.Origin...)
 	}
 	return out
 }
@@ -72,7 +84,8 @@ func decodeBan(jail string, p netip.Prefix, data []byte) (Ban, error) {
 		b.Until = time.Unix(0, u)
 	}
 	b.Offense, b.Failures = int(vu()), int(vu())
-	b.Manual = vu()&banManual != 0
+	flags := vu()
+	b.Manual = flags&banManual != 0
 	n := vu()
 	if bad || n > 64 {
 		return b, errBan
@@ -83,6 +96,14 @@ func decodeBan(jail string, p netip.Prefix, data []byte) (Ban, error) {
 			return b, errBan
 		}
 		b.Users = append(b.Users, string(data[:l]))
+		data = data[l:]
+	}
+	if flags&banOrigin != 0 {
+		l := vu()
+		if bad || l == 0 || l > uint64(len(data)) {
+			return b, errBan
+		}
+		b.Origin = string(data[:l])
 		data = data[l:]
 	}
 	if bad || len(data) != 0 {

@@ -29,6 +29,8 @@ type Ban struct {
 	Failures int          `json:"failures,omitempty"`
 	Users    []string     `json:"users,omitempty"` // user names tried, a few
 	Manual   bool         `json:"manual,omitempty"`
+	// Origin is the fleet host that decided the ban; "" for this host.
+	Origin string `json:"origin,omitempty"`
 }
 
 // Permanent reports a ban without end.

@@ -46,3 +46,15 @@ func Netns(t testing.TB, tools ...string) {
 		Tool(t, tool)
 	}
 }
+
+// Postgres returns the connection string of the throwaway PostgreSQL
+// cluster test.sh starts (LOGJAIL_TEST_PG, a key=value DSN of a
+// superuser), for tests that need a real server.
+func Postgres(t testing.TB) string {
+	t.Helper()
+	dsn := os.Getenv("LOGJAIL_TEST_PG")
+	if dsn == "" {
+		Missing(t, "needs a PostgreSQL server: LOGJAIL_TEST_PG (test.sh starts one)")
+	}
+	return dsn
+}
