@@ -71,6 +71,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		configCommand(g),
 		fleetCommand(g),
 		versionCommand(g),
+		docsCommand(),
 	}
 	app.UsageText = "logjail [global options] COMMAND [arguments and options...]\n\n" + anywhere
 	app.Description = "Examples:\n" +

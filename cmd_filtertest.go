@@ -3,11 +3,8 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"net/netip"
-	"sort"
 	"strings"
 	"time"
 
@@ -61,34 +58,7 @@ type filterTestOptions struct {
 	config        func() (*config.Config, error) // loads --config, for jail
 }
 
-type ruleCount struct {
-	rule string
-	n    int64
-}
-
-// countRule adds one hit; rule names are few and constant, so a short
-// list beats a map.
-func (st *filterStats) countRule(rule string) {
-	for i := range st.rules {
-		if st.rules[i].rule == rule {
-			st.rules[i].n++
-			return
-		}
-	}
-	st.rules = append(st.rules, ruleCount{rule, 1})
-}
-
-// filterStats counts what a filter made of one input.
-type filterStats struct {
-	lines, matched, ignored, missed, long int64
-	failures, ambiguous                   int64
-	rules                                 []ruleCount
-	addrs                                 map[netip.Addr]struct{}
-	names                                 map[string]struct{}
-}
-
 func runFilterTest(_ context.Context, e *env, o filterTestOptions) error {
-	stdin, stdout := e.stdin, e.stdout
 	f, mode, err := resolveTestFilter(o)
 	if err != nil {
 		return err
@@ -99,19 +69,14 @@ func runFilterTest(_ context.Context, e *env, o filterTestOptions) error {
 	if o.json && o.invert {
 		return usagef("filter test: give --json or --invert, not both")
 	}
-	w := bufio.NewWriterSize(stdout, 64<<10)
-	defer w.Flush()
-	st := filterStats{addrs: map[netip.Addr]struct{}{}, names: map[string]struct{}{}}
 	start := time.Now()
-	for _, path := range o.files {
-		if err := filterTestFile(o, f, mode, path, stdin, &st, w); err != nil {
-			return err
-		}
+	st, err := analyze.TestFilter(analyze.TestOptions{Filter: f, Mode: mode, Files: o.files, Stdin: e.stdin,
+		Ref: o.now, JSON: o.json, Invert: o.invert, Out: e.stdout})
+	if err != nil || o.json || o.invert {
+		return err
 	}
-	if o.json || o.invert {
-		return w.Flush()
-	}
-	printFilterSummary(w, o, f, mode, &st, time.Since(start))
+	w := bufio.NewWriter(e.stdout)
+	printFilterSummary(w, o, f, mode, st, time.Since(start))
 	return w.Flush()
 }
 
@@ -152,129 +117,32 @@ func resolveTestFilter(o filterTestOptions) (*analyze.Filter, string, error) {
 	return nil, "", usagef("filter test: give --filter NAME or --regex RE")
 }
 
-// failureJSON is one line of `filter test --json`, as CONTRACT.md fixes it.
-type failureJSON struct {
-	Line   int64  `json:"line"`
-	Time   string `json:"time"`
-	Host   string `json:"host"`
-	User   string `json:"user,omitempty"`
-	Filter string `json:"filter"`
-	File   string `json:"file,omitempty"`
-}
-
-func filterTestFile(o filterTestOptions, f *analyze.Filter, mode, path string, stdin io.Reader, st *filterStats, w *bufio.Writer) error {
-	var r io.Reader
-	ref := o.now
-	if path == "-" {
-		r = stdin
-		if ref.IsZero() {
-			ref = time.Now()
-		}
-	} else {
-		l, err := analyze.OpenLog(path)
-		if err != nil {
-			return fmt.Errorf("filter test: %w", err)
-		}
-		defer l.Close()
-		r = l
-		if ref.IsZero() {
-			ref = l.Info.ModTime()
-		}
-	}
-	tp := analyze.NewTimeParser(ref, nil)
-	lr := analyze.NewLineReader(r)
-	lr.Closed = true // the last line counts, ended by a newline or not
-	m := f.New(mode)
-	var buf []analyze.Failure
-	var out analyze.Outcome
-	var lastAddr netip.Addr
-	enc := json.NewEncoder(w)
-	file := ""
-	if len(o.files) > 1 {
-		file = path
-	}
-	for {
-		line, ok := lr.Next()
-		if !ok {
-			break
-		}
-		st.lines++
-		buf, out = m.Match(buf[:0], lr.Num(), line, tp)
-		switch out {
-		case analyze.Matched:
-			st.matched++
-		case analyze.Ignored:
-			st.ignored++
-		case analyze.Ambiguous:
-			st.ambiguous++
-		default:
-			st.missed++
-		}
-		if o.invert && out == analyze.Missed {
-			w.Write(line)
-			w.WriteByte('\n')
-		}
-		for i := range buf {
-			fl := &buf[i]
-			st.failures++
-			st.countRule(fl.Rule)
-			if fl.Addr.IsValid() {
-				if fl.Addr != lastAddr {
-					st.addrs[fl.Addr] = struct{}{}
-					lastAddr = fl.Addr
-				}
-			} else {
-				st.names[fl.Host] = struct{}{}
-			}
-			if o.json {
-				err := enc.Encode(failureJSON{Line: fl.Line, Time: fl.Time.Format(time.RFC3339Nano),
-					Host: fl.HostString(), User: fl.User, Filter: f.Name, File: file})
-				if err != nil {
-					return err
-				}
-			}
-		}
-	}
-	st.long += lr.Long
-	if err := lr.Err(); err != nil {
-		return fmt.Errorf("filter test: read %s: %w", path, err)
-	}
-	return nil
-}
-
-func printFilterSummary(w io.Writer, o filterTestOptions, f *analyze.Filter, mode string, st *filterStats, elapsed time.Duration) {
+func printFilterSummary(w io.Writer, o filterTestOptions, f *analyze.Filter, mode string, st *analyze.TestStats, elapsed time.Duration) {
 	name := f.Name
 	if mode != "" {
 		name += " (mode " + mode + ")"
 	}
 	fmt.Fprintf(w, "Filter:    %s\n", name)
 	fmt.Fprintf(w, "Files:     %s\n", strings.Join(o.files, ", "))
-	fmt.Fprintf(w, "Lines:     %d read, %d matched, %d ignored, %d missed\n", st.lines, st.matched, st.ignored, st.missed)
-	fmt.Fprintf(w, "Ambiguous: %d lines skipped (client text on both sides of the address)\n", st.ambiguous)
-	if st.long > 0 {
-		fmt.Fprintf(w, "Skipped:   %d lines longer than %d bytes\n", st.long, analyze.MaxLineLen)
+	fmt.Fprintf(w, "Lines:     %d read, %d matched, %d ignored, %d missed\n", st.Lines, st.Matched, st.Ignored, st.Missed)
+	fmt.Fprintf(w, "Ambiguous: %d lines skipped (client text on both sides of the address)\n", st.Ambiguous)
+	if st.Long > 0 {
+		fmt.Fprintf(w, "Skipped:   %d lines longer than %d bytes\n", st.Long, analyze.MaxLineLen)
 	}
-	fmt.Fprintf(w, "Failures:  %d from %d addresses", st.failures, len(st.addrs))
-	if len(st.names) > 0 {
-		fmt.Fprintf(w, " and %d host names (never resolved, never banned)", len(st.names))
+	fmt.Fprintf(w, "Failures:  %d from %d addresses", st.Failures, st.Addrs)
+	if st.Names > 0 {
+		fmt.Fprintf(w, " and %d host names (never resolved, never banned)", st.Names)
 	}
 	fmt.Fprintln(w)
-	if len(st.rules) > 0 {
+	if len(st.Rules) > 0 {
 		fmt.Fprintln(w, "Hits per rule:")
-		sort.Slice(st.rules, func(i, j int) bool {
-			a, b := st.rules[i], st.rules[j]
-			if a.n != b.n {
-				return a.n > b.n
-			}
-			return a.rule < b.rule
-		})
-		for _, r := range st.rules {
-			fmt.Fprintf(w, "  %-22s %d\n", r.rule, r.n)
+		for _, r := range st.Rules {
+			fmt.Fprintf(w, "  %-22s %d\n", r.Rule, r.N)
 		}
 	}
 	rate := ""
 	if s := elapsed.Seconds(); s > 0 {
-		rate = fmt.Sprintf(" (%.0f lines/s)", float64(st.lines)/s)
+		rate = fmt.Sprintf(" (%.0f lines/s)", float64(st.Lines)/s)
 	}
 	fmt.Fprintf(w, "Elapsed:   %s%s\n", elapsed.Round(time.Microsecond), rate)
 }

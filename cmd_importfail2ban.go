@@ -1,15 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 
-	"logjail/config"
 	"logjail/config/fail2ban"
 )
 
@@ -42,38 +39,22 @@ type importFail2banOptions struct {
 	dir string
 }
 
-// runImportFail2ban reads, converts and checks; only a configuration that
-// logjail's own parser accepts reaches stdout.
+// runImportFail2ban prints the imported configuration; its notes and
+// counts go to stderr. Every problem is a configuration error (exit 2).
 func runImportFail2ban(_ context.Context, e *env, o importFail2banOptions) error {
-	stdout, stderr := e.stdout, e.stderr
-	cfg, probs := fail2ban.Read(o.dir)
-	if cfg != nil {
-		// The jails that resolved are converted too, so that every
-		// problem is reported in one go.
-		imp, cprobs := fail2ban.Convert(cfg)
-		probs = append(probs, cprobs...)
-		if len(probs) == 0 {
-			if _, err := config.Parse(bytes.NewReader(imp.YAML), "imported configuration"); err != nil {
-				return usageError(fmt.Errorf("config import-fail2ban: the configuration made from %s does not pass config check (a bug in the import):\n%w", o.dir, err))
-			}
-			for _, n := range imp.Notes {
-				fmt.Fprintf(stderr, "logjail: note: %s\n", n)
-			}
-			enabled := 0
-			for _, j := range cfg.Jails {
-				if j.Enabled {
-					enabled++
-				}
-			}
-			fmt.Fprintf(stderr, "logjail: imported %d enabled jails of %d from %s: %d with a built-in filter, %d with a fail2ban-style filter\n",
-				enabled, len(cfg.Jails), o.dir, imp.Builtin, imp.Imported)
-			_, err := stdout.Write(imp.YAML)
-			return err
+	imp, err := fail2ban.ImportDir(o.dir)
+	if err != nil {
+		var probs fail2ban.Problems
+		if errors.As(err, &probs) {
+			return usageError(err)
 		}
+		return usageError(fmt.Errorf("config import-fail2ban: %w", err))
 	}
-	msgs := make([]string, len(probs))
-	for i, p := range probs {
-		msgs[i] = p.Error()
+	for _, n := range imp.Notes {
+		fmt.Fprintf(e.stderr, "logjail: note: %s\n", n)
 	}
-	return usageError(errors.New(strings.Join(msgs, "\n")))
+	fmt.Fprintf(e.stderr, "logjail: imported %d enabled jails of %d from %s: %d with a built-in filter, %d with a fail2ban-style filter\n",
+		imp.Enabled, imp.Jails, o.dir, imp.Builtin, imp.Imported)
+	_, err = e.stdout.Write(imp.YAML)
+	return err
 }

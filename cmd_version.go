@@ -3,13 +3,19 @@ package main
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"runtime/debug"
 
 	"github.com/urfave/cli/v2"
 )
 
-// version is set at build time with -ldflags "-X main.version=v1.2.3".
-var version = ""
+// version and commit are set at build time, as dist/package does:
+// -ldflags "-X main.version=1.2.3 -X main.commit=0123abc". The commit is
+// stamped by hand because builds here run with GOFLAGS=-buildvcs=false.
+var (
+	version = ""
+	commit  = ""
+)
 
 // versionString returns the build's version: the linker's, else the module
 // version go install recorded, else "devel".
@@ -23,10 +29,26 @@ func versionString() string {
 	return "devel"
 }
 
+// commitString returns the commit the binary was built from: the linker's,
+// else the one the go command recorded (vcs.revision), else "unknown".
+func commitString() string {
+	if commit != "" {
+		return commit
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && s.Value != "" {
+				return s.Value
+			}
+		}
+	}
+	return "unknown"
+}
+
 func versionCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:   "version",
-		Usage:  "print the version",
+		Usage:  "print the version, the commit it was built from and the Go version",
 		Action: func(c *cli.Context) error { return runVersion(c.Context, e, versionOptions{}) },
 	}
 }
@@ -34,6 +56,6 @@ func versionCommand(e *env) *cli.Command {
 type versionOptions struct{}
 
 func runVersion(_ context.Context, e *env, _ versionOptions) error {
-	_, err := fmt.Fprintf(e.stdout, "logjail %s\n", versionString())
+	_, err := fmt.Fprintf(e.stdout, "logjail %s (commit %s, %s)\n", versionString(), commitString(), runtime.Version())
 	return err
 }

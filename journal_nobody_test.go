@@ -20,23 +20,7 @@ func TestJournalAsNobody(t *testing.T) {
 	testenv.Root(t, "to run logjail as nobody")
 	testenv.Tool(t, "runuser")
 	journaltest.Need(t)
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir, err := os.MkdirTemp("", "logjail-nobody-journal-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	bin := filepath.Join(dir, "logjail")
-	exe, err := os.ReadFile(self)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if os.WriteFile(bin, exe, 0o755) != nil || os.Chmod(dir, 0o755) != nil {
-		t.Fatal("cannot prepare the files")
-	}
+	dir, bin := nobodyDir(t)
 	jdir := filepath.Join(dir, "journal")
 	os.Mkdir(jdir, 0o755)
 	journaltest.Write(t, filepath.Join(jdir, "system.journal"), journaltest.Entry{
@@ -46,7 +30,7 @@ func TestJournalAsNobody(t *testing.T) {
 	cmd.Dir = dir
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err = cmd.Run()
+	err := cmd.Run()
 	ee, ok := err.(*exec.ExitError)
 	if !ok || ee.ExitCode() == 0 || stdout.Len() > 0 {
 		t.Fatalf("replay --journal as nobody: %v, stdout %q", err, stdout.String())

@@ -54,29 +54,41 @@ func TestReplayProgress(t *testing.T) {
 	}
 }
 
-// TestReplayAsNobody: replay needs no root, no state file and no
-// configuration: an unprivileged user can run it on a log it can read.
-func TestReplayAsNobody(t *testing.T) {
-	testenv.Netns(t, "runuser")
+// nobodyDir makes a directory anyone may enter, removed after the test,
+// holding a copy of this test binary as logjail (main_test.go runs it as
+// logjail), for runuser -u nobody.
+func nobodyDir(t *testing.T) (dir, bin string) {
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir, err := os.MkdirTemp("", "logjail-nobody-")
+	dir, err = os.MkdirTemp("", "logjail-nobody-")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	bin, log := filepath.Join(dir, "logjail"), filepath.Join(dir, "auth.log")
+	bin = filepath.Join(dir, "logjail")
 	exe, err := os.ReadFile(self)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if os.WriteFile(bin, exe, 0o755) != nil || os.Chmod(dir, 0o755) != nil {
+		t.Fatal("cannot prepare the files")
+	}
+	return dir, bin
+}
+
+// TestReplayAsNobody: replay needs no root, no state file and no
+// configuration: an unprivileged user can run it on a log it can read.
+func TestReplayAsNobody(t *testing.T) {
+	testenv.Netns(t, "runuser")
+	dir, bin := nobodyDir(t)
+	log := filepath.Join(dir, "auth.log")
 	sample, err := os.ReadFile("testdata/loghub/OpenSSH_2k.log")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if os.WriteFile(bin, exe, 0o755) != nil || os.WriteFile(log, sample, 0o644) != nil || os.Chmod(dir, 0o755) != nil {
+	if os.WriteFile(log, sample, 0o644) != nil {
 		t.Fatal("cannot prepare the files")
 	}
 	cmd := exec.Command("runuser", "-u", "nobody", "--", bin, "--config", "/etc/logjail/logjail.yaml", "--now", "2025-12-11T00:00:00Z", "replay", "--format", "json", log)

@@ -7,14 +7,14 @@
 #
 # As root it first installs what the tests drive, from Debian's packages
 # (iptables, ipset, nftables, OpenSSH, rsyslog, fail2ban, sshguard,
-# chromium, ...) and the Mailpit SMTP server (go install, pinned).
+# chromium, man-db, lintian, zsh, rpm, systemd, ...) and the Mailpit SMTP server (go install, pinned).
 # With CI=true a test whose tool is missing fails instead of skipping.
 set -euo pipefail
 cd "$(dirname "$0")"
 fuzztime=${FUZZTIME:-8s}
 
-packages=(iptables ipset nftables iproute2 openssh-server openssh-client sshpass rsyslog fail2ban sshguard bc util-linux chromium systemd-journal-remote postgresql)
-tools=(iptables ip6tables ipset nft ip sshd sshpass rsyslogd fail2ban-regex /usr/libexec/sshguard/sshg-parser bc taskset chromium journalctl /lib/systemd/systemd-journal-remote)
+packages=(iptables ipset nftables iproute2 openssh-server openssh-client sshpass rsyslog fail2ban sshguard bc util-linux chromium systemd-journal-remote postgresql man-db lintian zsh rpm systemd)
+tools=(iptables ip6tables ipset nft ip sshd sshpass rsyslogd fail2ban-regex /usr/libexec/sshguard/sshg-parser bc taskset chromium journalctl /lib/systemd/systemd-journal-remote man groff lintian zsh rpm systemctl)
 missing=()
 for t in "${tools[@]}"; do command -v "$t" >/dev/null 2>&1 || missing+=("$t"); done
 pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }

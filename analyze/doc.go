@@ -115,6 +115,10 @@
 // the line: what needs backtracking is refused ([UnsupportedError]), never
 // run on a slower engine.
 //
+// [TestFilter] is `logjail filter test`: one filter over files, every
+// line's outcome and every failure counted ([TestStats]), the failures
+// (JSON Lines) or the missed lines written as they are found.
+//
 // # Time
 //
 // A failure's time is the line's own timestamp. Timestamps without a year

@@ -11,9 +11,10 @@ import (
 	"time"
 )
 
-// stockFilters compiles every filter of the installed fail2ban
-// (/etc/fail2ban/filter.d, default options) that logjail can run.
-func stockFilters(t testing.TB) map[string]*Filter {
+// resolveStockFilters resolves every filter of the installed fail2ban
+// (filter.d, default options, without the *common includes) with
+// fail2ban's own code: the names and their resolved expressions.
+func resolveStockFilters(t testing.TB) ([]string, []resolvedFilter) {
 	in := findFail2ban(t)
 	ents, err := os.ReadDir(filepath.Join(in.config, "filter.d"))
 	if err != nil {
@@ -29,7 +30,13 @@ func stockFilters(t testing.TB) map[string]*Filter {
 		names = append(names, n)
 		reqs = append(reqs, [3]any{in.config, n, map[string]any{}})
 	}
-	res := resolveFilters(t, in, reqs)
+	return names, resolveFilters(t, in, reqs)
+}
+
+// stockFilters compiles every filter of the installed fail2ban
+// (/etc/fail2ban/filter.d, default options) that logjail can run.
+func stockFilters(t testing.TB) map[string]*Filter {
+	names, res := resolveStockFilters(t)
 	out := map[string]*Filter{}
 	for i, n := range names {
 		if res[i].Error != "" || len(res[i].Fail) == 0 {
@@ -139,22 +146,7 @@ func BenchmarkFail2banLineLength(b *testing.B) {
 // RE2, taken over by a built-in filter, or refused (with the construct).
 // Every refusal must be an expression RE2 cannot run, never another error.
 func TestStockFilterCounts(t *testing.T) {
-	in := findFail2ban(t)
-	ents, err := os.ReadDir(filepath.Join(in.config, "filter.d"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	var reqs [][3]any
-	for _, e := range ents {
-		n, ok := strings.CutSuffix(e.Name(), ".conf")
-		if !ok || strings.HasSuffix(n, "common") {
-			continue
-		}
-		names = append(names, n)
-		reqs = append(reqs, [3]any{in.config, n, map[string]any{}})
-	}
-	res := resolveFilters(t, in, reqs)
+	names, res := resolveStockFilters(t)
 	builtin := map[string]bool{"sshd": true, "dovecot": true, "apache-auth": true, "nginx-http-auth": true,
 		"proftpd": true, "pure-ftpd": true, "vsftpd": true} // postfix only in mode auth
 	var asIs, mapped, refused, noRegex []string

@@ -3,8 +3,9 @@
 # one `logjail run` over N failed passwords from N distinct addresses
 # (IPv4; IPv6 spread over 4 /64s, with the /64 rule on and off) beside the
 # same run over N failures from 1,000 addresses. Firewall none, one sshd
-# jail, start: beginning, findtime 1d. Wall time and peak RSS, best and
-# median of RUNS; each run starts from an empty state. Then the quiet run
+# jail, start: beginning, findtime 1d. Wall time, CPU time (user+sys: on
+# a busy machine the wall time is mostly waiting for a core) and peak RSS,
+# best and median of RUNS; each run starts from an empty state. Then the quiet run
 # (nothing new) over the state each flood left, beside the one over the
 # state of the 1,000 addresses; the run of one more line two days later,
 # which passes the flood's windows; and the quiet run after it.
@@ -49,15 +50,16 @@ declare -A label=(
 	[v6]="$n failures, $n IPv6 addresses in 4 /64s (count_prefix6 64, the default)"
 	[v6off]="$n failures, $n IPv6 addresses in 4 /64s (count_prefix6 128: every address counted alone)"
 )
-declare -A times rss size
+declare -A times cpu rss size
 for r in $(seq "$runs"); do
 	for c in "${cases[@]}"; do # interleaved, so that the machine's load falls on all alike
 		rm -f "$dir/$c.db"
 		s=$(date +%s%N)
-		/usr/bin/time -o "$dir/rss" -f '%M' "$out/logjail" --config "$dir/$c.yaml" --now "$now" run
+		/usr/bin/time -o "$dir/rss" -f '%e %U %S %M' "$out/logjail" --config "$dir/$c.yaml" --now "$now" run
 		e=$(date +%s%N)
 		times[$c]+="$(( (e - s) / 1000000 )) "
-		m=$(tail -1 "$dir/rss")
+		read -r _ u sy m < <(tail -1 "$dir/rss")
+		cpu[$c]+="$(echo "($u+$sy)*1000/1" | bc) "
 		[ "${rss[$c]:-0}" -lt "$m" ] && rss[$c]=$m
 		if [ "$r" = 1 ]; then
 			"$out/logjail" --config "$dir/$c.yaml" --now "$now" status --format json >"$dir/$c.status"
@@ -67,13 +69,16 @@ for r in $(seq "$runs"); do
 done
 stat_of() { printf '%s\n' $1 | sort -n | awk '{a[NR]=$1} END {printf "%d %d\n", a[1], a[int((NR+1)/2)]}'; }
 read -r few_best few_med < <(stat_of "${times[few]}")
+read -r _ few_cmed < <(stat_of "${cpu[few]}")
 printf 'flood: %s runs, %s, %s cores, load %s\n\n' "$runs" "$(date -u +%Y-%m-%dT%H:%MZ)" "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)"
-printf '| one run over | best s | median s | ratio to 1,000 addresses (median) | peak RSS MiB | state file MiB | bans | open windows |\n|---|---|---|---|---|---|---|---|\n'
+printf '| one run over | wall best s | wall median s | wall ratio to 1,000 addresses (median) | CPU best s | CPU median s | CPU ratio (median) | peak RSS MiB | state file MiB | bans | open windows |\n|---|---|---|---|---|---|---|---|---|---|---|\n'
 for c in "${cases[@]}"; do
 	read -r best med < <(stat_of "${times[$c]}")
+	read -r cbest cmed < <(stat_of "${cpu[$c]}")
 	bans=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(len(d.get("bans") or []), len(d.get("failures") or []))' "$dir/$c.status")
-	printf '| %s | %.2f | %.2f | %.2f | %.0f | %.1f | %s | %s |\n' "${label[$c]}" \
+	printf '| %s | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.0f | %.1f | %s | %s |\n' "${label[$c]}" \
 		"$(echo "$best/1000" | bc -l)" "$(echo "$med/1000" | bc -l)" "$(echo "$med/$few_med" | bc -l)" \
+		"$(echo "$cbest/1000" | bc -l)" "$(echo "$cmed/1000" | bc -l)" "$(echo "$cmed/$few_cmed" | bc -l)" \
 		"$(echo "${rss[$c]}/1024" | bc -l)" "$(echo "${size[$c]:-0}/1048576" | bc -l)" ${bans% *} ${bans#* }
 done
 

@@ -244,6 +244,30 @@ func TestRunSkipsGuarded(t *testing.T) {
 	}
 }
 
+// TestGuardCacheCollision: two networks that share a slot of the
+// guard's cache, one refused and one not, alternate: each gets its own
+// answer every time.
+func TestGuardCacheCollision(t *testing.T) {
+	bad := pfx("198.51.100.7/32")
+	g, _ := enforce.NewGuard(enforce.Options{Never: []netip.Prefix{bad}})
+	r := &run{o: Options{Guard: g}}
+	var good netip.Prefix
+	for i := 1; !good.IsValid(); i++ {
+		a := netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 12: byte(i >> 24), byte(i >> 16), byte(i >> 8), byte(i)})
+		if p := netip.PrefixFrom(a, 128); netKeyOf(p).slot() == netKeyOf(bad).slot() {
+			good = p
+		}
+	}
+	for range 3 {
+		if !r.guarded(bad) {
+			t.Fatalf("%s not refused", bad)
+		}
+		if r.guarded(good) {
+			t.Fatalf("%s refused (it shares %s's slot)", good, bad)
+		}
+	}
+}
+
 // TestSourceRecordLayout: a record of an earlier version (a file's state
 // with the filter's context beside it) reads and writes back the same.
 func TestSourceRecordLayout(t *testing.T) {

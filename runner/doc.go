@@ -32,8 +32,12 @@
 //   - The firewall step: a run calls Apply, a dry run Plan, with the same
 //     desired bans ([Desired], [JailSpecs]); [DryRun] turns the result
 //     into the document the dry run prints.
-//   - Sources: a jail's records come through [analyze.Source]; the loop
-//     saves each source's opaque position with the filter's context.
+//   - Sources: a jail's records come through [analyze.Source], its log
+//     files' and its journal's ([journal.RunSource]) alike, read by one
+//     loop (sources.go), which saves each source's opaque position with
+//     the filter's context. What differs per kind is where the state
+//     keeps the record (a journal's in its own bucket, with the totals of
+//     entries lost) and what is counted and said after the read.
 //   - The fleet: after the run's own commit, syncFleet sends the fleet
 //     outbox the ledger filled and merges the fleet's bans, unbans and
 //     (share: failures) decisions from its counts through the same

@@ -55,18 +55,7 @@ func TestIPv6Rotation(t *testing.T) {
 		want  []string
 	}{{"    bantime: 1h\n", want}, {"    bantime: 1h\n    count_prefix6: 128\n", nil}} {
 		cfg := floodConfig(t, log, tc.extra)
-		j := cfg.Jail("sshd")
-		f, _ := analyze.Builtin("sshd")
-		st, err := analyze.Replay(context.Background(), []string{log}, analyze.ReplayOptions{
-			Jails: []analyze.ReplayJail{{Name: j.Name, Filter: f, Mode: j.Mode, Policy: Policy(j, cfg.History)}},
-			Ref:   now, Loc: time.UTC})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var replayed []string
-		for _, b := range st.Bans {
-			replayed = append(replayed, banString(state.Ban{Jail: b.Jail, Prefix: b.Key, Start: b.Start, Until: b.Until, Offense: b.Offense}))
-		}
+		replayed := replayBans(t, cfg, log, now, time.UTC)
 		db := openDB(t)
 		res, err := Run(context.Background(), db, Options{Config: cfg, Now: now})
 		if err != nil || len(res.Problems) > 0 {

@@ -1,13 +1,12 @@
 package runner
 
 import (
-	"context"
+	"encoding/json"
 	"fmt"
-	"time"
 
-	"logjail/analyze"
 	"logjail/analyze/journal"
 	"logjail/config"
+	"logjail/state"
 )
 
 // JournalRecord is what the state keeps per jail and journal source: the
@@ -36,67 +35,51 @@ func JournalSource(j *config.Jail) *journal.Source {
 	return src
 }
 
-// journal reads a jail's journal entries since the saved cursor. The
-// failures are applied only once journalctl has finished without error:
-// a failed read keeps nothing, and the next run reads the same entries.
-func (r *run) journal(ctx context.Context, j *config.Jail, pol *analyze.Policy, stats *JailStats) error {
-	src := JournalSource(j)
-	key := src.Key()
-	var rec JournalRecord
-	found, err := r.tx.Journal(j.Name, key, &rec)
-	if err != nil {
-		return err
+// journalSource is a jail's journal as the run reads it: a
+// [journal.RunSource], whose record the state keeps in its journals
+// under the journal's own key, with the totals of entries lost to vacuum
+// and messages to journald's rate limit. Its entries reach the filter
+// only once journalctl has finished without error: a failed read keeps
+// nothing, and the next run reads the same entries.
+type journalSource struct {
+	*journal.RunSource
+	saved JournalRecord // as loaded
+}
+
+func (r *run) journalSource(j *config.Jail) *journalSource {
+	return &journalSource{RunSource: &journal.RunSource{Source: JournalSource(j), FromEnd: j.Start == config.StartEnd, Now: r.o.Now}}
+}
+
+func (s *journalSource) load(tx *state.Tx, jail string) (rec sourceRecord, found bool, err error) {
+	found, err = tx.Journal(jail, s.Source.Key(), &s.saved)
+	if err != nil || !found {
+		return rec, found, err
 	}
-	m := j.Filter.New(j.Mode)
-	if snap, ok := m.(analyze.Snapshotter); ok && len(rec.Context) > 0 {
-		if err := snap.Restore(rec.Context); err != nil {
-			return fmt.Errorf("jail %s: %s: saved filter context: %w", j.Name, src, err)
-		}
+	rec.context = s.saved.Context
+	rec.pos, err = json.Marshal(s.saved.Position)
+	return rec, found, err
+}
+
+func (s *journalSource) keep(r *run, jail string, rec sourceRecord) {
+	// Only a read that succeeded returns a position to keep (RunSource),
+	// so the position is its Result's, the one rec.pos encodes.
+	next := JournalRecord{Position: s.Result.Pos, Context: rec.context,
+		Lost: s.saved.Lost + s.Result.Lost, Suppressed: s.saved.Suppressed + s.Result.Suppressed}
+	r.journals = append(r.journals, journalSave{jail, s.Source.Key(), next})
+}
+
+func (s *journalSource) ended(r *run, jail string, stats *JailStats, err error) bool {
+	for _, w := range s.Result.Warnings {
+		r.warnOnce("journal:"+jail+":"+w, fmt.Sprintf("jail %s: %s", jail, w))
 	}
-	var prev *journal.Position
-	if found {
-		prev = &rec.Position
+	for _, w := range s.Result.Notices {
+		r.res.Warnings = append(r.res.Warnings, fmt.Sprintf("jail %s: %s", jail, w))
 	}
-	tp := analyze.NewTimeParser(r.o.Now, time.UTC)
-	var (
-		h     analyze.Header
-		line  []byte
-		fails []analyze.Failure
-		n     int64
-	)
-	res, err := journal.Read(ctx, src, journal.ReadOptions{Prev: prev, FromEnd: j.Start == config.StartEnd, Now: r.o.Now},
-		func(e *journal.Entry) error {
-			n++
-			line = e.AppendRecord(line[:0], &h)
-			tp.Preset(&h)
-			fails, _ = m.Match(fails, n, line, tp)
-			return nil
-		})
-	for _, w := range res.Warnings {
-		r.warnOnce("journal:"+j.Name+":"+w, fmt.Sprintf("jail %s: %s", j.Name, w))
+	lost, suppressed := s.saved.Lost, s.saved.Suppressed
+	if err == nil {
+		stats.Journals++
+		lost, suppressed = lost+s.Result.Lost, suppressed+s.Result.Suppressed
 	}
-	for _, w := range res.Notices {
-		r.res.Warnings = append(r.res.Warnings, fmt.Sprintf("jail %s: %s", j.Name, w))
-	}
-	if err != nil {
-		r.problem("journal:"+j.Name+":"+key, fmt.Errorf("jail %s: %w", j.Name, err))
-		stats.JournalLost, stats.JournalSuppressed = stats.JournalLost+rec.Lost, stats.JournalSuppressed+rec.Suppressed
-		return nil
-	}
-	r.clearWarning("journal:" + j.Name + ":" + key)
-	stats.Lines += n
-	stats.Journals++
-	for i := range fails {
-		stats.Failures++
-		if err := r.failure(j, pol, &fails[i]); err != nil {
-			return err
-		}
-	}
-	next := JournalRecord{Position: res.Pos, Lost: rec.Lost + res.Lost, Suppressed: rec.Suppressed + res.Suppressed}
-	if snap, ok := m.(analyze.Snapshotter); ok {
-		next.Context = snap.Snapshot()
-	}
-	stats.JournalLost, stats.JournalSuppressed = stats.JournalLost+next.Lost, stats.JournalSuppressed+next.Suppressed
-	r.journals = append(r.journals, journalSave{j.Name, key, next})
-	return nil
+	stats.JournalLost, stats.JournalSuppressed = stats.JournalLost+lost, stats.JournalSuppressed+suppressed
+	return false
 }

@@ -87,6 +87,31 @@ func TestRunJournal(t *testing.T) {
 		}
 		return nil
 	})
+	// The totals of lost entries and suppressed messages go on from the
+	// saved record, into the stats and the next record.
+	key := "files:" + filepath.Join(dir, "*.journal")
+	err = db.Update(func(tx *state.Tx) error {
+		var rec JournalRecord
+		if _, err := tx.Journal("sshd", key, &rec); err != nil {
+			return err
+		}
+		rec.Lost, rec.Suppressed = 5, 2
+		return tx.PutJournal("sshd", key, rec)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res = run(t0.Add(4*time.Minute + 30*time.Second))
+	if s := res.Jails["sshd"]; s.JournalLost != 5 || s.JournalSuppressed != 2 || s.Journals != 1 {
+		t.Errorf("totals: %+v, want 5 lost, 2 suppressed", s)
+	}
+	db.View(func(tx *state.Tx) error {
+		var rec JournalRecord
+		if _, err := tx.Journal("sshd", key, &rec); err != nil || rec.Lost != 5 || rec.Suppressed != 2 || rec.Seqnum != 6 {
+			t.Errorf("saved %+v err %v, want 5 lost, 2 suppressed, seqnum 6", rec, err)
+		}
+		return nil
+	})
 	// A dry run keeps nothing either.
 	journaltest.Write(t, j, fail(200, "sshd", "192.0.2.7"))
 	before, _ := os.ReadFile(db.Path())

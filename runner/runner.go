@@ -3,11 +3,11 @@ package runner
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
 	"maps"
+	"math"
 	"net/netip"
 	"slices"
 	"sort"
@@ -104,9 +104,12 @@ type trackKey struct {
 }
 
 // trackEntry is a track this run counted failures in: it is written back.
+// Entries live in blocks (see run.track), their tracks inline: a flood of
+// a million new addresses makes a few hundred allocations here, not
+// three million objects for the garbage collector to trace.
 type trackEntry struct {
 	key   trackKey
-	tr    *analyze.Track
+	tr    analyze.Track
 	users []string
 	// n counts the address's failures in this run; a network's
 	// (count_prefix6), the failures while it was banned.
@@ -119,18 +122,23 @@ type run struct {
 	ctx context.Context
 	o   Options
 	// clocks are the newest failure time per jail (see state.Tx.LogClock).
-	clocks   map[string]time.Time
-	tx       *state.Tx
-	res      *Result
-	tracks   map[trackKey]*trackEntry
-	order    []*trackEntry // the tracks in the order first met (log time, mostly)
+	clocks map[string]time.Time
+	tx     *state.Tx
+	res    *Result
+	// tracks finds an entry's number in blocks, by jail and network;
+	// neither key nor value holds a pointer, so that the garbage
+	// collector skips the map (a million entries in a flood).
+	tracks   map[string]map[netKey]int32
+	blocks   [][]trackEntry // the entries in the order first met (log time, mostly)
+	entries  int32
+	times    []int64 // room for new tracks' failure times
 	files    []fileSave
 	journals []journalSave
 	decided  []state.Ban
 	buf      []analyze.Failure
 	pols     map[string]*analyze.Policy // by jail; nil for a jail gone
-	// refused caches the guard's answer per key (see guarded).
-	refused map[netip.Prefix]bool
+	// refused caches the guard's answers (see guarded).
+	refused *guardCache
 	// counts are the run's failures per fleet bucket (share: failures).
 	counts map[countKey]int
 }
@@ -212,12 +220,12 @@ func (e stateError) Unwrap() error { return e.err }
 func Run(ctx context.Context, db *state.DB, o Options) (*Result, error) {
 	res := &Result{Now: o.Now, Jails: map[string]*JailStats{}}
 	work := func(tx *state.Tx) error {
-		r := &run{ctx: ctx, o: o, tx: tx, res: res, tracks: map[trackKey]*trackEntry{}, clocks: map[string]time.Time{}, refused: map[netip.Prefix]bool{}, counts: map[countKey]int{}}
+		r := &run{ctx: ctx, o: o, tx: tx, res: res, tracks: map[string]map[netKey]int32{}, clocks: map[string]time.Time{}, counts: map[countKey]int{}}
 		for _, j := range o.Config.Enabled() {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			if err := r.jail(ctx, j); err != nil {
+			if err := r.jail(j); err != nil {
 				return err
 			}
 		}
@@ -260,107 +268,6 @@ func Run(ctx context.Context, db *state.DB, o Options) (*Result, error) {
 	return res, nil
 }
 
-// jail reads the new lines of one jail's files and journal.
-func (r *run) jail(ctx context.Context, j *config.Jail) error {
-	stats := &JailStats{}
-	r.res.Jails[j.Name] = stats
-	pol := Policy(j, r.o.Config.History)
-	if err := r.logFiles(j, pol, stats); err != nil {
-		return err
-	}
-	if j.Journal != nil {
-		return r.journal(ctx, j, pol, stats)
-	}
-	return nil
-}
-
-// logFiles reads the new lines of one jail's log files, each through
-// its analyze.Source.
-func (r *run) logFiles(j *config.Jail, pol *analyze.Policy, stats *JailStats) error {
-	if len(j.LogPath) == 0 {
-		return nil
-	}
-	srcs, err := r.sources(j)
-	if err != nil || len(srcs) == 0 {
-		return nil
-	}
-	for _, src := range srcs {
-		key := src.Key()
-		var rec sourceRecord
-		found, err := r.tx.File(j.Name, key, &rec)
-		if err != nil {
-			return err
-		}
-		pos := rec.pos
-		if !found {
-			pos = nil
-		}
-		m := j.Filter.New(j.Mode)
-		if snap, ok := m.(analyze.Snapshotter); ok && len(rec.context) > 0 {
-			if err := snap.Restore(rec.context); err != nil {
-				return fmt.Errorf("jail %s: %s: saved filter context: %w", j.Name, key, err)
-			}
-		}
-		tp := analyze.NewTimeParser(r.o.Now, nil)
-		next, err := src.Read(r.ctx, pos, func(file string, num int64, line []byte) error {
-			stats.Lines++
-			r.buf, _ = m.Match(r.buf[:0], num, line, tp)
-			for i := range r.buf {
-				stats.Failures++
-				if err := r.failure(j, pol, &r.buf[i]); err != nil {
-					return stateError{err}
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			var se stateError
-			if errors.As(err, &se) || r.ctx.Err() != nil {
-				return err // the state itself failed, or the run was stopped: keep nothing
-			}
-			if errors.Is(err, fs.ErrNotExist) {
-				continue // gone between the glob and the open: next run
-			}
-			r.problem("read:"+key, fmt.Errorf("jail %s: %w", j.Name, err))
-			// Keep the records delivered before the error: they must not
-			// count twice.
-			if next != nil {
-				r.files = append(r.files, fileSave{j.Name, key, sourceRecord{pos: next, context: rec.context}})
-			}
-			continue
-		}
-		r.clearWarning("read:" + key)
-		rec = sourceRecord{pos: next}
-		if snap, ok := m.(analyze.Snapshotter); ok {
-			rec.context = snap.Snapshot()
-		}
-		stats.Files++
-		r.files = append(r.files, fileSave{j.Name, key, rec})
-	}
-	return nil
-}
-
-// sources lists the sources a jail reads: its log files. A logpath that
-// matches no file is said once, and a bad one is a problem of the run.
-func (r *run) sources(j *config.Jail) ([]analyze.Source, error) {
-	files, err := j.Files()
-	if err != nil {
-		err = fmt.Errorf("jail %s: logpath: %w", j.Name, err)
-		r.problem("jail:"+j.Name, err)
-		return nil, err
-	}
-	if len(files) == 0 {
-		r.warnOnce("nolog:"+j.Name, fmt.Sprintf("jail %s: no log file matches %v", j.Name, j.LogPath))
-		return nil, nil
-	}
-	r.clearWarning("nolog:" + j.Name)
-	srcs := make([]analyze.Source, len(files))
-	for i, path := range files {
-		srcs[i] = analyze.FileSource{Path: path, FromEnd: j.Start == config.StartEnd, Now: r.o.Now}
-	}
-	return srcs, nil
-}
-
 // failure applies one failure to its track, and to its network's.
 func (r *run) failure(j *config.Jail, pol *analyze.Policy, f *analyze.Failure) error {
 	if !f.Addr.IsValid() || pol.Ignored(f.Addr) {
@@ -383,7 +290,7 @@ func (r *run) failure(j *config.Jail, pol *analyze.Policy, f *analyze.Failure) e
 		if err != nil {
 			return err
 		}
-		nt = ne.tr
+		nt = &ne.tr
 		if nt.BannedAt(f.Time.UnixNano()) {
 			// Nothing counts while the network is banned: its addresses
 			// need no track (a rotation costs one entry, not one per
@@ -404,7 +311,7 @@ func (r *run) failure(j *config.Jail, pol *analyze.Policy, f *analyze.Failure) e
 	if fl := &r.o.Config.Fleet; fl.Share == config.ShareFailures && fl.TakesPart(j.Name) {
 		r.counts[countKey{k, fleet.BucketOf(f.Time)}]++
 	}
-	dec, ok := pol.Fail(e.tr, k.key, nt, net, f.Time)
+	dec, ok := pol.Fail(&e.tr, k.key, nt, net, f.Time)
 	if !ok {
 		return nil
 	}
@@ -419,21 +326,65 @@ func (r *run) failure(j *config.Jail, pol *analyze.Policy, f *analyze.Failure) e
 	return nil
 }
 
-// track returns the entry of k, read from the state the first time.
+// Entries are allocated blockSize at a time, and new tracks' failure
+// times timesSize at a time, timesCap each (a track holds at most
+// MaxRetry failures for a moment: more grow by append, alone).
+const (
+	blockSize = 1024
+	timesSize = 8192
+	timesCap  = 8
+)
+
+// netKey is a network as a map key without pointers: its address's 16
+// bytes, its length, and whether it is IPv4.
+type netKey struct {
+	hi, lo uint64
+	bits   int16
+	is4    bool
+}
+
+func netKeyOf(p netip.Prefix) netKey {
+	a := p.Addr().As16()
+	return netKey{binary.BigEndian.Uint64(a[:8]), binary.BigEndian.Uint64(a[8:]), int16(p.Bits()), p.Addr().Is4()}
+}
+
+// track returns the entry of k, read from the state the first time. The
+// entry stays where it is for the run (blocks never move).
 func (r *run) track(k trackKey) (*trackEntry, error) {
-	if e := r.tracks[k]; e != nil {
-		return e, nil
+	m := r.tracks[k.jail]
+	if m == nil {
+		m = map[netKey]int32{}
+		r.tracks[k.jail] = m
+	}
+	nk := netKeyOf(k.key)
+	if n, ok := m[nk]; ok {
+		return &r.blocks[n/blockSize][n%blockSize], nil
+	}
+	if r.entries == math.MaxInt32 {
+		return nil, fmt.Errorf("jail %s: more than %d addresses in one run", k.jail, math.MaxInt32)
 	}
 	tr, err := r.tx.Track(k.jail, k.key)
 	if err != nil {
 		return nil, err
 	}
-	e := &trackEntry{key: k, tr: tr}
-	if tr == nil {
-		e.tr, e.fresh = &analyze.Track{}, true
+	if n := len(r.blocks); n == 0 || len(r.blocks[n-1]) == blockSize {
+		r.blocks = append(r.blocks, make([]trackEntry, 0, blockSize))
 	}
-	r.tracks[k] = e
-	r.order = append(r.order, e)
+	b := &r.blocks[len(r.blocks)-1]
+	*b = append(*b, trackEntry{key: k})
+	e := &(*b)[len(*b)-1]
+	if tr != nil {
+		e.tr = *tr
+	} else {
+		if len(r.times)+timesCap > cap(r.times) {
+			r.times = make([]int64, 0, timesSize)
+		}
+		n := len(r.times)
+		r.times = r.times[:n+timesCap]
+		e.tr.Failures, e.fresh = r.times[n:n:n+timesCap], true
+	}
+	m[nk] = r.entries
+	r.entries++
 	return e, nil
 }
 
@@ -443,12 +394,36 @@ func (r *run) guarded(p netip.Prefix) bool {
 	if r.o.Guard == nil {
 		return false
 	}
-	refused, ok := r.refused[p]
-	if !ok {
-		refused = r.o.Guard.Check(p) != ""
-		r.refused[p] = refused
+	if r.refused == nil {
+		r.refused = new(guardCache)
 	}
-	return refused
+	k := netKeyOf(p)
+	s := &r.refused[k.slot()]
+	if !s.used || s.key != k {
+		*s = guardSlot{key: k, used: true, refused: r.o.Guard.Check(p) != ""}
+	}
+	return s.refused
+}
+
+// guardCache remembers the guard's answers for the networks met
+// lately, in a fixed table indexed by a hash of the network: a run's
+// repeat offenders are checked once, and a flood of distinct addresses
+// costs a check each and no memory (a map would grow by an entry per
+// address: 0.7 s of a run over a million).
+type guardCache [1 << guardBits]guardSlot
+
+const guardBits = 14
+
+type guardSlot struct {
+	key           netKey
+	used, refused bool
+}
+
+// slot returns k's place in a guardCache.
+func (k netKey) slot() uint64 {
+	h := k.hi*0x9e3779b97f4a7c15 ^ k.lo*0xc2b2ae3d27d4eb4f ^ uint64(k.bits)
+	h ^= h >> 29
+	return (h * 0x94d049bb133111eb) >> (64 - guardBits)
 }
 
 // finish records the decisions, lifts expired bans and saves the rest.
@@ -538,15 +513,18 @@ func (r *run) finish() error {
 	}
 	// In the order met: their expiries come nearly sorted, as the
 	// index wants them.
-	updates := make([]state.TrackUpdate, 0, len(r.order))
-	for _, e := range r.order {
-		u := state.TrackUpdate{Jail: e.key.jail, Key: e.key.key, New: e.fresh}
-		if stale, exp := r.judge(e.key.jail, e.tr); !stale {
-			u.Track, u.Expires = e.tr, exp
-		} else if e.fresh {
-			continue // nothing to keep, nothing to delete
+	updates := make([]state.TrackUpdate, 0, r.entries)
+	for _, b := range r.blocks {
+		for i := range b {
+			e := &b[i]
+			u := state.TrackUpdate{Jail: e.key.jail, Key: e.key.key, New: e.fresh}
+			if stale, exp := r.judge(e.key.jail, &e.tr); !stale {
+				u.Track, u.Expires = &e.tr, exp
+			} else if e.fresh {
+				continue // nothing to keep, nothing to delete
+			}
+			updates = append(updates, u)
 		}
-		updates = append(updates, u)
 	}
 	if err := r.tx.PutTracks(updates); err != nil {
 		return err
@@ -631,12 +609,15 @@ func (r *run) outbox(events bool) error {
 	now := r.o.Now
 	counts := map[string]int{}
 	var top []state.Offender
-	for k, e := range r.tracks {
-		counts[k.jail] += e.n
-		if e.n == 0 {
-			continue
+	for _, b := range r.blocks {
+		for i := range b {
+			e := &b[i]
+			counts[e.key.jail] += e.n
+			if e.n == 0 {
+				continue
+			}
+			top = append(top, state.Offender{Jail: e.key.jail, Prefix: e.key.key, Failures: e.n, Users: e.users})
 		}
-		top = append(top, state.Offender{Jail: k.jail, Prefix: k.key, Failures: e.n, Users: e.users})
 	}
 	if len(counts) > 0 {
 		sort.Slice(top, func(i, j int) bool {

@@ -64,23 +64,12 @@ func TestReplayEqualsLive(t *testing.T) {
 	end := stamp(lines[len(lines)-1]).Add(time.Minute)
 
 	// One replay of the whole log, as `logjail replay` does it.
-	f, _ := analyze.Builtin("sshd")
 	cfg := testConfig(t, "/unused")
-	j := cfg.Jail("sshd")
 	whole := filepath.Join(t.TempDir(), "whole.log")
 	if err := os.WriteFile(whole, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	st, err := analyze.Replay(context.Background(), []string{whole}, analyze.ReplayOptions{
-		Jails: []analyze.ReplayJail{{Name: j.Name, Filter: f, Mode: j.Mode, Policy: Policy(j, cfg.History)}},
-		Ref:   end, Loc: time.Local})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var want []string
-	for _, b := range st.Bans {
-		want = append(want, banString(state.Ban{Jail: b.Jail, Prefix: b.Key, Start: b.Start, Until: b.Until, Offense: b.Offense}))
-	}
+	want := replayBans(t, cfg, whole, end, time.Local)
 	if len(want) < 10 {
 		t.Fatalf("the engine banned %d: too few to compare", len(want))
 	}
@@ -134,4 +123,22 @@ func TestReplayEqualsLive(t *testing.T) {
 			}
 		})
 	}
+}
+
+// replayBans replays log through cfg's sshd jail, as `logjail replay`
+// does, and returns the bans decided as banString writes them.
+func replayBans(t *testing.T, cfg *config.Config, log string, ref time.Time, loc *time.Location) []string {
+	t.Helper()
+	j := cfg.Jail("sshd")
+	st, err := analyze.Replay(context.Background(), []string{log}, analyze.ReplayOptions{
+		Jails: []analyze.ReplayJail{{Name: j.Name, Filter: j.Filter, Mode: j.Mode, Policy: Policy(j, cfg.History)}},
+		Ref:   ref, Loc: loc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bans []string
+	for _, b := range st.Bans {
+		bans = append(bans, banString(state.Ban{Jail: b.Jail, Prefix: b.Key, Start: b.Start, Until: b.Until, Offense: b.Offense}))
+	}
+	return bans
 }

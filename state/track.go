@@ -270,23 +270,30 @@ func (tx *Tx) PutTracks(us []TrackUpdate) error {
 		n       int // place in key order
 		key     []byte
 	}
+	// Encoded in the updates' own order, which is the order of their
+	// tracks in the caller's memory (a run's, the order met): in key
+	// order every track would be a cache miss or two.
+	kvs := make([]keyVal, len(us))
+	for i := range us {
+		u := &us[i]
+		start := len(arena)
+		arena = append(arena, u.Jail...)
+		arena = append(arena, 0)
+		arena = append(arena, prefixBytes(u.Key)...)
+		kvs[i].k = take(start)
+		if u.Track != nil {
+			start = len(arena)
+			arena = appendTrack(arena, u.Track, u.Expires)
+			kvs[i].v = take(start)
+		}
+	}
 	// By the updates' own order: a run gives them in the order met, so
 	// their expiries come nearly sorted, which the sort below is quick on.
 	byInput := make([]indexPut, len(us))
 	var idxDel [][]byte
 	for n, o := range order {
 		u := &us[o.i]
-		start := len(arena)
-		arena = append(arena, u.Jail...)
-		arena = append(arena, 0)
-		arena = append(arena, prefixBytes(u.Key)...)
-		k := take(start)
-		var v []byte
-		if u.Track != nil {
-			start = len(arena)
-			arena = appendTrack(arena, u.Track, u.Expires)
-			v = take(start)
-		}
+		k, v := kvs[o.i].k, kvs[o.i].v
 		keep := false
 		if !u.New {
 			if old := tb.Get(k); old != nil {

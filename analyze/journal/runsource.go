@@ -9,9 +9,9 @@ import (
 	"logjail/analyze"
 )
 
-// RunSource is a jail's journal in the shape of the run loop's sources
-// (analyze.Source on the branch that introduces it): Key, and Read from an
-// opaque saved position, records handed over as lines. The entries are
+// RunSource is a jail's journal as an [analyze.Source], so that the run's loop
+// reads it as it reads files: Key, and Read from an opaque saved
+// position, records handed over as lines. The entries are
 // collected and handed over only once journalctl has exited without
 // error: a failed read hands over nothing and returns a nil position
 // (keep the saved one), so nothing is counted before it is safe to save.

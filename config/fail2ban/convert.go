@@ -1,6 +1,7 @@
 package fail2ban
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math"
@@ -30,6 +31,47 @@ type Import struct {
 	// Counts of the enabled jails' filters: imported as fail2ban-style
 	// mappings, mapped to a built-in filter.
 	Imported, Builtin int
+	// Enabled and Jails count the jails read: enabled, and in all (set
+	// by [ImportDir]).
+	Enabled, Jails int
+}
+
+// Problems are every problem of a configuration, one per line.
+type Problems []Problem
+
+func (ps Problems) Error() string {
+	msgs := make([]string, len(ps))
+	for i, p := range ps {
+		msgs[i] = p.Error()
+	}
+	return strings.Join(msgs, "\n")
+}
+
+// ImportDir reads the fail2ban configuration in dir, converts its enabled
+// jails and checks the result with logjail's own parser: only a
+// configuration that passes config check is returned. Otherwise the error
+// is [Problems], every one at once (the jails that resolved are converted
+// too, so that their problems are among them), or the check's failure,
+// which is a bug in the import.
+func ImportDir(dir string) (*Import, error) {
+	cfg, probs := Read(dir)
+	if cfg == nil {
+		return nil, Problems(probs)
+	}
+	imp, cprobs := Convert(cfg)
+	if probs = append(probs, cprobs...); len(probs) > 0 {
+		return nil, Problems(probs)
+	}
+	if _, err := config.Parse(bytes.NewReader(imp.YAML), "imported configuration"); err != nil {
+		return nil, fmt.Errorf("the configuration made from %s does not pass config check (a bug in the import):\n%w", dir, err)
+	}
+	imp.Jails = len(cfg.Jails)
+	for _, j := range cfg.Jails {
+		if j.Enabled {
+			imp.Enabled++
+		}
+	}
+	return imp, nil
 }
 
 // builtinFor names the built-in filter that does a fail2ban filter's work

@@ -2,6 +2,7 @@ package fail2ban
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -192,19 +193,56 @@ func TestReadProblems(t *testing.T) {
 		"filter.d/f.conf": "[Definition]\nfailregex = from <HOST>\n",
 	})
 	_, probs := Read(dir)
-	var got []string
-	for _, p := range probs {
-		got = append(got, p.Error())
-	}
-	all := strings.Join(got, "\n")
-	for _, want := range []string{
+	containsAll(t, Problems(probs).Error(),
 		"jail.conf:3: not a section, option or continuation",
 		"jail.conf:5: jail a: enabled = \"maybe\" is not a boolean",
 		"jail.conf:8: filter \"nosuch\": no filter.d/nosuch.conf",
-		"jail.conf:14: option bantime: %(nosuch)s names no option",
-	} {
-		if !strings.Contains(all, want) {
-			t.Errorf("missing %q in:\n%s", want, all)
+		"jail.conf:14: option bantime: %(nosuch)s names no option")
+}
+
+// containsAll fails t for each of wants that text lacks.
+func containsAll(t *testing.T, text string, wants ...string) {
+	t.Helper()
+	for _, want := range wants {
+		if !strings.Contains(text, want) {
+			t.Errorf("missing %q in:\n%s", want, text)
 		}
+	}
+}
+
+// TestImportDir: the counts of a good import and a configuration that
+// config check accepts; with problems in reading and in converting, all
+// of them at once and no import.
+func TestImportDir(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, map[string]string{
+		"jail.conf": "[DEFAULT]\nbantime = 10m\n[web]\nenabled = true\nfilter = web\nlogpath = /var/log/web.log\n" +
+			"[off]\nenabled = false\nfilter = web\nlogpath = /var/log/web.log\n",
+		"filter.d/web.conf": "[Definition]\nfailregex = ^login failed from <HOST>$\n",
+	})
+	imp, err := ImportDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if imp.Enabled != 1 || imp.Jails != 2 || imp.Imported != 1 || imp.Builtin != 0 {
+		t.Errorf("counts: %d enabled of %d, %d imported, %d built-in; want 1 of 2, 1, 0", imp.Enabled, imp.Jails, imp.Imported, imp.Builtin)
+	}
+	if _, err := config.Parse(bytes.NewReader(imp.YAML), "import"); err != nil {
+		t.Errorf("config check: %v", err)
+	}
+
+	write(t, dir, map[string]string{
+		"jail.local":        "[off]\nenabled = maybe\n",
+		"filter.d/web.conf": "[Definition]\nfailregex = ^login failed (?!for root) from <HOST>$\n",
+	})
+	imp, err = ImportDir(dir)
+	var probs Problems
+	if imp != nil || !errors.As(err, &probs) {
+		t.Fatalf("ImportDir = %v, %v; want no import and Problems", imp, err)
+	}
+	msg := err.Error()
+	containsAll(t, msg, "jail.local:2: jail off: enabled = \"maybe\"", "filter.d/web.conf:2: jail web: filter web: failregex")
+	if n := strings.Count(msg, "\n") + 1; n != len(probs) {
+		t.Errorf("%d lines for %d problems", n, len(probs))
 	}
 }

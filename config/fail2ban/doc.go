@@ -10,7 +10,9 @@
 // options, and <name> tags replaced until nothing changes (the mode of a
 // filter is one such tag). Read returns every jail with its options
 // resolved and where each was written, and every problem found, each with
-// its file and line.
+// its file and line. [Convert] turns the enabled jails into logjail's
+// configuration; [ImportDir], which `logjail config import-fail2ban`
+// calls, does both and checks the result with logjail's own parser.
 //
 // Nothing of fail2ban is part of this package: it reads the files of an
 // installed fail2ban at run time.
