@@ -119,8 +119,9 @@ func init() {
 
 // sshEvent is what one line says, before the process context is applied.
 type sshEvent struct {
-	rule string // failure rule; "" for a helper line
-	host []byte // the client as written, nil when the line does not say
+	rule string  // failure rule; "" for a helper line
+	host []byte  // the client as written, nil when the line does not say
+	port sshPort // the client port sshd wrote after host, 0 when none
 	user []byte
 	hasU bool // the line names a user (even an empty one)
 	// Other places the address may stand in the line, with the user name
@@ -136,18 +137,43 @@ type sshEvent struct {
 }
 
 // sshAlt is a further candidate for the client's address.
-type sshAlt struct{ host, user []byte }
+type sshAlt struct {
+	host, user []byte
+	port       sshPort
+}
+
+// sshPort is a client port as sshd writes it after the address, plus one,
+// so that the zero value means "none written".
+type sshPort uint32
+
+// parsePort reads the digits of " port N"; 0 when b is no port number.
+func parsePort(b []byte) sshPort {
+	if len(b) == 0 || len(b) > 5 {
+		return 0
+	}
+	n := 0
+	for _, c := range b {
+		if !isDigit(c) {
+			return 0
+		}
+		n = n*10 + int(c-'0')
+	}
+	if n > 65535 {
+		return 0
+	}
+	return sshPort(n + 1)
+}
 
 const sshMaxAlts = 3
 
 // candidate records host (with the user name it implies) as a place the
 // client's address may stand; the first goes to ev.host and ev.user.
-func (ev *sshEvent) candidate(host, user []byte) {
+func (ev *sshEvent) candidate(host, user []byte, port sshPort) {
 	switch {
 	case ev.host == nil:
-		ev.host, ev.user, ev.hasU = host, user, user != nil
+		ev.host, ev.user, ev.hasU, ev.port = host, user, user != nil, port
 	case ev.nalts < sshMaxAlts:
-		ev.alts[ev.nalts] = sshAlt{host, user}
+		ev.alts[ev.nalts] = sshAlt{host, user, port}
 		ev.nalts++
 	default:
 		ev.more = true
@@ -157,7 +183,8 @@ func (ev *sshEvent) candidate(host, user []byte) {
 // sshProc is the context kept per sshd process.
 type sshProc struct {
 	addr        netip.Addr
-	name        string // host name, when only a name is known
+	port        sshPort // the client port sshd wrote with addr, 0 if none
+	name        string  // host name, when only a name is known
 	users       [4]string
 	nusers      int
 	user        string // the user last named
@@ -317,6 +344,11 @@ func (m *sshdMatcher) apply(dst []Failure, num int64, h *Header, ev *sshEvent) (
 		}
 		switch {
 		case addr.IsValid():
+			if ev.port != 0 {
+				p.port = ev.port
+			} else if addr != p.addr {
+				p.port = 0
+			}
 			p.addr, p.name = addr, ""
 		case name != "" && !p.addr.IsValid():
 			p.name = name
@@ -366,16 +398,20 @@ func (m *sshdMatcher) apply(dst []Failure, num int64, h *Header, ev *sshEvent) (
 
 // resolve settles a line on which the address may stand in more than one
 // place (client text on both sides of it). Candidates that are no address
-// or host name drop out. The one equal to the address the same process
-// named earlier, on a line that left no doubt, is taken; else, when the
-// rest all name one client, that is it. Otherwise the line is ambiguous:
+// or host name drop out. The one equal in address and client port to what
+// the same process named earlier, on a line that left no doubt, is taken
+// (a candidate or a context without a port confirms nothing: a stale
+// context of an earlier process under a reused pid must not confirm the
+// earlier client's address written into client text); else, when the rest
+// all name one client, that is it. Otherwise the line is ambiguous:
 // resolve returns false and the caller skips it.
 func (m *sshdMatcher) resolve(h *Header, ev *sshEvent) bool {
 	var known netip.Addr
-	if p := m.procs.Get(m.procKey(h)); p != nil && h.Time.UnixNano()-p.seen <= int64(sshProcIdle) {
-		known = p.addr
+	var knownPort sshPort
+	if p := m.procs.Get(m.procKey(h)); p != nil && h.Time.UnixNano()-p.seen <= int64(sshProcIdle) && p.port != 0 {
+		known, knownPort = p.addr, p.port
 	}
-	cands := append(make([]sshAlt, 0, sshMaxAlts+1), sshAlt{ev.host, ev.user})
+	cands := append(make([]sshAlt, 0, sshMaxAlts+1), sshAlt{ev.host, ev.user, ev.port})
 	cands = append(cands, ev.alts[:ev.nalts]...)
 	var first sshAlt
 	var firstAddr netip.Addr
@@ -385,19 +421,21 @@ func (m *sshdMatcher) resolve(h *Header, ev *sshEvent) bool {
 		a, name, ok := hostOf(c.host)
 		switch {
 		case !ok:
-		case known.IsValid() && a == known:
-			ev.host, ev.user, ev.hasU, ev.nalts, ev.more = c.host, c.user, c.user != nil, 0, false
+		case known.IsValid() && a == known && c.port == knownPort:
+			ev.host, ev.user, ev.hasU, ev.port, ev.nalts, ev.more = c.host, c.user, c.user != nil, c.port, 0, false
 			return true
 		case distinct == 0:
 			first, firstAddr, firstName, distinct = c, a, name, 1
 		case a != firstAddr || name != firstName:
 			distinct++
+		case c.port != first.port:
+			first.port = 0 // one client, but which port is not settled
 		}
 	}
 	if distinct != 1 || ev.more {
 		return false
 	}
-	ev.host, ev.user, ev.hasU, ev.nalts = first.host, first.user, first.user != nil, 0
+	ev.host, ev.user, ev.hasU, ev.port, ev.nalts = first.host, first.user, first.user != nil, first.port, 0
 	return true
 }
 
@@ -571,7 +609,14 @@ func (m *sshdMatcher) classify(msg []byte, ev *sshEvent) bool {
 			return m.closed(b, false, ev)
 		}
 		if b, ok := trimPrefix(msg, "Connection from "); ok {
-			ev.host, _ = firstWord(b)
+			// "Connection from A port N on B port M": sshd's words
+			// only, so the client port is settled too.
+			var r []byte
+			ev.host, r = firstWord(b)
+			if r, ok := trimPrefix(r, "port "); ok {
+				n, _ := firstWord(r)
+				ev.port = parsePort(n)
+			}
 			return true
 		}
 	case 'k':
@@ -628,6 +673,13 @@ func (m *sshdMatcher) classify(msg []byte, ev *sshEvent) bool {
 // "on X" and (when preauth is true) "[preauth]", and trailing white space:
 // what sshd appends after the address.
 func stripSuffix(b []byte, max int, preauth bool) []byte {
+	b, _ = stripSuffixPort(b, max, preauth)
+	return b
+}
+
+// stripSuffixPort is stripSuffix that also returns the port of the
+// "port N" nearest the address (0 when none was removed).
+func stripSuffixPort(b []byte, max int, preauth bool) (_ []byte, port sshPort) {
 	b = trimSpaceRight(b)
 	for ; max > 0; max-- {
 		if preauth {
@@ -640,20 +692,22 @@ func stripSuffix(b []byte, max int, preauth bool) []byte {
 		rest2, kw := lastWord(rest)
 		switch {
 		case rest == nil || rest2 == nil:
-			return b
-		case string(kw) == "port" && isDigits(last), string(kw) == "on" && len(last) > 0:
+			return b, port
+		case string(kw) == "port" && isDigits(last):
+			b, port = rest2, parsePort(last)
+		case string(kw) == "on" && len(last) > 0:
 			b = rest2
 		default:
-			return b
+			return b, port
 		}
 	}
-	return b
+	return b, port
 }
 
 // fromAtEnd parses "USER from HOST" + suffix, where nothing but sshd's own
 // suffix may follow the address.
 func fromAtEnd(b []byte, rule string, ev *sshEvent) bool {
-	b = stripSuffix(b, 3, true)
+	b, port := stripSuffixPort(b, 3, true)
 	i := lastIndex(b, " from ")
 	if i < 0 {
 		return false
@@ -662,7 +716,7 @@ func fromAtEnd(b []byte, rule string, ev *sshEvent) bool {
 	if len(host) == 0 || bytes.IndexByte(host, ' ') >= 0 {
 		return false
 	}
-	ev.rule, ev.host, ev.user, ev.hasU = rule, host, b[:i], true
+	ev.rule, ev.host, ev.user, ev.hasU, ev.port = rule, host, b[:i], true, port
 	return true
 }
 
@@ -714,7 +768,7 @@ func sshAuthLog(rest []byte, key bool, ev *sshEvent) bool {
 	// user name: one candidate, found from the end.
 	if i := fromBeforePortSSH2(rest); i >= 0 && i <= 100 && indexSpaced(rest[:i], "from ") < 0 {
 		host, _ := firstWord(rest[i+6:])
-		ev.candidate(host, rest[:i])
+		ev.candidate(host, rest[:i], parsePort(rest[i+12+len(host):len(rest)-5]))
 		return true
 	}
 	ported := false
@@ -724,7 +778,8 @@ func sshAuthLog(rest []byte, key bool, ev *sshEvent) bool {
 			break
 		}
 		i += j
-		host, port, ok := authLogTail(rest[i+6:], key)
+		host, digits, ok := authLogTail(rest[i+6:], key)
+		port := digits != nil
 		if !ok || (i > 100 && loggedLen(rest[:i]) > 100) || (ported && !port) {
 			continue
 		}
@@ -735,7 +790,7 @@ func sshAuthLog(rest []byte, key bool, ev *sshEvent) bool {
 			ported = true
 			ev.host, ev.nalts, ev.more = nil, 0, false
 		}
-		ev.candidate(host, rest[:i])
+		ev.candidate(host, rest[:i], parsePort(digits))
 		i = next
 	}
 	return ev.host != nil
@@ -765,15 +820,15 @@ func fromBeforePortSSH2(b []byte) int {
 // authLogTail returns HOST when b is HOST [" port " N] [" ssh1"|" ssh2"]
 // followed by the end of the line (" [preauth]" allowed) or, after the
 // protocol, by ":" and the auth info (of a key's form when key is true);
-// port says whether " port N" was there.
-func authLogTail(b []byte, key bool) (host []byte, port, ok bool) {
+// port holds the digits of " port N", nil when there was none.
+func authLogTail(b []byte, key bool) (host, port []byte, ok bool) {
 	host = b
 	var r []byte
 	if i := spaceIndex(b); i >= 0 {
 		host, r = b[:i], b[i:]
 	}
 	if len(host) == 0 {
-		return nil, false, false
+		return nil, nil, false
 	}
 	if p, ok := trimPrefix(r, " port "); ok {
 		j := 0
@@ -781,9 +836,9 @@ func authLogTail(b []byte, key bool) (host []byte, port, ok bool) {
 			j++
 		}
 		if j == 0 {
-			return nil, false, false
+			return nil, nil, false
 		}
-		r, port = p[j:], true
+		r, port = p[j:], p[:j]
 	}
 	if hasPrefix(r, " ssh1") || hasPrefix(r, " ssh2") {
 		if r = r[5:]; len(r) > 0 && r[0] == ':' {
@@ -958,8 +1013,8 @@ func pamFields(b []byte, ev *sshEvent) bool {
 			if user == nil && i > 0 {
 				user = r[:i] // no user=: the name is in ruser
 			}
-			ev.candidate(host, user)
-			i += 6 + len(host) // the host holds no space: skip it
+			ev.candidate(host, user, 0) // PAM writes no port
+			i += 6 + len(host)          // the host holds no space: skip it
 		}
 	}
 	return ev.host != nil
@@ -999,11 +1054,18 @@ func (m *sshdMatcher) pamLegacy(msg []byte, ev *sshEvent) bool {
 // sshMaxAttempts parses [invalid user ]USER from HOST [port N] [ssh2] + suffix.
 func sshMaxAttempts(b []byte, ev *sshEvent) bool {
 	b = stripSuffix(b, 3, true)
+	var port sshPort
 	if c, ok := trimSuffix(b, " ssh2"); ok {
-		b = stripSuffix(c, 2, false)
+		b, port = stripSuffixPort(c, 2, false)
 	}
 	b, _ = trimPrefix(b, "invalid user ")
-	return fromAtEnd(b, "max-attempts", ev)
+	if !fromAtEnd(b, "max-attempts", ev) {
+		return false
+	}
+	if ev.port == 0 {
+		ev.port = port
+	}
+	return true
 }
 
 // sshChangeUser parses what follows "Disconnecting ": [from ](invalid|
@@ -1036,9 +1098,10 @@ func sshChangeUser(b []byte, ev *sshEvent) bool {
 			continue // the client's text follows: an earlier place is sshd's
 		}
 		head := b[:i]
+		var port sshPort
 		if r, n := lastWord(head); isDigits(n) {
 			if r, ok := trimSuffix(r, " port"); ok {
-				head = r
+				head, port = r, parsePort(n)
 			}
 		}
 		user, host := lastWord(head)
@@ -1054,7 +1117,7 @@ func sshChangeUser(b []byte, ev *sshEvent) bool {
 		} else if string(user[:len(t)]) != string(t) {
 			continue
 		}
-		ev.candidate(host, user)
+		ev.candidate(host, user, port)
 	}
 	if ev.host == nil {
 		return false

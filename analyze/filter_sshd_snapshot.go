@@ -10,6 +10,7 @@ import (
 type sshProcJSON struct {
 	Key     uint64     `json:"k"`
 	Addr    netip.Addr `json:"a,omitzero"`
+	Port    sshPort    `json:"pt,omitempty"` // client port + 1
 	Name    string     `json:"n,omitempty"`
 	Users   []string   `json:"u,omitempty"`
 	User    string     `json:"cu,omitempty"`
@@ -26,7 +27,7 @@ func (m *sshdMatcher) Snapshot() []byte {
 	}
 	out := make([]sshProcJSON, 0, m.procs.Len())
 	for k, p := range m.procs.All() {
-		out = append(out, sshProcJSON{Key: k, Addr: p.addr, Name: p.name, Users: append([]string(nil), p.users[:p.nusers]...),
+		out = append(out, sshProcJSON{Key: k, Addr: p.addr, Port: p.port, Name: p.name, Users: append([]string(nil), p.users[:p.nusers]...),
 			User: p.user, Pending: p.pending, Rule: p.pendingRule, Seen: p.seen})
 	}
 	data, _ := json.Marshal(out)
@@ -46,7 +47,7 @@ func (m *sshdMatcher) Restore(data []byte) error {
 		in = in[:sshProcMax]
 	}
 	for _, q := range in {
-		p := &sshProc{addr: q.Addr, name: q.Name, user: q.User, pending: q.Pending, pendingRule: q.Rule, seen: q.Seen}
+		p := &sshProc{addr: q.Addr, port: q.Port, name: q.Name, user: q.User, pending: q.Pending, pendingRule: q.Rule, seen: q.Seen}
 		for _, u := range q.Users {
 			p.addUser(u)
 		}
