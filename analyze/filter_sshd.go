@@ -404,11 +404,18 @@ func (m *sshdMatcher) apply(dst []Failure, num int64, h *Header, ev *sshEvent) (
 // context of an earlier process under a reused pid must not confirm the
 // earlier client's address written into client text); else, when the rest
 // all name one client, that is it. Otherwise the line is ambiguous:
-// resolve returns false and the caller skips it.
+// resolve returns false and the caller skips it. The client is one of the
+// candidates, so a context that none of them names (in address and port,
+// when it has a port) is no longer this process's: it is dropped, lest a
+// later failure that names no address be counted for it.
 func (m *sshdMatcher) resolve(h *Header, ev *sshEvent) bool {
 	var known netip.Addr
 	var knownPort sshPort
-	if p := m.procs.Get(m.procKey(h)); p != nil && h.Time.UnixNano()-p.seen <= int64(sshProcIdle) && p.port != 0 {
+	p := m.procs.Get(m.procKey(h))
+	if p != nil && h.Time.UnixNano()-p.seen > int64(sshProcIdle) {
+		p = nil
+	}
+	if p != nil && p.port != 0 {
 		known, knownPort = p.addr, p.port
 	}
 	cands := append(make([]sshAlt, 0, sshMaxAlts+1), sshAlt{ev.host, ev.user, ev.port})
@@ -433,10 +440,29 @@ func (m *sshdMatcher) resolve(h *Header, ev *sshEvent) bool {
 		}
 	}
 	if distinct != 1 || ev.more {
+		if p != nil && !named(p, cands, ev.more) {
+			p.addr, p.port, p.name = netip.Addr{}, 0, ""
+		}
 		return false
 	}
 	ev.host, ev.user, ev.hasU, ev.port, ev.nalts = first.host, first.user, first.user != nil, first.port, 0
 	return true
+}
+
+// named reports whether a candidate of an ambiguous line can be the client
+// p names: p has no port (else resolve would have taken it), all the
+// candidates are known (not more), and p's address or host name is among
+// them.
+func named(p *sshProc, cands []sshAlt, more bool) bool {
+	if p.port != 0 || more {
+		return false
+	}
+	for _, c := range cands {
+		if a, name, ok := hostOf(c.host); ok && (p.addr.IsValid() && a == p.addr || p.name != "" && name == p.name) {
+			return true
+		}
+	}
+	return false
 }
 
 // procKey identifies the process that wrote a line: host, tag and pid.
