@@ -339,6 +339,31 @@ func TestSSHDSnapshot(t *testing.T) {
 	}
 }
 
+// TestSSHDSnapshotPort: the client port of a process context survives a
+// snapshot, so the next run still settles a line with client text on both
+// sides of the address, and still refuses a candidate with another port.
+func TestSSHDSnapshotPort(t *testing.T) {
+	f, _ := Builtin("sshd")
+	tp := NewTimeParser(testRef, time.UTC)
+	m := f.New("normal")
+	m.Match(nil, 1, []byte("Nov 24 10:00:00 h sshd[9]: Connection from 192.0.2.9 port 5009 on 10.0.0.1 port 22"), tp)
+	data := m.(Snapshotter).Snapshot()
+	for _, c := range []struct {
+		port string
+		want Outcome
+	}{{"5009", Matched}, {"5010", Ambiguous}} {
+		m := f.New("normal")
+		if err := m.(Snapshotter).Restore(data); err != nil {
+			t.Fatal(err)
+		}
+		line := "Nov 24 10:00:01 h sshd[9]: Failed password for invalid user a from 192.0.2.9 port " + c.port + " ssh2: from 10.9.9.9 port 1 ssh2"
+		got, out := m.Match(nil, 2, []byte(line), tp)
+		if out != c.want || (c.want == Matched && (len(got) != 1 || got[0].HostString() != "192.0.2.9")) {
+			t.Errorf("port %s after restore: outcome %d, %v; want %d", c.port, out, got, c.want)
+		}
+	}
+}
+
 // sshdShapes are sshd's messages with the client's text in them: {U} is a
 // user name (cut at 100 bytes where sshd cuts it), {I} other client text
 // (auth info, a disconnect reason, a version string, an algorithm offer,
