@@ -61,11 +61,21 @@ import (
 //     (serial N) CA TYPE FP"), a place without " port N" when another
 //     has one (sshd has written the port since OpenSSH 2). When the rest
 //     name one client, it is read. When they name several, the one equal
-//     to the address the same process named before, on a line that left
-//     no doubt (such as "Connection from", logged at LogLevel VERBOSE, or
-//     an earlier failure), is read. Otherwise the line is skipped, never
-//     guessed: the outcome is Ambiguous, which "filter test" and replay's
-//     report count as ambiguous lines skipped.
+//     in address and client port to what the same process named before,
+//     on a line that left no doubt, is read: "Connection from A port N"
+//     (logged at LogLevel VERBOSE) or an earlier "Invalid user" or
+//     failure "from A port N". A candidate or a context without
+//     a port (the PAM line writes none) confirms nothing, so the stale
+//     context of an earlier process under a reused pid (its end line not
+//     logged, within the 10 minutes a context lives) confirms no forged
+//     candidate unless the client also wrote that process's source port.
+//     Otherwise the line is skipped, never guessed: the outcome is
+//     Ambiguous, which "filter test" and replay's report count as
+//     ambiguous lines skipped. A skipped line also drops the context's
+//     address when no candidate names it (in address and port, when it
+//     has a port): the client is one of them, so that address is an
+//     earlier process's, and a later failure naming no address ("Too many
+//     authentication failures") waits for the process's own.
 //
 // Host names (UseDNS) are reported as written and never resolved.
 //
