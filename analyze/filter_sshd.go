@@ -71,11 +71,10 @@ import (
 //     candidate unless the client also wrote that process's source port.
 //     Otherwise the line is skipped, never guessed: the outcome is
 //     Ambiguous, which "filter test" and replay's report count as
-//     ambiguous lines skipped. A skipped line also drops the context's
-//     address when no candidate names it (in address and port, when it
-//     has a port): the client is one of them, so that address is an
-//     earlier process's, and a later failure naming no address ("Too many
-//     authentication failures") waits for the process's own.
+//     ambiguous lines skipped. A skipped line also drops the address the
+//     context holds, since the line leaves in doubt whether it is still
+//     the process's client: a later failure naming no address ("Too many
+//     authentication failures") waits for a line that settles it.
 //
 // Host names (UseDNS) are reported as written and never resolved.
 //
@@ -414,10 +413,10 @@ func (m *sshdMatcher) apply(dst []Failure, num int64, h *Header, ev *sshEvent) (
 // context of an earlier process under a reused pid must not confirm the
 // earlier client's address written into client text); else, when the rest
 // all name one client, that is it. Otherwise the line is ambiguous:
-// resolve returns false and the caller skips it. The client is one of the
-// candidates, so a context that none of them names (in address and port,
-// when it has a port) is no longer this process's: it is dropped, lest a
-// later failure that names no address be counted for it.
+// resolve returns false and the caller skips it, and the context's address
+// is dropped: the line leaves in doubt whether it is still the process's
+// client (a reused pid's stale context is not), and a later failure that
+// names no address must not be counted for it.
 func (m *sshdMatcher) resolve(h *Header, ev *sshEvent) bool {
 	var known netip.Addr
 	var knownPort sshPort
@@ -450,29 +449,13 @@ func (m *sshdMatcher) resolve(h *Header, ev *sshEvent) bool {
 		}
 	}
 	if distinct != 1 || ev.more {
-		if p != nil && !named(p, cands, ev.more) {
+		if p != nil {
 			p.addr, p.port, p.name = netip.Addr{}, 0, ""
 		}
 		return false
 	}
 	ev.host, ev.user, ev.hasU, ev.port, ev.nalts = first.host, first.user, first.user != nil, first.port, 0
 	return true
-}
-
-// named reports whether a candidate of an ambiguous line can be the client
-// p names: p has no port (else resolve would have taken it), all the
-// candidates are known (not more), and p's address or host name is among
-// them.
-func named(p *sshProc, cands []sshAlt, more bool) bool {
-	if p.port != 0 || more {
-		return false
-	}
-	for _, c := range cands {
-		if a, name, ok := hostOf(c.host); ok && (p.addr.IsValid() && a == p.addr || p.name != "" && name == p.name) {
-			return true
-		}
-	}
-	return false
 }
 
 // procKey identifies the process that wrote a line: host, tag and pid.

@@ -370,7 +370,9 @@ func TestSSHDSnapshotPort(t *testing.T) {
 // a second user name), {R} the address sshd writes and {P} its port.
 // ambigOK says whether the line may be skipped as ambiguous although the
 // process named its address before (false: the earlier line must settle
-// it).
+// it). The PAM line writes no port, and only a candidate with the port the
+// process named confirms (a reused pid's stale context must not), so PAM
+// lines with several candidates stay ambiguous.
 var sshdShapes = []struct {
 	text    string
 	ambigOK bool
@@ -383,9 +385,9 @@ var sshdShapes = []struct {
 	{"Failed hostbased for {U} from {R} port {P} ssh2: RSA SHA256:x, client user \"{I}\", client host \"h\"", false},
 	{"Accepted publickey for {U} from {R} port {P} ssh2: RSA-CERT SHA256:abc ID {I} (serial 1) CA RSA SHA256:def", false},
 	{"Invalid user {U} from {R} port {P}", false},
-	{"pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser={U} rhost={R}  user={I}", false},
-	{"pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser={U} rhost={R}", false},
-	{"pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost={R}  user={I}", false},
+	{"pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser={U} rhost={R}  user={I}", true},
+	{"pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser={U} rhost={R}", true},
+	{"pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost={R}  user={I}", true},
 	{"Received disconnect from {R} port {P}:3: {I}: Auth fail [preauth]", false},
 	{"Received disconnect from {R} port {P}:11: {I} [preauth]", false},
 	{"Disconnecting invalid user {U} {R} port {P}: {CHANGE} [preauth]", false},
