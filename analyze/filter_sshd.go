@@ -128,11 +128,11 @@ func init() {
 
 // sshEvent is what one line says, before the process context is applied.
 type sshEvent struct {
-	rule string  // failure rule; "" for a helper line
-	host []byte  // the client as written, nil when the line does not say
-	port sshPort // the client port sshd wrote after host, 0 when none
+	rule string // failure rule; "" for a helper line
+	host []byte // the client as written, nil when the line does not say
 	user []byte
-	hasU bool // the line names a user (even an empty one)
+	hasU bool    // the line names a user (even an empty one)
+	port sshPort // the client port sshd wrote after host, 0 when none
 	// Other places the address may stand in the line, with the user name
 	// each implies: client text on both sides of the address. apply picks
 	// the one the process's known address confirms, or skips the line.
@@ -355,7 +355,7 @@ func (m *sshdMatcher) apply(dst []Failure, num int64, h *Header, ev *sshEvent) (
 		case addr.IsValid():
 			if ev.port != 0 {
 				p.port = ev.port
-			} else if addr != p.addr {
+			} else if p.port != 0 && addr != p.addr {
 				p.port = 0
 			}
 			p.addr, p.name = addr, ""
