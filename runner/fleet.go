@@ -64,21 +64,26 @@ func syncFleet(ctx context.Context, db *state.DB, o Options, res *Result) {
 	}
 	res.FleetErr = err
 	res.Problems = append(res.Problems, err)
-	uerr := db.Update(func(tx *state.Tx) error {
+	if uerr := recordFleetFailure(db, o.Now, err); uerr != nil {
+		res.Problems = append(res.Problems, uerr)
+	}
+}
+
+// recordFleetFailure counts a failed exchange with the fleet in the
+// state, for status and the metrics: since when, how many, the last error.
+func recordFleetFailure(db *state.DB, now time.Time, err error) error {
+	return db.Update(func(tx *state.Tx) error {
 		s, rerr := tx.FleetStatus()
 		if rerr != nil {
 			return rerr
 		}
 		if s.Failures == 0 {
-			s.Since = o.Now
+			s.Since = now
 		}
 		s.Failures++
 		s.Err = err.Error()
 		return tx.SetFleetStatus(s)
 	})
-	if uerr != nil {
-		res.Problems = append(res.Problems, uerr)
-	}
 }
 
 func exchange(ctx context.Context, db *state.DB, o Options, res *Result) error {
@@ -311,18 +316,7 @@ func sendFleet(ctx context.Context, db *state.DB, cfg *config.Config, now time.T
 	}()
 	if err != nil {
 		err = fmt.Errorf("fleet: %w (kept for the next run to send)", err)
-		if uerr := db.Update(func(tx *state.Tx) error {
-			s, rerr := tx.FleetStatus()
-			if rerr != nil {
-				return rerr
-			}
-			if s.Failures == 0 {
-				s.Since = now
-			}
-			s.Failures++
-			s.Err = err.Error()
-			return tx.SetFleetStatus(s)
-		}); uerr != nil {
+		if uerr := recordFleetFailure(db, now, err); uerr != nil {
 			return uerr
 		}
 		return err

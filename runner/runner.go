@@ -276,7 +276,8 @@ func (r *run) failure(j *config.Jail, pol *analyze.Policy, f *analyze.Failure) e
 	if f.Time.After(r.clock(j.Name)) {
 		r.clocks[j.Name] = f.Time
 	}
-	if r.guarded(pol.Key(f.Addr)) {
+	key := pol.Key(f.Addr)
+	if r.guarded(key) {
 		return nil // never banned: the firewall would refuse it
 	}
 	var nt *analyze.Track
@@ -299,7 +300,7 @@ func (r *run) failure(j *config.Jail, pol *analyze.Policy, f *analyze.Failure) e
 			return nil
 		}
 	}
-	k := trackKey{j.Name, pol.Key(f.Addr)}
+	k := trackKey{j.Name, key}
 	e, err := r.track(k)
 	if err != nil {
 		return err

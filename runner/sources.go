@@ -30,7 +30,7 @@ type runSource interface {
 func (r *run) jail(j *config.Jail) error {
 	stats := &JailStats{}
 	r.res.Jails[j.Name] = stats
-	pol := Policy(j, r.o.Config.History)
+	pol := r.policy(j.Name)
 	for _, src := range r.sources(j) {
 		if err := r.read(j, pol, stats, src); err != nil {
 			return err

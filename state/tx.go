@@ -237,33 +237,35 @@ func (tx *Tx) PutBan(b *Ban) error {
 // that come in order, and moves memory for every key that does not
 // (quadratic in the number written in one transaction).
 func (tx *Tx) PutBans(bans []*Ban) error {
-	for _, i := range keyOrder(bans, func(b *Ban) []byte { return banKey(b.Jail, b.Prefix) }) {
-		if err := tx.PutBan(bans[i]); err != nil {
-			return err
-		}
+	if len(bans) == 0 {
+		return nil
 	}
-	return nil
+	if err := tx.bansWritten(); err != nil {
+		return err
+	}
+	return tx.putOrdered(bucketBans, bans, func(b *Ban) []byte { return banKey(b.Jail, b.Prefix) })
 }
 
 // AddHistories records bans issued, as AddHistory each, in key order.
 func (tx *Tx) AddHistories(bans []*Ban) error {
-	for _, i := range keyOrder(bans, historyKey) {
-		if err := tx.AddHistory(bans[i]); err != nil {
-			return err
-		}
-	}
-	return nil
+	return tx.putOrdered(bucketHistory, bans, historyKey)
 }
 
-// keyOrder returns the indexes of bans in the order of their keys.
-func keyOrder(bans []*Ban, key func(*Ban) []byte) []int {
+// putOrdered puts every ban into bucket under key(ban), in the order of
+// the keys, each key built once.
+func (tx *Tx) putOrdered(bucket []byte, bans []*Ban, key func(*Ban) []byte) error {
 	keys := make([][]byte, len(bans))
 	order := make([]int, len(bans))
 	for i, b := range bans {
 		keys[i], order[i] = key(b), i
 	}
 	slices.SortFunc(order, func(a, b int) int { return bytes.Compare(keys[a], keys[b]) })
-	return order
+	for _, i := range order {
+		if err := tx.put(bucket, keys[i], encodeBan(bans[i])); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // DeleteBan lifts a ban from the state.
