@@ -316,17 +316,7 @@ func (s *stream) advance() error {
 		if s.r.o.Progress != nil && s.file.Lines%progressEvery == 0 {
 			s.r.progress()
 		}
-		for ji, m := range s.matchers {
-			n := len(s.pending)
-			var out Outcome
-			s.pending, out = m.Match(s.pending, s.lines.Num(), line, s.tp)
-			if out == Ambiguous {
-				s.file.Ambiguous++
-			}
-			for range len(s.pending) - n {
-				s.jails = append(s.jails, ji)
-			}
-		}
+		s.match(s.lines.Num(), line, ^uint64(0))
 		if len(s.pending) > 0 {
 			s.sortPending()
 			return nil
@@ -339,9 +329,29 @@ func (s *stream) advance() error {
 	return nil
 }
 
+// match runs the matchers that mask selects (all of them: ^0, however
+// many there are) over one line, counts the
+// line when a filter skipped it as ambiguous, and notes the jail of each
+// new failure.
+func (s *stream) match(num int64, line []byte, mask uint64) {
+	for ji, m := range s.matchers {
+		if mask != ^uint64(0) && mask&(1<<ji) == 0 {
+			continue
+		}
+		n := len(s.pending)
+		var out Outcome
+		s.pending, out = m.Match(s.pending, num, line, s.tp)
+		if out == Ambiguous {
+			s.file.Ambiguous++
+		}
+		for range len(s.pending) - n {
+			s.jails = append(s.jails, ji)
+		}
+	}
+}
+
 // advanceRecords is advance for a record stream.
 func (s *stream) advanceRecords() error {
-	s.pending, s.jails, s.next = s.pending[:0], s.jails[:0], 0
 	for {
 		line, h, mask, ok := s.rec.Next()
 		if !ok {
@@ -353,16 +363,7 @@ func (s *stream) advanceRecords() error {
 			s.r.progress()
 		}
 		s.tp.Preset(h)
-		for ji, m := range s.matchers {
-			if mask&(1<<ji) == 0 {
-				continue
-			}
-			n := len(s.pending)
-			s.pending, _ = m.Match(s.pending, s.num, line, s.tp)
-			for range len(s.pending) - n {
-				s.jails = append(s.jails, ji)
-			}
-		}
+		s.match(s.num, line, mask)
 		s.tp.Preset(nil)
 		if len(s.pending) > 0 {
 			s.sortPending()
