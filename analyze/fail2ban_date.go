@@ -10,8 +10,8 @@ import (
 )
 
 // This file finds the date in a line for fail2ban-style filters: either
-// the way fail2ban's default templates do (the first timestamp TimeParser
-// knows, at the start of the line or after any non-word character; inside
+// the way fail2ban's default templates do (the templates of defaultPatterns,
+// at the start of the line or after any non-word character; inside
 // brackets only the date is cut, so "[]" stays for the regexes that expect
 // it), or with a filter's datepattern translated to a Go expression.
 
@@ -76,10 +76,6 @@ func defaultDates() *datePattern {
 		defaultPat = p
 	})
 	return defaultPat
-}
-
-func isF2BWord(c byte) bool {
-	return c == '_' || isDigit(c) || c|0x20 >= 'a' && c|0x20 <= 'z' || c >= 0x80
 }
 
 // datePattern is a translated datepattern: templates tried in order.
@@ -276,7 +272,6 @@ var datePatternCodes = map[string]string{
 }
 
 const (
-	wordClass  = `[\p{L}\p{N}_]`
 	nonWord    = `[^\p{L}\p{N}_]`
 	lineBegin  = `^(?:` + nonWord + `{0,2})?`
 	epochDigit = `[0-9]{10,11}`

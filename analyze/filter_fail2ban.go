@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"net/netip"
 	"regexp"
 	"strconv"
 	"strings"
@@ -335,8 +334,8 @@ func failureOf(g map[string]string) (Failure, bool) {
 	default:
 		return fl, false
 	}
-	if a, err := netip.ParseAddr(strings.Trim(id, "[]")); err == nil {
-		fl.Addr = a.Unmap()
+	if a, ok := ParseAddr([]byte(strings.Trim(id, "[]"))); ok {
+		fl.Addr = a
 	} else {
 		fl.Host = id
 	}
