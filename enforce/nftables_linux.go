@@ -368,7 +368,7 @@ func (a *nftApply) run() error {
 	}
 	for _, name := range sortedKeys(a.remake) {
 		a.n.c.DelSet(a.n.sets[name])
-		a.setup("delete set inet "+nftTable+" "+name)
+		a.setup("delete set inet " + nftTable + " " + name)
 	}
 	a.step = "create set"
 	for _, j := range a.p.jails {
@@ -384,7 +384,7 @@ func (a *nftApply) run() error {
 					return err
 				}
 				a.shards[name] = s
-				a.setup("create set inet "+nftTable+" "+name)
+				a.setup("create set inet " + nftTable + " " + name)
 			}
 		}
 	}
@@ -416,12 +416,12 @@ func (a *nftApply) run() error {
 	}
 	for _, name := range a.retire {
 		a.n.c.DelSet(a.n.sets[name])
-		a.setup("delete set inet "+nftTable+" "+name)
+		a.setup("delete set inet " + nftTable + " " + name)
 	}
 	for _, name := range sortedKeys(a.n.chains) {
 		if _, wanted := a.chains[name]; !wanted && strings.HasPrefix(name, prefix) {
 			a.n.c.DelChain(a.n.chains[name])
-			a.setup("delete chain inet "+nftTable+" "+name)
+			a.setup("delete chain inet " + nftTable + " " + name)
 		}
 	}
 	a.step = "commit"
@@ -435,7 +435,7 @@ func (a *nftApply) structure() {
 	a.table = a.n.table
 	if a.table == nil {
 		a.table = c.AddTable(&nftables.Table{Family: nftables.TableFamilyINet, Name: nftTable})
-		a.setup("create table inet "+nftTable)
+		a.setup("create table inet " + nftTable)
 	}
 	a.chains = map[string]*nftables.Chain{}
 	input := a.n.chains[nftChain]
@@ -445,7 +445,7 @@ func (a *nftApply) structure() {
 			Name: nftChain, Table: a.table, Type: nftables.ChainTypeFilter,
 			Hooknum: nftables.ChainHookInput, Priority: nftables.ChainPriorityRef(-1), Policy: &policy,
 		})
-		a.setup("create chain inet "+nftTable+" "+nftChain)
+		a.setup("create chain inet " + nftTable + " " + nftChain)
 	}
 	a.chains[nftChain] = input
 	for _, j := range a.p.jails {
@@ -453,7 +453,7 @@ func (a *nftApply) structure() {
 		ch := a.n.chains[name]
 		if ch == nil {
 			ch = c.AddChain(&nftables.Chain{Name: name, Table: a.table})
-			a.setup("create chain inet "+nftTable+" "+name)
+			a.setup("create chain inet " + nftTable + " " + name)
 		}
 		a.chains[name] = ch
 	}
