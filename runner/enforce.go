@@ -19,6 +19,8 @@ func ActiveBans(db *state.DB, now time.Time) ([]state.Ban, error) {
 	var active []state.Ban
 	err := db.View(func(tx *state.Tx) error {
 		bans, err := tx.Bans()
+		// In place: 100,000 bans are not copied twice.
+		active = bans[:0]
 		for _, b := range bans {
 			if b.ActiveAt(now) {
 				active = append(active, b)
