@@ -54,6 +54,13 @@ type ledger struct {
 	// offense tracks written go stale.
 	cfg  *config.Config
 	pols map[string]*analyze.Policy
+	// last is the track read last from the state (nil: none there), for
+	// countOffense after offense: one lookup per ban, not two.
+	last struct {
+		k  trackKey
+		tr *analyze.Track
+		ok bool
+	}
 }
 
 // expiry returns when a track of jail goes stale under the jail's
@@ -202,6 +209,7 @@ func (l *ledger) lift(b state.Ban, byHand bool) error {
 		}
 	}
 	if byHand && l.write {
+		l.last.ok = false // the track may change here
 		now := l.now.UnixNano()
 		if tr, err := l.tx.Track(b.Jail, b.Prefix); err != nil {
 			return err
@@ -258,10 +266,15 @@ func (l *ledger) countOffense(b state.Ban) error {
 	k := trackKey{b.Jail, b.Prefix}
 	tr, pending := l.pending[k]
 	if !pending {
-		var err error
-		if tr, err = l.tx.Track(b.Jail, b.Prefix); err != nil {
-			return err
+		if l.last.ok && l.last.k == k {
+			tr = l.last.tr // offense read it just now
+		} else {
+			var err error
+			if tr, err = l.tx.Track(b.Jail, b.Prefix); err != nil {
+				return err
+			}
 		}
+		l.last.ok = false
 		u := state.TrackUpdate{Jail: b.Jail, Key: b.Prefix, Track: tr, New: tr == nil} // Expires: at flush
 		if tr == nil {
 			tr = &analyze.Track{}
@@ -284,10 +297,19 @@ func (l *ledger) countOffense(b state.Ban) error {
 // track returns the track of jail and prefix, this transaction's
 // pending one first, a new one when there is none.
 func (l *ledger) track(jail string, p netip.Prefix) (*analyze.Track, error) {
-	if tr, ok := l.pending[trackKey{jail, p}]; ok {
+	k := trackKey{jail, p}
+	if tr, ok := l.pending[k]; ok {
 		return tr, nil
 	}
-	return track(l.tx, jail, p)
+	tr, err := l.tx.Track(jail, p)
+	if err != nil {
+		return nil, err
+	}
+	l.last.k, l.last.tr, l.last.ok = k, tr, true
+	if tr == nil {
+		tr = &analyze.Track{}
+	}
+	return tr, nil
 }
 
 // BanOptions say what a ban by hand bans.
