@@ -668,16 +668,19 @@ func (t *nftTxn) emit() {
 	}
 }
 
-// commit sends what is queued as one transaction.
+// commit sends what is queued as one transaction. The library sends
+// nothing when nothing is queued; queued only counts what was sent (a
+// message queued unseen would make the generation move by more than
+// sent, and the Apply leave no mark: never a change lost).
 func (t *nftTxn) commit() error {
-	if !t.queued {
-		return nil
-	}
+	queued := t.queued
 	t.queued = false
 	if err := t.c.Flush(); err != nil {
 		return err
 	}
-	t.sent++
+	if queued {
+		t.sent++
+	}
 	return nil
 }
 
