@@ -104,7 +104,7 @@ func firewallStep(ctx context.Context, db *state.DB, o Options, res *Result) {
 		}
 	}
 	if res.mark != nil {
-		jails := slices.Sorted(maps.Keys(res.ActiveCount))
+		jails := slices.Values(slices.Sorted(maps.Keys(res.ActiveCount)))
 		if c, ok := o.Firewall.(enforce.Checker); ok {
 			if same, err := c.Check(ctx, jailSpecsOf(o.Config, jails), *res.mark); err == nil && same {
 				res.Firewall, res.FirewallChecked = &enforce.Diff{}, true

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"iter"
 	"maps"
 	"math"
 	"net/netip"
@@ -556,12 +557,13 @@ func (r *run) finish() error {
 
 // quiet reports whether this run may leave the bans held unread: it
 // decided none, it takes no part in a fleet (whose exchange reads and
-// writes bans after it), the firewall step is a plan of backend none or
-// nothing,
-// and the state's ban summary says that no ban was written, ended or
-// started since it was made, under the same guard, and that none of the
-// active bans is refused (a refusal is reported at every run). It then
-// fills Result.ActiveCount from the summary.
+// writes bans after it), the state's ban summary says that no ban was
+// written, ended or started since it was made, under the same guard,
+// and that none of the active bans is refused (a refusal is reported at
+// every run), and, with a kernel backend, the summary holds the mark of
+// the backend's last apply and no full comparison is due (the firewall
+// step then checks the kernel against it). It then fills
+// Result.ActiveCount from the summary.
 func (r *run) quiet() (bool, error) {
 	if len(r.decided) > 0 || r.o.DryRun || r.o.Config.Fleet.Enabled() {
 		return false, nil
@@ -740,22 +742,24 @@ func Desired(bans []state.Ban) []enforce.Ban {
 // jail that holds a ban but is no longer configured (its bans stay
 // enforced on every port until they end).
 func JailSpecs(cfg *config.Config, bans []state.Ban) []enforce.JailSpec {
-	names := make([]string, len(bans))
-	for i, b := range bans {
-		names[i] = b.Jail
-	}
-	return jailSpecsOf(cfg, names)
+	return jailSpecsOf(cfg, func(yield func(string) bool) {
+		for _, b := range bans {
+			if !yield(b.Jail) {
+				return
+			}
+		}
+	})
 }
 
-// jailSpecsOf is JailSpecs for bans of the named jails.
-func jailSpecsOf(cfg *config.Config, jails []string) []enforce.JailSpec {
+// jailSpecsOf is JailSpecs for bans of the jails named.
+func jailSpecsOf(cfg *config.Config, jails iter.Seq[string]) []enforce.JailSpec {
 	seen := map[string]bool{}
 	var out []enforce.JailSpec
 	for _, j := range cfg.Jails {
 		seen[j.Name] = true
 		out = append(out, enforce.JailSpec{Name: j.Name, Protocol: j.Protocol, Ports: j.PortSpec()})
 	}
-	for _, name := range jails {
+	for name := range jails {
 		if !seen[name] {
 			seen[name] = true
 			out = append(out, enforce.JailSpec{Name: name, Protocol: "all"})
