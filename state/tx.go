@@ -19,6 +19,8 @@ type Tx struct {
 	path string
 	// summaryGone: the ban summary was deleted in this transaction.
 	summaryGone bool
+	// shards: the track shards read in this transaction, per jail.
+	shards map[string]*jailShards
 }
 
 // Ban is a ban logjail holds.
