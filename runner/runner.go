@@ -125,10 +125,8 @@ type run struct {
 	clocks map[string]time.Time
 	tx     *state.Tx
 	res    *Result
-	// tracks finds an entry's number in blocks, by jail and network;
-	// neither key nor value holds a pointer, so that the garbage
-	// collector skips the map (a million entries in a flood).
-	tracks   map[string]map[netKey]int32
+	// tracks finds an entry's number in blocks, by jail and network.
+	tracks   map[string]*entryTable
 	blocks   [][]trackEntry // the entries in the order first met (log time, mostly)
 	entries  int32
 	times    []int64 // room for new tracks' failure times
@@ -220,7 +218,7 @@ func (e stateError) Unwrap() error { return e.err }
 func Run(ctx context.Context, db *state.DB, o Options) (*Result, error) {
 	res := &Result{Now: o.Now, Jails: map[string]*JailStats{}}
 	work := func(tx *state.Tx) error {
-		r := &run{ctx: ctx, o: o, tx: tx, res: res, tracks: map[string]map[netKey]int32{}, clocks: map[string]time.Time{}, counts: map[countKey]int{}}
+		r := &run{ctx: ctx, o: o, tx: tx, res: res, tracks: map[string]*entryTable{}, clocks: map[string]time.Time{}, counts: map[countKey]int{}}
 		for _, j := range o.Config.Enabled() {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -333,7 +331,7 @@ func (r *run) failure(j *config.Jail, pol *analyze.Policy, f *analyze.Failure) e
 const (
 	blockSize = 1024
 	timesSize = 8192
-	timesCap  = 8
+	timesCap  = 2
 )
 
 // netKey is a network as a map key without pointers: its address's 16
@@ -354,11 +352,14 @@ func netKeyOf(p netip.Prefix) netKey {
 func (r *run) track(k trackKey) (*trackEntry, error) {
 	m := r.tracks[k.jail]
 	if m == nil {
-		m = map[netKey]int32{}
+		m = &entryTable{}
 		r.tracks[k.jail] = m
 	}
+	m.grow()
 	nk := netKeyOf(k.key)
-	if n, ok := m[nk]; ok {
+	slot := m.slot(nk)
+	if slot.full {
+		n := slot.n
 		return &r.blocks[n/blockSize][n%blockSize], nil
 	}
 	if r.entries == math.MaxInt32 {
@@ -384,7 +385,8 @@ func (r *run) track(k trackKey) (*trackEntry, error) {
 		r.times = r.times[:n+timesCap]
 		e.tr.Failures, e.fresh = r.times[n:n:n+timesCap], true
 	}
-	m[nk] = r.entries
+	*slot = entrySlot{key: nk, n: r.entries, full: true}
+	m.used++
 	r.entries++
 	return e, nil
 }

@@ -337,3 +337,72 @@ func (tx *Tx) shardError(k []byte, err error) error {
 	}
 	return corrupt(tx.path, fmt.Errorf("track shard %q: %w", k, err))
 }
+
+// updateOrder is an update's place in key order: its jail's rank by name,
+// its track key, its place among the updates (i).
+type updateOrder struct {
+	hi, lo    uint64
+	bits, is4 uint8
+	jail      uint16
+	i         uint32
+}
+
+func (o *updateOrder) id() trackID { return trackID{o.hi, o.lo, o.bits, o.is4} }
+
+// sortOrder sorts updates by jail, key and place: a radix sort on the
+// bytes that differ between them (a flood of IPv4 addresses differs in
+// four), stable, from the place up; a comparison sort of a million
+// updates was a tenth of such a run.
+func sortOrder(o []updateOrder) {
+	if len(o) < 256 {
+		slices.SortFunc(o, func(a, b updateOrder) int {
+			if a.jail != b.jail {
+				return cmp.Compare(a.jail, b.jail)
+			}
+			if c := compareID(a.id(), b.id()); c != 0 {
+				return c
+			}
+			return cmp.Compare(a.i, b.i)
+		})
+		return
+	}
+	// The sort key's words, least significant first; o is in place
+	// order already (i ascending), which each stable pass keeps.
+	words := []func(*updateOrder) uint64{
+		func(u *updateOrder) uint64 { return uint64(u.bits)<<8 | uint64(u.is4) },
+		func(u *updateOrder) uint64 { return u.lo },
+		func(u *updateOrder) uint64 { return u.hi },
+		func(u *updateOrder) uint64 { return uint64(u.jail) },
+	}
+	tmp := make([]updateOrder, len(o))
+	src, dst := o, tmp
+	for _, word := range words {
+		and, or := ^uint64(0), uint64(0)
+		for i := range src {
+			v := word(&src[i])
+			and, or = and&v, or|v
+		}
+		for shift := uint(0); shift < 64; shift += 8 {
+			if (and^or)>>shift&0xff == 0 {
+				continue // a byte all share
+			}
+			var count [256]int
+			for i := range src {
+				count[word(&src[i])>>shift&0xff]++
+			}
+			sum := 0
+			for b := range count {
+				count[b], sum = sum, sum+count[b]
+			}
+			for i := range src {
+				b := word(&src[i]) >> shift & 0xff
+				dst[count[b]] = src[i]
+				count[b]++
+			}
+			src, dst = dst, src
+		}
+	}
+	if &src[0] != &o[0] {
+		copy(o, src)
+	}
+}

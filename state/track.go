@@ -2,14 +2,12 @@ package state
 
 import (
 	"bytes"
-	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
 	"net/netip"
 	"slices"
-	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -206,23 +204,6 @@ func (tx *Tx) DeleteTrack(jail string, key netip.Prefix) error {
 	return tx.PutTracks([]TrackUpdate{{Jail: jail, Key: key}})
 }
 
-// updateOrder is an update's place in key order.
-type updateOrder struct {
-	jail string
-	id   trackID
-	i    int
-}
-
-func compareOrder(a, b updateOrder) int {
-	if a.jail != b.jail {
-		return strings.Compare(a.jail, b.jail)
-	}
-	if c := compareID(a.id, b.id); c != 0 {
-		return c
-	}
-	return cmp.Compare(a.i, b.i)
-}
-
 // PutTracks writes and deletes tracks. Each shard they fall in is read
 // once and written once, in key order (bbolt keeps a bucket's pages as
 // sorted slices that it splits only at commit: keys put in random order
@@ -235,6 +216,9 @@ func (tx *Tx) PutTracks(us []TrackUpdate) error {
 	tb, ib := tx.bucket(bucketTracks), tx.bucket(bucketExpiry)
 	if tb == nil || ib == nil || !tx.tx.Writable() {
 		return fmt.Errorf("%w: %s", ErrReadOnly, tx.path)
+	}
+	if len(us) > math.MaxUint32 {
+		return fmt.Errorf("state %s: %d tracks in one write", tx.path, len(us))
 	}
 	// Pages filled to 90% rather than bbolt's 50%: keys in order fill
 	// one page after the other, and half-empty pages would double the
@@ -250,27 +234,46 @@ func (tx *Tx) PutTracks(us []TrackUpdate) error {
 			size += 1 + 5*binary.MaxVarintLen64 + binary.MaxVarintLen64*len(tr.Failures)
 		}
 	}
-	arena := make([]byte, 0, size)
-	vals := make([][]byte, len(us))
+	w := shardWriter{tx: tx, tb: tb, us: us, arena: make([]byte, 0, size), ends: make([]int, len(us))}
+	var jails []string
+	jailOf := map[string]uint16{}
 	order := make([]updateOrder, len(us))
 	for i := range us {
 		u := &us[i]
-		order[i] = updateOrder{u.Jail, idOf(u.Key), i}
-		if u.Track != nil {
-			start := len(arena)
-			arena = appendTrack(arena, u.Track, u.Expires)
-			vals[i] = arena[start:len(arena):len(arena)]
+		j, ok := jailOf[u.Jail]
+		if !ok {
+			if len(jails) > math.MaxUint16 {
+				return fmt.Errorf("state %s: more than %d jails", tx.path, math.MaxUint16)
+			}
+			j = uint16(len(jails))
+			jailOf[u.Jail] = j
+			jails = append(jails, u.Jail)
 		}
+		id := idOf(u.Key)
+		order[i] = updateOrder{id.hi, id.lo, id.bits, id.is4, j, uint32(i)}
+		if u.Track != nil {
+			w.arena = appendTrack(w.arena, u.Track, u.Expires)
+		}
+		w.ends[i] = len(w.arena)
 	}
-	slices.SortFunc(order, compareOrder)
-	w := shardWriter{tx: tx, tb: tb}
+	// Jails by name, so that the shards go in key order.
+	rank := make([]uint16, len(jails))
+	byName := slices.Clone(jails)
+	slices.Sort(byName)
+	for r, name := range byName {
+		rank[jailOf[name]] = uint16(r)
+	}
+	for i := range order {
+		order[i].jail = rank[order[i].jail]
+	}
+	sortOrder(order)
 	for start := 0; start < len(order); {
-		jail := order[start].jail
+		jail := byName[order[start].jail]
 		end := start + 1
-		for end < len(order) && order[end].jail == jail {
+		for end < len(order) && order[end].jail == order[start].jail {
 			end++
 		}
-		err := w.putJail(jail, us, vals, order[start:end])
+		err := w.putJail(jail, order[start:end])
 		delete(tx.shards, jail) // the shards read are rewritten
 		if err != nil {
 			return err
@@ -282,50 +285,71 @@ func (tx *Tx) PutTracks(us []TrackUpdate) error {
 
 // shardWriter writes shards and gathers their index changes.
 type shardWriter struct {
-	tx             *Tx
-	tb             *bolt.Bucket
+	tx *Tx
+	tb *bolt.Bucket
+	// us are the updates, their tracks encoded in arena, update i's
+	// ending at ends[i] (starting at the end of i-1's).
+	us             []TrackUpdate
+	arena          []byte
+	ends           []int
 	entries        []shardEntry
 	idxDel, idxPut [][]byte
 }
 
+// val returns the encoding of update i's track.
+func (w *shardWriter) val(i uint32) []byte {
+	start := 0
+	if i > 0 {
+		start = w.ends[i-1]
+	}
+	return w.arena[start:w.ends[i]:w.ends[i]]
+}
+
 // putJail merges the updates of one jail (ord, in key order) into the
 // shards they fall in.
-func (w *shardWriter) putJail(jail string, us []TrackUpdate, vals [][]byte, ord []updateOrder) error {
+func (w *shardWriter) putJail(jail string, ord []updateOrder) error {
 	for i := 0; i < len(ord); {
-		sh, err := w.tx.shardOf(jail, ord[i].id)
+		id := ord[i].id()
+		sh, err := w.tx.shardOf(jail, id)
 		if err != nil {
 			return err
 		}
 		j := i + 1
-		for j < len(ord) && (sh == nil || sh.covers(ord[j].id)) {
+		for j < len(ord) && (sh == nil || sh.covers(ord[j].id())) {
 			j++
 		}
-		es := w.entries[:0]
-		a := 0 // the next of sh's tracks
-		for k := i; k < j; k++ {
-			o := ord[k]
-			if k+1 < j && ord[k+1].id == o.id {
-				continue // a later update of the same key
+		// Counted first, then written: a shard of a million new
+		// tracks (the first write of a flood) is cut into pieces as
+		// they come, never held whole.
+		merge := func(emit func(shardEntry)) {
+			a := 0 // the next of sh's tracks
+			for k := i; k < j; k++ {
+				o := &ord[k]
+				id := o.id()
+				if k+1 < j && ord[k+1].id() == id {
+					continue // a later update of the same key
+				}
+				if sh != nil {
+					for ; a < len(sh.ids) && compareID(sh.ids[a], id) < 0; a++ {
+						emit(shardEntry{sh.ids[a], sh.exps[a], sh.vals[a]})
+					}
+					if a < len(sh.ids) && sh.ids[a] == id {
+						a++
+					}
+				}
+				if u := &w.us[o.i]; u.Track != nil {
+					emit(shardEntry{id, u.Expires, w.val(o.i)})
+				}
 			}
 			if sh != nil {
-				for ; a < len(sh.ids) && compareID(sh.ids[a], o.id) < 0; a++ {
-					es = append(es, shardEntry{sh.ids[a], sh.exps[a], sh.vals[a]})
-				}
-				if a < len(sh.ids) && sh.ids[a] == o.id {
-					a++
+				for ; a < len(sh.ids); a++ {
+					emit(shardEntry{sh.ids[a], sh.exps[a], sh.vals[a]})
 				}
 			}
-			if u := &us[o.i]; u.Track != nil {
-				es = append(es, shardEntry{o.id, u.Expires, vals[o.i]})
-			}
 		}
-		if sh != nil {
-			for ; a < len(sh.ids); a++ {
-				es = append(es, shardEntry{sh.ids[a], sh.exps[a], sh.vals[a]})
-			}
-		}
-		w.entries = es
-		if err := w.write(jail, sh, es); err != nil {
+		n := 0
+		merge(func(shardEntry) { n++ })
+		if err := w.write(jail, sh, n, merge); err != nil {
 			return err
 		}
 		i = j
@@ -333,39 +357,57 @@ func (w *shardWriter) putJail(jail string, us []TrackUpdate, vals [][]byte, ord 
 	return nil
 }
 
-// write replaces shard sh (nil: none yet) with the tracks es: one shard,
-// or several of about shardFill when more than shardMax, or none.
-func (w *shardWriter) write(jail string, sh *shard, es []shardEntry) error {
+// write replaces shard sh (nil: none yet) with the n tracks merge gives:
+// one shard, or several of about shardFill when more than shardMax, or
+// none.
+func (w *shardWriter) write(jail string, sh *shard, n int, merge func(emit func(shardEntry))) error {
 	kept := false // sh's index entry stays
+	moved := true // sh's key goes: its tracks are gone or start below it
 	pieces := 1
-	if len(es) > shardMax {
-		pieces = (len(es) + shardFill() - 1) / shardFill()
+	if n > shardMax {
+		pieces = (n + shardFill() - 1) / shardFill()
 	}
-	size := (len(es) + pieces - 1) / max(pieces, 1)
-	for p := 0; p < len(es); p += size {
-		piece := es[p:min(p+size, len(es))]
+	size := (n + pieces - 1) / pieces
+	var err error
+	first := true
+	flush := func() {
+		piece := w.entries
+		w.entries = w.entries[:0]
+		if err != nil || len(piece) == 0 {
+			return
+		}
 		key := []byte(nil)
-		if p == 0 && sh != nil && compareID(piece[0].id, sh.start) >= 0 {
-			key = sh.key
+		if first && sh != nil && compareID(piece[0].id, sh.start) >= 0 {
+			key, moved = sh.key, false
 		} else {
 			// A new shard; or the jail's first, whose tracks now
 			// start below it: it moves to its first track.
 			key = shardKey(jail, piece[0].id)
 		}
 		val, least := encodeShard(piece)
-		if err := w.tb.Put(key, val); err != nil {
-			return fmt.Errorf("state %s: track shard %s: %w", w.tx.path, jail, err)
+		if err = w.tb.Put(key, val); err != nil {
+			err = fmt.Errorf("state %s: track shard %s: %w", w.tx.path, jail, err)
+			return
 		}
-		if p == 0 && sh != nil && bytes.Equal(key, sh.key) && least == sh.expires {
+		if first && sh != nil && !moved && least == sh.expires {
 			kept = true
 		} else {
 			w.idxPut = append(w.idxPut, expiryKey(key, least))
 		}
+		first = false
 	}
-	if sh == nil {
-		return nil
+	w.entries = w.entries[:0]
+	merge(func(e shardEntry) {
+		w.entries = append(w.entries, e)
+		if len(w.entries) == size {
+			flush()
+		}
+	})
+	flush()
+	if err != nil || sh == nil {
+		return err
 	}
-	if len(es) == 0 || compareID(es[0].id, sh.start) < 0 {
+	if moved {
 		if err := w.tb.Delete(sh.key); err != nil {
 			return fmt.Errorf("state %s: track shard %s: %w", w.tx.path, jail, err)
 		}
