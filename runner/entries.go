@@ -11,11 +11,17 @@ type entryTable struct {
 	used  int
 }
 
+// entrySlot is a netKey and an entry's number in 24 bytes (a netKey
+// alone takes 24).
 type entrySlot struct {
-	key  netKey
-	n    int32
-	full bool
+	hi, lo uint64
+	n      int32
+	bits   int16
+	is4    bool
+	full   bool
 }
+
+func (s *entrySlot) key() netKey { return netKey{s.hi, s.lo, s.bits, s.is4} }
 
 // slot returns k's slot: the one holding k (full), or the empty one where
 // it goes. The table must have room for one more (grow).
@@ -23,7 +29,7 @@ func (t *entryTable) slot(k netKey) *entrySlot {
 	mask := uint64(len(t.slots) - 1)
 	for i := k.hash() & mask; ; i = (i + 1) & mask {
 		s := &t.slots[i]
-		if !s.full || s.key == k {
+		if !s.full || s.hi == k.hi && s.lo == k.lo && s.bits == k.bits && s.is4 == k.is4 {
 			return s
 		}
 	}
@@ -38,7 +44,7 @@ func (t *entryTable) grow() {
 	t.slots = make([]entrySlot, max(1024, 2*len(old)))
 	for i := range old {
 		if old[i].full {
-			*t.slot(old[i].key) = old[i]
+			*t.slot(old[i].key()) = old[i]
 		}
 	}
 }

@@ -385,7 +385,7 @@ func (r *run) track(k trackKey) (*trackEntry, error) {
 		r.times = r.times[:n+timesCap]
 		e.tr.Failures, e.fresh = r.times[n:n:n+timesCap], true
 	}
-	*slot = entrySlot{key: nk, n: r.entries, full: true}
+	*slot = entrySlot{hi: nk.hi, lo: nk.lo, n: r.entries, bits: nk.bits, is4: nk.is4, full: true}
 	m.used++
 	r.entries++
 	return e, nil
@@ -514,22 +514,25 @@ func (r *run) finish() error {
 			return err
 		}
 	}
-	// In the order met: their expiries come nearly sorted, as the
-	// index wants them.
-	updates := make([]state.TrackUpdate, 0, r.entries)
-	for _, b := range r.blocks {
-		for i := range b {
-			e := &b[i]
-			u := state.TrackUpdate{Jail: e.key.jail, Key: e.key.key, New: e.fresh}
-			if stale, exp := r.judge(e.key.jail, &e.tr); !stale {
-				u.Track, u.Expires = &e.tr, exp
-			} else if e.fresh {
-				continue // nothing to keep, nothing to delete
+	// In the order met: the order of the tracks in memory.
+	updates := func(yield func(*state.TrackUpdate) bool) {
+		var u state.TrackUpdate // one for all: PutTrackSeq keeps none
+		for _, b := range r.blocks {
+			for i := range b {
+				e := &b[i]
+				u = state.TrackUpdate{Jail: e.key.jail, Key: e.key.key, New: e.fresh}
+				if stale, exp := r.judge(e.key.jail, &e.tr); !stale {
+					u.Track, u.Expires = &e.tr, exp
+				} else if e.fresh {
+					continue // nothing to keep, nothing to delete
+				}
+				if !yield(&u) {
+					return
+				}
 			}
-			updates = append(updates, u)
 		}
 	}
-	if err := r.tx.PutTracks(updates); err != nil {
+	if err := r.tx.PutTrackSeq(int(r.entries), updates); err != nil {
 		return err
 	}
 	for jail, t := range r.clocks {

@@ -215,7 +215,7 @@ func encodeShard(es []shardEntry) ([]byte, int64) {
 	size := 1 + 2*binary.MaxVarintLen64
 	least := int64(math.MaxInt64)
 	for i := range es {
-		size += 2 + 16 + binary.MaxVarintLen32 + len(es[i].val)
+		size += 2 + 16 - 12*int(es[i].id.is4) + binary.MaxVarintLen32 + len(es[i].val)
 		least = min(least, es[i].exp)
 	}
 	b := make([]byte, 0, size)
@@ -338,48 +338,53 @@ func (tx *Tx) shardError(k []byte, err error) error {
 	return corrupt(tx.path, fmt.Errorf("track shard %q: %w", k, err))
 }
 
-// updateOrder is an update's place in key order: its jail's rank by name,
-// its track key, its place among the updates (i).
+// updateOrder is an update in a form quick to sort by jail and key: its
+// jail's rank by name, its track key, and its track's encoding in the
+// writer's arena (len 0: deleted). Everything a shard's merge needs is
+// here: in key order, a look at the update itself would be a cache miss.
 type updateOrder struct {
 	hi, lo    uint64
 	bits, is4 uint8
 	jail      uint16
-	i         uint32
+	off, len  uint32
 }
 
 func (o *updateOrder) id() trackID { return trackID{o.hi, o.lo, o.bits, o.is4} }
 
-// sortOrder sorts updates by jail, key and place: a radix sort on the
-// bytes that differ between them (a flood of IPv4 addresses differs in
-// four), stable, from the place up; a comparison sort of a million
-// updates was a tenth of such a run.
+// sortWord returns the w-th word of o's sort key, least significant
+// first.
+func (o *updateOrder) sortWord(w int) uint64 {
+	switch w {
+	case 0:
+		return uint64(o.bits)<<8 | uint64(o.is4)
+	case 1:
+		return o.lo
+	case 2:
+		return o.hi
+	}
+	return uint64(o.jail)
+}
+
+// sortOrder sorts updates by jail and key, stably (of two updates of a
+// key, the later stays later): a radix sort on the bytes that differ
+// between them (a flood of IPv4 addresses differs in four); a comparison
+// sort of a million updates was a tenth of such a run.
 func sortOrder(o []updateOrder) {
 	if len(o) < 256 {
-		slices.SortFunc(o, func(a, b updateOrder) int {
+		slices.SortStableFunc(o, func(a, b updateOrder) int {
 			if a.jail != b.jail {
 				return cmp.Compare(a.jail, b.jail)
 			}
-			if c := compareID(a.id(), b.id()); c != 0 {
-				return c
-			}
-			return cmp.Compare(a.i, b.i)
+			return compareID(a.id(), b.id())
 		})
 		return
 	}
-	// The sort key's words, least significant first; o is in place
-	// order already (i ascending), which each stable pass keeps.
-	words := []func(*updateOrder) uint64{
-		func(u *updateOrder) uint64 { return uint64(u.bits)<<8 | uint64(u.is4) },
-		func(u *updateOrder) uint64 { return u.lo },
-		func(u *updateOrder) uint64 { return u.hi },
-		func(u *updateOrder) uint64 { return uint64(u.jail) },
-	}
 	tmp := make([]updateOrder, len(o))
 	src, dst := o, tmp
-	for _, word := range words {
+	for word := range 4 {
 		and, or := ^uint64(0), uint64(0)
 		for i := range src {
-			v := word(&src[i])
+			v := src[i].sortWord(word)
 			and, or = and&v, or|v
 		}
 		for shift := uint(0); shift < 64; shift += 8 {
@@ -388,14 +393,14 @@ func sortOrder(o []updateOrder) {
 			}
 			var count [256]int
 			for i := range src {
-				count[word(&src[i])>>shift&0xff]++
+				count[src[i].sortWord(word)>>shift&0xff]++
 			}
 			sum := 0
 			for b := range count {
 				count[b], sum = sum, sum+count[b]
 			}
 			for i := range src {
-				b := word(&src[i]) >> shift & 0xff
+				b := src[i].sortWord(word) >> shift & 0xff
 				dst[count[b]] = src[i]
 				count[b]++
 			}

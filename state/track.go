@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"iter"
 	"math"
 	"net/netip"
 	"slices"
@@ -213,48 +214,61 @@ func (tx *Tx) DeleteTrack(jail string, key netip.Prefix) error {
 // the updates and the shards they touch, not in the state's size. Of two
 // updates of one key, the later wins.
 func (tx *Tx) PutTracks(us []TrackUpdate) error {
+	return tx.PutTrackSeq(len(us), func(yield func(*TrackUpdate) bool) {
+		for i := range us {
+			if !yield(&us[i]) {
+				return
+			}
+		}
+	})
+}
+
+// PutTrackSeq is PutTracks of the updates seq yields, about n of them: a
+// run of a million new addresses need not hold a million updates as well
+// as its tracks. The updates are read once, in seq's order, and not kept.
+func (tx *Tx) PutTrackSeq(n int, seq iter.Seq[*TrackUpdate]) error {
 	tb, ib := tx.bucket(bucketTracks), tx.bucket(bucketExpiry)
 	if tb == nil || ib == nil || !tx.tx.Writable() {
 		return fmt.Errorf("%w: %s", ErrReadOnly, tx.path)
-	}
-	if len(us) > math.MaxUint32 {
-		return fmt.Errorf("state %s: %d tracks in one write", tx.path, len(us))
 	}
 	// Pages filled to 90% rather than bbolt's 50%: keys in order fill
 	// one page after the other, and half-empty pages would double the
 	// file and the bytes written.
 	tb.FillPercent, ib.FillPercent = 0.9, 0.9
-	// The tracks are encoded in the updates' own order, which is the
-	// order of the tracks in the caller's memory (a run's: the order
-	// met), into one buffer: in key order every track would be a cache
-	// miss or two, and one allocation each a million for a flood.
-	size := 0
-	for i := range us {
-		if tr := us[i].Track; tr != nil {
-			size += 1 + 5*binary.MaxVarintLen64 + binary.MaxVarintLen64*len(tr.Failures)
-		}
-	}
-	w := shardWriter{tx: tx, tb: tb, us: us, arena: make([]byte, 0, size), ends: make([]int, len(us))}
+	// The tracks are encoded in seq's order, which is the order of the
+	// tracks in the caller's memory (a run's: the order met), into one
+	// buffer: in key order every track would be a cache miss or two, and
+	// one allocation each a million for a flood.
+	w := shardWriter{tx: tx, tb: tb, arena: make([]byte, 0, 24*n)}
 	var jails []string
 	jailOf := map[string]uint16{}
-	order := make([]updateOrder, len(us))
-	for i := range us {
-		u := &us[i]
+	order := make([]updateOrder, 0, n)
+	var err error
+	for u := range seq {
 		j, ok := jailOf[u.Jail]
 		if !ok {
 			if len(jails) > math.MaxUint16 {
-				return fmt.Errorf("state %s: more than %d jails", tx.path, math.MaxUint16)
+				err = fmt.Errorf("state %s: more than %d jails", tx.path, math.MaxUint16)
+				break
 			}
 			j = uint16(len(jails))
 			jailOf[u.Jail] = j
 			jails = append(jails, u.Jail)
 		}
 		id := idOf(u.Key)
-		order[i] = updateOrder{id.hi, id.lo, id.bits, id.is4, j, uint32(i)}
+		o := updateOrder{hi: id.hi, lo: id.lo, bits: id.bits, is4: id.is4, jail: j, off: uint32(len(w.arena))}
 		if u.Track != nil {
 			w.arena = appendTrack(w.arena, u.Track, u.Expires)
+			if len(w.arena) > math.MaxUint32 {
+				err = fmt.Errorf("state %s: %d bytes of tracks in one write", tx.path, len(w.arena))
+				break
+			}
+			o.len = uint32(len(w.arena)) - o.off
 		}
-		w.ends[i] = len(w.arena)
+		order = append(order, o)
+	}
+	if err != nil {
+		return err
 	}
 	// Jails by name, so that the shards go in key order.
 	rank := make([]uint16, len(jails))
@@ -287,22 +301,17 @@ func (tx *Tx) PutTracks(us []TrackUpdate) error {
 type shardWriter struct {
 	tx *Tx
 	tb *bolt.Bucket
-	// us are the updates, their tracks encoded in arena, update i's
-	// ending at ends[i] (starting at the end of i-1's).
-	us             []TrackUpdate
+	// arena holds the updates' tracks, encoded (updateOrder.off).
 	arena          []byte
-	ends           []int
 	entries        []shardEntry
 	idxDel, idxPut [][]byte
 }
 
-// val returns the encoding of update i's track.
-func (w *shardWriter) val(i uint32) []byte {
-	start := 0
-	if i > 0 {
-		start = w.ends[i-1]
-	}
-	return w.arena[start:w.ends[i]:w.ends[i]]
+// entry returns the shard entry of an update that keeps its track.
+func (w *shardWriter) entry(o *updateOrder) shardEntry {
+	v := w.arena[o.off : o.off+o.len : o.off+o.len]
+	exp, _ := trackExpiry(v)
+	return shardEntry{o.id(), exp, v}
 }
 
 // putJail merges the updates of one jail (ord, in key order) into the
@@ -337,8 +346,8 @@ func (w *shardWriter) putJail(jail string, ord []updateOrder) error {
 						a++
 					}
 				}
-				if u := &w.us[o.i]; u.Track != nil {
-					emit(shardEntry{id, u.Expires, w.val(o.i)})
+				if o.len > 0 {
+					emit(w.entry(o))
 				}
 			}
 			if sh != nil {
