@@ -356,10 +356,12 @@ func (r *run) track(k trackKey) (*trackEntry, error) {
 		r.tracks[k.jail] = m
 	}
 	m.grow()
-	nk := netKeyOf(k.key)
-	slot := m.slot(nk)
-	if slot.full {
-		n := slot.n
+	h := netKeyOf(k.key).hash()
+	slot := m.slot(h, func(n int32) bool {
+		return r.blocks[n/blockSize][n%blockSize].key.key == k.key
+	})
+	if slot.n1 != 0 {
+		n := slot.n1 - 1
 		return &r.blocks[n/blockSize][n%blockSize], nil
 	}
 	if r.entries == math.MaxInt32 {
@@ -385,7 +387,7 @@ func (r *run) track(k trackKey) (*trackEntry, error) {
 		r.times = r.times[:n+timesCap]
 		e.tr.Failures, e.fresh = r.times[n:n:n+timesCap], true
 	}
-	*slot = entrySlot{hi: nk.hi, lo: nk.lo, n: r.entries, bits: nk.bits, is4: nk.is4, full: true}
+	*slot = entrySlot{hash: uint32(h >> 32), n1: uint32(r.entries) + 1}
 	m.used++
 	r.entries++
 	return e, nil

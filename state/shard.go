@@ -339,15 +339,21 @@ func (tx *Tx) shardError(k []byte, err error) error {
 }
 
 // updateOrder is an update in a form quick to sort by jail and key: its
-// jail's rank by name, its track key, and its track's encoding in the
-// writer's arena (len 0: deleted). Everything a shard's merge needs is
-// here: in key order, a look at the update itself would be a cache miss.
+// jail's rank by name, its track key, and its track's encoding (n bytes
+// of val; n 0: deleted; n inArena: val holds the offset and length of
+// the encoding in the writer's arena, little-endian). Everything a
+// shard's merge needs is here, moved by the sort: in key order, a look
+// anywhere else would be a cache miss per update.
 type updateOrder struct {
 	hi, lo    uint64
 	bits, is4 uint8
 	jail      uint16
-	off, len  uint32
+	n         uint8
+	val       [27]byte
 }
+
+// inArena is the updateOrder.n of a track encoded in the arena.
+const inArena = 0xff
 
 func (o *updateOrder) id() trackID { return trackID{o.hi, o.lo, o.bits, o.is4} }
 

@@ -236,10 +236,12 @@ func (tx *Tx) PutTrackSeq(n int, seq iter.Seq[*TrackUpdate]) error {
 	// file and the bytes written.
 	tb.FillPercent, ib.FillPercent = 0.9, 0.9
 	// The tracks are encoded in seq's order, which is the order of the
-	// tracks in the caller's memory (a run's: the order met), into one
-	// buffer: in key order every track would be a cache miss or two, and
-	// one allocation each a million for a flood.
-	w := shardWriter{tx: tx, tb: tb, arena: make([]byte, 0, 24*n)}
+	// tracks in the caller's memory (a run's: the order met), into their
+	// updateOrder (a window of one failure takes 23 bytes) or, when
+	// longer, one buffer: in key order every track would be a cache miss
+	// or two, and one allocation each a million for a flood.
+	w := shardWriter{tx: tx, tb: tb}
+	var scratch []byte
 	var jails []string
 	jailOf := map[string]uint16{}
 	order := make([]updateOrder, 0, n)
@@ -256,14 +258,21 @@ func (tx *Tx) PutTrackSeq(n int, seq iter.Seq[*TrackUpdate]) error {
 			jails = append(jails, u.Jail)
 		}
 		id := idOf(u.Key)
-		o := updateOrder{hi: id.hi, lo: id.lo, bits: id.bits, is4: id.is4, jail: j, off: uint32(len(w.arena))}
+		o := updateOrder{hi: id.hi, lo: id.lo, bits: id.bits, is4: id.is4, jail: j}
 		if u.Track != nil {
-			w.arena = appendTrack(w.arena, u.Track, u.Expires)
-			if len(w.arena) > math.MaxUint32 {
-				err = fmt.Errorf("state %s: %d bytes of tracks in one write", tx.path, len(w.arena))
-				break
+			scratch = appendTrack(scratch[:0], u.Track, u.Expires)
+			if len(scratch) <= len(o.val) {
+				o.n = uint8(copy(o.val[:], scratch))
+			} else {
+				if len(w.arena)+len(scratch) > math.MaxUint32 {
+					err = fmt.Errorf("state %s: %d bytes of tracks in one write", tx.path, len(w.arena))
+					break
+				}
+				o.n = inArena
+				binary.LittleEndian.PutUint32(o.val[:], uint32(len(w.arena)))
+				binary.LittleEndian.PutUint32(o.val[4:], uint32(len(scratch)))
+				w.arena = append(w.arena, scratch...)
 			}
-			o.len = uint32(len(w.arena)) - o.off
 		}
 		order = append(order, o)
 	}
@@ -301,7 +310,7 @@ func (tx *Tx) PutTrackSeq(n int, seq iter.Seq[*TrackUpdate]) error {
 type shardWriter struct {
 	tx *Tx
 	tb *bolt.Bucket
-	// arena holds the updates' tracks, encoded (updateOrder.off).
+	// arena holds the updates' tracks too long for their updateOrder.
 	arena          []byte
 	entries        []shardEntry
 	idxDel, idxPut [][]byte
@@ -309,7 +318,13 @@ type shardWriter struct {
 
 // entry returns the shard entry of an update that keeps its track.
 func (w *shardWriter) entry(o *updateOrder) shardEntry {
-	v := w.arena[o.off : o.off+o.len : o.off+o.len]
+	var v []byte
+	if o.n == inArena {
+		off, n := binary.LittleEndian.Uint32(o.val[:]), binary.LittleEndian.Uint32(o.val[4:])
+		v = w.arena[off : off+n : off+n]
+	} else {
+		v = o.val[:o.n:o.n]
+	}
 	exp, _ := trackExpiry(v)
 	return shardEntry{o.id(), exp, v}
 }
@@ -346,7 +361,7 @@ func (w *shardWriter) putJail(jail string, ord []updateOrder) error {
 						a++
 					}
 				}
-				if o.len > 0 {
+				if o.n > 0 {
 					emit(w.entry(o))
 				}
 			}
