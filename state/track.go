@@ -402,11 +402,16 @@ func (w *shardWriter) write(jail string, sh *shard, n int, merge func(emit func(
 		}
 		key := []byte(nil)
 		if first && sh != nil && compareID(piece[0].id, sh.start) >= 0 {
-			key, moved = sh.key, false
+			key = sh.key
 		} else {
 			// A new shard; or the jail's first, whose tracks now
 			// start below it: it moves to its first track.
 			key = shardKey(jail, piece[0].id)
+		}
+		if sh != nil && bytes.Equal(key, sh.key) {
+			// the first piece; or, when the first moved below
+			// it, the one starting at sh's own first track
+			moved = false
 		}
 		val, least := encodeShard(piece)
 		if err = w.tb.Put(key, val); err != nil {
