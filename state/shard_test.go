@@ -446,9 +446,11 @@ func TestMigrateSchema3(t *testing.T) {
 // naming the state file, by every reader, never a panic.
 func TestCorruptShard(t *testing.T) {
 	for name, damage := range map[string]func([]byte) []byte{
-		"truncated":    func(v []byte) []byte { return v[:len(v)-3] },
-		"format":       func(v []byte) []byte { v[0] = 9; return v },
-		"count":        func(v []byte) []byte { return append(v[:1:1], append(binary.AppendVarint(nil, 0), 0xff, 0xff, 0x03)...) },
+		"truncated": func(v []byte) []byte { return v[:len(v)-3] },
+		"format":    func(v []byte) []byte { v[0] = 9; return v },
+		"count": func(v []byte) []byte {
+			return append(v[:1:1], append(binary.AppendVarint(nil, 0), 0xff, 0xff, 0x03)...)
+		},
 		"trailing":     func(v []byte) []byte { return append(v, 1) },
 		"empty":        func([]byte) []byte { return nil },
 		"out of order": nil, // below
@@ -478,9 +480,11 @@ func TestCorruptShard(t *testing.T) {
 				t.Fatal(err)
 			}
 			for what, read := range map[string]func(tx *Tx) error{
-				"Track":        func(tx *Tx) error { _, err := tx.Track("sshd", addr4(1)); return err },
-				"ForEachTrack": func(tx *Tx) error { return tx.ForEachTrack(func(string, netip.Prefix, *analyze.Track) error { return nil }) },
-				"PutTracks":    func(tx *Tx) error { return tx.PutTrack("sshd", addr4(1), &analyze.Track{}) },
+				"Track": func(tx *Tx) error { _, err := tx.Track("sshd", addr4(1)); return err },
+				"ForEachTrack": func(tx *Tx) error {
+					return tx.ForEachTrack(func(string, netip.Prefix, *analyze.Track) error { return nil })
+				},
+				"PutTracks": func(tx *Tx) error { return tx.PutTrack("sshd", addr4(1), &analyze.Track{}) },
 				"PurgeTracks": func(tx *Tx) error {
 					_, err := tx.PurgeTracks(func(string) (time.Time, bool) { return t0, true }, func(string, *analyze.Track) (bool, int64) { return true, 0 })
 					return err
