@@ -1,5 +1,11 @@
 package runner
 
+import (
+	"fmt"
+	"math"
+	"slices"
+)
+
 // entryTable finds a jail's entries by network: open addressing with
 // linear probing over slots of 8 bytes, the top 32 bits of the key's
 // hash and the entry's number (the key itself is the entry's). One probe
@@ -73,4 +79,71 @@ func boolU64(b bool) uint64 {
 		return 1
 	}
 	return 0
+}
+
+// jailEntries finds a jail's entries.
+type jailEntries struct {
+	table entryTable
+	jail  uint16 // its name's number
+}
+
+// names numbers the jail and user names of a run's entries: an entry
+// keeps 2 or 4 bytes, not a string (16) or a slice of them (24).
+type names struct {
+	ids  map[string]uint32
+	list []string
+	last uint32 // the number + 1 of the name asked last
+}
+
+// id returns name's number.
+func (n *names) id(name string) (uint32, error) {
+	if n.last != 0 && n.list[n.last-1] == name {
+		return n.last - 1, nil // a flood tries one user name after the other
+	}
+	id, ok := n.ids[name]
+	if !ok {
+		if len(n.list) == math.MaxUint16 {
+			// user names are many, jails few; both come before this
+			return 0, fmt.Errorf("more than %d distinct jail and user names in one run", math.MaxUint16)
+		}
+		if n.ids == nil {
+			n.ids = map[string]uint32{}
+		}
+		id = uint32(len(n.list))
+		n.ids[name] = id
+		n.list = append(n.list, name)
+	}
+	n.last = id + 1
+	return id, nil
+}
+
+// addUser records a user name tried from e's address: maxUsers at most.
+func (r *run) addUser(e *trackEntry, name string) {
+	if e.user != 0 && r.names.list[e.user-1] == name {
+		return
+	}
+	id, err := r.names.id(name)
+	if err != nil {
+		return // names are a courtesy of the digest: this one goes
+	}
+	if e.user == 0 {
+		e.user = id + 1
+		return
+	}
+	more := r.moreUsers[e]
+	if 1+len(more) >= maxUsers || slices.Contains(more, name) {
+		return
+	}
+	if r.moreUsers == nil {
+		r.moreUsers = map[*trackEntry][]string{}
+	}
+	r.moreUsers[e] = append(more, name)
+}
+
+// users returns the user names tried from e's address, first first.
+func (r *run) users(e *trackEntry) []string {
+	if e.user == 0 {
+		return nil
+	}
+	return append([]string{r.names.list[e.user-1]}, r.moreUsers[e]...)
 }

@@ -9,7 +9,6 @@ import (
 	"maps"
 	"math"
 	"net/netip"
-	"slices"
 	"sort"
 	"time"
 
@@ -106,14 +105,18 @@ type trackKey struct {
 // trackEntry is a track this run counted failures in: it is written back.
 // Entries live in blocks (see run.track), their tracks inline: a flood of
 // a million new addresses makes a few hundred allocations here, not
-// three million objects for the garbage collector to trace.
+// three million objects for the garbage collector to trace. An entry
+// takes 96 bytes, its jail and user names numbers (run.names).
 type trackEntry struct {
-	key   trackKey
-	tr    analyze.Track
-	users []string
+	tr  analyze.Track
+	key netip.Prefix
 	// n counts the address's failures in this run; a network's
 	// (count_prefix6), the failures while it was banned.
-	n int
+	n int32
+	// user is the first user name tried (a names number + 1; 0: none);
+	// the others are in run.moreUsers.
+	user uint32
+	jail uint16 // a names number
 	// fresh: the state held no track for it.
 	fresh bool
 }
@@ -126,15 +129,18 @@ type run struct {
 	tx     *state.Tx
 	res    *Result
 	// tracks finds an entry's number in blocks, by jail and network.
-	tracks   map[string]*entryTable
-	blocks   [][]trackEntry // the entries in the order first met (log time, mostly)
-	entries  int32
-	times    []int64 // room for new tracks' failure times
-	files    []fileSave
-	journals []journalSave
-	decided  []state.Ban
-	buf      []analyze.Failure
-	pols     map[string]*analyze.Policy // by jail; nil for a jail gone
+	tracks map[string]*jailEntries
+	names  names
+	// moreUsers are the user names an entry met after its first.
+	moreUsers map[*trackEntry][]string
+	blocks    [][]trackEntry // the entries in the order first met (log time, mostly)
+	entries   int32
+	times     []int64 // room for new tracks' failure times
+	files     []fileSave
+	journals  []journalSave
+	decided   []state.Ban
+	buf       []analyze.Failure
+	pols      map[string]*analyze.Policy // by jail; nil for a jail gone
 	// refused caches the guard's answers (see guarded).
 	refused *guardCache
 	// counts are the run's failures per fleet bucket (share: failures).
@@ -218,7 +224,7 @@ func (e stateError) Unwrap() error { return e.err }
 func Run(ctx context.Context, db *state.DB, o Options) (*Result, error) {
 	res := &Result{Now: o.Now, Jails: map[string]*JailStats{}}
 	work := func(tx *state.Tx) error {
-		r := &run{ctx: ctx, o: o, tx: tx, res: res, tracks: map[string]*entryTable{}, clocks: map[string]time.Time{}, counts: map[countKey]int{}}
+		r := &run{ctx: ctx, o: o, tx: tx, res: res, tracks: map[string]*jailEntries{}, clocks: map[string]time.Time{}, counts: map[countKey]int{}}
 		for _, j := range o.Config.Enabled() {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -294,7 +300,7 @@ func (r *run) failure(j *config.Jail, pol *analyze.Policy, f *analyze.Failure) e
 			// Nothing counts while the network is banned: its addresses
 			// need no track (a rotation costs one entry, not one per
 			// address); the network counts the failure for the digest.
-			ne.n++
+			ne.n = min(ne.n+1, math.MaxInt32)
 			return nil
 		}
 	}
@@ -303,10 +309,10 @@ func (r *run) failure(j *config.Jail, pol *analyze.Policy, f *analyze.Failure) e
 	if err != nil {
 		return err
 	}
-	if f.User != "" && len(e.users) < maxUsers && !slices.Contains(e.users, f.User) {
-		e.users = append(e.users, f.User)
+	if f.User != "" {
+		r.addUser(e, f.User)
 	}
-	e.n++
+	e.n = min(e.n+1, math.MaxInt32)
 	if fl := &r.o.Config.Fleet; fl.Share == config.ShareFailures && fl.TakesPart(j.Name) {
 		r.counts[countKey{k, fleet.BucketOf(f.Time)}]++
 	}
@@ -314,12 +320,12 @@ func (r *run) failure(j *config.Jail, pol *analyze.Policy, f *analyze.Failure) e
 	if !ok {
 		return nil
 	}
-	users := e.users
-	if dec.Key != k.key {
-		users = nil // a network: its addresses' names are theirs
+	var users []string
+	if dec.Key == k.key {
+		users = r.users(e) // a network's: its addresses' names are theirs
 	}
 	b := state.Ban{Jail: j.Name, Prefix: dec.Key, Start: dec.Start, Until: dec.Until,
-		Offense: dec.Offense, Failures: dec.Failures, Users: append([]string(nil), users...)}
+		Offense: dec.Offense, Failures: dec.Failures, Users: users}
 	r.decided = append(r.decided, b)
 	r.res.Jails[j.Name].Bans++
 	return nil
@@ -350,15 +356,20 @@ func netKeyOf(p netip.Prefix) netKey {
 // track returns the entry of k, read from the state the first time. The
 // entry stays where it is for the run (blocks never move).
 func (r *run) track(k trackKey) (*trackEntry, error) {
-	m := r.tracks[k.jail]
-	if m == nil {
-		m = &entryTable{}
-		r.tracks[k.jail] = m
+	je := r.tracks[k.jail]
+	if je == nil {
+		id, err := r.names.id(k.jail)
+		if err != nil {
+			return nil, err
+		}
+		je = &jailEntries{jail: uint16(id)}
+		r.tracks[k.jail] = je
 	}
+	m := &je.table
 	m.grow()
 	h := netKeyOf(k.key).hash()
 	slot := m.slot(h, func(n int32) bool {
-		return r.blocks[n/blockSize][n%blockSize].key.key == k.key
+		return r.blocks[n/blockSize][n%blockSize].key == k.key
 	})
 	if slot.n1 != 0 {
 		n := slot.n1 - 1
@@ -375,7 +386,7 @@ func (r *run) track(k trackKey) (*trackEntry, error) {
 		r.blocks = append(r.blocks, make([]trackEntry, 0, blockSize))
 	}
 	b := &r.blocks[len(r.blocks)-1]
-	*b = append(*b, trackEntry{key: k})
+	*b = append(*b, trackEntry{key: k.key, jail: je.jail})
 	e := &(*b)[len(*b)-1]
 	if tr != nil {
 		e.tr = *tr
@@ -522,8 +533,9 @@ func (r *run) finish() error {
 		for _, b := range r.blocks {
 			for i := range b {
 				e := &b[i]
-				u = state.TrackUpdate{Jail: e.key.jail, Key: e.key.key, New: e.fresh}
-				if stale, exp := r.judge(e.key.jail, &e.tr); !stale {
+				jail := r.names.list[e.jail]
+				u = state.TrackUpdate{Jail: jail, Key: e.key, New: e.fresh}
+				if stale, exp := r.judge(jail, &e.tr); !stale {
 					u.Track, u.Expires = &e.tr, exp
 				} else if e.fresh {
 					continue // nothing to keep, nothing to delete
@@ -620,11 +632,12 @@ func (r *run) outbox(events bool) error {
 	for _, b := range r.blocks {
 		for i := range b {
 			e := &b[i]
-			counts[e.key.jail] += e.n
+			jail := r.names.list[e.jail]
+			counts[jail] += int(e.n)
 			if e.n == 0 {
 				continue
 			}
-			top = append(top, state.Offender{Jail: e.key.jail, Prefix: e.key.key, Failures: e.n, Users: e.users})
+			top = append(top, state.Offender{Jail: jail, Prefix: e.key, Failures: int(e.n), Users: r.users(e)})
 		}
 	}
 	if len(counts) > 0 {
