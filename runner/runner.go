@@ -9,6 +9,7 @@ import (
 	"maps"
 	"math"
 	"net/netip"
+	"slices"
 	"sort"
 	"time"
 
@@ -628,7 +629,18 @@ func (r *run) outbox(events bool) error {
 	}
 	now := r.o.Now
 	counts := map[string]int{}
-	var top []state.Offender
+	// The busiest maxOffenders, kept in order as the entries go by: a
+	// flood's million entries are neither copied nor sorted.
+	before := func(a, b *state.Offender) bool {
+		if a.Failures != b.Failures {
+			return a.Failures > b.Failures
+		}
+		if a.Jail != b.Jail {
+			return a.Jail < b.Jail
+		}
+		return a.Prefix.Addr().Less(b.Prefix.Addr())
+	}
+	top := make([]state.Offender, 0, maxOffenders+1)
 	for _, b := range r.blocks {
 		for i := range b {
 			e := &b[i]
@@ -637,23 +649,17 @@ func (r *run) outbox(events bool) error {
 			if e.n == 0 {
 				continue
 			}
-			top = append(top, state.Offender{Jail: jail, Prefix: e.key, Failures: int(e.n), Users: r.users(e)})
+			o := state.Offender{Jail: jail, Prefix: e.key, Failures: int(e.n)}
+			if len(top) == maxOffenders && !before(&o, &top[len(top)-1]) {
+				continue
+			}
+			o.Users = r.users(e)
+			at := sort.Search(len(top), func(i int) bool { return before(&o, &top[i]) })
+			top = slices.Insert(top, at, o)
+			top = top[:min(len(top), maxOffenders)]
 		}
 	}
 	if len(counts) > 0 {
-		sort.Slice(top, func(i, j int) bool {
-			a, b := top[i], top[j]
-			if a.Failures != b.Failures {
-				return a.Failures > b.Failures
-			}
-			if a.Jail != b.Jail {
-				return a.Jail < b.Jail
-			}
-			return a.Prefix.Addr().Less(b.Prefix.Addr())
-		})
-		if len(top) > maxOffenders {
-			top = top[:maxOffenders]
-		}
 		if err := r.tx.AddEvent(&state.Event{Kind: state.EventFailures, Time: now, Counts: counts, Top: top}); err != nil {
 			return err
 		}
