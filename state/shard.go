@@ -240,7 +240,8 @@ func encodeShard(es []shardEntry) ([]byte, int64) {
 // jailShards are the shards of a jail a transaction has read, sorted by
 // start; none says that the jail has no shard.
 type jailShards struct {
-	read []*shard
+	read   []*shard
+	starts []trackID // read's starts, for a binary search that reads no shard
 	none bool
 }
 
@@ -260,7 +261,7 @@ func (tx *Tx) shardOf(jail string, id trackID) (*shard, error) {
 	if js.none {
 		return nil, nil
 	}
-	i, _ := slices.BinarySearchFunc(js.read, id, func(s *shard, id trackID) int { return compareID(s.start, id) })
+	i, _ := slices.BinarySearchFunc(js.starts, id, compareID)
 	// read[i-1] is the last starting at or before id; read[0] may hold
 	// keys below its start.
 	if i > 0 && js.read[i-1].covers(id) {
@@ -277,11 +278,12 @@ func (tx *Tx) shardOf(jail string, id trackID) (*shard, error) {
 		js.none = s == nil && err == nil
 		return s, err
 	}
-	j, found := slices.BinarySearchFunc(js.read, s.start, func(s *shard, id trackID) int { return compareID(s.start, id) })
+	j, found := slices.BinarySearchFunc(js.starts, s.start, compareID)
 	if found {
 		return js.read[j], nil
 	}
 	js.read = slices.Insert(js.read, j, s)
+	js.starts = slices.Insert(js.starts, j, s.start)
 	return s, nil
 }
 
