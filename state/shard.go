@@ -242,7 +242,7 @@ func encodeShard(es []shardEntry) ([]byte, int64) {
 type jailShards struct {
 	read   []*shard
 	starts []trackID // read's starts, for a binary search that reads no shard
-	none bool
+	none   bool
 }
 
 // shardOf returns the shard of jail whose range holds id, or nil when the
