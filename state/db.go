@@ -263,7 +263,13 @@ func (db *DB) Update(fn func(*Tx) error) error {
 		return fmt.Errorf("%w: %s", ErrReadOnly, db.path)
 	}
 	return catch(db.path, func() error {
-		return db.b.Update(func(tx *bolt.Tx) error { return fn(&Tx{tx: tx, path: db.path}) })
+		return db.b.Update(func(tx *bolt.Tx) error {
+			t := &Tx{tx: tx, path: db.path}
+			if err := fn(t); err != nil {
+				return err
+			}
+			return t.flushTracks() // PutTrack's, written at the end
+		})
 	})
 }
 

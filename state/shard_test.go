@@ -498,3 +498,95 @@ func TestCorruptShard(t *testing.T) {
 		})
 	}
 }
+
+// TestPendingTracks: PutTrack and DeleteTrack are kept until the next
+// write of many, purge, walk or commit, and read back meanwhile: every
+// reader sees them as if written at once, a batch written after them
+// wins, the caller's track is copied, and a read transaction refuses
+// them.
+func TestPendingTracks(t *testing.T) {
+	db, _ := openTemp(t)
+	a, b, c := addr4(1), addr4(2), addr4(3)
+	tr := func(f int64) *analyze.Track { return &analyze.Track{Failures: []int64{f}} }
+	err := db.Update(func(tx *Tx) error {
+		return tx.PutTracks([]TrackUpdate{{Jail: "sshd", Key: c, Track: tr(3), Expires: 3}})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	failures := func(tx *Tx, k netip.Prefix) []int64 {
+		got, err := tx.Track("sshd", k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got == nil {
+			return nil
+		}
+		return got.Failures
+	}
+	err = db.Update(func(tx *Tx) error {
+		mine := tr(1)
+		if err := tx.PutTrack("sshd", a, mine); err != nil {
+			return err
+		}
+		mine.Failures[0] = 99 // the caller's: not the state's
+		if got := failures(tx, a); !slices.Equal(got, []int64{1}) {
+			t.Errorf("pending track reads %v, want [1]", got)
+		}
+		got, _ := tx.Track("sshd", a)
+		got.Failures[0] = 98 // the reader's copy
+		if err := tx.DeleteTrack("sshd", c); err != nil {
+			return err
+		}
+		if got := failures(tx, c); got != nil {
+			t.Errorf("deleted track reads %v", got)
+		}
+		if err := tx.PutTrack("sshd", b, tr(2)); err != nil {
+			return err
+		}
+		n := 0
+		tx.ForEachTrack(func(string, netip.Prefix, *analyze.Track) error { n++; return nil })
+		if n != 2 {
+			t.Errorf("ForEachTrack: %d tracks, want 2 (a, b)", n)
+		}
+		// A batch after PutTrack wins.
+		if err := tx.PutTrack("sshd", b, tr(20)); err != nil {
+			return err
+		}
+		return tx.PutTracks([]TrackUpdate{{Jail: "sshd", Key: b, Track: tr(22), Expires: 22}})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *Tx) error {
+		if err := tx.PutTrack("sshd", c, tr(30)); err != nil {
+			return err
+		}
+		return nil // written at the commit
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.View(func(tx *Tx) error {
+		for k, want := range map[netip.Prefix][]int64{a: {1}, b: {22}, c: {30}} {
+			if got := failures(tx, k); !slices.Equal(got, want) {
+				t.Errorf("%s: %v, want %v", k, got, want)
+			}
+		}
+		if err := tx.PutTrack("sshd", a, tr(5)); !errors.Is(err, ErrReadOnly) {
+			t.Errorf("PutTrack in a read transaction: %v", err)
+		}
+		return nil
+	})
+	// Written with their index entries.
+	var n int
+	db.Update(func(tx *Tx) error {
+		var err error
+		n, err = tx.PurgeTracks(func(string) (time.Time, bool) { return t0, true },
+			func(string, *analyze.Track) (bool, int64) { return true, 0 })
+		return err
+	})
+	if n != 3 { // a and c due at once, b at 22 ns
+		t.Errorf("purge deleted %d, want 3", n)
+	}
+}

@@ -162,6 +162,9 @@ func splitExpiryKey(k []byte) (expires int64, shardKey []byte, ok bool) {
 
 // Track returns the track of key in jail, or nil.
 func (tx *Tx) Track(jail string, key netip.Prefix) (*analyze.Track, error) {
+	if n, ok := tx.at[pendingKey{jail, key}]; ok {
+		return cloneTrack(tx.pending[n].Track), nil
+	}
 	id := idOf(key)
 	sh, err := tx.shardOf(jail, id)
 	if err != nil || sh == nil {
@@ -195,14 +198,51 @@ type TrackUpdate struct {
 }
 
 // PutTrack saves a track, to be judged by the next purge (PutTracks
-// indexes it by its expiry instead).
+// indexes it by its expiry instead). The track is copied.
 func (tx *Tx) PutTrack(jail string, key netip.Prefix, tr *analyze.Track) error {
-	return tx.PutTracks([]TrackUpdate{{Jail: jail, Key: key, Track: tr, Expires: expiryNow}})
+	return tx.putPending(TrackUpdate{Jail: jail, Key: key, Track: cloneTrack(tr), Expires: expiryNow})
 }
 
 // DeleteTrack removes a track.
 func (tx *Tx) DeleteTrack(jail string, key netip.Prefix) error {
-	return tx.PutTracks([]TrackUpdate{{Jail: jail, Key: key}})
+	return tx.putPending(TrackUpdate{Jail: jail, Key: key})
+}
+
+// putPending keeps an update of one track until the next write of many:
+// written one at a time, each rewrote its shard (an unban of 10,000
+// addresses by hand: 40 us each, ten times one key per track).
+func (tx *Tx) putPending(u TrackUpdate) error {
+	if !tx.tx.Writable() {
+		return fmt.Errorf("%w: %s", ErrReadOnly, tx.path)
+	}
+	k := pendingKey{u.Jail, u.Key}
+	if n, ok := tx.at[k]; ok {
+		tx.pending[n] = u
+		return nil
+	}
+	if tx.at == nil {
+		tx.at = map[pendingKey]int{}
+	}
+	tx.at[k] = len(tx.pending)
+	tx.pending = append(tx.pending, u)
+	return nil
+}
+
+// flushTracks writes the pending updates.
+func (tx *Tx) flushTracks() error {
+	if len(tx.pending) == 0 {
+		return nil
+	}
+	return tx.PutTracks(nil)
+}
+
+func cloneTrack(tr *analyze.Track) *analyze.Track {
+	if tr == nil {
+		return nil
+	}
+	c := *tr
+	c.Failures = slices.Clone(tr.Failures)
+	return &c
 }
 
 // PutTracks writes and deletes tracks. Each shard they fall in is read
@@ -235,6 +275,21 @@ func (tx *Tx) PutTrackSeq(n int, seq iter.Seq[*TrackUpdate]) error {
 	// one page after the other, and half-empty pages would double the
 	// file and the bytes written.
 	tb.FillPercent, ib.FillPercent = 0.9, 0.9
+	if len(tx.pending) > 0 {
+		// PutTrack's first: seq's come later, and win
+		pending := tx.pending
+		tx.pending, tx.at = nil, nil
+		seq0 := seq
+		seq = func(yield func(*TrackUpdate) bool) {
+			for i := range pending {
+				if !yield(&pending[i]) {
+					return
+				}
+			}
+			seq0(yield)
+		}
+		n += len(pending)
+	}
 	// The tracks are encoded in seq's order, which is the order of the
 	// tracks in the caller's memory (a run's: the order met), into their
 	// updateOrder (a window of one failure takes 23 bytes) or, when
@@ -466,6 +521,9 @@ func (tx *Tx) writeIndex(ib *bolt.Bucket, del, put [][]byte) error {
 
 // ForEachTrack calls fn for every track (status), in key order.
 func (tx *Tx) ForEachTrack(fn func(jail string, key netip.Prefix, tr *analyze.Track) error) error {
+	if err := tx.flushTracks(); err != nil {
+		return err
+	}
 	b := tx.bucket(bucketTracks)
 	if b == nil {
 		return nil
@@ -507,6 +565,9 @@ type TrackJudge func(jail string, tr *analyze.Track) (stale bool, expires int64)
 // flood's windows purges them, a quiet run reads no track. It returns how
 // many tracks it deleted.
 func (tx *Tx) PurgeTracks(due func(jail string) (time.Time, bool), judge TrackJudge) (int, error) {
+	if err := tx.flushTracks(); err != nil {
+		return 0, err
+	}
 	tb, ib := tx.bucket(bucketTracks), tx.bucket(bucketExpiry)
 	if tb == nil || ib == nil {
 		return 0, nil
