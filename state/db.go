@@ -199,8 +199,11 @@ func (db *DB) init() error {
 		return nil
 	}
 	if db.readOnly {
-		if version == 0 {
-			return nil // empty: reads find nothing
+		if version == 0 || version >= 2 {
+			// empty: reads find nothing; 2 and 3 keep a track per
+			// key, which reads as a shard of one (decodeShard), and
+			// lack the ban summary (3), which no reader needs
+			return nil
 		}
 		return fmt.Errorf("state %s has schema version %d: a run (not a read-only command) migrates it to %d", db.path, version, SchemaVersion)
 	}

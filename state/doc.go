@@ -106,5 +106,6 @@
 // when opened for writing, in one transaction: its tracks (one key each)
 // are read and written back in shards with their index; a version 1
 // track, which has no expiry, is due at once, so the first run judges it.
-// A read-only open of such a file fails, saying that a run migrates it.
+// A read-only open (status, a dry run) of a file of 2 or 3 reads it as it
+// is: a track under its own key reads as a shard of one.
 package state

@@ -139,6 +139,17 @@ func decodeShard(key, v []byte) (*shard, error) {
 		return nil, fmt.Errorf("track shard key %q", key)
 	}
 	s := &shard{key: bytes.Clone(key), start: start}
+	if len(v) > 0 && (v[0] == trackFormat || v[0] == trackFormat1) {
+		// A track of schema 3 or before, under its own key: a file
+		// opened read-only is read as it is (the next run migrates
+		// it), each track a shard of one.
+		exp, err := trackExpiry(v)
+		if err != nil {
+			return nil, err
+		}
+		s.expires, s.ids, s.exps, s.vals = exp, []trackID{start}, []int64{exp}, [][]byte{v}
+		return s, nil
+	}
 	if len(v) == 0 || v[0] != shardFormat {
 		return nil, errShard
 	}
