@@ -528,15 +528,29 @@ func (r *run) finish() error {
 			return err
 		}
 	}
+	// Each jail's policy and due time looked up once, not per entry.
+	type judgement struct {
+		pol *analyze.Policy
+		at  time.Time
+	}
+	judges := map[uint16]judgement{}
+	for jail, je := range r.tracks {
+		at, _ := r.due(jail)
+		judges[je.jail] = judgement{r.policy(jail), at}
+	}
 	// In the order met: the order of the tracks in memory.
 	updates := func(yield func(*state.TrackUpdate) bool) {
 		var u state.TrackUpdate // one for all: PutTrackSeq keeps none
+		var last uint16
+		j := judges[last]
 		for _, b := range r.blocks {
 			for i := range b {
 				e := &b[i]
-				jail := r.names.list[e.jail]
-				u = state.TrackUpdate{Jail: jail, Key: e.key, New: e.fresh}
-				if stale, exp := r.judge(jail, &e.tr); !stale {
+				if e.jail != last {
+					last, j = e.jail, judges[e.jail]
+				}
+				u = state.TrackUpdate{Jail: r.names.list[e.jail], Key: e.key, New: e.fresh}
+				if stale, exp := judgeTrack(j.pol, j.at, &e.tr); !stale {
 					u.Track, u.Expires = &e.tr, exp
 				} else if e.fresh {
 					continue // nothing to keep, nothing to delete
@@ -704,11 +718,16 @@ func (r *run) due(jail string) (time.Time, bool) {
 // judge reports whether a track can go (see due) and, if not, when it
 // can.
 func (r *run) judge(jail string, tr *analyze.Track) (stale bool, expires int64) {
-	pol := r.policy(jail)
-	if pol == nil {
-		return true, 0 // the jail is gone
-	}
 	at, _ := r.due(jail)
+	return judgeTrack(r.policy(jail), at, tr)
+}
+
+// judgeTrack judges a track of a jail of policy pol (nil: a jail gone)
+// due at at.
+func judgeTrack(pol *analyze.Policy, at time.Time, tr *analyze.Track) (stale bool, expires int64) {
+	if pol == nil {
+		return true, 0
+	}
 	return tr.Stale(pol, at), tr.Expiry(pol)
 }
 
