@@ -389,6 +389,13 @@ func (o *updateOrder) sortWord(w int) uint64 {
 // between them (a flood of IPv4 addresses differs in four); a comparison
 // sort of a million updates was a tenth of such a run.
 func sortOrder(o []updateOrder) {
+	radixSort(o, make([]updateOrder, len(o)))
+}
+
+// radixSort sorts o with tmp (as long) as room. A large o is first cut by
+// its most significant byte that differs, each part then sorted within
+// the cache, from the least significant byte up.
+func radixSort(o, tmp []updateOrder) {
 	if len(o) < 256 {
 		slices.SortStableFunc(o, func(a, b updateOrder) int {
 			if a.jail != b.jail {
@@ -398,35 +405,62 @@ func sortOrder(o []updateOrder) {
 		})
 		return
 	}
-	tmp := make([]updateOrder, len(o))
-	src, dst := o, tmp
-	for word := range 4 {
+	var differ [4]uint64 // per word, its bits that differ
+	for word := range differ {
 		and, or := ^uint64(0), uint64(0)
-		for i := range src {
-			v := src[i].sortWord(word)
+		for i := range o {
+			v := o[i].sortWord(word)
 			and, or = and&v, or|v
 		}
+		differ[word] = and ^ or
+	}
+	if len(o) > 1<<13 {
+		for word := 3; word >= 0; word-- {
+			for shift := 56; shift >= 0; shift -= 8 {
+				if differ[word]>>shift&0xff == 0 {
+					continue
+				}
+				ends := radixPass(o, tmp, word, uint(shift))
+				copy(o, tmp)
+				start := 0
+				for _, end := range ends {
+					radixSort(o[start:end], tmp[start:end])
+					start = end
+				}
+				return
+			}
+		}
+		return // all alike
+	}
+	src, dst := o, tmp
+	for word := range differ {
 		for shift := uint(0); shift < 64; shift += 8 {
-			if (and^or)>>shift&0xff == 0 {
-				continue // a byte all share
+			if differ[word]>>shift&0xff != 0 {
+				radixPass(src, dst, word, shift)
+				src, dst = dst, src
 			}
-			var count [256]int
-			for i := range src {
-				count[src[i].sortWord(word)>>shift&0xff]++
-			}
-			sum := 0
-			for b := range count {
-				count[b], sum = sum, sum+count[b]
-			}
-			for i := range src {
-				b := src[i].sortWord(word) >> shift & 0xff
-				dst[count[b]] = src[i]
-				count[b]++
-			}
-			src, dst = dst, src
 		}
 	}
 	if &src[0] != &o[0] {
 		copy(o, src)
 	}
+}
+
+// radixPass moves src to dst in the order of their byte at shift of
+// word, stably, and returns where each byte value's run ends.
+func radixPass(src, dst []updateOrder, word int, shift uint) [256]int {
+	var count [256]int
+	for i := range src {
+		count[src[i].sortWord(word)>>shift&0xff]++
+	}
+	sum := 0
+	for b := range count {
+		count[b], sum = sum, sum+count[b]
+	}
+	for i := range src {
+		b := src[i].sortWord(word) >> shift & 0xff
+		dst[count[b]] = src[i]
+		count[b]++
+	}
+	return count
 }

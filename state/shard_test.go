@@ -323,14 +323,22 @@ func TestPurgeAcrossShards(t *testing.T) {
 // keeping the order of equal keys.
 func TestSortOrder(t *testing.T) {
 	rng := rand.New(rand.NewSource(2))
-	for _, n := range []int{0, 1, 100, 255, 256, 5000} {
+	for _, n := range []int{0, 1, 100, 255, 256, 5000, 30000, -10000} {
+		same := n < 0 // one key for all
+		n = max(n, -n)
 		o := make([]updateOrder, n)
 		for i := range o {
 			id := idOf(addr4(rng.Intn(300)))
-			if rng.Intn(3) == 0 {
+			if same {
+				id = idOf(addr4(7))
+			}
+			if rng.Intn(3) == 0 && !same {
 				id = idOf(netip.PrefixFrom(netip.AddrFrom16([16]byte{0x20, 1, 2: byte(rng.Intn(3)), 15: byte(rng.Intn(40))}), 64+rng.Intn(2)*64))
 			}
-			o[i] = updateOrder{hi: id.hi, lo: id.lo, bits: id.bits, is4: id.is4, jail: uint16(rng.Intn(3))}
+			o[i] = updateOrder{hi: id.hi, lo: id.lo, bits: id.bits, is4: id.is4}
+			if !same {
+				o[i].jail = uint16(rng.Intn(3))
+			}
 			binary.LittleEndian.PutUint32(o[i].val[:], uint32(i)) // the place
 		}
 		want := slices.Clone(o)
