@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -403,6 +404,7 @@ func Ban(ctx context.Context, db *state.DB, o BanOptions) (*BanResult, error) {
 	}
 	res := &BanResult{}
 	targets := uniq(o.Targets)
+	var stage *staging
 	err = db.Update(func(tx *state.Tx) error {
 		// The targets are unique: the ledger need not remember what it
 		// put (a map of 100,000 bans for ban -).
@@ -443,13 +445,29 @@ func Ban(ctx context.Context, db *state.DB, o BanOptions) (*BanResult, error) {
 				}
 			}
 		}
+		// The firewall's change is staged while the bans are written
+		// and committed; it takes effect after the commit.
+		if st, ok := o.Firewall.(enforce.Stager); ok && stage == nil {
+			active, err := l.activeAfter()
+			if err != nil {
+				return err
+			}
+			stage = startStage(ctx, st, cfg, active, o.Now)
+		}
 		return l.flush()
 	})
 	if err != nil {
+		if stage != nil {
+			err = errors.Join(err, stage.drop(ctx))
+		}
 		return nil, err
 	}
 	res.FleetErr = sendFleet(ctx, db, cfg, o.Now)
-	res.Firewall, err = enforceState(ctx, cfg, db, o.Firewall, o.Now)
+	if stage != nil {
+		res.Firewall, err = stage.finish(ctx, cfg, db, o.Firewall, o.Now)
+	} else {
+		res.Firewall, err = enforceState(ctx, cfg, db, o.Firewall, o.Now)
+	}
 	return res, err
 }
 
@@ -573,7 +591,12 @@ func enforceState(ctx context.Context, cfg *config.Config, db *state.DB, fw enfo
 	}
 	d, err := Enforce(ctx, cfg, db, fw, now)
 	if err != nil {
-		return d, fmt.Errorf("%w (the state keeps the bans; the next run retries)", err)
+		return d, stateKeeps(err)
 	}
 	return d, nil
+}
+
+// stateKeeps says that a firewall error leaves the bans in the state.
+func stateKeeps(err error) error {
+	return fmt.Errorf("%w (the state keeps the bans; the next run retries)", err)
 }
