@@ -410,6 +410,10 @@ func Ban(ctx context.Context, db *state.DB, o BanOptions) (*BanResult, error) {
 		// put (a map of 100,000 bans for ban -).
 		l := newLedger(tx, cfg, o.Now, false, len(targets))
 		l.put = nil
+		if j != nil {
+			l.tracks = make([]state.TrackUpdate, 0, len(targets))
+			l.pending = make(map[trackKey]*analyze.Track, len(targets))
+		}
 		for _, p := range targets {
 			b := state.Ban{Jail: jail, Prefix: p, Start: o.Now, Offense: 1, Manual: true}
 			if j != nil {
@@ -448,11 +452,11 @@ func Ban(ctx context.Context, db *state.DB, o BanOptions) (*BanResult, error) {
 		// The firewall's change is staged while the bans are written
 		// and committed; it takes effect after the commit.
 		if st, ok := o.Firewall.(enforce.Stager); ok && stage == nil {
-			active, err := l.activeAfter()
+			jails, desired, err := l.desiredAfter()
 			if err != nil {
 				return err
 			}
-			stage = startStage(ctx, st, cfg, active, o.Now)
+			stage = startStage(ctx, st, jails, desired, o.Now)
 		}
 		return l.flush()
 	})

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"maps"
 	"time"
 
 	"logjail/config"
@@ -20,11 +21,10 @@ type staging struct {
 	err    error
 }
 
-// startStage stages the firewall change that brings the kernel to the
-// bans active (the state's once the transaction commits).
-func startStage(ctx context.Context, st enforce.Stager, cfg *config.Config, active []state.Ban, now time.Time) *staging {
+// startStage stages the firewall change that brings the kernel to
+// desired, the state's active bans once the transaction commits.
+func startStage(ctx context.Context, st enforce.Stager, jails []enforce.JailSpec, desired []enforce.Ban, now time.Time) *staging {
 	s := &staging{done: make(chan struct{})}
-	jails, desired := JailSpecs(cfg, active), Desired(active)
 	go func() {
 		defer close(s.done)
 		s.staged, s.err = st.Stage(ctx, jails, desired, now)
@@ -55,43 +55,37 @@ func (s *staging) drop(ctx context.Context) error {
 	return s.staged.Drop(ctx)
 }
 
-// activeAfter returns the bans active at now once the ledger's bans are
-// written: those the state holds, each replaced by the ledger's ban of the
-// same jail and prefix, and the ledger's new ones.
-func (l *ledger) activeAfter() ([]state.Ban, error) {
+// desiredAfter returns the firewall's jails and bans once the ledger's
+// bans are written: the bans the state holds active at now, each
+// replaced by the ledger's ban of the same jail and prefix, and the
+// ledger's new ones (as JailSpecs and Desired would give them).
+func (l *ledger) desiredAfter() ([]enforce.JailSpec, []enforce.Ban, error) {
 	held, err := l.tx.Bans()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	active := held[:0]
-	for _, b := range held {
-		if b.ActiveAt(l.now) {
-			active = append(active, b)
-		}
-	}
-	if len(active) > 0 && len(l.bans) > 0 {
-		at := make(map[trackKey]int, len(active))
-		for i, b := range active {
-			at[trackKey{b.Jail, b.Prefix}] = i
-		}
-		replaced := make([]bool, len(active))
+	var replaced map[trackKey]bool
+	if len(held) > 0 && len(l.bans) > 0 {
+		replaced = make(map[trackKey]bool, len(l.bans))
 		for _, b := range l.bans {
-			if i, ok := at[trackKey{b.Jail, b.Prefix}]; ok {
-				replaced[i] = true
-			}
+			replaced[trackKey{b.Jail, b.Prefix}] = true
 		}
-		kept := active[:0]
-		for i, b := range active {
-			if !replaced[i] {
-				kept = append(kept, b)
-			}
+	}
+	desired := make([]enforce.Ban, 0, len(held)+len(l.bans))
+	jails := map[string]bool{}
+	add := func(b *state.Ban) {
+		if b.ActiveAt(l.now) {
+			desired = append(desired, enforce.Ban{Jail: b.Jail, Prefix: b.Prefix, Until: b.Until})
+			jails[b.Jail] = true
 		}
-		active = kept
+	}
+	for i := range held {
+		if b := &held[i]; !replaced[trackKey{b.Jail, b.Prefix}] {
+			add(b)
+		}
 	}
 	for _, b := range l.bans {
-		if b.ActiveAt(l.now) {
-			active = append(active, *b)
-		}
+		add(b)
 	}
-	return active, nil
+	return jailSpecsOf(l.cfg, maps.Keys(jails)), desired, nil
 }
