@@ -111,8 +111,22 @@ func (b *ipsetBackend) createLine(name string, fam family, members int) string {
 	return fmt.Sprintf("create %s hash:net family %s hashsize %d maxelem %d timeout 0", name, ipsetFamily(fam), hashsize, b.opts.MaxElem)
 }
 
-func addLine(set string, ban Ban, now time.Time) string {
-	return fmt.Sprintf("add %s %s timeout %d", set, Addr(ban.Prefix), kernelTimeout(ban.Until, now)/time.Second)
+// ipsetScript is the input of one ipset restore, a command a line.
+type ipsetScript []byte
+
+func (s *ipsetScript) line(l string) { *s = append(append(*s, l...), '\n') }
+
+// add adds the line that adds ban to set with its timeout (100,000 of
+// them for `ban -`: appended, not formatted).
+func (s *ipsetScript) add(set string, ban Ban, now time.Time) {
+	b := append(append(append(*s, "add "...), set...), ' ')
+	if ban.Prefix.IsSingleIP() {
+		b = ban.Prefix.Addr().AppendTo(b)
+	} else {
+		b = ban.Prefix.AppendTo(b)
+	}
+	b = strconv.AppendInt(append(b, " timeout "...), int64(kernelTimeout(ban.Until, now)/time.Second), 10)
+	*s = append(b, '\n')
 }
 
 // ruleSpecs are the INPUT rules matching one jail's set of one family.
@@ -184,7 +198,7 @@ func (b *ipsetBackend) Stage(ctx context.Context, jails []JailSpec, desired []Ba
 		return nil, err
 	}
 	if len(c.fill) > 0 {
-		if _, err := b.t.run(ctx, []byte(strings.Join(c.fill, "\n")+"\n"), "ipset", "restore"); err != nil {
+		if _, err := b.t.run(ctx, c.fill, "ipset", "restore"); err != nil {
 			err = backendError(b.Kind(), "restore", err)
 			return nil, errors.Join(err, c.Drop(ctx))
 		}
@@ -206,7 +220,7 @@ type ipsetChange struct {
 	// fill makes and fills the staging sets (Stage runs it), staged
 	// names them; script is the member changes, the staging sets'
 	// swaps included.
-	fill, script []string
+	fill, script ipsetScript
 	staged       []string
 }
 
@@ -272,7 +286,7 @@ func (b *ipsetBackend) prepare(ctx context.Context, jails []JailSpec, desired []
 	}
 	for _, name := range sortedKeys(sets) {
 		if _, _, tmp, _ := parseSetName(name); tmp {
-			*early = append(*early, "destroy "+name) // left by an interrupted rebuild or stage
+			early.line("destroy " + name) // left by an interrupted rebuild or stage
 			d.Setup = append(d.Setup, "destroy set "+name+" (ipset)")
 		}
 	}
@@ -285,14 +299,16 @@ func (b *ipsetBackend) prepare(ctx context.Context, jails []JailSpec, desired []
 			fill = &c.fill
 			c.staged = append(c.staged, tmp)
 		}
-		*fill = append(*fill, b.createLine(tmp, fam, len(want)))
+		*fill = slices.Grow(*fill, 48*len(want))
+		fill.line(b.createLine(tmp, fam, len(want)))
 		for _, w := range want {
-			*fill = append(*fill, addLine(tmp, w, now))
+			fill.add(tmp, w, now)
 		}
 		if exists {
-			c.script = append(c.script, "swap "+name+" "+tmp, "destroy "+tmp)
+			c.script.line("swap " + name + " " + tmp)
+			c.script.line("destroy " + tmp)
 		} else {
-			c.script = append(c.script, "rename "+tmp+" "+name)
+			c.script.line("rename " + tmp + " " + name)
 		}
 	}
 	for _, j := range p.jails {
@@ -308,9 +324,9 @@ func (b *ipsetBackend) prepare(ctx context.Context, jails []JailSpec, desired []
 					staging(name, fam, want, false)
 					continue
 				}
-				c.script = append(c.script, b.createLine(name, fam, len(want)))
+				c.script.line(b.createLine(name, fam, len(want)))
 				for _, w := range want {
-					c.script = append(c.script, addLine(name, w, now))
+					c.script.add(name, w, now)
 				}
 			case s.maxelem != b.opts.MaxElem || !s.timeout:
 				// Rebuild beside it and swap: the INPUT rule keeps
@@ -344,13 +360,13 @@ func (b *ipsetBackend) prepare(ctx context.Context, jails []JailSpec, desired []
 					continue
 				}
 				for _, f := range md.del {
-					c.script = append(c.script, "del "+name+" "+Addr(f.ban.Prefix))
+					c.script.line("del " + name + " " + Addr(f.ban.Prefix))
 				}
 				for _, a := range md.add {
-					c.script = append(c.script, addLine(name, a, now))
+					c.script.add(name, a, now)
 				}
 				for _, u := range md.upd {
-					c.script = append(c.script, addLine(name, u.ban, now)) // -exist: resets the timeout
+					c.script.add(name, u.ban, now) // -exist: resets the timeout
 				}
 			}
 		}
@@ -383,7 +399,7 @@ func (c *ipsetChange) write(ctx context.Context, dry bool) (Diff, error) {
 	b, p, fams, d := c.b, c.p, c.fams, &c.d
 	// 1. Sets and members, in one ipset restore.
 	if len(c.script) > 0 && !dry {
-		_, err := b.t.run(ctx, []byte(strings.Join(c.script, "\n")+"\n"), "ipset", "restore", "-exist")
+		_, err := b.t.run(ctx, c.script, "ipset", "restore", "-exist")
 		c.staged = nil // swapped, or left for the next Apply to destroy
 		if err != nil {
 			return *d, backendError(b.Kind(), "restore", err)
