@@ -55,6 +55,12 @@ type ledger struct {
 	// offense tracks written go stale.
 	cfg  *config.Config
 	pols map[string]*analyze.Policy
+	// heldAll, when set, are all the bans the state held when the
+	// transaction began (read once: `ban -` looks up every target),
+	// found by heldAt.
+	heldAll  []state.Ban
+	heldAt   map[trackKey]int
+	heldJail string
 	// last is the track read last from the state (nil: none there), for
 	// countOffense after offense: one lookup per ban, not two.
 	last struct {
@@ -132,6 +138,13 @@ func newLedger(tx *state.Tx, cfg *config.Config, now time.Time, dry bool, n int)
 func (l *ledger) held(k trackKey) (*state.Ban, bool, error) {
 	if b, ok := l.put[k]; ok {
 		return &b, true, nil
+	}
+	if l.heldAll != nil && k.jail == l.heldJail {
+		i, ok := l.heldAt[k]
+		if !ok {
+			return nil, false, nil
+		}
+		return &l.heldAll[i], true, nil
 	}
 	b, err := l.tx.Ban(k.jail, k.key)
 	return b, b != nil, err
@@ -413,6 +426,9 @@ func Ban(ctx context.Context, db *state.DB, o BanOptions) (*BanResult, error) {
 		if j != nil {
 			l.tracks = make([]state.TrackUpdate, 0, len(targets))
 			l.pending = make(map[trackKey]*analyze.Track, len(targets))
+		}
+		if err := l.readHeld(jail); err != nil {
+			return err
 		}
 		for _, p := range targets {
 			b := state.Ban{Jail: jail, Prefix: p, Start: o.Now, Offense: 1, Manual: true}

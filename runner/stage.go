@@ -60,9 +60,12 @@ func (s *staging) drop(ctx context.Context) error {
 // replaced by the ledger's ban of the same jail and prefix, and the
 // ledger's new ones (as JailSpecs and Desired would give them).
 func (l *ledger) desiredAfter() ([]enforce.JailSpec, []enforce.Ban, error) {
-	held, err := l.tx.Bans()
-	if err != nil {
-		return nil, nil, err
+	held := l.heldAll
+	if held == nil {
+		var err error
+		if held, err = l.tx.Bans(); err != nil {
+			return nil, nil, err
+		}
 	}
 	var replaced map[trackKey]bool
 	if len(held) > 0 && len(l.bans) > 0 {
@@ -88,4 +91,23 @@ func (l *ledger) desiredAfter() ([]enforce.JailSpec, []enforce.Ban, error) {
 		add(b)
 	}
 	return jailSpecsOf(l.cfg, maps.Keys(jails)), desired, nil
+}
+
+// readHeld reads every ban the state holds, once, for held to find those
+// of jail without a lookup each (and desiredAfter to reuse).
+func (l *ledger) readHeld(jail string) error {
+	all, err := l.tx.Bans()
+	if err != nil {
+		return err
+	}
+	l.heldAll, l.heldAt, l.heldJail = all, map[trackKey]int{}, jail
+	if l.heldAll == nil {
+		l.heldAll = []state.Ban{}
+	}
+	for i, b := range all {
+		if b.Jail == jail {
+			l.heldAt[trackKey{b.Jail, b.Prefix}] = i
+		}
+	}
+	return nil
 }
