@@ -112,3 +112,74 @@ func TestRunRemovesStagingSets(t *testing.T) {
 		}
 	}
 }
+
+// TestBanStagedTimeouts: the kernel's members and their timeouts after
+// `ban -` staged late (a jail's bantime, decided per offense in the
+// transaction) and early (--for: every new ban lasts as long, staged
+// before the transaction from the bans held), replacing shorter bans and
+// keeping longer ones as the state does.
+func TestBanStagedTimeouts(t *testing.T) {
+	testenv.Netns(t, "ipset", "iptables", "ip6tables")
+	ns := netns(t)
+	dir := t.TempDir()
+	log := filepath.Join(dir, "auth.log")
+	os.WriteFile(log, nil, 0o644)
+	cfg := filepath.Join(dir, "logjail.yaml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf("state: %s\nfirewall: {backend: ipset}\njails:\n  sshd:\n    logpath: [%s]\n    port: ssh\n    bantime: 10m\n",
+		filepath.Join(dir, "state.db"), log)), 0o644)
+	addrs := func(from, to int) string {
+		var b strings.Builder
+		for i := from; i < to; i++ {
+			fmt.Fprintf(&b, "10.0.%d.%d\n", byte(i>>8), byte(i))
+		}
+		return b.String()
+	}
+	// timeouts returns each member's timeout in seconds.
+	timeouts := func() map[string]int {
+		out := map[string]int{}
+		for _, l := range strings.Split(inNS(t, ns, "ipset", "save"), "\n") {
+			var set, addr string
+			var n int
+			if _, err := fmt.Sscanf(l, "add %s %s timeout %d", &set, &addr, &n); err == nil {
+				if _, dup := out[addr]; dup || set != "logjail-sshd-4" {
+					t.Fatalf("%s: in %s, or twice", addr, set)
+				}
+				out[addr] = n
+			}
+		}
+		return out
+	}
+	check := func(step string, n int, want func(i int) int) {
+		t.Helper()
+		got := timeouts()
+		if len(got) != n {
+			t.Fatalf("%s: %d members, want %d", step, len(got), n)
+		}
+		for i := range n {
+			a := fmt.Sprintf("10.0.%d.%d", byte(i>>8), byte(i))
+			if w := want(i); got[a] < w-60 || got[a] > w {
+				t.Fatalf("%s: %s timeout %d, want %d", step, a, got[a], w)
+			}
+		}
+	}
+	ljNS(t, ns, cfg, 0, addrs(0, 3000), "ban", "--jail", "sshd", "-")
+	check("bantime", 3000, func(int) int { return 600 })
+	ljNS(t, ns, cfg, 0, addrs(0, 1000)+addrs(3000, 4000), "ban", "--jail", "sshd", "--for", "1d", "-")
+	day := func(i int) int {
+		if i < 1000 || i >= 3000 {
+			return 86400
+		}
+		return 600
+	}
+	check("--for 1d over 10m", 4000, day)
+	out, _ := ljNS(t, ns, cfg, 0, addrs(0, 1500), "ban", "--jail", "sshd", "--for", "1h", "-")
+	check("--for 1h under 1d", 4000, func(i int) int {
+		if i >= 1000 && i < 1500 {
+			return 3600
+		}
+		return day(i)
+	})
+	if n := strings.Count(out, "kept (a ban is never shortened)"); n != 1000 {
+		t.Errorf("%d bans kept, want 1000", n)
+	}
+}

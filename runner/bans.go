@@ -417,7 +417,28 @@ func Ban(ctx context.Context, db *state.DB, o BanOptions) (*BanResult, error) {
 	}
 	res := &BanResult{}
 	targets := uniq(o.Targets)
-	var stage *staging
+	var (
+		stage *staging
+		early = -1 // the new bans an early stage counted on
+	)
+	st, stager := o.Firewall.(enforce.Stager)
+	if stager && (given || j == nil) {
+		// Every new ban lasts as long (no offense decides): the
+		// firewall's change is known from the bans held, and staged
+		// while the transaction decides, writes and commits.
+		var held []state.Ban
+		if err := db.View(func(tx *state.Tx) (err error) { held, err = tx.Bans(); return err }); err != nil {
+			return nil, err
+		}
+		var until time.Time
+		if !permanent {
+			until = o.Now.Add(d)
+		}
+		var jails []enforce.JailSpec
+		var desired []enforce.Ban
+		jails, desired, early = predictDesired(cfg, held, jail, targets, until, o.Now)
+		stage = startStage(ctx, st, jails, desired, o.Now)
+	}
 	err = db.Update(func(tx *state.Tx) error {
 		// The targets are unique: the ledger need not remember what it
 		// put (a map of 100,000 bans for ban -).
@@ -465,9 +486,17 @@ func Ban(ctx context.Context, db *state.DB, o BanOptions) (*BanResult, error) {
 				}
 			}
 		}
+		if stage != nil && len(l.bans) != early {
+			// Not what the early stage counted on (never seen): stage
+			// anew from what the transaction decided.
+			if err := stage.drop(ctx); err != nil {
+				return err
+			}
+			stage = nil
+		}
 		// The firewall's change is staged while the bans are written
 		// and committed; it takes effect after the commit.
-		if st, ok := o.Firewall.(enforce.Stager); ok && stage == nil {
+		if stager && stage == nil {
 			jails, desired, err := l.desiredAfter()
 			if err != nil {
 				return err

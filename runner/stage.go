@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"maps"
+	"net/netip"
 	"time"
 
 	"logjail/config"
@@ -100,6 +101,11 @@ func (l *ledger) readHeld(jail string) error {
 	if err != nil {
 		return err
 	}
+	l.setHeld(all, jail)
+	return nil
+}
+
+func (l *ledger) setHeld(all []state.Ban, jail string) {
 	l.heldAll, l.heldAt, l.heldJail = all, map[trackKey]int{}, jail
 	if l.heldAll == nil {
 		l.heldAll = []state.Ban{}
@@ -109,5 +115,26 @@ func (l *ledger) readHeld(jail string) error {
 			l.heldAt[trackKey{b.Jail, b.Prefix}] = i
 		}
 	}
-	return nil
+}
+
+// predictDesired returns the firewall's jails and bans after a ban by
+// hand of targets in jail, each new ban ending at until (zero: never),
+// by the ledger's rule (a ban held that outlasts it stays), from the bans
+// held; and how many new bans that makes, which the transaction checks.
+func predictDesired(cfg *config.Config, held []state.Ban, jail string, targets []netip.Prefix, until, now time.Time) ([]enforce.JailSpec, []enforce.Ban, int) {
+	l := &ledger{now: now, cfg: cfg}
+	l.setHeld(held, jail)
+	bans := make([]state.Ban, 0, len(targets))
+	for _, p := range targets {
+		b := state.Ban{Jail: jail, Prefix: p, Start: now, Until: until}
+		if old, _ := l.outlasting(&b); old == nil {
+			bans = append(bans, b)
+		}
+	}
+	l.bans = make([]*state.Ban, len(bans))
+	for i := range bans {
+		l.bans[i] = &bans[i]
+	}
+	jails, desired, _ := l.desiredAfter()
+	return jails, desired, len(bans)
 }
