@@ -124,17 +124,27 @@ func (l *ledger) setHeld(all []state.Ban, jail string) {
 func predictDesired(cfg *config.Config, held []state.Ban, jail string, targets []netip.Prefix, until, now time.Time) ([]enforce.JailSpec, []enforce.Ban, int) {
 	l := &ledger{now: now, cfg: cfg}
 	l.setHeld(held, jail)
-	bans := make([]state.Ban, 0, len(targets))
+	desired := make([]enforce.Ban, 0, len(held)+len(targets))
+	jails := map[string]bool{}
+	replaced := make([]bool, len(held))
+	n := 0
 	for _, p := range targets {
 		b := state.Ban{Jail: jail, Prefix: p, Start: now, Until: until}
-		if old, _ := l.outlasting(&b); old == nil {
-			bans = append(bans, b)
+		if i, ok := l.heldAt[trackKey{jail, p}]; ok {
+			if outlasts(&held[i], &b) {
+				continue // kept, with the ban held
+			}
+			replaced[i] = true
+		}
+		desired = append(desired, enforce.Ban{Jail: jail, Prefix: p, Until: until})
+		jails[jail] = true
+		n++
+	}
+	for i := range held {
+		if b := &held[i]; !replaced[i] && b.ActiveAt(now) {
+			desired = append(desired, enforce.Ban{Jail: b.Jail, Prefix: b.Prefix, Until: b.Until})
+			jails[b.Jail] = true
 		}
 	}
-	l.bans = make([]*state.Ban, len(bans))
-	for i := range bans {
-		l.bans[i] = &bans[i]
-	}
-	jails, desired, _ := l.desiredAfter()
-	return jails, desired, len(bans)
+	return jailSpecsOf(cfg, maps.Keys(jails)), desired, n
 }
