@@ -43,6 +43,11 @@ type ledger struct {
 	// pending finds them until then.
 	tracks  []state.TrackUpdate
 	pending map[trackKey]*analyze.Track
+	// unique says that no two bans of the transaction share a jail and
+	// prefix (Ban's targets): pending is not needed, and tracks comes
+	// from slab.
+	unique bool
+	slab   []analyze.Track
 	// fleet is the fleet section: this host's own bans, and its unbans
 	// by hand, in a jail that takes part go to the fleet outbox (bans
 	// at flush).
@@ -265,6 +270,9 @@ func (l *ledger) offense(j *config.Jail, history time.Duration, p netip.Prefix) 
 	if err != nil {
 		return 0, err
 	}
+	if tr == nil {
+		return 1, nil // no track: a first offense
+	}
 	if tr.BanStart != 0 && tr.BanStart <= l.now.UnixNano()-int64(history) {
 		return 1, nil // the last ban is out of history
 	}
@@ -278,7 +286,11 @@ func (l *ledger) countOffense(b state.Ban) error {
 		return nil
 	}
 	k := trackKey{b.Jail, b.Prefix}
-	tr, pending := l.pending[k]
+	var tr *analyze.Track
+	pending := false
+	if !l.unique {
+		tr, pending = l.pending[k]
+	}
 	if !pending {
 		if l.last.ok && l.last.k == k {
 			tr = l.last.tr // offense read it just now
@@ -291,14 +303,16 @@ func (l *ledger) countOffense(b state.Ban) error {
 		l.last.ok = false
 		u := state.TrackUpdate{Jail: b.Jail, Key: b.Prefix, Track: tr, New: tr == nil} // Expires: at flush
 		if tr == nil {
-			tr = &analyze.Track{}
+			tr = l.newTrack()
 			u.Track = tr
 		}
 		l.tracks = append(l.tracks, u)
-		if l.pending == nil {
-			l.pending = map[trackKey]*analyze.Track{}
+		if !l.unique { // else no other ban of the transaction looks it up
+			if l.pending == nil {
+				l.pending = map[trackKey]*analyze.Track{}
+			}
+			l.pending[k] = tr
 		}
-		l.pending[k] = tr
 	}
 	tr.Offenses, tr.Failures = b.Offense, nil
 	tr.BanStart, tr.BanUntil = b.Start.UnixNano(), 0
@@ -309,10 +323,10 @@ func (l *ledger) countOffense(b state.Ban) error {
 }
 
 // track returns the track of jail and prefix, this transaction's
-// pending one first, a new one when there is none.
+// pending one first; nil when there is none.
 func (l *ledger) track(jail string, p netip.Prefix) (*analyze.Track, error) {
 	k := trackKey{jail, p}
-	if tr, ok := l.pending[k]; ok {
+	if tr, ok := l.pending[k]; ok && !l.unique {
 		return tr, nil
 	}
 	tr, err := l.tx.Track(jail, p)
@@ -320,9 +334,6 @@ func (l *ledger) track(jail string, p netip.Prefix) (*analyze.Track, error) {
 		return nil, err
 	}
 	l.last.k, l.last.tr, l.last.ok = k, tr, true
-	if tr == nil {
-		tr = &analyze.Track{}
-	}
 	return tr, nil
 }
 
@@ -446,11 +457,14 @@ func Ban(ctx context.Context, db *state.DB, o BanOptions) (*BanResult, error) {
 		l.put = nil
 		if j != nil {
 			l.tracks = make([]state.TrackUpdate, 0, len(targets))
-			l.pending = make(map[trackKey]*analyze.Track, len(targets))
+			l.unique, l.slab = true, make([]analyze.Track, 0, len(targets))
 		}
 		if err := l.readHeld(jail); err != nil {
 			return err
 		}
+		// The bans recorded, in one allocation (never grown: pointers
+		// into it are kept).
+		bans := make([]state.Ban, 0, len(targets))
 		for _, p := range targets {
 			b := state.Ban{Jail: jail, Prefix: p, Start: o.Now, Offense: 1, Manual: true}
 			if j != nil {
@@ -474,7 +488,8 @@ func Ban(ctx context.Context, db *state.DB, o BanOptions) (*BanResult, error) {
 				res.Kept = append(res.Kept, *old)
 				continue
 			}
-			nb := &b
+			bans = append(bans, b)
+			nb := &bans[len(bans)-1]
 			if err := l.log(nb); err != nil {
 				return err
 			}
@@ -648,4 +663,13 @@ func enforceState(ctx context.Context, cfg *config.Config, db *state.DB, fw enfo
 // stateKeeps says that a firewall error leaves the bans in the state.
 func stateKeeps(err error) error {
 	return fmt.Errorf("%w (the state keeps the bans; the next run retries)", err)
+}
+
+// newTrack returns a new empty track, from the slab while it lasts.
+func (l *ledger) newTrack() *analyze.Track {
+	if len(l.slab) < cap(l.slab) {
+		l.slab = l.slab[:len(l.slab)+1]
+		return &l.slab[len(l.slab)-1]
+	}
+	return &analyze.Track{}
 }
