@@ -369,11 +369,10 @@ func (r *run) track(k trackKey) (*trackEntry, error) {
 	m := &je.table
 	m.grow()
 	h := netKeyOf(k.key).hash()
-	slot := m.slot(h, func(n int32) bool {
+	slot, n, found := m.find(h, func(n int32) bool {
 		return r.blocks[n/blockSize][n%blockSize].key == k.key
 	})
-	if slot.n1 != 0 {
-		n := slot.n1 - 1
+	if found {
 		return &r.blocks[n/blockSize][n%blockSize], nil
 	}
 	if r.entries == math.MaxInt32 {
@@ -399,8 +398,7 @@ func (r *run) track(k trackKey) (*trackEntry, error) {
 		r.times = r.times[:n+timesCap]
 		e.tr.Failures, e.fresh = r.times[n:n:n+timesCap], true
 	}
-	*slot = entrySlot{hash: uint32(h >> 32), n1: uint32(r.entries) + 1}
-	m.used++
+	m.add(slot, h, r.entries)
 	r.entries++
 	return e, nil
 }
