@@ -100,6 +100,13 @@ func checkShards(t *testing.T, db *DB, m model, probes []netip.Prefix) {
 			if len(s.ids) == 0 || len(s.ids) > shardMax {
 				t.Errorf("shard %x: %d tracks (max %d)", k, len(s.ids), shardMax)
 			}
+			held := 0
+			for _, v := range s.vals {
+				held += len(v)
+			}
+			if held > shardBytes && len(s.ids) > 1 {
+				t.Errorf("shard %x: %d bytes of tracks (max %d)", k, held, shardBytes)
+			}
 			if compareID(s.ids[0], s.start) < 0 {
 				t.Errorf("shard %x: its first track lies below its start", k)
 			}
@@ -123,13 +130,17 @@ func addr4(i int) netip.Prefix {
 }
 
 // TestShardsRandom: random writes and deletes in several transactions,
-// with shards of 4, 8 and 256 tracks, in two jails, IPv4 and IPv6 keys,
+// with shards of 4, 8 and 256 tracks (and of 300 bytes), in two jails, IPv4 and IPv6 keys,
 // some looked up first (the Tx's shard cache) and some not: the file
 // always holds what was written, in well-formed shards.
 func TestShardsRandom(t *testing.T) {
-	for _, max := range []int{4, 8, 256} {
-		t.Run(fmt.Sprint(max), func(t *testing.T) {
+	for _, c := range []struct{ max, bytes int }{{4, 64 << 10}, {8, 64 << 10}, {256, 64 << 10}, {256, 300}} {
+		max := c.max
+		t.Run(fmt.Sprint(max, "/", c.bytes), func(t *testing.T) {
 			smallShards(t, max)
+			old := shardBytes
+			shardBytes = c.bytes
+			defer func() { shardBytes = old }()
 			db, _ := openTemp(t)
 			rng := rand.New(rand.NewSource(int64(max)))
 			m := model{}

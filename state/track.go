@@ -437,8 +437,8 @@ func (w *shardWriter) putJail(jail string, ord []updateOrder) error {
 }
 
 // write replaces shard sh (nil: none yet) with the n tracks merge gives:
-// one shard, or several of about shardFill when more than shardMax, or
-// none.
+// one shard, or several of about shardFill when more than shardMax (or
+// of shardBytes at most), or none.
 func (w *shardWriter) write(jail string, sh *shard, n int, merge func(emit func(shardEntry))) error {
 	kept := false // sh's index entry stays
 	moved := true // sh's key goes: its tracks are gone or start below it
@@ -481,10 +481,16 @@ func (w *shardWriter) write(jail string, sh *shard, n int, merge func(emit func(
 		first = false
 	}
 	w.entries = w.entries[:0]
+	held := 0 // the bytes of w.entries' tracks
 	merge(func(e shardEntry) {
+		if held += len(e.val); held > shardBytes && len(w.entries) > 0 {
+			flush()
+			held = len(e.val)
+		}
 		w.entries = append(w.entries, e)
 		if len(w.entries) == size {
 			flush()
+			held = 0
 		}
 	})
 	flush()
