@@ -18,6 +18,9 @@ import (
 	"logjail/analyze"
 )
 
+// trackKeyOf is the key of a track in schema 3 and before.
+func trackKeyOf(jail string, key netip.Prefix) []byte { return jailKey(jail, prefixBytes(key)) }
+
 // smallShards makes shards of at most n tracks for the test.
 func smallShards(t *testing.T, n int) {
 	old := shardMax

@@ -29,7 +29,7 @@ import (
 // purge.
 
 // A track is stored as format byte (2), varint expiry (Unix nanoseconds:
-// where its index entry is), uvarint offenses, varint ban start and until
+// its shard is indexed at the earliest of its tracks'), uvarint offenses, varint ban start and until
 // (Unix nanoseconds), uvarint count, then the failure times as varint
 // deltas: some twenty bytes for a typical address. Format 1 lacks the
 // expiry; its tracks are due (schema 1 files, see migrate).
@@ -137,8 +137,6 @@ func decodeTrack(b []byte) (*analyze.Track, error) {
 	}
 	return &tr, nil
 }
-
-func trackKeyOf(jail string, key netip.Prefix) []byte { return jailKey(jail, prefixBytes(key)) }
 
 // expiryKey returns the index key of a shard key (jail, 0, start).
 func expiryKey(shardKey []byte, expires int64) []byte {
