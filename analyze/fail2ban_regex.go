@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // This file turns a regular expression written for fail2ban (Python's re
@@ -50,8 +51,8 @@ var f2bTags = map[string]string{
 }
 
 var (
-	f2bTagRE    = regexp.MustCompile(`</?[\w-]+/?>`)
-	f2bCustomRE = regexp.MustCompile(`^(/?)F-([A-Z0-9_-]+)$`)
+	f2bTagRE    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`</?[\w-]+/?>`) })
+	f2bCustomRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(/?)F-([A-Z0-9_-]+)$`) })
 )
 
 // expandTags replaces fail2ban's tags in src. useDNS "no" makes <HOST> an
@@ -59,7 +60,7 @@ var (
 func expandTags(src string, useDNS string) string {
 	open := map[string]bool{}
 	skip := 0
-	return f2bTagRE.ReplaceAllStringFunc(src, func(tag string) string {
+	return f2bTagRE().ReplaceAllStringFunc(src, func(tag string) string {
 		name := tag[1 : len(tag)-1]
 		switch name {
 		case "HOST":
@@ -74,7 +75,7 @@ func expandTags(src string, useDNS string) string {
 		if p, ok := f2bTags[name]; ok {
 			return p
 		}
-		m := f2bCustomRE.FindStringSubmatch(name)
+		m := f2bCustomRE().FindStringSubmatch(name)
 		if m == nil {
 			return tag
 		}
