@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"syscall"
 	"time"
 )
 
@@ -51,7 +53,7 @@ func (db *DB) NoteRun(t time.Time) error {
 		return fmt.Errorf("%w: %s", ErrReadOnly, db.path)
 	}
 	buf := fmt.Appendf(make([]byte, 0, lastRunLen), "%-*s\n", lastRunLen-1, t.Format(time.RFC3339Nano))
-	f, err := os.OpenFile(db.path+lastRunSuffix, os.O_WRONLY|os.O_CREATE, 0o600)
+	f, err := openNote(db.path, os.O_WRONLY|os.O_CREATE)
 	if err == nil {
 		_, err = f.WriteAt(buf, 0)
 		if cerr := f.Close(); err == nil {
@@ -64,12 +66,30 @@ func (db *DB) NoteRun(t time.Time) error {
 	return nil
 }
 
+// openNote opens the note beside the state file at path: a regular file,
+// never through a symbolic link (the state file itself is refused as
+// one, see checkFile), nor blocking on a FIFO.
+func openNote(path string, flag int) (*os.File, error) {
+	f, err := os.OpenFile(path+lastRunSuffix, flag|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("%s%s: not a regular file", path, lastRunSuffix)
+	}
+	return f, nil
+}
+
 // noted returns the time NoteRun recorded, if any (unreadable: none).
 func noted(path string) (time.Time, bool) {
-	data, err := os.ReadFile(path + lastRunSuffix)
+	f, err := openNote(path, os.O_RDONLY)
 	if err != nil {
 		return time.Time{}, false
 	}
-	t, err := time.Parse(time.RFC3339Nano, string(bytes.TrimSpace(data)))
+	defer f.Close()
+	buf := make([]byte, lastRunLen)
+	n, _ := io.ReadFull(f, buf)
+	t, err := time.Parse(time.RFC3339Nano, string(bytes.TrimSpace(buf[:n])))
 	return t, err == nil
 }

@@ -3,6 +3,7 @@ package state
 import (
 	"errors"
 	"os"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -124,5 +125,41 @@ func TestNoteRun(t *testing.T) {
 	defer ro.Close()
 	if err := ro.NoteRun(t0); !errors.Is(err, ErrReadOnly) {
 		t.Errorf("read-only NoteRun: %v", err)
+	}
+}
+
+// TestNoteNotFollowed: the note is never written or read through a
+// symbolic link, nor opened when it is a FIFO (the run then records its
+// time in the file).
+func TestNoteNotFollowed(t *testing.T) {
+	db, path := openTemp(t)
+	target := path + ".target"
+	if err := os.WriteFile(target, []byte("keep"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(target, path+lastRunSuffix); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.NoteRun(t0); err == nil {
+		t.Error("NoteRun wrote through a symbolic link")
+	}
+	if data, _ := os.ReadFile(target); string(data) != "keep" {
+		t.Errorf("the link's target was written: %q", data)
+	}
+	if err := os.WriteFile(target, []byte(t0.Format(time.RFC3339Nano)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := noted(path); ok {
+		t.Error("a note read through a symbolic link")
+	}
+	os.Remove(path + lastRunSuffix)
+	if err := syscall.Mkfifo(path+lastRunSuffix, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.NoteRun(t0); err == nil {
+		t.Error("NoteRun wrote into a FIFO")
+	}
+	if _, ok := noted(path); ok {
+		t.Error("a note read from a FIFO")
 	}
 }
