@@ -9,14 +9,16 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"logjail/internal/f2btest"
 )
 
 // resolveStockFilters resolves every filter of the installed fail2ban
 // (filter.d, default options, without the *common includes) with
 // fail2ban's own code: the names and their resolved expressions.
 func resolveStockFilters(t testing.TB) ([]string, []resolvedFilter) {
-	in := findFail2ban(t)
-	ents, err := os.ReadDir(filepath.Join(in.config, "filter.d"))
+	in := f2btest.Find(t)
+	ents, err := os.ReadDir(filepath.Join(in.Config, "filter.d"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,7 +30,7 @@ func resolveStockFilters(t testing.TB) ([]string, []resolvedFilter) {
 			continue
 		}
 		names = append(names, n)
-		reqs = append(reqs, [3]any{in.config, n, map[string]any{}})
+		reqs = append(reqs, [3]any{in.Config, n, map[string]any{}})
 	}
 	return names, resolveFilters(t, in, reqs)
 }
@@ -180,13 +182,13 @@ func TestStockFilterCounts(t *testing.T) {
 // BenchmarkFail2banSample runs fail2ban's dovecot filter (as its
 // FilterReader resolves it) over the lines of its annotated sample log.
 func BenchmarkFail2banSample(b *testing.B) {
-	in := findFail2ban(b)
-	res := resolveFilters(b, in, [][3]any{{in.config, "dovecot", map[string]any{}}})
+	in := f2btest.Find(b)
+	res := resolveFilters(b, in, [][3]any{{in.Config, "dovecot", map[string]any{}}})
 	f, err := NewFail2banFilter(res[0].spec("dovecot"))
 	if err != nil {
 		b.Fatal(err)
 	}
-	data, err := os.ReadFile(filepath.Join(in.samples, "dovecot"))
+	data, err := os.ReadFile(filepath.Join(in.Samples, "dovecot"))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,29 +1,26 @@
 package analyze
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 	_ "time/tzdata" // fail2ban's samples are dated in Europe/Zurich
 
+	"logjail/internal/f2btest"
 	"logjail/internal/testenv"
 )
 
 // The agreement with fail2ban's annotated sample logs.
 //
-// Debian's fail2ban package installs fail2ban's test logs, one file per
-// filter. Every log line in them is preceded by a comment "# failJSON:
-// {...}" saying whether fail2ban's filter must count it ("match") and, when
-// it does, for which client ("host") at which time ("time", local time of
-// the test zone); "# filterOptions:" comments name the modes the lines
-// below them are tested in. The files are read where the package installed
-// them, at test time: they are fail2ban's (GPL) and never copied here.
+// Debian's fail2ban package installs fail2ban's annotated test logs, one
+// file per filter (their format: internal/f2btest). They are read where
+// the package installed them, at test time: they are fail2ban's (GPL) and
+// never copied here.
 //
 // TestFail2banSamples runs each built-in filter over its files in each mode
 // the annotations name and logjail's filter offers. A (line, mode) agrees
@@ -223,131 +220,34 @@ type sampleRun struct {
 	hosts []string // the clients logjail reported
 }
 
-// readSamples parses a sample file. name is fail2ban's filter name, for the
-// annotations' conditions.
+// readSamples reads one sample file: each line once, with the option
+// sets it runs in (those its constraint allows). name is fail2ban's
+// filter name, for the annotations' conditions.
 func readSamples(t *testing.T, path, name string) (samples []*sample, added []string) {
 	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		testenv.Missing(t, "needs fail2ban's sample logs (Debian package fail2ban): %v", err)
-	}
-	file := filepath.Base(path)
-	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
-	var fileOpts map[string]string
-	opts := []map[string]string{{}}
-	skipBlock := false
-	var comments []string // the comments since the last sample
-	directive := regexp.MustCompile(`^#+ ?(failJSON|filterOptions|fileOptions|addFILE):(.+)$`)
-	for i := 0; i < len(lines); i++ {
-		l := strings.TrimSuffix(lines[i], "\r")
-		m := directive.FindStringSubmatch(l)
-		if m == nil {
-			if strings.HasPrefix(l, "#") {
-				comments = append(comments, l)
-				continue
+	variants, added := f2btest.ReadFile(t, path, name)
+	byLine := map[int]*sample{}
+	for _, v := range variants {
+		opts := map[string]string{}
+		for k, x := range v.Opts {
+			s, ok := x.(string)
+			if !ok {
+				t.Fatalf("%s: option %s: %v is not a string", path, k, x)
 			}
-			if strings.TrimSpace(l) == "" {
-				continue
-			}
-			// A log line without annotation must not count.
-			m = []string{l, "failJSON", "{}"}
-			i--
+			opts[k] = s
 		}
-		where := fmt.Sprintf("%s:%d", path, i+1)
-		switch m[1] {
-		case "addFILE":
-			var f string
-			if err := json.Unmarshal([]byte(m[2]), &f); err != nil {
-				t.Fatalf("%s: addFILE: %v", where, err)
+		for _, c := range v.Cases {
+			s := byLine[c.Num]
+			if s == nil {
+				s = &sample{file: c.File, line: c.Num, text: c.Line, want: c.Want, inject: c.Inject}
+				byLine[c.Num] = s
+				samples = append(samples, s)
 			}
-			added = append(added, f)
-		case "fileOptions":
-			fo := parseOptions(t, where, m[2])
-			if len(fo) != 1 {
-				t.Fatalf("%s: fileOptions: want one object", where)
-			}
-			fileOpts = fo[0]
-			if !evalCondition(t, where, fileOpts["test.condition"], name, nil) {
-				return nil, added // the file is not for this filter
-			}
-		case "filterOptions":
-			opts, skipBlock = nil, false
-			for _, o := range parseOptions(t, where, m[2]) {
-				merged := map[string]string{}
-				for k, v := range fileOpts {
-					merged[k] = v
-				}
-				for k, v := range o {
-					merged[k] = v
-				}
-				if !evalCondition(t, where, merged["test.condition"], name, nil) {
-					skipBlock = true
-					break
-				}
-				opts = append(opts, merged)
-			}
-		case "failJSON":
-			var want map[string]any
-			if err := json.Unmarshal([]byte(m[2]), &want); err != nil {
-				t.Fatalf("%s: failJSON: %v", where, err)
-			}
-			if i+1 >= len(lines) {
-				t.Fatalf("%s: failJSON without a line after it", where)
-			}
-			i++
-			s := &sample{file: file, line: i + 1, text: strings.TrimSuffix(lines[i], "\r"), want: want}
-			for _, c := range append(comments, m[2]) {
-				s.inject = s.inject || strings.Contains(strings.ToLower(c), "inject")
-			}
-			comments = nil
-			if skipBlock {
-				continue
-			}
-			if len(opts) == 0 { // no filterOptions yet: the file options alone
-				opts = []map[string]string{fileOpts}
-			}
-			s.opts = opts
-			samples = append(samples, s)
+			s.opts = append(s.opts, opts)
 		}
 	}
+	slices.SortFunc(samples, func(a, b *sample) int { return a.line - b.line })
 	return samples, added
-}
-
-// parseOptions reads a filterOptions or fileOptions value: an object or a
-// list of objects, of string values.
-func parseOptions(t *testing.T, where, js string) []map[string]string {
-	t.Helper()
-	var list []map[string]string
-	if err := json.Unmarshal([]byte(js), &list); err == nil {
-		return list
-	}
-	var one map[string]string
-	if err := json.Unmarshal([]byte(js), &one); err != nil {
-		t.Fatalf("%s: options %s: %v", where, js, err)
-	}
-	return []map[string]string{one}
-}
-
-// condRE are the conditions the samples use: on fail2ban's filter name, or
-// on the mode being tested.
-var condRE = regexp.MustCompile(`^\s*(name|opts\.get\('mode'\))\s*(==|!=)\s*'([^']*)'\s*$`)
-
-// evalCondition evaluates a test.condition or constraint of the samples.
-// An expression of another form fails the test: the harness must learn it.
-func evalCondition(t *testing.T, where, expr, name string, opts map[string]string) bool {
-	t.Helper()
-	if expr == "" {
-		return true
-	}
-	m := condRE.FindStringSubmatch(expr)
-	if m == nil {
-		t.Fatalf("%s: condition %q: not understood by the harness", where, expr)
-	}
-	v := name
-	if m[1] != "name" {
-		v = opts["mode"]
-	}
-	return (v == m[3]) == (m[2] == "==")
 }
 
 // TestFail2banSamples is the agreement test described above.
@@ -415,9 +315,6 @@ func runSamples(t *testing.T, sf sampleFilter) (runs []sampleRun, skipped int) {
 			ran := false
 			for _, o := range s.opts {
 				where := fmt.Sprintf("%s:%d", file, s.line)
-				if c, _ := s.want["constraint"].(string); !evalCondition(t, where, c, name, o) {
-					continue
-				}
 				for k := range o {
 					switch k {
 					case "mode", "logtype", "logging", "test.condition":

@@ -1,42 +1,25 @@
 package fail2ban
 
 import (
-	"bytes"
 	"encoding/json"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"testing"
+
+	"logjail/internal/f2btest"
 )
 
-var optionsLineRE = regexp.MustCompile(`^#+ ?filterOptions:(.+)$`)
-
 // sampleVariants lists every filter of the installed fail2ban that has an
-// annotated sample log, with each option set its sample log runs it with
-// (the variants fail2ban's own samples test uses).
-func sampleVariants(t *testing.T, samples, config string) [][2]any {
-	ents, err := os.ReadDir(filepath.Join(config, "filter.d"))
-	if err != nil {
-		t.Fatal(err)
-	}
+// annotated sample log, with its default options and each option set its
+// sample log runs it with (the variants fail2ban's own samples test uses).
+func sampleVariants(t *testing.T, in f2btest.Install) [][2]any {
 	var out [][2]any
-	for _, e := range ents {
-		n, ok := strings.CutSuffix(e.Name(), ".conf")
-		if !ok || strings.HasSuffix(n, "common") {
-			continue
-		}
-		data, err := os.ReadFile(filepath.Join(samples, n))
-		if err != nil {
-			continue
-		}
+	for _, n := range f2btest.Filters(t, in) {
 		seen := map[string]bool{}
 		add := func(o map[string]any) {
 			clean := map[string]string{}
 			for k, v := range o {
-				if s, ok := v.(string); ok && !strings.HasPrefix(k, "test.") {
+				if s, ok := v.(string); ok {
 					clean[k] = s
 				}
 			}
@@ -47,24 +30,8 @@ func sampleVariants(t *testing.T, samples, config string) [][2]any {
 			}
 		}
 		add(nil)
-		for _, l := range strings.Split(string(data), "\n") {
-			m := optionsLineRE.FindStringSubmatch(l)
-			if m == nil {
-				continue
-			}
-			var v any
-			if json.Unmarshal([]byte(m[1]), &v) != nil {
-				continue
-			}
-			list, ok := v.([]any)
-			if !ok {
-				list = []any{v}
-			}
-			for _, x := range list {
-				if o, ok := x.(map[string]any); ok {
-					add(o)
-				}
-			}
+		for _, v := range f2btest.Read(t, in.Samples, n) {
+			add(v.FilterOpts())
 		}
 	}
 	return out
@@ -78,29 +45,15 @@ func sampleVariants(t *testing.T, samples, config string) [][2]any {
 // from FilterReader's resolution) this makes the import agree with
 // fail2ban's samples too.
 func TestFiltersEqualFilterReader(t *testing.T) {
-	_, py := f2bPython(t)
-	out, err := exec.Command(py, "-c", "import fail2ban, os; print(os.path.dirname(fail2ban.__file__))").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	samples := filepath.Join(strings.TrimSpace(string(out)), "tests", "files", "logs")
-	const config = "/etc/fail2ban"
-	vars := sampleVariants(t, samples, config)
+	in := f2btest.Find(t)
+	config := in.Config
+	vars := sampleVariants(t, in)
 	reqs := make([][3]any, len(vars))
 	for i, v := range vars {
 		reqs[i] = [3]any{config, v[0], v[1]}
 	}
-	body, _ := json.Marshal(reqs)
-	cmd := exec.Command(py, "../../analyze/testdata/fail2ban/resolve.py")
-	cmd.Stdin = bytes.NewReader(body)
-	js, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("resolve.py: %v", err)
-	}
 	var want []map[string]any
-	if err := json.Unmarshal(js, &want); err != nil {
-		t.Fatal(err)
-	}
+	f2btest.Resolve(t, in, reqs, &want)
 	r := newReader()
 	compared := 0
 	for i, v := range vars {

@@ -1,7 +1,6 @@
 package fail2ban
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -12,22 +11,9 @@ import (
 	"strings"
 	"testing"
 
+	"logjail/internal/f2btest"
 	"logjail/internal/testenv"
 )
-
-// f2bPython is the interpreter Debian's fail2ban runs with (its client's
-// #! line), for the tests that ask fail2ban itself.
-func f2bPython(t testing.TB) (client, python string) {
-	t.Helper()
-	client = testenv.Tool(t, "fail2ban-client")
-	f, err := os.Open(client)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	first, _ := bufio.NewReader(f).ReadString('\n')
-	return client, strings.TrimSpace(strings.TrimPrefix(first, "#!"))
-}
 
 // copyStock copies the installed /etc/fail2ban into a temporary directory
 // (at test time: nothing of it is kept in this tree).
@@ -152,13 +138,13 @@ failregex = %(known/failregex)s
 // clientDump runs fail2ban-client -c dir -d and returns its commands,
 // read by Python's ast (they are Python literals).
 func clientDump(t testing.TB, dir string) [][]any {
-	client, py := f2bPython(t)
-	cmd := exec.Command(client, "-c", dir, "-d")
+	in := f2btest.Find(t)
+	cmd := exec.Command(in.Client, "-c", dir, "-d")
 	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("fail2ban-client -d: %v", err)
 	}
-	conv := exec.Command(py, "-c", `import ast, json, sys
+	conv := exec.Command(in.Python, "-c", `import ast, json, sys
 print(json.dumps([ast.literal_eval(l) for l in sys.stdin if l.startswith("[")]))`)
 	conv.Stdin = strings.NewReader(string(out))
 	js, err := conv.Output()
