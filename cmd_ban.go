@@ -100,32 +100,30 @@ func parseTargets(args []string, r io.Reader) ([]netip.Prefix, error) {
 	if len(args) == 0 {
 		return nil, usagef("name addresses or networks, or - to read them from standard input")
 	}
-	var words []string
-	var src []string
 	if len(args) == 1 && args[0] == "-" {
+		var out []netip.Prefix
 		sc := bufio.NewScanner(r)
 		for n := 1; sc.Scan(); n++ {
 			w := strings.TrimSpace(sc.Text())
 			if w == "" || w[0] == '#' {
 				continue
 			}
-			words = append(words, w)
-			src = append(src, fmt.Sprintf("stdin line %d", n))
+			p, err := parseTarget(w)
+			if err != nil {
+				return nil, usagef("stdin line %d %q: %v", n, w, err)
+			}
+			out = append(out, p)
 		}
 		if err := sc.Err(); err != nil {
 			return nil, fmt.Errorf("read stdin: %w", err)
 		}
-	} else {
-		words = args
-		for range args {
-			src = append(src, "argument")
-		}
+		return out, nil
 	}
-	out := make([]netip.Prefix, 0, len(words))
-	for i, w := range words {
+	out := make([]netip.Prefix, 0, len(args))
+	for _, w := range args {
 		p, err := parseTarget(w)
 		if err != nil {
-			return nil, usagef("%s %q: %v", src[i], w, err)
+			return nil, usagef("argument %q: %v", w, err)
 		}
 		out = append(out, p)
 	}

@@ -197,7 +197,9 @@ func printRunSummary(w io.Writer, res *runner.Result) {
 	for _, b := range res.Unbans {
 		fmt.Fprintf(w, "unban %s %s\n", b.Jail, enforce.Addr(b.Prefix))
 	}
-	if res.Firewall != nil {
+	if res.FirewallChecked {
+		fmt.Fprintf(w, "firewall: as the last apply left it (checked; compared in full at least every %s)\n", runner.FullCompareEvery)
+	} else if res.Firewall != nil {
 		fmt.Fprintf(w, "firewall: %d added, %d removed\n", len(res.Firewall.Added), len(res.Firewall.Removed))
 	}
 	if f := res.Fleet; f != nil {

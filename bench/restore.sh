@@ -6,15 +6,25 @@
 #   ban   `logjail ban --for 1d -` reading the addresses on stdin
 #   wiped the first `logjail run` after the firewall was wiped (a reboot:
 #         `logjail firewall flush`), which puts them all back
-#   no-op the next `logjail run` (the firewall already right)
+#   no-op the next `logjail run` (the firewall already right: it checks
+#         the kernel against the last apply's mark)
+#   full  `logjail run --dry-run`: what a run costs when it compares
+#         every member (at least every 15 minutes, or after a failed
+#         check), reading the bans and the kernel's sets, writing nothing.
+#         (A run with --now 15 minutes on would also reset every kernel
+#         timeout, since the kernel's clock did not move.)
 #
 # Firewall backend as said, digest off, one sshd jail on an empty log.
 # Median of RUNS (wall time of the whole command, start included).
 #
-#   sudo bench/restore.sh [N] [RUNS]      (defaults 100000 and 3; N up to 4194304)
+#   sudo bench/restore.sh [N] [RUNS] [KINDS]
+#
+# (defaults 100000, 3 and "ipset nftables"; N up to 4194304; KINDS may
+# name iptables too: bench/restore.sh 10000 3 "iptables ipset nftables")
 set -euo pipefail
 n=${1:-100000}
 runs=${2:-3}
+kinds=${3:-ipset nftables}
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
 [ "$(id -u)" = 0 ] || { echo "bench/restore.sh: needs root (network namespaces)" >&2; exit 1; }
@@ -62,7 +72,7 @@ now=2026-11-24T12:00:00Z
 
 declare -A t c m
 for r in $(seq "$runs"); do
-	for kind in ipset nftables; do
+	for kind in $kinds; do
 		newns
 		cat >"$tmp/$kind.yaml" <<EOC
 state: $tmp/$kind-$r/state.db
@@ -77,9 +87,12 @@ EOC
 		"${lj[@]}" firewall flush
 		timed "$kind-wiped" "${lj[@]}" run
 		timed "$kind-noop" "${lj[@]}" run
+		timed "$kind-full" "${lj[@]}" run --dry-run >/dev/null
 		# The kernel holds exactly the bans.
 		if [ "$kind" = ipset ]; then
 			got=$(ip netns exec "$NS" ipset list -t | awk '/^Number of entries/ { s += $4 } END { print s }')
+		elif [ "$kind" = iptables ]; then
+			got=$( (ip netns exec "$NS" iptables-save -t filter; ip netns exec "$NS" ip6tables-save -t filter) | grep -c '^-A logjail-[^ ]* -s ')
 		else
 			got=$(ip netns exec "$NS" nft -j list ruleset | grep -oE '"(198\.1[89]|100\.[0-9]+)\.[0-9]+\.[0-9]+"' | wc -l)
 		fi
@@ -95,8 +108,8 @@ rawc=$(printf '%s\n' ${c[raw]} | median)
 [ "$rawc" -gt 0 ] || rawc=10 # /usr/bin/time counts in 10 ms
 printf 'restore: %s bans, %s runs, %s, %s cores, load %s\n\n' "$n" "$runs" "$(date -u +%Y-%m-%dT%H:%MZ)" "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)"
 printf '| step | backend | wall ms median (all) | CPU ms median (all) | × raw restore, wall | × raw restore, CPU | peak RSS MiB (all) |\n|---|---|---|---|---:|---:|---|\n'
-for step in ban wiped noop; do
-	for kind in ipset nftables; do
+for step in ban wiped noop full; do
+	for kind in $kinds; do
 		k=$kind-$step
 		a=$(printf '%s\n' ${t[$k]} | median); b=$(printf '%s\n' ${c[$k]} | median)
 		printf '| %s | %s | %s (%s) | %s (%s) | %.2f | %.2f | %s |\n' "$step" "$kind" "$a" "${t[$k]% }" "$b" "${c[$k]% }" \

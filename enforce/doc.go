@@ -118,6 +118,18 @@
 // The Diff tells what changed; Diff.Empty reports a run that changed
 // nothing, which is what a second run with the same bans gives.
 //
+// # Checking without reading
+//
+// Each kernel backend is also a Checker. An Apply that leaves the kernel
+// holding exactly its plan returns a Mark in its Diff: the members per
+// set (ipset) or chain (iptables), or nftables' ruleset generation with
+// the boot id and the namespace's cookie. Check compares the kernel with
+// a mark without reading a member: the set headers in one netlink dump
+// and the INPUT rules (ipset), the rule counts and jumps of
+// iptables-save (iptables), or the generation (nftables). logjail's run
+// uses it while the bans stay the same, and still compares in full from
+// time to time, since equal counts are no proof (see Mark).
+//
 // # Planning without changing
 //
 // Plan(jails, desired, now) is Apply with every write skipped: the same

@@ -71,6 +71,10 @@ type Diff struct {
 	// Setup describes the structure created or removed, one line each
 	// ("create chain logjail-sshd (iptables)").
 	Setup []string
+	// Mark is what a Checker's Check compares with the kernel later: set
+	// by an Apply of a kernel backend that found the kernel holding
+	// exactly its plan when it was done (nil otherwise, and in a Plan).
+	Mark *Mark
 }
 
 // Empty reports whether the Apply left the kernel as it found it.

@@ -59,6 +59,10 @@ type ipsetSet struct {
 	family  string // inet, inet6
 	maxelem int
 	timeout bool // the set has timeout support
+	// count is how many members the kernel says the set holds (counted:
+	// it said so).
+	count   int
+	counted bool
 	members []found[struct{}]
 }
 
@@ -303,11 +307,90 @@ func (b *ipsetBackend) apply(ctx context.Context, jails []JailSpec, desired []Ba
 			return d, backendError(b.Kind(), "restore", err)
 		}
 	}
+	if !dry {
+		d.Mark = b.mark(p, fams, jails, now)
+	}
 	slices.Sort(d.Setup)
 	sortBans(d.Added)
 	sortBans(d.Removed)
 	sortBans(d.Updated)
 	return d, nil
+}
+
+// mark reads the sets' headers after an Apply: when logjail's sets are
+// exactly the plan's, each holding the members the plan put in it, it
+// returns their counts as the Apply's mark.
+func (b *ipsetBackend) mark(p *plan, fams []family, jails []JailSpec, now time.Time) *Mark {
+	m := newMark(b.Kind(), b.opts, jails, now)
+	if m == nil {
+		return nil
+	}
+	m.Counts = planCounts(p, fams, setName)
+	if ok, err := b.checkSets(m.Counts); err != nil || !ok {
+		return nil
+	}
+	return m
+}
+
+// checkSets reports whether logjail's sets are exactly those named in
+// counts, in the form Apply makes them, each holding as many members.
+func (b *ipsetBackend) checkSets(counts map[string]int) (bool, error) {
+	r, err := openIpsetReader(b.t)
+	if err != nil {
+		return false, backendError(b.Kind(), "list sets", err)
+	}
+	defer r.close()
+	sets, err := r.headers()
+	if err != nil {
+		return false, backendError(b.Kind(), "list sets", err)
+	}
+	n := 0
+	for name, s := range sets {
+		if !strings.HasPrefix(name, prefix) {
+			continue
+		}
+		want, ok := counts[name]
+		_, fam, tmp, named := parseSetName(name)
+		if !ok || !named || tmp || !s.counted || s.count != want || s.typ != "hash:net" ||
+			s.family != ipsetFamily(fam) || s.maxelem != b.opts.MaxElem || !s.timeout {
+			return false, nil
+		}
+		n++
+	}
+	return n == len(counts), nil
+}
+
+// Check compares the sets' headers (one netlink dump, no member read)
+// with m's counts, and the INPUT rules matching the sets with those
+// Apply makes for jails.
+func (b *ipsetBackend) Check(ctx context.Context, jails []JailSpec, m Mark) (bool, error) {
+	if !markOK(b.Kind(), b.opts, jails, m) {
+		return false, nil
+	}
+	js, err := parseJails(jails)
+	if err != nil {
+		return false, nil
+	}
+	fams := b.families()
+	fts := make([]*filterTable, len(fams))
+	var setsOK bool
+	fns := []func() error{func() (err error) { setsOK, err = b.checkSets(m.Counts); return err }}
+	for i, fam := range fams {
+		fns = append(fns, func() (err error) { fts[i], err = b.x.readFilter(ctx, fam); return err })
+	}
+	if err := concurrently(fns...); err != nil || !setsOK {
+		return false, err
+	}
+	for i, fam := range fams {
+		var want [][]string
+		for _, j := range js {
+			want = append(want, b.ruleSpecs(j, fam)...)
+		}
+		if setup, err := b.x.reconcileInput(ctx, fam, fts[i], isSetRule, want, true); err != nil || len(setup) > 0 {
+			return false, err
+		}
+	}
+	return true, nil
 }
 
 func (b *ipsetBackend) Flush(ctx context.Context) error {

@@ -47,6 +47,7 @@ const (
 	ipsetAttrIPv6      = 2 // 16 bytes
 
 	ipsetFlagListSetname = 1 << 1 // IPSET_FLAG_LIST_SETNAME: names only
+	ipsetFlagListHeader  = 1 << 2 // IPSET_FLAG_LIST_HEADER: headers, no members
 
 	// Error numbers of ipset's own (enum ipset_errno).
 	ipsetErrPrivate  = 4096
@@ -129,6 +130,43 @@ func (r *ipsetReader) names() ([]string, error) {
 		return nil, err
 	}
 	return names, nil
+}
+
+// headers reads the header of every set, without members, as "ipset
+// list -t" does: its type, family, maxelem, timeout support and how many
+// members it holds.
+func (r *ipsetReader) headers() (map[string]*ipsetSet, error) {
+	sets := map[string]*ipsetSet{}
+	flags := binary.BigEndian.AppendUint32(nil, ipsetFlagListHeader)
+	err := r.dump([]netlink.Attribute{{Type: ipsetAttrFlags | unix.NLA_F_NET_BYTEORDER, Data: flags}}, func(typ uint16, msg []byte) error {
+		name, err := ipsetMsgSetname(typ, msg)
+		if err != nil {
+			return err
+		}
+		s := sets[name]
+		if s == nil {
+			s = &ipsetSet{name: name}
+			sets[name] = s
+		}
+		return eachAttr(msg[4:], func(t uint16, v []byte) error {
+			switch t {
+			case ipsetAttrTypename:
+				s.typ = cString(v)
+			case ipsetAttrFamily:
+				if len(v) < 1 {
+					return errTruncated
+				}
+				s.family = nfprotoName(v[0])
+			case ipsetAttrData:
+				return s.addHeader(v)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return sets, nil
 }
 
 // set reads one set with its members, as "ipset save NAME" shows it.
@@ -228,9 +266,13 @@ func (s *ipsetSet) addHeader(b []byte) error {
 		case ipsetAttrTimeout:
 			s.timeout = true
 		case ipsetAttrElements:
+			if len(v) != 4 {
+				return fmt.Errorf("element count of %d bytes", len(v))
+			}
+			s.count, s.counted = int(binary.BigEndian.Uint32(v)), true
 			// Room for the members, up to a bound: the count is a hint.
-			if len(v) == 4 && s.members == nil {
-				s.members = make([]found[struct{}], 0, min(binary.BigEndian.Uint32(v), 1<<18))
+			if s.members == nil {
+				s.members = make([]found[struct{}], 0, min(s.count, 1<<18))
 			}
 		}
 		return nil

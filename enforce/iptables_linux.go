@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -133,9 +134,80 @@ func (b *iptablesBackend) apply(ctx context.Context, jails []JailSpec, desired [
 			return d, err
 		}
 	}
+	if !dry {
+		d.Mark = b.mark(ctx, p, fams, jails, now)
+	}
 	sortBans(d.Added)
 	sortBans(d.Removed)
 	return d, nil
+}
+
+// chainKey names one jail's chain of one family in a mark's counts.
+func chainKey(jail string, fam family) string {
+	return chainName(jail) + "/" + strconv.Itoa(int(fam))
+}
+
+// mark reads the filter tables again after an Apply: when logjail's
+// chains are exactly the plan's, each holding as many rules as the plan
+// has bans for it, and the jumps are in place, it returns the counts as
+// the Apply's mark.
+func (b *iptablesBackend) mark(ctx context.Context, p *plan, fams []family, jails []JailSpec, now time.Time) *Mark {
+	m := newMark(b.Kind(), b.opts, jails, now)
+	if m == nil {
+		return nil
+	}
+	m.Counts = planCounts(p, fams, chainKey)
+	if ok, err := b.check(ctx, p.jails, fams, m.Counts); err != nil || !ok {
+		return nil
+	}
+	return m
+}
+
+// Check counts the rules of logjail's chains (iptables-save, parsing
+// only INPUT) against m's counts, and compares the jumps from INPUT with
+// those Apply makes for jails.
+func (b *iptablesBackend) Check(ctx context.Context, jails []JailSpec, m Mark) (bool, error) {
+	if !markOK(b.Kind(), b.opts, jails, m) {
+		return false, nil
+	}
+	js, err := parseJails(jails)
+	if err != nil {
+		return false, nil
+	}
+	return b.check(ctx, js, b.families(), m.Counts)
+}
+
+func (b *iptablesBackend) check(ctx context.Context, js []jail, fams []family, counts map[string]int) (bool, error) {
+	fts := make([]*filterTable, len(fams))
+	var fns []func() error
+	for i, fam := range fams {
+		fns = append(fns, func() (err error) { fts[i], err = b.x.countFilter(ctx, fam); return err })
+	}
+	if err := concurrently(fns...); err != nil {
+		return false, err
+	}
+	n := 0
+	for i, fam := range fams {
+		for _, c := range fts[i].chains {
+			jailName, ok := strings.CutPrefix(c, prefix)
+			if !ok {
+				continue
+			}
+			want, ok := counts[chainKey(jailName, fam)]
+			if !ok || fts[i].counts[c] != want {
+				return false, nil
+			}
+			n++
+		}
+		var want [][]string
+		for _, j := range js {
+			want = append(want, jumpSpecs(j)...)
+		}
+		if setup, err := b.x.reconcileInput(ctx, fam, fts[i], isJump, want, true); err != nil || len(setup) > 0 {
+			return false, err
+		}
+	}
+	return n == len(counts), nil
 }
 
 func (b *iptablesBackend) applyFamily(ctx context.Context, fam family, ft *filterTable, p *plan, now time.Time, d *Diff, dry bool) error {

@@ -241,6 +241,35 @@ func (b *nftBackend) Actual(ctx context.Context, now time.Time) ([]Ban, error) {
 	return bans, nil
 }
 
+// Check compares nftables' ruleset generation, the boot and the
+// namespace with m's: any change to any table (logjail's, a hand's,
+// another program's) moves the generation. Members that the kernel's
+// timeouts expire do not move it: their ends are the bans' ends, which
+// the caller knows.
+func (b *nftBackend) Check(ctx context.Context, jails []JailSpec, m Mark) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	if !markOK(b.Kind(), b.opts, jails, m) || m.Boot == "" {
+		return false, nil
+	}
+	fd, closeNS, err := b.t.nsHandle()
+	if err != nil {
+		return false, backendError(b.Kind(), "check", err)
+	}
+	defer closeNS()
+	r, err := dialDumpReader(fd)
+	if err != nil {
+		return false, backendError(b.Kind(), "check", err)
+	}
+	defer r.close()
+	g, err := r.gen()
+	if err != nil {
+		return false, backendError(b.Kind(), "check", err)
+	}
+	return g.id == m.Gen && g.boot == m.Boot && g.netns == m.NetNS, nil
+}
+
 func (b *nftBackend) Apply(ctx context.Context, jails []JailSpec, desired []Ban, now time.Time) (Diff, error) {
 	return b.apply(ctx, jails, desired, now, false)
 }
@@ -253,7 +282,11 @@ func (b *nftBackend) Plan(ctx context.Context, jails []JailSpec, desired []Ban, 
 // the messages queued on the connection are never sent.
 func (b *nftBackend) apply(ctx context.Context, jails []JailSpec, desired []Ban, now time.Time, dry bool) (Diff, error) {
 	// The plan is built while the kernel is read.
-	var p *plan
+	var (
+		p      *plan
+		before nftGen
+		genErr error
+	)
 	n, err := b.open()
 	if err != nil {
 		return Diff{}, backendError(b.Kind(), "open", err)
@@ -262,6 +295,10 @@ func (b *nftBackend) apply(ctx context.Context, jails []JailSpec, desired []Ban,
 	err = concurrently(
 		func() (err error) { p, err = preparePlan(ctx, b.Kind(), b.t, b.opts, jails, desired, now); return err },
 		func() error {
+			// The generation before anything is read: if only this
+			// Apply's own transactions moved it when it is done, the
+			// kernel holds its plan (see mark).
+			before, genErr = n.er.gen()
 			if err := n.read(); err != nil {
 				return backendError(b.Kind(), "read", err)
 			}
@@ -274,6 +311,16 @@ func (b *nftBackend) apply(ctx context.Context, jails []JailSpec, desired []Ban,
 	a := &nftApply{b: b, n: n, p: p, now: now, tx: &nftTxn{c: n.c, dry: dry}, d: Diff{Refused: p.refused}}
 	if err := a.run(); err != nil {
 		return a.d, backendError(b.Kind(), a.step, err)
+	}
+	if !dry && genErr == nil {
+		if after, err := n.er.gen(); err == nil && after.sameKernel(before) && after.id-before.id == a.tx.sent {
+			// Nobody else changed the ruleset between the reading and
+			// the commit: the kernel holds the plan.
+			if m := newMark(b.Kind(), b.opts, jails, now); m != nil {
+				m.Gen, m.Boot, m.NetNS = after.id, after.boot, after.netns
+				a.d.Mark = m
+			}
+		}
 	}
 	sortBans(a.d.Added)
 	sortBans(a.d.Removed)
@@ -321,7 +368,7 @@ func (a *nftApply) run() error {
 	}
 	for _, name := range sortedKeys(a.remake) {
 		a.n.c.DelSet(a.n.sets[name])
-		a.d.Setup = append(a.d.Setup, "delete set inet "+nftTable+" "+name)
+		a.setup("delete set inet " + nftTable + " " + name)
 	}
 	a.step = "create set"
 	for _, j := range a.p.jails {
@@ -337,7 +384,7 @@ func (a *nftApply) run() error {
 					return err
 				}
 				a.shards[name] = s
-				a.d.Setup = append(a.d.Setup, "create set inet "+nftTable+" "+name)
+				a.setup("create set inet " + nftTable + " " + name)
 			}
 		}
 	}
@@ -369,12 +416,12 @@ func (a *nftApply) run() error {
 	}
 	for _, name := range a.retire {
 		a.n.c.DelSet(a.n.sets[name])
-		a.d.Setup = append(a.d.Setup, "delete set inet "+nftTable+" "+name)
+		a.setup("delete set inet " + nftTable + " " + name)
 	}
 	for _, name := range sortedKeys(a.n.chains) {
 		if _, wanted := a.chains[name]; !wanted && strings.HasPrefix(name, prefix) {
 			a.n.c.DelChain(a.n.chains[name])
-			a.d.Setup = append(a.d.Setup, "delete chain inet "+nftTable+" "+name)
+			a.setup("delete chain inet " + nftTable + " " + name)
 		}
 	}
 	a.step = "commit"
@@ -388,7 +435,7 @@ func (a *nftApply) structure() {
 	a.table = a.n.table
 	if a.table == nil {
 		a.table = c.AddTable(&nftables.Table{Family: nftables.TableFamilyINet, Name: nftTable})
-		a.d.Setup = append(a.d.Setup, "create table inet "+nftTable)
+		a.setup("create table inet " + nftTable)
 	}
 	a.chains = map[string]*nftables.Chain{}
 	input := a.n.chains[nftChain]
@@ -398,7 +445,7 @@ func (a *nftApply) structure() {
 			Name: nftChain, Table: a.table, Type: nftables.ChainTypeFilter,
 			Hooknum: nftables.ChainHookInput, Priority: nftables.ChainPriorityRef(-1), Policy: &policy,
 		})
-		a.d.Setup = append(a.d.Setup, "create chain inet "+nftTable+" "+nftChain)
+		a.setup("create chain inet " + nftTable + " " + nftChain)
 	}
 	a.chains[nftChain] = input
 	for _, j := range a.p.jails {
@@ -406,7 +453,7 @@ func (a *nftApply) structure() {
 		ch := a.n.chains[name]
 		if ch == nil {
 			ch = c.AddChain(&nftables.Chain{Name: name, Table: a.table})
-			a.d.Setup = append(a.d.Setup, "create chain inet "+nftTable+" "+name)
+			a.setup("create chain inet " + nftTable + " " + name)
 		}
 		a.chains[name] = ch
 	}
@@ -463,7 +510,7 @@ func (a *nftApply) delRule(r *nftables.Rule) error {
 	if err := a.n.c.DelRule(r); err != nil {
 		return err
 	}
-	a.d.Setup = append(a.d.Setup, fmt.Sprintf("delete rule %q from chain %s", ruleID(r), r.Chain.Name))
+	a.setup(fmt.Sprintf("delete rule %q from chain %s", ruleID(r), r.Chain.Name))
 	return nil
 }
 
@@ -473,7 +520,7 @@ func (a *nftApply) addRule(w nftRule) {
 		Exprs:    a.b.ruleExprs(w, a.shards[w.set]),
 		UserData: userdata.AppendString(nil, userdata.TypeComment, w.id),
 	})
-	a.d.Setup = append(a.d.Setup, fmt.Sprintf("add rule %q to chain %s", w.id, w.chain))
+	a.setup(fmt.Sprintf("add rule %q to chain %s", w.id, w.chain))
 }
 
 // members brings one jail's bans of one family to the plan: each desired
@@ -574,6 +621,17 @@ type nftTxn struct {
 	buf      []nftables.SetElement
 	pending  int
 	err      error
+	// queued says that a message waits on the connection; sent counts
+	// the transactions committed, each of which moves the ruleset's
+	// generation by one.
+	queued bool
+	sent   uint32
+}
+
+// setup records a change of structure queued on the connection.
+func (a *nftApply) setup(line string) {
+	a.d.Setup = append(a.d.Setup, line)
+	a.tx.queued = true
 }
 
 func (t *nftTxn) add(s *nftables.Set, els []nftables.SetElement) { t.queue(s, els, false) }
@@ -602,11 +660,28 @@ func (t *nftTxn) emit() {
 		t.err = t.c.SetAddElements(t.set, t.buf)
 	}
 	t.pending += len(t.buf)
+	t.queued = true
 	t.buf = make([]nftables.SetElement, 0, nftChunk+2)
 	if t.err == nil && t.pending >= nftTxnElems {
-		t.err = t.c.Flush()
+		t.err = t.commit()
 		t.pending = 0
 	}
+}
+
+// commit sends what is queued as one transaction. The library sends
+// nothing when nothing is queued; queued only counts what was sent (a
+// message queued unseen would make the generation move by more than
+// sent, and the Apply leave no mark: never a change lost).
+func (t *nftTxn) commit() error {
+	queued := t.queued
+	t.queued = false
+	if err := t.c.Flush(); err != nil {
+		return err
+	}
+	if queued {
+		t.sent++
+	}
+	return nil
 }
 
 // flush commits everything queued on the connection.
@@ -615,7 +690,7 @@ func (t *nftTxn) flush() error {
 	if t.err != nil || t.dry {
 		return t.err
 	}
-	return t.c.Flush()
+	return t.commit()
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -95,7 +95,7 @@ func newPlan(specs []JailSpec, desired []Ban, now time.Time, g guard, maxElem in
 		p.byName[j.name] = j
 		p.jails = append(p.jails, j)
 	}
-	sort.Slice(p.jails, func(a, b int) bool { return p.jails[a].name < p.jails[b].name })
+	sortJails(p.jails)
 
 	var (
 		lastKey setKey
@@ -175,6 +175,11 @@ func newPlan(specs []JailSpec, desired []Ban, now time.Time, g guard, maxElem in
 		}
 	}
 	return p, nil
+}
+
+// sortJails sorts jails by name.
+func sortJails(js []jail) {
+	sort.Slice(js, func(a, b int) bool { return js[a].name < js[b].name })
 }
 
 // found is a member as a backend read it from the kernel. raw holds what

@@ -72,6 +72,8 @@ type xtRule struct {
 type filterTable struct {
 	chains []string // in order of declaration
 	rules  []xtRule
+	// counts holds the number of rules per chain.
+	counts map[string]int
 }
 
 func (ft *filterTable) hasChain(name string) bool { return slices.Contains(ft.chains, name) }
@@ -89,9 +91,29 @@ func (x *xtables) readFilter(ctx context.Context, fam family) (*filterTable, err
 	return ft, nil
 }
 
+// countFilter reads the filter table of one family, counting the rules
+// of every chain but parsing only those of INPUT.
+func (x *xtables) countFilter(ctx context.Context, fam family) (*filterTable, error) {
+	out, err := x.t.run(ctx, nil, fam.xtCommand()+"-save", "-t", "filter")
+	if err != nil {
+		return nil, backendError(x.kind, fam.xtCommand()+"-save", err)
+	}
+	ft, err := scanFilter(string(out), func(chain string) bool { return chain == "INPUT" })
+	if err != nil {
+		return nil, backendError(x.kind, fam.xtCommand()+"-save", err)
+	}
+	return ft, nil
+}
+
 // parseFilter parses the *filter section of iptables-save output.
 func parseFilter(s string) (*filterTable, error) {
-	ft := &filterTable{}
+	return scanFilter(s, func(string) bool { return true })
+}
+
+// scanFilter parses the *filter section of iptables-save output; the
+// rules of chains parse does not select are only counted.
+func scanFilter(s string, parse func(chain string) bool) (*filterTable, error) {
+	ft := &filterTable{counts: map[string]int{}}
 	in := false
 	for n, line := range strings.Split(s, "\n") {
 		line = strings.TrimSpace(line)
@@ -106,6 +128,10 @@ func parseFilter(s string) (*filterTable, error) {
 			name, _, _ := strings.Cut(line[1:], " ")
 			ft.chains = append(ft.chains, name)
 		case strings.HasPrefix(line, "-A "):
+			if chain, _, _ := strings.Cut(line[3:], " "); !parse(chain) {
+				ft.counts[chain]++
+				continue
+			}
 			args, err := splitArgs(line[3:])
 			if err != nil {
 				return nil, fmt.Errorf("line %d: %w", n+1, err)
@@ -114,6 +140,7 @@ func parseFilter(s string) (*filterTable, error) {
 				return nil, fmt.Errorf("line %d: rule without chain", n+1)
 			}
 			ft.rules = append(ft.rules, xtRule{chain: args[0], args: args[1:]})
+			ft.counts[args[0]]++
 		}
 	}
 	return ft, nil

@@ -50,6 +50,37 @@ type ledger struct {
 	// merging is set while the fleet's own changes are merged: they are
 	// not sent back.
 	merging bool
+	// cfg gives the jails' policies (pols, by jail), which say when the
+	// offense tracks written go stale.
+	cfg  *config.Config
+	pols map[string]*analyze.Policy
+	// last is the track read last from the state (nil: none there), for
+	// countOffense after offense: one lookup per ban, not two.
+	last struct {
+		k  trackKey
+		tr *analyze.Track
+		ok bool
+	}
+}
+
+// expiry returns when a track of jail goes stale under the jail's
+// policy, or state.ExpiryNow (the next purge judges it) for a jail not
+// configured.
+func (l *ledger) expiry(jail string, tr *analyze.Track) int64 {
+	pol, ok := l.pols[jail]
+	if !ok {
+		if j := l.cfg.Jail(jail); j != nil {
+			pol = Policy(j, l.cfg.History)
+		}
+		if l.pols == nil {
+			l.pols = map[string]*analyze.Policy{}
+		}
+		l.pols[jail] = pol
+	}
+	if pol == nil {
+		return state.ExpiryNow
+	}
+	return tr.Expiry(pol)
 }
 
 // shares reports whether a change of jail made here goes to the fleet.
@@ -64,6 +95,13 @@ func (l *ledger) flush() error {
 	}
 	if err := l.tx.AddHistories(l.history); err != nil {
 		return err
+	}
+	// Indexed by when they go stale, as a run indexes its tracks: the
+	// run after `ban -` of 100,000 does not judge them all again.
+	for i := range l.tracks {
+		if u := &l.tracks[i]; u.Track != nil {
+			u.Expires = l.expiry(u.Jail, u.Track)
+		}
 	}
 	if err := l.tx.PutTracks(l.tracks); err != nil {
 		return err
@@ -81,7 +119,7 @@ func (l *ledger) flush() error {
 
 // newLedger starts a ledger for about n bans.
 func newLedger(tx *state.Tx, cfg *config.Config, now time.Time, dry bool, n int) *ledger {
-	l := &ledger{tx: tx, now: now, write: !dry, events: !dry && cfg.Digest.Enabled(), put: map[trackKey]state.Ban{}, fleet: &cfg.Fleet}
+	l := &ledger{tx: tx, now: now, write: !dry, events: !dry && cfg.Digest.Enabled(), put: map[trackKey]state.Ban{}, fleet: &cfg.Fleet, cfg: cfg}
 	if l.write {
 		l.bans, l.history = make([]*state.Ban, 0, n), make([]*state.Ban, 0, n)
 	}
@@ -171,6 +209,7 @@ func (l *ledger) lift(b state.Ban, byHand bool) error {
 		}
 	}
 	if byHand && l.write {
+		l.last.ok = false // the track may change here
 		now := l.now.UnixNano()
 		if tr, err := l.tx.Track(b.Jail, b.Prefix); err != nil {
 			return err
@@ -227,11 +266,16 @@ func (l *ledger) countOffense(b state.Ban) error {
 	k := trackKey{b.Jail, b.Prefix}
 	tr, pending := l.pending[k]
 	if !pending {
-		var err error
-		if tr, err = l.tx.Track(b.Jail, b.Prefix); err != nil {
-			return err
+		if l.last.ok && l.last.k == k {
+			tr = l.last.tr // offense read it just now
+		} else {
+			var err error
+			if tr, err = l.tx.Track(b.Jail, b.Prefix); err != nil {
+				return err
+			}
 		}
-		u := state.TrackUpdate{Jail: b.Jail, Key: b.Prefix, Track: tr, Expires: state.ExpiryNow, New: tr == nil}
+		l.last.ok = false
+		u := state.TrackUpdate{Jail: b.Jail, Key: b.Prefix, Track: tr, New: tr == nil} // Expires: at flush
 		if tr == nil {
 			tr = &analyze.Track{}
 			u.Track = tr
@@ -253,10 +297,19 @@ func (l *ledger) countOffense(b state.Ban) error {
 // track returns the track of jail and prefix, this transaction's
 // pending one first, a new one when there is none.
 func (l *ledger) track(jail string, p netip.Prefix) (*analyze.Track, error) {
-	if tr, ok := l.pending[trackKey{jail, p}]; ok {
+	k := trackKey{jail, p}
+	if tr, ok := l.pending[k]; ok {
 		return tr, nil
 	}
-	return track(l.tx, jail, p)
+	tr, err := l.tx.Track(jail, p)
+	if err != nil {
+		return nil, err
+	}
+	l.last.k, l.last.tr, l.last.ok = k, tr, true
+	if tr == nil {
+		tr = &analyze.Track{}
+	}
+	return tr, nil
 }
 
 // BanOptions say what a ban by hand bans.
@@ -276,6 +329,16 @@ type BanOptions struct {
 	Guard *enforce.Guard
 	// Firewall enforces the bans before Ban returns.
 	Firewall enforce.Backend
+
+	// checked is what Check found, so that Ban does not check every
+	// target with the guard a second time.
+	checked *banCheck
+}
+
+type banCheck struct {
+	jail      *config.Jail
+	d         time.Duration
+	permanent bool
 }
 
 // BanResult is what a ban by hand did.
@@ -294,8 +357,12 @@ type BanResult struct {
 // Check validates the options without touching anything: the jail is
 // configured, For reads, and the guard refuses no target (see Ban). A
 // caller checks before it opens the state, so that a refused ban creates
-// not even the state file.
+// not even the state file; Ban then relies on that check (options
+// changed after it are not checked again).
 func (o *BanOptions) Check() (j *config.Jail, d time.Duration, permanent bool, err error) {
+	if c := o.checked; c != nil {
+		return c.jail, c.d, c.permanent, nil
+	}
 	cfg := o.Config
 	if o.Jail != "" && o.Jail != ManualJail {
 		if j = cfg.Jail(o.Jail); j == nil {
@@ -313,6 +380,7 @@ func (o *BanOptions) Check() (j *config.Jail, d time.Duration, permanent bool, e
 			return nil, 0, false, err
 		}
 	}
+	o.checked = &banCheck{j, d, permanent}
 	return j, d, permanent, nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"logjail/analyze"
 	"logjail/config"
 	"logjail/enforce"
 	"logjail/state"
@@ -285,5 +286,38 @@ func TestSourceRecordLayout(t *testing.T) {
 	}
 	if b, _ := json.Marshal(sourceRecord{pos: []byte("{}"), context: []byte{1}}); string(b) != `{"Context":"AQ=="}` {
 		t.Errorf("empty position with a context: %s", b)
+	}
+}
+
+// TestBanTrackExpires: the offense track a ban by hand writes is indexed
+// by when it goes stale (its ban's end, and the history its offense
+// counts in): a run before that keeps it, the first run after it
+// deletes it.
+func TestBanTrackExpires(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "auth.log")
+	os.WriteFile(log, nil, 0o644)
+	cfg := testConfig(t, log)
+	db := openDB(t)
+	mustBan(t, db, BanOptions{Config: cfg, Now: banNow, Jail: "sshd", Targets: []netip.Prefix{pfx("192.0.2.9")}})
+	tracks := func(at time.Time) int {
+		t.Helper()
+		if _, err := Run(context.Background(), db, Options{Config: cfg, Now: at}); err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		db.View(func(tx *state.Tx) error {
+			return tx.ForEachTrack(func(string, netip.Prefix, *analyze.Track) error { n++; return nil })
+		})
+		return n
+	}
+	if n := tracks(banNow.Add(time.Minute)); n != 1 {
+		t.Fatalf("a run during the ban: %d tracks, want the ban's", n)
+	}
+	if n := tracks(banNow.Add(cfg.History - time.Minute)); n != 1 {
+		t.Fatalf("a run within the history: %d tracks, want the ban's", n)
+	}
+	if n := tracks(banNow.Add(cfg.History + time.Minute)); n != 0 {
+		t.Fatalf("a run past the history: %d tracks, want none", n)
 	}
 }

@@ -31,7 +31,11 @@
 //     firewall would not install.
 //   - The firewall step: a run calls Apply, a dry run Plan, with the same
 //     desired bans ([Desired], [JailSpecs]); [DryRun] turns the result
-//     into the document the dry run prints.
+//     into the document the dry run prints. A run whose bans are those
+//     of the state's ban summary reads none: with a kernel backend it
+//     checks the kernel against the mark the last apply left in the
+//     summary ([enforce.Checker]) and compares in full only when the
+//     check fails or [FullCompareEvery] has passed (firewallStep).
 //   - Sources: a jail's records come through [analyze.Source], its log
 //     files' and its journal's ([journal.RunSource]) alike, read by one
 //     loop (sources.go), which saves each source's opaque position with

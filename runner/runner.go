@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"maps"
 	"math"
 	"net/netip"
@@ -67,8 +68,11 @@ type Result struct {
 	ActiveCount map[string]int
 	// quiet: the run did not read the bans held (nothing changed since
 	// the state's ban summary), and skips the firewall step of backend
-	// none, which has nothing to plan that the summary does not say.
+	// none, which has nothing to plan that the summary does not say. A
+	// kernel backend's step then first checks the kernel against mark,
+	// the summary's (see firewallStep).
 	quiet bool
+	mark  *enforce.Mark
 	// unchanged: the run changed nothing in the state, and committed
 	// nothing (see Run).
 	unchanged bool
@@ -84,6 +88,10 @@ type Result struct {
 	// enforced: said at every run.
 	Firewall    *enforce.Diff
 	FirewallErr error
+	// FirewallChecked says that the firewall step only checked the
+	// kernel against the mark of the last apply (no ban changed since,
+	// the check passed: see FullCompareEvery), reading no ban.
+	FirewallChecked bool
 	// Digest is what the digest step did (nil when skipped); DigestErr
 	// is its failure, also among Problems.
 	Digest    *DigestOutcome
@@ -261,21 +269,8 @@ func Run(ctx context.Context, db *state.DB, o Options) (*Result, error) {
 	if o.Config.Fleet.Enabled() && !o.DryRun {
 		syncFleet(ctx, db, o, res)
 	}
-	if o.Firewall != nil && !res.quiet {
-		step := o.Firewall.Apply
-		if o.DryRun {
-			step = o.Firewall.Plan // the same plan, without the writes
-		}
-		d, err := step(ctx, JailSpecs(o.Config, res.Active), Desired(res.Active), o.Now)
-		if err != nil {
-			res.FirewallErr = err
-			if !o.DryRun {
-				// a dry run says it in its plan (reading needs root)
-				res.Problems = append(res.Problems, err)
-			}
-		} else {
-			res.Firewall = &d
-		}
+	if o.Firewall != nil && (!res.quiet || res.mark != nil) {
+		firewallStep(ctx, db, o, res)
 	}
 	if o.Mailer != nil && !o.DryRun && o.Config.Digest.Enabled() {
 		res.Digest, res.DigestErr = SendDigest(ctx, db, DigestOptions{Config: o.Config, Now: o.Now, Host: o.Host, Mailer: o.Mailer})
@@ -483,9 +478,9 @@ func (r *run) finish() error {
 		}
 	}
 	sum := state.BanSummary{At: now, Active: map[string]int{}, Config: r.guardPrint()}
-	// The summary serves only runs without a kernel backend: with one,
-	// mark it refused rather than check every ban with the guard for
-	// nothing (the firewall's plan does that).
+	// With a kernel backend the summary is marked refused until the
+	// firewall step has applied it and says whether its plan refused any
+	// (keepMark), rather than check every ban with the guard here too.
 	checkGuard := r.o.Firewall != nil && r.o.Firewall.Kind() == "none"
 	sum.Refused = r.o.Firewall != nil && !checkGuard
 	if !quiet {
@@ -583,19 +578,30 @@ func (r *run) finish() error {
 
 // quiet reports whether this run may leave the bans held unread: it
 // decided none, it takes no part in a fleet (whose exchange reads and
-// writes bans after it), the firewall step is a plan of backend none or
-// nothing,
-// and the state's ban summary says that no ban was written, ended or
-// started since it was made, under the same guard, and that none of the
-// active bans is refused (a refusal is reported at every run). It then
-// fills Result.ActiveCount from the summary.
+// writes bans after it), the state's ban summary says that no ban was
+// written, ended or started since it was made, under the same guard,
+// and that none of the active bans is refused (a refusal is reported at
+// every run), and, with a kernel backend, the summary holds the mark of
+// the backend's last apply and no full comparison is due (the firewall
+// step then checks the kernel against it). It then fills
+// Result.ActiveCount from the summary.
 func (r *run) quiet() (bool, error) {
-	if len(r.decided) > 0 || r.o.DryRun || r.o.Firewall != nil && r.o.Firewall.Kind() != "none" || r.o.Config.Fleet.Enabled() {
+	if len(r.decided) > 0 || r.o.DryRun || r.o.Config.Fleet.Enabled() {
 		return false, nil
 	}
 	s, ok, err := r.tx.BanSummary()
 	if err != nil || !ok || s.Refused || !s.Holds(r.o.Now, r.guardPrint()) {
 		return false, err
+	}
+	if fw := r.o.Firewall; fw != nil && fw.Kind() != "none" {
+		// A kernel backend: only with a mark of its last apply to check
+		// the kernel against, and not past the time for a full
+		// comparison.
+		m, ok := summaryMark(s, fw.Kind(), r.o.Now)
+		if !ok {
+			return false, nil
+		}
+		r.res.mark = m
 	}
 	r.res.ActiveCount = s.Active
 	if r.res.ActiveCount == nil {
@@ -757,16 +763,27 @@ func Desired(bans []state.Ban) []enforce.Ban {
 // jail that holds a ban but is no longer configured (its bans stay
 // enforced on every port until they end).
 func JailSpecs(cfg *config.Config, bans []state.Ban) []enforce.JailSpec {
+	return jailSpecsOf(cfg, func(yield func(string) bool) {
+		for _, b := range bans {
+			if !yield(b.Jail) {
+				return
+			}
+		}
+	})
+}
+
+// jailSpecsOf is JailSpecs for bans of the jails named.
+func jailSpecsOf(cfg *config.Config, jails iter.Seq[string]) []enforce.JailSpec {
 	seen := map[string]bool{}
 	var out []enforce.JailSpec
 	for _, j := range cfg.Jails {
 		seen[j.Name] = true
 		out = append(out, enforce.JailSpec{Name: j.Name, Protocol: j.Protocol, Ports: j.PortSpec()})
 	}
-	for _, b := range bans {
-		if !seen[b.Jail] {
-			seen[b.Jail] = true
-			out = append(out, enforce.JailSpec{Name: b.Jail, Protocol: "all"})
+	for name := range jails {
+		if !seen[name] {
+			seen[name] = true
+			out = append(out, enforce.JailSpec{Name: name, Protocol: "all"})
 		}
 	}
 	return out

@@ -28,6 +28,10 @@ type BanSummary struct {
 	// Refused says that the firewall's guard refused one of the active
 	// bans at At (the run reports those at every run: it reads them).
 	Refused bool `json:"refused,omitempty"`
+	// Firewall is what the firewall step left in the kernel for these
+	// bans, as the backend's cheap check compares it (an enforce.Mark in
+	// JSON, opaque here); absent when there is none to trust.
+	Firewall json.RawMessage `json:"firewall,omitempty"`
 }
 
 // Holds reports whether the summary still describes the bans at now
