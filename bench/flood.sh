@@ -20,7 +20,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 out=$here/bench/out
 mkdir -p "$out"
 cd "$here"
-go build -o "$out/logjail" .
+CGO_ENABLED=0 go build -tags urfave_cli_no_docs -o "$out/logjail" .  # as README
 go build -o "$out/floodlog" ./bench/floodlog
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT

@@ -29,7 +29,9 @@
 // A run reads and writes everything in one write transaction ([DB.Update]):
 // a crash at any instant leaves the file as it was before the run or as it
 // is after it, never a mix. Offsets therefore never run ahead of the
-// failures and bans they produced.
+// failures and bans they produced. A run whose transaction changed
+// nothing ([Tx.Changed]) rolls it back instead ([ErrUnchanged]) and
+// notes its time beside the file ([DB.NoteRun]).
 //
 // # Outbox
 //
