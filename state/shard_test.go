@@ -638,3 +638,24 @@ func TestPendingTracks(t *testing.T) {
 		t.Errorf("purge deleted %d, want 3", n)
 	}
 }
+
+// TestPendingChanged: a transaction whose only change is a track kept
+// for the commit (PutTrack) has changed the state.
+func TestPendingChanged(t *testing.T) {
+	db, _ := openTemp(t)
+	err := db.Update(func(tx *Tx) error {
+		if tx.Changed() {
+			t.Error("changed before any write")
+		}
+		if err := tx.PutTrack("sshd", addr4(1), &analyze.Track{Failures: []int64{1}}); err != nil {
+			return err
+		}
+		if !tx.Changed() {
+			t.Error("a pending PutTrack: not changed")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
