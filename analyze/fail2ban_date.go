@@ -3,6 +3,7 @@ package analyze
 import (
 	"fmt"
 	"regexp"
+	"regexp/syntax"
 	"strconv"
 	"strings"
 	"sync"
@@ -281,13 +282,19 @@ const (
 // % codes (%Ex forms too), {^LN-BEG}, {DATE}, EPOCH, LEPOCH, TAI64N. What
 // it does not understand is an error naming it.
 func parseDatePattern(src string) (*datePattern, error) {
+	return datePatternOf(src, true)
+}
+
+// datePatternOf is parseDatePattern; without compile it only checks the
+// templates (its result then holds none).
+func datePatternOf(src string, compile bool) (*datePattern, error) {
 	p := &datePattern{}
 	for _, ln := range strings.Split(src, "\n") {
 		ln = strings.TrimSpace(ln)
 		if ln == "" {
 			continue
 		}
-		ts, err := parseDateTemplate(ln)
+		ts, err := dateTemplates(ln, compile)
 		if err != nil {
 			return nil, fmt.Errorf("datepattern %q: %w", ln, err)
 		}
@@ -301,17 +308,25 @@ func parseDatePattern(src string) (*datePattern, error) {
 
 // parseDateTemplate compiles one template line; a (?P<_sep>[...]) group
 // referred to again by (?P=_sep) becomes one template per separator.
-func parseDateTemplate(ln string) ([]dateTemplate, error) {
+func parseDateTemplate(ln string) ([]dateTemplate, error) { return dateTemplates(ln, true) }
+
+// dateTemplates is parseDateTemplate; without compile it only checks the
+// line: each regular expression is parsed, not compiled, and the
+// templates returned hold none.
+func dateTemplates(ln string, compile bool) ([]dateTemplate, error) {
 	body, lnBeg := strings.CutPrefix(ln, "{^LN-BEG}")
 	switch strings.ToUpper(body) {
 	case "":
+		if !compile {
+			return nil, nil // the default formats: defaultDates compiles them all
+		}
 		// The default formats, at the start of the line.
 		var ts []dateTemplate
 		for _, s := range defaultPatterns {
 			if !strings.HasPrefix(s, "^") && !strings.HasPrefix(s, "{^LN-BEG}") {
 				s = "{^LN-BEG}" + s
 			}
-			t, err := parseDateTemplate(s)
+			t, err := dateTemplates(s, compile)
 			if err != nil {
 				return nil, err
 			}
@@ -327,11 +342,17 @@ func parseDateTemplate(ln string) ([]dateTemplate, error) {
 		if !lnBeg {
 			re = `(?:^\[?|audit\()(?P<date>` + digits + `)(?:\]|:[0-9]+\)|` + nonWord + `|$)`
 		}
+		if !compile {
+			return []dateTemplate{{kind: kind}}, nil
+		}
 		return []dateTemplate{{kind: kind, re: regexp.MustCompile(re), idx: map[string][]int{"date": {1}}}}, nil
 	case "TAI64N":
 		re := `(?P<date>@[0-9a-f]{24})`
 		if lnBeg {
 			re = lineBegin + re
+		}
+		if !compile {
+			return []dateTemplate{{kind: dateTAI64N}}, nil
 		}
 		return []dateTemplate{{kind: dateTAI64N, re: regexp.MustCompile(re), idx: map[string][]int{"date": {1}}}}, nil
 	}
@@ -343,7 +364,7 @@ func parseDateTemplate(ln string) ([]dateTemplate, error) {
 			if s == "EPOCH" || s == "TAI64N" {
 				continue
 			}
-			t, err := parseDateTemplate(before + s + after)
+			t, err := dateTemplates(before+s+after, compile)
 			if err != nil {
 				return nil, err
 			}
@@ -366,7 +387,7 @@ func parseDateTemplate(ln string) ([]dateTemplate, error) {
 			if lnBeg {
 				b = "{^LN-BEG}" + b
 			}
-			t, err := parseDateTemplate(b)
+			t, err := dateTemplates(b, compile)
 			if err != nil {
 				return nil, err
 			}
@@ -436,6 +457,12 @@ func parseDateTemplate(ln string) ([]dateTemplate, error) {
 	g, err := translatePython(s)
 	if err != nil {
 		return nil, err
+	}
+	if !compile {
+		if _, err := syntax.Parse(g, syntax.Perl); err != nil {
+			return nil, fmt.Errorf("does not compile in Go: %w", err)
+		}
+		return []dateTemplate{{kind: dateCodes}}, nil
 	}
 	re, err := regexp.Compile(g)
 	if err != nil {

@@ -3,8 +3,10 @@ package analyze
 import (
 	"fmt"
 	"regexp"
+	"regexp/syntax"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // This file turns a regular expression written for fail2ban (Python's re
@@ -50,8 +52,8 @@ var f2bTags = map[string]string{
 }
 
 var (
-	f2bTagRE    = regexp.MustCompile(`</?[\w-]+/?>`)
-	f2bCustomRE = regexp.MustCompile(`^(/?)F-([A-Z0-9_-]+)$`)
+	f2bTagRE    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`</?[\w-]+/?>`) })
+	f2bCustomRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(/?)F-([A-Z0-9_-]+)$`) })
 )
 
 // expandTags replaces fail2ban's tags in src. useDNS "no" makes <HOST> an
@@ -59,7 +61,7 @@ var (
 func expandTags(src string, useDNS string) string {
 	open := map[string]bool{}
 	skip := 0
-	return f2bTagRE.ReplaceAllStringFunc(src, func(tag string) string {
+	return f2bTagRE().ReplaceAllStringFunc(src, func(tag string) string {
 		name := tag[1 : len(tag)-1]
 		switch name {
 		case "HOST":
@@ -74,7 +76,7 @@ func expandTags(src string, useDNS string) string {
 		if p, ok := f2bTags[name]; ok {
 			return p
 		}
-		m := f2bCustomRE.FindStringSubmatch(name)
+		m := f2bCustomRE().FindStringSubmatch(name)
 		if m == nil {
 			return tag
 		}
@@ -275,21 +277,68 @@ func repeatCount(s string) (m, n, k int, ok bool) {
 // compileF2B expands the tags of src, translates it and compiles it.
 // multiline is fail2ban's mode for maxlines > 1.
 func compileF2B(src, useDNS string, multiline bool) (*regexp.Regexp, error) {
-	// Check the text as written first, so that an offset points into it;
-	// the tags' own patterns need no translation beyond \w.
-	if _, err := translatePython(src); err != nil {
-		return nil, err
-	}
-	s, err := translatePython(expandTags(src, useDNS))
+	s, err := translateF2B(src, useDNS, multiline)
 	if err != nil {
 		return nil, err
-	}
-	if multiline {
-		s = "(?m)" + s
 	}
 	re, err := regexp.Compile(s)
 	if err != nil {
 		return nil, fmt.Errorf("does not compile in Go: %w", err)
 	}
 	return re, nil
+}
+
+// checkF2B reports what compileF2B would, and the names of the groups it
+// would have, without compiling: the expression is only parsed (the
+// error is the same: regexp.Compile's is the parser's). Results are kept
+// for the process: the configuration checks a filter where it is written
+// and again for each jail that uses it.
+func checkF2B(src, useDNS string, multiline bool) ([]string, error) {
+	k := f2bCheckKey{src, useDNS, multiline}
+	if r, ok := f2bChecked.Load(k); ok {
+		c := r.(f2bCheck)
+		return c.names, c.err
+	}
+	var c f2bCheck
+	s, err := translateF2B(src, useDNS, multiline)
+	if err == nil {
+		var re *syntax.Regexp
+		if re, err = syntax.Parse(s, syntax.Perl); err == nil {
+			c.names = re.CapNames()
+		} else {
+			err = fmt.Errorf("does not compile in Go: %w", err)
+		}
+	}
+	c.err = err
+	f2bChecked.Store(k, c)
+	return c.names, c.err
+}
+
+type f2bCheckKey struct {
+	src, useDNS string
+	multiline   bool
+}
+
+type f2bCheck struct {
+	names []string // read only
+	err   error
+}
+
+var f2bChecked sync.Map // f2bCheckKey to f2bCheck
+
+// translateF2B expands the tags of src and translates it to Go's syntax.
+func translateF2B(src, useDNS string, multiline bool) (string, error) {
+	// Check the text as written first, so that an offset points into it;
+	// the tags' own patterns need no translation beyond \w.
+	if _, err := translatePython(src); err != nil {
+		return "", err
+	}
+	s, err := translatePython(expandTags(src, useDNS))
+	if err != nil {
+		return "", err
+	}
+	if multiline {
+		s = "(?m)" + s
+	}
+	return s, nil
 }

@@ -2,6 +2,8 @@ package analyze
 
 import (
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -227,5 +229,56 @@ func TestFail2banSnapshot(t *testing.T) {
 	}
 	if err := m2.(Snapshotter).Restore([]byte("{")); err == nil {
 		t.Errorf("a broken snapshot restored")
+	}
+}
+
+// TestCheckLikeCompile: a fail2ban filter is checked when it is made
+// (each expression translated and parsed) and compiled at its first
+// Matcher; the check refuses exactly what the compilation would, with the
+// same message, and names the same groups.
+func TestCheckLikeCompile(t *testing.T) {
+	for _, src := range []string{
+		`^Failed password for .* from <HOST>( port \d+)?$`,
+		`^(?P<user>\S+) from <ADDR> <F-ID>\w+</F-ID>$`,
+		`^user <F-USER>.+</F-USER> from <HOST>`,
+		`^bad ( from <HOST>`,             // unbalanced
+		`^x(?<=y) from <HOST>`,           // lookbehind: RE2 has none
+		`^a{2,1001} from <HOST>`,         // repeat count too large
+		`^\1 from (<HOST>)`,              // back reference
+		`^(?P<host>a)(?P<host>b) <HOST>`, // duplicate name
+	} {
+		for _, multi := range []bool{false, true} {
+			re, cerr := compileF2B(src, "", multi)
+			names, kerr := checkF2B(src, "", multi)
+			if fmt.Sprint(cerr) != fmt.Sprint(kerr) {
+				t.Errorf("%s: compiled: %v; checked: %v", src, cerr, kerr)
+				continue
+			}
+			if cerr == nil && !slices.Equal(re.SubexpNames(), names) {
+				t.Errorf("%s: groups %q compiled, %q checked", src, re.SubexpNames(), names)
+			}
+		}
+	}
+	for _, pat := range []string{`^%Y-%m-%d %H:%M:%S`, `{^LN-BEG}`, ``, `^<W>{DATE}`, `{^LN-BEG}Epoch`, `TAI64N`,
+		`%Q %H`, `{NOSUCH}`, `%H:%M (`, `%H(?<=x)`} {
+		_, cerr := datePatternOf(pat, true)
+		_, kerr := datePatternOf(pat, false)
+		if fmt.Sprint(cerr) != fmt.Sprint(kerr) {
+			t.Errorf("datepattern %q: compiled: %v; checked: %v", pat, cerr, kerr)
+		}
+	}
+	// A filter made from a bad expression is refused when made; a good
+	// one compiles at its first Matcher and matches.
+	if _, err := NewFail2banFilter(Fail2banSpec{Name: "t", FailRegex: []string{`^x(?<=y) <HOST>`}}); err == nil {
+		t.Error("a filter with a lookbehind was made")
+	}
+	f, err := NewFail2banFilter(Fail2banSpec{Name: "t", FailRegex: []string{`^\s*Failed for <HOST>$`}, DatePattern: `{^LN-BEG}`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp := NewTimeParser(time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC), nil)
+	got, _ := f.New("").Match(nil, 1, []byte("2026-11-24 10:00:01 Failed for 192.0.2.7"), tp)
+	if len(got) != 1 || got[0].Addr.String() != "192.0.2.7" {
+		t.Errorf("lazily compiled filter: %+v", got)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -66,8 +67,8 @@ type f2bRegex struct {
 	alts  []string // the names alt groups stand in for
 }
 
-func newF2BRegex(re *regexp.Regexp) *f2bRegex {
-	r := &f2bRegex{re: re, names: re.SubexpNames()}
+func newF2BRegex(re *regexp.Regexp, names []string) *f2bRegex {
+	r := &f2bRegex{re: re, names: names}
 	for i, n := range r.names {
 		if rest, ok := strings.CutPrefix(n, "alt_"); ok && rest != "" {
 			// alt_user_2 stands in for user.
@@ -117,31 +118,68 @@ type f2bFilter struct {
 	rules  []string
 }
 
-// NewFail2banFilter compiles a filter with fail2ban's semantics. All the
+// NewFail2banFilter makes a filter with fail2ban's semantics. All the
 // expressions that cannot be used are reported together, each a
-// *RegexError.
+// *RegexError. They are checked here (translated and parsed) and compiled
+// when the filter first makes a Matcher: a run whose sources have no new
+// line compiles none (fail2ban's date templates alone are some 40
+// expressions).
 func NewFail2banFilter(s Fail2banSpec) (*Filter, error) {
 	if len(s.FailRegex) == 0 {
 		return nil, fmt.Errorf("filter %s: no failregex", s.Name)
 	}
+	checked, err := buildFail2ban(s, false)
+	if err != nil {
+		return nil, err
+	}
+	compiled := sync.OnceValue(func() *f2bFilter {
+		f, err := buildFail2ban(s, true)
+		if err != nil {
+			// Parsed without error, compiled with one: regexp.Compile
+			// fails only where its parser does.
+			panic(fmt.Sprintf("analyze: fail2ban filter %s checked, then failed to compile: %v", s.Name, err))
+		}
+		return f
+	})
+	return &Filter{
+		Name:        s.Name,
+		Rules:       checked.rules,
+		Description: "fail2ban-style regular expressions",
+		New:         func(string) Matcher { return compiled().newMatcher() },
+	}, nil
+}
+
+// buildFail2ban translates the filter s and, with compile, compiles it;
+// without, it only parses each expression, for its errors and its
+// groups' names.
+func buildFail2ban(s Fail2banSpec, compile bool) (*f2bFilter, error) {
 	f := &f2bFilter{name: s.Name, lines: max(s.MaxLines, 1)}
 	multi := f.lines > 1
 	var errs []error
-	compile := func(kind string, i int, src string) *f2bRegex {
-		re, err := compileF2B(src, s.UseDNS, multi)
+	compileOne := func(kind string, i int, src string) *f2bRegex {
+		var re *regexp.Regexp
+		var names []string
+		var err error
+		if compile {
+			if re, err = compileF2B(src, s.UseDNS, multi); err == nil {
+				names = re.SubexpNames()
+			}
+		} else {
+			names, err = checkF2B(src, s.UseDNS, multi)
+		}
 		if err != nil {
 			errs = append(errs, &RegexError{Filter: s.Name, Kind: kind, Index: i, Regex: src, Err: err})
 			return nil
 		}
-		return newF2BRegex(re)
+		return newF2BRegex(re, names)
 	}
 	prefBad := false
 	if strings.TrimSpace(s.PrefRegex) != "" {
-		f.pref = compile("prefregex", 1, s.PrefRegex)
+		f.pref = compileOne("prefregex", 1, s.PrefRegex)
 		prefBad = f.pref == nil
 	}
 	for i, src := range s.FailRegex {
-		r := compile("failregex", i+1, src)
+		r := compileOne("failregex", i+1, src)
 		if r != nil && !prefBad && !hasFailureID(r.names) && (f.pref == nil || !hasFailureID(f.pref.names)) {
 			errs = append(errs, &RegexError{Filter: s.Name, Kind: "failregex", Index: i + 1, Regex: src,
 				Err: errors.New("names no address or failure id (<HOST>, <ADDR>, <IP4>, <IP6>, <DNS>, <F-ID>, <F-MLFID>)")})
@@ -150,10 +188,10 @@ func NewFail2banFilter(s Fail2banSpec) (*Filter, error) {
 		f.rules = append(f.rules, "failregex "+strconv.Itoa(i+1))
 	}
 	for i, src := range s.IgnoreRegex {
-		f.ignore = append(f.ignore, compile("ignoreregex", i+1, src))
+		f.ignore = append(f.ignore, compileOne("ignoreregex", i+1, src))
 	}
 	if s.DatePattern != "" {
-		dp, err := parseDatePattern(s.DatePattern)
+		dp, err := datePatternOf(s.DatePattern, compile)
 		if err != nil {
 			errs = append(errs, &RegexError{Filter: s.Name, Kind: "datepattern", Index: 1, Regex: s.DatePattern, Err: err})
 		}
@@ -162,12 +200,7 @@ func NewFail2banFilter(s Fail2banSpec) (*Filter, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	return &Filter{
-		Name:        s.Name,
-		Rules:       f.rules,
-		Description: "fail2ban-style regular expressions",
-		New:         func(string) Matcher { return f.newMatcher() },
-	}, nil
+	return f, nil
 }
 
 func hasFailureID(names []string) bool {

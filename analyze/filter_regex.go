@@ -3,8 +3,10 @@ package analyze
 import (
 	"fmt"
 	"regexp"
+	"regexp/syntax"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -21,11 +23,13 @@ const userPattern = `(?P<user>\S*)`
 // <USER> once. They are matched against the message after the syslog header
 // (or, for lines that are not syslog, after the leading timestamp), anchored
 // at its start. A line in which an ignoreregex matches anywhere is ignored.
+// The expressions are checked here (parsed: regexp.Compile fails only
+// where its parser does) and compiled when the filter first makes a
+// Matcher: a run whose sources have no new line compiles none.
 func NewRegexFilter(name string, failregex, ignoreregex []string) (*Filter, error) {
 	if len(failregex) == 0 {
 		return nil, fmt.Errorf("filter %s: no failregex", name)
 	}
-	rf := &regexFilter{}
 	rules := make([]string, len(failregex))
 	for i, src := range failregex {
 		if n := strings.Count(src, "<HOST>"); n != 1 {
@@ -34,47 +38,61 @@ func NewRegexFilter(name string, failregex, ignoreregex []string) (*Filter, erro
 		if strings.Count(src, "<USER>") > 1 {
 			return nil, fmt.Errorf("filter %s: failregex %d %q: <USER> may appear once", name, i+1, src)
 		}
-		re, err := compileAnchored(src)
-		if err != nil {
+		if err := parseError(anchored(src), src); err != nil {
 			return nil, fmt.Errorf("filter %s: failregex %d %q: %w", name, i+1, src, err)
 		}
-		rf.fail = append(rf.fail, re)
-		rf.host = append(rf.host, re.SubexpIndex("host"))
-		rf.user = append(rf.user, re.SubexpIndex("user"))
 		rules[i] = "failregex " + strconv.Itoa(i+1)
 	}
 	for i, src := range ignoreregex {
-		re, err := regexp.Compile(src)
-		if err != nil {
+		if _, err := syntax.Parse(src, syntax.Perl); err != nil {
 			return nil, fmt.Errorf("filter %s: ignoreregex %d %q: %w", name, i+1, src, err)
 		}
-		rf.ignore = append(rf.ignore, re)
 	}
-	rf.rules = rules
+	compiled := sync.OnceValue(func() *regexFilter {
+		rf := &regexFilter{rules: rules}
+		for _, src := range failregex {
+			re := regexp.MustCompile(anchored(src)) // checked above
+			rf.fail = append(rf.fail, re)
+			rf.host = append(rf.host, re.SubexpIndex("host"))
+			rf.user = append(rf.user, re.SubexpIndex("user"))
+		}
+		for _, src := range ignoreregex {
+			rf.ignore = append(rf.ignore, regexp.MustCompile(src))
+		}
+		return rf
+	})
 	return &Filter{
 		Name:        name,
 		Rules:       rules,
 		Description: "custom regular expressions",
 		New: func(string) Matcher {
-			m := *rf
+			m := *compiled()
 			return &m
 		},
 	}, nil
 }
 
-func compileAnchored(src string) (*regexp.Regexp, error) {
+// anchored is the expression a failregex src stands for: its tags
+// replaced, anchored at the start of the message.
+func anchored(src string) string {
 	s := strings.ReplaceAll(src, "<HOST>", hostPattern)
 	s = strings.ReplaceAll(s, "<USER>", userPattern)
 	s = strings.TrimPrefix(s, "^")
-	re, err := regexp.Compile("^(?:" + s + ")")
-	if err != nil {
-		// Report the error against the user's own text.
-		if _, err2 := regexp.Compile(src); err2 != nil {
-			return nil, err2
-		}
-		return nil, err
+	return "^(?:" + s + ")"
+}
+
+// parseError is the error compiling expr would give, nil if none; one in
+// src, the user's own text the expression was made from, is reported
+// against it.
+func parseError(expr, src string) error {
+	_, err := syntax.Parse(expr, syntax.Perl)
+	if err == nil {
+		return nil
 	}
-	return re, nil
+	if _, err2 := syntax.Parse(src, syntax.Perl); err2 != nil {
+		return err2
+	}
+	return err
 }
 
 type regexFilter struct {

@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -66,5 +67,32 @@ func TestRegexFilterMatch(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRegexFilterChecked: a custom filter is checked when made (parsed)
+// and compiled at its first Matcher: the errors are those compiling gives,
+// against the user's text when it is at fault.
+func TestRegexFilterChecked(t *testing.T) {
+	for _, c := range []struct{ fail, ignore, want string }{
+		{`^failed (from <HOST>`, ``, "missing closing )"},
+		{`^failed from <HOST> x{2,1001}`, ``, "invalid repeat count"},
+		{`^failed from <HOST>`, `a[b`, "missing closing ]"},
+	} {
+		var ignore []string
+		if c.ignore != "" {
+			ignore = []string{c.ignore}
+		}
+		_, err := NewRegexFilter("t", []string{c.fail}, ignore)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q, %q: %v; want %q", c.fail, c.ignore, err, c.want)
+		}
+		src := c.fail
+		if c.ignore != "" {
+			src = c.ignore
+		}
+		if _, cerr := regexp.Compile(src); cerr == nil || !strings.Contains(err.Error(), cerr.Error()) {
+			t.Errorf("%q: %v, compiling it says %v", src, err, cerr)
+		}
 	}
 }

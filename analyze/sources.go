@@ -1,9 +1,11 @@
 package analyze
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -65,9 +67,25 @@ func (s FileSource) Read(ctx context.Context, pos []byte, fn LineFunc) ([]byte, 
 	if err != nil && prev == nil && next.Offset == 0 {
 		return nil, err // nothing read of a path never seen: nothing to save
 	}
+	if err == nil && prev != nil && next.same(prev) {
+		return pos, nil // nothing new (most paths, most runs): pos as saved
+	}
 	data, merr := json.Marshal(next)
 	if merr != nil {
 		return nil, fmt.Errorf("%s: position: %w", s.Path, merr)
 	}
 	return data, err
+}
+
+// same reports whether st and o remember the same: Read found nothing
+// new.
+func (st *FileState) same(o *FileState) bool {
+	return st.Path == o.Path && st.Dev == o.Dev && st.Inode == o.Inode && st.Offset == o.Offset &&
+		st.Size == o.Size && st.ModTime.Equal(o.ModTime) && st.Line == o.Line &&
+		st.Horizon.Equal(o.Horizon) && bytes.Equal(st.Fingerprint, o.Fingerprint) &&
+		slices.EqualFunc(st.Prev, o.Prev, func(a, b PrevFile) bool {
+			return a.Name == b.Name && a.Dev == b.Dev && a.Inode == b.Inode && a.Offset == b.Offset &&
+				a.Line == b.Line && a.Size == b.Size && a.ModTime.Equal(b.ModTime) &&
+				bytes.Equal(a.Fingerprint, b.Fingerprint) && a.Seen.Equal(b.Seen) && a.Quiet == b.Quiet
+		})
 }

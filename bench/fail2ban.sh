@@ -23,7 +23,7 @@ for tool in taskset fail2ban-regex bc; do
 done
 py=$(head -1 "$(command -v fail2ban-regex)" | sed 's/^#!//')
 samples=$($py -c 'import fail2ban, os; print(os.path.join(os.path.dirname(fail2ban.__file__), "tests/files/logs"))')
-go build -o "$out/logjail" .
+CGO_ENABLED=0 go build -tags urfave_cli_no_docs -o "$out/logjail" .  # as README
 
 corpus=$out/f2b-$filter-$lines.log
 grep -v '^#' "$samples/$filter" | grep -v '^[[:space:]]*$' >"$out/f2b-sample.log"

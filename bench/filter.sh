@@ -20,7 +20,7 @@ cd "$here"
 for tool in taskset fail2ban-regex /usr/libexec/sshguard/sshg-parser; do
 	command -v "$tool" >/dev/null || { echo "bench/filter.sh: $tool is missing (apt-get install util-linux fail2ban sshguard)" >&2; exit 1; }
 done
-go build -o "$out/logjail" .
+CGO_ENABLED=0 go build -tags urfave_cli_no_docs -o "$out/logjail" .  # as README
 corpus=$out/corpus-$lines.log
 [ -s "$corpus" ] || go run ./bench/gencorpus -lines "$lines" -o "$corpus" testdata/loghub/OpenSSH_2k.log
 n=$(wc -l <"$corpus")

@@ -36,7 +36,7 @@ remote=/lib/systemd/systemd-journal-remote
 for tool in taskset journalctl bc /usr/bin/time $remote; do
 	command -v "$tool" >/dev/null || [ -x "$tool" ] || { echo "bench/journal.sh: $tool is missing (apt-get install util-linux systemd-journal-remote bc time)" >&2; exit 1; }
 done
-go build -o "$out/logjail" .
+CGO_ENABLED=0 go build -tags urfave_cli_no_docs -o "$out/logjail" .  # as README
 ref=2026-11-30T00:00:00Z
 text=$out/corpus-journal-$n.log
 dir=$out/journal-$n

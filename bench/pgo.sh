@@ -17,7 +17,7 @@ mkdir -p "$out"
 cd "$here"
 corpus=$out/corpus-replay-1000000.log.gz
 [ -s "$corpus" ] || go run ./bench/gencorpus -lines 1000000 -cycle 500 -o "$corpus" testdata/loghub/OpenSSH_2k.log
-go build -pgo=off -tags profile -o "$out/logjail-profile" .
+CGO_ENABLED=0 go build -pgo=off -tags profile,urfave_cli_no_docs -o "$out/logjail-profile" .
 rm -f "$out"/pgo.*.prof
 now=2026-11-30T00:00:00Z
 for i in 1 2 3 4 5; do

@@ -25,7 +25,7 @@ cd "$here"
 for tool in taskset fail2ban-regex bc /usr/bin/time; do
 	command -v "$tool" >/dev/null || { echo "bench/replay.sh: $tool is missing (apt-get install util-linux fail2ban bc time)" >&2; exit 1; }
 done
-go build -o "$out/logjail" .
+CGO_ENABLED=0 go build -tags urfave_cli_no_docs -o "$out/logjail" .  # as README
 seed=testdata/loghub/OpenSSH_2k.log
 one=$out/corpus-replay-$lines.log.gz
 four=$out/corpus-replay-4x$lines.log.gz

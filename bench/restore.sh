@@ -30,7 +30,7 @@ cd "$here"
 [ "$(id -u)" = 0 ] || { echo "bench/restore.sh: needs root (network namespaces)" >&2; exit 1; }
 tmp=$(mktemp -d)
 out=$tmp
-go build -o "$out/logjail" .
+CGO_ENABLED=0 go build -tags urfave_cli_no_docs -o "$out/logjail" .  # as README
 go build -o "$out/fwbench" ./bench/fwbench
 namespaces=()
 cleanup() {

@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -66,7 +67,7 @@ func (p *parser) fleet(v *yaml.Node, f *Fleet) *yaml.Node {
 		switch k.Value {
 		case "dsn":
 			if s, ok := p.str(where, k.Value, v); ok {
-				if dsnPassword.MatchString(s) || hasURLPassword(s) {
+				if dsnPassword().MatchString(s) || hasURLPassword(s) {
 					p.errorf(v, "fleet.dsn must not carry a password (others can read the configuration): put it in fleet.password_file")
 				}
 				f.DSN = s
@@ -163,4 +164,5 @@ func validFleetHost(s string) bool {
 }
 
 // dsnPassword finds a password in a key=value DSN or a URL's query.
-var dsnPassword = regexp.MustCompile(`(?i)(^|[\s?&])password\s*=`)
+// Compiled when a fleet is configured, not at every start.
+var dsnPassword = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?i)(^|[\s?&])password\s*=`) })

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -76,8 +77,9 @@ func lineCount(b []byte) int {
 	return n
 }
 
-// yamlLine finds the line in yaml.v3's syntax errors ("yaml: line 3: ...").
-var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+// yamlLine finds the line in yaml.v3's syntax errors ("yaml: line 3: ...");
+// compiled on the first syntax error, not at every start.
+var yamlLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^yaml: line (\d+): (.*)$`) })
 
 func (p *parser) parse(r io.Reader) *Config {
 	src, err := io.ReadAll(r)
@@ -182,7 +184,7 @@ func (p *parser) parse(r io.Reader) *Config {
 			}
 			for _, jkv := range p.pairs(v, "jails: ") {
 				name := jkv.k.Value
-				if !jailName.MatchString(name) {
+				if !validJailName(name) {
 					p.errorf(jkv.k, "jail name %q must be 1 to 20 letters, digits, '-' or '_' (it names the firewall chain logjail-%s)", name, name)
 					continue
 				}
@@ -205,14 +207,26 @@ func (p *parser) parse(r io.Reader) *Config {
 
 var topKeys = []string{"state", "lock_timeout", "history", "metrics_file", "firewall", "defaults", "jails", "digest", "fleet"}
 
-// jailName is what a jail may be called: "logjail-" + name must fit
-// iptables' 28-byte chain names.
-var jailName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,20}$`)
+// validJailName reports whether name is what a jail may be called: 1 to
+// 20 letters, digits, '-' or '_' ("logjail-" + name must fit iptables'
+// 28-byte chain names). A loop, not a regexp compiled at every start.
+func validJailName(name string) bool {
+	if name == "" || len(name) > 20 {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
 
 // syntax reports a YAML syntax error.
 func (p *parser) syntax(err error) {
 	msg := err.Error()
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+	if m := yamlLine().FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
 		// At the end of the input yaml.v3 may name the line after the last.
 		line = min(line, p.lines)

@@ -544,3 +544,15 @@ func TestMergeLoops(t *testing.T) {
 		})
 	}
 }
+
+func TestValidJailName(t *testing.T) {
+	for name, want := range map[string]bool{
+		"sshd": true, "a": true, "Web_2-x": true, "abcdefghijklmnopqrst": true,
+		"": false, "abcdefghijklmnopqrstu": false, "ssh d": false, "sshé": false,
+		"ssh.d": false, "ssh/d": false, "ssh\n": false,
+	} {
+		if got := validJailName(name); got != want {
+			t.Errorf("validJailName(%q) = %v, want %v", name, got, want)
+		}
+	}
+}

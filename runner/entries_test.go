@@ -18,30 +18,29 @@ func TestEntryTable(t *testing.T) {
 		}
 		return k.hash()
 	}
-	find := func(k netKey) *entrySlot {
-		return tab.slot(hash(k), func(n int32) bool { return keys[n] == k })
+	find := func(k netKey) (uint32, int32, bool) {
+		return tab.find(hash(k), func(n int32) bool { return keys[n] == k })
 	}
 	seen := map[netKey]bool{}
 	for len(keys) < 5000 {
 		k := netKey{uint64(rng.Intn(2)), uint64(rng.Intn(20000)), int16(32 + 96*rng.Intn(2)), rng.Intn(2) == 0}
 		tab.grow()
-		s := find(k)
-		if seen[k] != (s.n1 != 0) {
-			t.Fatalf("%v: found %v, want %v", k, s.n1 != 0, seen[k])
+		slot, _, found := find(k)
+		if seen[k] != found {
+			t.Fatalf("%v: found %v, want %v", k, found, seen[k])
 		}
-		if s.n1 == 0 {
-			*s = entrySlot{uint32(hash(k) >> 32), uint32(len(keys)) + 1}
+		if !found {
+			tab.add(slot, hash(k), int32(len(keys)))
 			keys = append(keys, k)
-			tab.used++
 			seen[k] = true
 		}
 	}
 	for n, k := range keys {
-		if s := find(k); s.n1 != uint32(n)+1 {
-			t.Errorf("%v: entry %d, want %d", k, int(s.n1)-1, n)
+		if _, got, found := find(k); !found || got != int32(n) {
+			t.Errorf("%v: entry %d (%v), want %d", k, got, found, n)
 		}
 	}
-	if len(tab.slots) < 5000*4/3 || tab.used != 5000 {
-		t.Errorf("%d slots, %d used", len(tab.slots), tab.used)
+	if len(tab.tags) < 10000 || len(tab.members) != 5000 {
+		t.Errorf("%d slots, %d entries", len(tab.tags), len(tab.members))
 	}
 }

@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 
@@ -60,11 +61,15 @@ func (s *journalSource) load(tx *state.Tx, jail string) (rec sourceRecord, found
 	return rec, found, err
 }
 
-func (s *journalSource) keep(r *run, jail string, rec sourceRecord) {
+func (s *journalSource) keep(r *run, jail string, rec sourceRecord, prev *sourceRecord) {
 	// Only a read that succeeded returns a position to keep (RunSource),
 	// so the position is its Result's, the one rec.pos encodes.
 	next := JournalRecord{Position: s.Result.Pos, Context: rec.context,
 		Lost: s.saved.Lost + s.Result.Lost, Suppressed: s.saved.Suppressed + s.Result.Suppressed}
+	if prev != nil && next.Position == s.saved.Position && bytes.Equal(next.Context, s.saved.Context) &&
+		next.Lost == s.saved.Lost && next.Suppressed == s.saved.Suppressed {
+		return // nothing new: the record saved stands
+	}
 	r.journals = append(r.journals, journalSave{jail, s.Source.Key(), next})
 }
 

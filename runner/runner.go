@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"iter"
 	"maps"
@@ -72,7 +73,10 @@ type Result struct {
 	// the summary's (see firewallStep).
 	quiet bool
 	mark  *enforce.Mark
-	Jails map[string]*JailStats
+	// unchanged: the run changed nothing in the state, and committed
+	// nothing (see Run).
+	unchanged bool
+	Jails     map[string]*JailStats
 	// Warnings are new problems, to be printed once.
 	Warnings []string
 	// Problems are the steps that failed (exit code 1); they are retried
@@ -248,7 +252,21 @@ func Run(ctx context.Context, db *state.DB, o Options) (*Result, error) {
 	if o.DryRun {
 		err = db.View(work)
 	} else {
-		err = db.Update(work)
+		err = db.Update(func(tx *state.Tx) error {
+			if err := work(tx); err != nil {
+				return err
+			}
+			// A run that found nothing new changed nothing: it commits
+			// nothing (no page written, no fdatasync) and notes its time
+			// beside the file; if it cannot, the file records it.
+			if !tx.Changed() && db.NoteRun(o.Now) == nil {
+				return state.ErrUnchanged
+			}
+			return tx.SetLastRun(o.Now)
+		})
+		if errors.Is(err, state.ErrUnchanged) {
+			res.unchanged, err = true, nil
+		}
 	}
 	if err != nil {
 		return nil, err
@@ -364,11 +382,10 @@ func (r *run) track(k trackKey) (*trackEntry, error) {
 	m := &je.table
 	m.grow()
 	h := netKeyOf(k.key).hash()
-	slot := m.slot(h, func(n int32) bool {
+	slot, n, found := m.find(h, func(n int32) bool {
 		return r.blocks[n/blockSize][n%blockSize].key == k.key
 	})
-	if slot.n1 != 0 {
-		n := slot.n1 - 1
+	if found {
 		return &r.blocks[n/blockSize][n%blockSize], nil
 	}
 	if r.entries == math.MaxInt32 {
@@ -394,8 +411,7 @@ func (r *run) track(k trackKey) (*trackEntry, error) {
 		r.times = r.times[:n+timesCap]
 		e.tr.Failures, e.fresh = r.times[n:n:n+timesCap], true
 	}
-	*slot = entrySlot{hash: uint32(h >> 32), n1: uint32(r.entries) + 1}
-	m.used++
+	m.add(slot, h, r.entries)
 	r.entries++
 	return e, nil
 }
@@ -560,6 +576,9 @@ func (r *run) finish() error {
 		return err
 	}
 	for jail, t := range r.clocks {
+		if t0, _ := r.tx.LogClock(jail); t0.Equal(t) {
+			continue // read, not moved: nothing to write
+		}
 		if err := r.tx.SetLogClock(jail, t); err != nil {
 			return err
 		}
@@ -586,7 +605,7 @@ func (r *run) finish() error {
 			return err
 		}
 	}
-	return r.tx.SetLastRun(now)
+	return nil // the time of the run: see Run
 }
 
 // quiet reports whether this run may leave the bans held unread: it

@@ -1,6 +1,8 @@
 package runner
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -18,8 +20,10 @@ type runSource interface {
 	analyze.Source
 	// load decodes the saved record; found false: never read.
 	load(tx *state.Tx, jail string) (rec sourceRecord, found bool, err error)
-	// keep queues rec to be saved at the end of the run.
-	keep(r *run, jail string, rec sourceRecord)
+	// keep queues rec to be saved at the end of the run, unless it is
+	// the record loaded (prev; nil: none): a source with nothing new
+	// writes nothing.
+	keep(r *run, jail string, rec sourceRecord, prev *sourceRecord)
 	// ended hears how the read ended (err nil: to the end, with no
 	// problem) and counts it in stats. gone reports an err that only
 	// means the source vanished for now: no problem, nothing kept.
@@ -47,18 +51,25 @@ func (r *run) read(j *config.Jail, pol *analyze.Policy, stats *JailStats, src ru
 	if err != nil {
 		return err
 	}
-	pos := rec.pos
+	pos, prev := rec.pos, &rec
 	if !found {
-		pos = nil
+		pos, prev = nil, nil
 	}
-	m := j.Filter.New(j.Mode)
-	if snap, ok := m.(analyze.Snapshotter); ok && len(rec.context) > 0 {
-		if err := snap.Restore(rec.context); err != nil {
-			return fmt.Errorf("jail %s: %s: saved filter context: %w", j.Name, key, err)
-		}
-	}
-	tp := analyze.NewTimeParser(r.o.Now, nil)
+	// The filter is made, with its saved context, for the first line: a
+	// source with nothing new (most of them, most runs) costs a stat,
+	// and its context stays as saved, byte for byte.
+	var m analyze.Matcher
+	var tp *analyze.TimeParser
 	next, err := src.Read(r.ctx, pos, func(file string, num int64, line []byte) error {
+		if m == nil {
+			m = j.Filter.New(j.Mode)
+			if snap, ok := m.(analyze.Snapshotter); ok && len(rec.context) > 0 {
+				if err := snap.Restore(rec.context); err != nil {
+					return stateError{fmt.Errorf("jail %s: %s: saved filter context: %w", j.Name, key, err)}
+				}
+			}
+			tp = analyze.NewTimeParser(r.o.Now, nil)
+		}
 		stats.Lines++
 		r.buf, _ = m.Match(r.buf[:0], num, line, tp)
 		for i := range r.buf {
@@ -81,16 +92,16 @@ func (r *run) read(j *config.Jail, pol *analyze.Policy, stats *JailStats, src ru
 		// Keep the records delivered before the error: they must not
 		// count twice.
 		if next != nil {
-			src.keep(r, j.Name, sourceRecord{pos: next, context: rec.context})
+			src.keep(r, j.Name, sourceRecord{pos: next, context: rec.context}, prev)
 		}
 		return nil
 	}
 	r.clearWarning("read:" + key)
-	rec = sourceRecord{pos: next}
+	kept := sourceRecord{pos: next, context: rec.context}
 	if snap, ok := m.(analyze.Snapshotter); ok {
-		rec.context = snap.Snapshot()
+		kept.context = snap.Snapshot()
 	}
-	src.keep(r, j.Name, rec)
+	src.keep(r, j.Name, kept, prev)
 	return nil
 }
 
@@ -128,8 +139,31 @@ func (s fileSource) load(tx *state.Tx, jail string) (rec sourceRecord, found boo
 	return rec, found, err
 }
 
-func (s fileSource) keep(r *run, jail string, rec sourceRecord) {
+func (s fileSource) keep(r *run, jail string, rec sourceRecord, prev *sourceRecord) {
+	if prev != nil && bytes.Equal(rec.context, prev.context) && samePos(rec.pos, prev.pos) {
+		return
+	}
 	r.files = append(r.files, fileSave{jail, s.Path, rec})
+}
+
+// samePos reports whether two positions (JSON objects) hold the same
+// members. A record saved with a filter context was split from it
+// through a map (sourceRecord.UnmarshalJSON): its members come back in
+// another order, each as written.
+func samePos(a, b []byte) bool {
+	if bytes.Equal(a, b) {
+		return true
+	}
+	var ma, mb map[string]json.RawMessage
+	if json.Unmarshal(a, &ma) != nil || json.Unmarshal(b, &mb) != nil || len(ma) != len(mb) {
+		return false
+	}
+	for k, v := range ma {
+		if w, ok := mb[k]; !ok || !bytes.Equal(v, w) {
+			return false
+		}
+	}
+	return true
 }
 
 func (s fileSource) ended(_ *run, _ string, stats *JailStats, err error) bool {

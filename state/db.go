@@ -260,7 +260,9 @@ func (db *DB) Close() error {
 	return err
 }
 
-// Update runs fn in a write transaction, committed when fn returns nil.
+// Update runs fn in a write transaction, committed when fn returns nil
+// (fn returns ErrUnchanged to end one that changed nothing: it is rolled
+// back, and Update returns ErrUnchanged).
 func (db *DB) Update(fn func(*Tx) error) error {
 	if db.readOnly {
 		return fmt.Errorf("%w: %s", ErrReadOnly, db.path)

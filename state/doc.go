@@ -29,7 +29,9 @@
 // A run reads and writes everything in one write transaction ([DB.Update]):
 // a crash at any instant leaves the file as it was before the run or as it
 // is after it, never a mix. Offsets therefore never run ahead of the
-// failures and bans they produced.
+// failures and bans they produced. A run whose transaction changed
+// nothing ([Tx.Changed]) rolls it back instead ([ErrUnchanged]) and
+// notes its time beside the file ([DB.NoteRun]).
 //
 // # Outbox
 //
@@ -71,9 +73,10 @@
 // # Tracks
 //
 // A jail's tracks, sorted by key (the address's 16 bytes, IPv4 mapped,
-// the prefix length, an IPv4 flag), are cut into ranges of at most 256,
-// each one value of the tracks bucket under jail, 0, the key of its first
-// track. A shard holds the keys from its own up to the next shard's. Its
+// the prefix length, an IPv4 flag), are cut into ranges of at most 256
+// tracks and 64 KiB (a large maxretry makes long tracks), each one value
+// of the tracks bucket under jail, 0, the key of its first track. A
+// shard holds the keys from its own up to the next shard's. Its
 // value: a format byte (0x40), varint the earliest expiry of its tracks,
 // uvarint their count, then per track a byte 1 for IPv4 (0 for IPv6), the
 // prefix length, the address (4 or 16 bytes), uvarint the length of the

@@ -34,6 +34,12 @@ const shardFormat = 0x40
 // changes one track rewrite and decode many (bench/flood.sh, issue 15).
 var shardMax = 256
 
+// shardBytes bounds a shard's tracks' bytes as well: a jail whose
+// tracks hold many failures (a large maxretry) gets shards of fewer
+// tracks, so that a run changing one track rewrites some 64 KiB, not
+// megabytes. Typical windows (some 30 bytes) never reach it.
+var shardBytes = 64 << 10
+
 // shardFill is how full a shard is left by a split: 3/4 of shardMax, so
 // that a few new tracks do not split it again at once.
 func shardFill() int { return max(1, shardMax*3/4) }

@@ -18,6 +18,9 @@ import (
 	"logjail/analyze"
 )
 
+// trackKeyOf is the key of a track in schema 3 and before.
+func trackKeyOf(jail string, key netip.Prefix) []byte { return jailKey(jail, prefixBytes(key)) }
+
 // smallShards makes shards of at most n tracks for the test.
 func smallShards(t *testing.T, n int) {
 	old := shardMax
@@ -100,6 +103,13 @@ func checkShards(t *testing.T, db *DB, m model, probes []netip.Prefix) {
 			if len(s.ids) == 0 || len(s.ids) > shardMax {
 				t.Errorf("shard %x: %d tracks (max %d)", k, len(s.ids), shardMax)
 			}
+			held := 0
+			for _, v := range s.vals {
+				held += len(v)
+			}
+			if held > shardBytes && len(s.ids) > 1 {
+				t.Errorf("shard %x: %d bytes of tracks (max %d)", k, held, shardBytes)
+			}
 			if compareID(s.ids[0], s.start) < 0 {
 				t.Errorf("shard %x: its first track lies below its start", k)
 			}
@@ -123,13 +133,17 @@ func addr4(i int) netip.Prefix {
 }
 
 // TestShardsRandom: random writes and deletes in several transactions,
-// with shards of 4, 8 and 256 tracks, in two jails, IPv4 and IPv6 keys,
+// with shards of 4, 8 and 256 tracks (and of 300 bytes), in two jails, IPv4 and IPv6 keys,
 // some looked up first (the Tx's shard cache) and some not: the file
 // always holds what was written, in well-formed shards.
 func TestShardsRandom(t *testing.T) {
-	for _, max := range []int{4, 8, 256} {
-		t.Run(fmt.Sprint(max), func(t *testing.T) {
+	for _, c := range []struct{ max, bytes int }{{4, 64 << 10}, {8, 64 << 10}, {256, 64 << 10}, {256, 300}} {
+		max := c.max
+		t.Run(fmt.Sprint(max, "/", c.bytes), func(t *testing.T) {
 			smallShards(t, max)
+			old := shardBytes
+			shardBytes = c.bytes
+			defer func() { shardBytes = old }()
 			db, _ := openTemp(t)
 			rng := rand.New(rand.NewSource(int64(max)))
 			m := model{}
@@ -622,5 +636,26 @@ func TestPendingTracks(t *testing.T) {
 	})
 	if n != 3 { // a and c due at once, b at 22 ns
 		t.Errorf("purge deleted %d, want 3", n)
+	}
+}
+
+// TestPendingChanged: a transaction whose only change is a track kept
+// for the commit (PutTrack) has changed the state.
+func TestPendingChanged(t *testing.T) {
+	db, _ := openTemp(t)
+	err := db.Update(func(tx *Tx) error {
+		if tx.Changed() {
+			t.Error("changed before any write")
+		}
+		if err := tx.PutTrack("sshd", addr4(1), &analyze.Track{Failures: []int64{1}}); err != nil {
+			return err
+		}
+		if !tx.Changed() {
+			t.Error("a pending PutTrack: not changed")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

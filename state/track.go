@@ -29,7 +29,7 @@ import (
 // purge.
 
 // A track is stored as format byte (2), varint expiry (Unix nanoseconds:
-// where its index entry is), uvarint offenses, varint ban start and until
+// its shard is indexed at the earliest of its tracks'), uvarint offenses, varint ban start and until
 // (Unix nanoseconds), uvarint count, then the failure times as varint
 // deltas: some twenty bytes for a typical address. Format 1 lacks the
 // expiry; its tracks are due (schema 1 files, see migrate).
@@ -137,8 +137,6 @@ func decodeTrack(b []byte) (*analyze.Track, error) {
 	}
 	return &tr, nil
 }
-
-func trackKeyOf(jail string, key netip.Prefix) []byte { return jailKey(jail, prefixBytes(key)) }
 
 // expiryKey returns the index key of a shard key (jail, 0, start).
 func expiryKey(shardKey []byte, expires int64) []byte {
@@ -437,8 +435,8 @@ func (w *shardWriter) putJail(jail string, ord []updateOrder) error {
 }
 
 // write replaces shard sh (nil: none yet) with the n tracks merge gives:
-// one shard, or several of about shardFill when more than shardMax, or
-// none.
+// one shard, or several of about shardFill when more than shardMax (or
+// of shardBytes at most), or none.
 func (w *shardWriter) write(jail string, sh *shard, n int, merge func(emit func(shardEntry))) error {
 	kept := false // sh's index entry stays
 	moved := true // sh's key goes: its tracks are gone or start below it
@@ -481,10 +479,16 @@ func (w *shardWriter) write(jail string, sh *shard, n int, merge func(emit func(
 		first = false
 	}
 	w.entries = w.entries[:0]
+	held := 0 // the bytes of w.entries' tracks
 	merge(func(e shardEntry) {
+		if held += len(e.val); held > shardBytes && len(w.entries) > 0 {
+			flush()
+			held = len(e.val)
+		}
 		w.entries = append(w.entries, e)
 		if len(w.entries) == size {
 			flush()
+			held = 0
 		}
 	})
 	flush()

@@ -390,8 +390,16 @@ func (tx *Tx) setTimeMeta(key []byte, t time.Time) error {
 	return tx.put(bucketMeta, key, []byte(t.Format(time.RFC3339Nano)))
 }
 
-// LastRun returns the time of the last completed run.
-func (tx *Tx) LastRun() (time.Time, bool) { return tx.timeMeta(keyLastRun) }
+// LastRun returns the time of the last completed run: the later of the
+// one the last committed run recorded and the one a run that committed
+// nothing noted beside the file (DB.NoteRun).
+func (tx *Tx) LastRun() (time.Time, bool) {
+	t, ok := tx.timeMeta(keyLastRun)
+	if n, found := noted(tx.path); found && (!ok || n.After(t)) {
+		return n, true
+	}
+	return t, ok
+}
 
 // SetLastRun records the time of this run.
 func (tx *Tx) SetLastRun(t time.Time) error { return tx.setTimeMeta(keyLastRun, t) }

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -640,7 +641,7 @@ func convertPorts(s string) (*yaml.Node, error) {
 	return flowSeq(words...), nil
 }
 
-var durationWordRE = regexp.MustCompile(`^\s*([0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z]*)`)
+var durationWordRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\s*([0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z]*)`) })
 
 // Duration reads fail2ban's time values: a bare number is seconds, -1
 // (any negative number) is permanent, and numbers with units (s, m, h, d,
@@ -658,7 +659,7 @@ func Duration(s string) (d time.Duration, permanent bool, err error) {
 	}
 	rest := t
 	for strings.TrimSpace(rest) != "" {
-		m := durationWordRE.FindStringSubmatch(rest)
+		m := durationWordRE().FindStringSubmatch(rest)
 		if m == nil {
 			return 0, false, fmt.Errorf("time %q not understood at %q", s, rest)
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // filterKeys are the options a filter file gives a jail.
@@ -143,7 +144,7 @@ func (fr *filterRead) resolve(jail map[string]value) (map[string]value, error) {
 	return substituteTags(combined, addrepl)
 }
 
-var tagRE = regexp.MustCompile(`<([^ <>]+)>`)
+var tagRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`<([^ <>]+)>`) })
 
 // maxValue bounds a value grown by tags that name each other twice over.
 const maxValue = 1 << 20
@@ -181,7 +182,7 @@ func substituteTags(tags map[string]value, addrepl func(string) (value, bool)) (
 			}
 			from := 0
 			for {
-				m := tagRE.FindStringSubmatchIndex(s[from:])
+				m := tagRE().FindStringSubmatchIndex(s[from:])
 				if m == nil {
 					break
 				}
@@ -209,7 +210,7 @@ func substituteTags(tags map[string]value, addrepl func(string) (value, bool)) (
 				from += m[0]
 			}
 			if s != orig {
-				if tagRE.MatchString(s) {
+				if tagRE().MatchString(s) {
 					again = true
 				}
 				v.text = s
@@ -227,13 +228,15 @@ func substituteTags(tags map[string]value, addrepl func(string) (value, bool)) (
 
 // optionRE splits "name[k=v, k2="v 2"]".
 var (
-	optionRE     = regexp.MustCompile(`(?s)^([^\[]+)(?:\[(.*)\])?\s*$`)
-	optionItemRE = regexp.MustCompile(`(?s)^\s*([\w\-.]+)=(?:"([^"]*)"|'([^']*)'|([^,\]]*))\s*(?:,|\]\s*\[|$)`)
+	optionRE     = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?s)^([^\[]+)(?:\[(.*)\])?\s*$`) })
+	optionItemRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?s)^\s*([\w\-.]+)=(?:"([^"]*)"|'([^']*)'|([^,\]]*))\s*(?:,|\]\s*\[|$)`)
+	})
 )
 
 // extractOptions reads fail2ban's name[k=v,...] syntax.
 func extractOptions(s string) (string, map[string]string, error) {
-	m := optionRE.FindStringSubmatch(s)
+	m := optionRE().FindStringSubmatch(s)
 	if m == nil {
 		return "", nil, fmt.Errorf("%q is not name[option=value, ...]", s)
 	}
@@ -241,7 +244,7 @@ func extractOptions(s string) (string, map[string]string, error) {
 	rest := m[2]
 	for strings.TrimSpace(strings.TrimLeft(rest, ", ")) != "" {
 		rest = strings.TrimLeft(rest, ", \t\n")
-		im := optionItemRE.FindStringSubmatch(rest)
+		im := optionItemRE().FindStringSubmatch(rest)
 		if im == nil {
 			return "", nil, fmt.Errorf("option list %q: expected key=value at %q", m[2], rest)
 		}

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // value is one option's text and where it was written.
@@ -311,7 +312,7 @@ func (r *reader) readConf(dir, base string) (*ini, []string) {
 	return r.read(have), have
 }
 
-var interpRE = regexp.MustCompile(`%\(([^)]+)\)s`)
+var interpRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`%\(([^)]+)\)s`) })
 
 // lookup finds key for section sec: vars first, then the section, then
 // [DEFAULT]; sec/key and known/key name another section or the values
@@ -399,7 +400,7 @@ func (c *ini) interpolate(sec, s string, vars map[string]value, depth int) (stri
 			i += 2
 			continue
 		}
-		m := interpRE.FindStringSubmatchIndex(s[i:])
+		m := interpRE().FindStringSubmatchIndex(s[i:])
 		if m == nil || m[0] != 0 {
 			return "", fmt.Errorf("'%%' must be followed by '%%' or '(', found %q", s[i:min(len(s), i+10)])
 		}

@@ -207,7 +207,11 @@ type staged struct {
 func stage(root, work, version string, src source) (*staged, error) {
 	st := &staged{version: version, mtime: src.time}
 	bin := filepath.Join(work, "logjail")
-	build := exec.Command("go", "build", "-trimpath", "-o", bin,
+	// Built as README's From source says: urfave_cli_no_docs leaves out
+	// urfave/cli's man and markdown writers (and the blackfriday they
+	// import, whose package init every start would pay); the man pages
+	// come from internal/clidoc (gendocs below).
+	build := exec.Command("go", "build", "-trimpath", "-tags", "urfave_cli_no_docs", "-o", bin,
 		"-ldflags", fmt.Sprintf("-s -w -X main.version=%s -X main.commit=%s", version, src.stamp()), ".")
 	build.Dir = root
 	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
