@@ -46,16 +46,17 @@ const (
 	nftChain = "input"
 	// nftChunk is how many elements go in one netlink message: a message's
 	// element list is one attribute, whose length field has 16 bits.
-	nftChunk = 1000
-	// nftTxnElems bounds the elements of one transaction: the whole
-	// transaction travels in one sendmsg, which must fit the socket's
-	// send buffer (nftSendBuf).
-	nftTxnElems = 250000
-	nftSendBuf  = 64 << 20
+	nftChunk   = 1000
+	nftSendBuf = 64 << 20
 	// nftRecvBuf holds the acknowledgements of a transaction's messages,
 	// each taking about a kilobyte of the buffer.
 	nftRecvBuf = 16 << 20
 )
+
+// nftTxnElems bounds the elements of one transaction: the whole
+// transaction travels in one sendmsg, which must fit the socket's send
+// buffer (nftSendBuf). (A variable for the tests.)
+var nftTxnElems = 250000
 
 func (b *nftBackend) Kind() string { return "nftables" }
 

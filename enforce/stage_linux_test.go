@@ -196,3 +196,29 @@ func testStage(t *testing.T, kind string) {
 		}
 	})
 }
+
+// TestStageNftablesTooLarge: a change past one transaction is not sent in
+// parts by Stage (that would put bans in force before the caller's
+// commit): Stage sends nothing, and the Apply makes it afresh.
+func TestStageNftablesTooLarge(t *testing.T) {
+	defer func(n int) { nftTxnElems = n }(nftTxnElems)
+	nftTxnElems = 1000
+	ctx := context.Background()
+	f := newFixture(t, "nftables", Options{})
+	base := suiteBans()
+	f.apply(suiteJails, base)
+	grown := append(append([]Ban(nil), base...), manyBans("sshd", 3000, time.Hour)...)
+	before := f.dump()
+	staged, err := stager(t, f).Stage(ctx, suiteJails, grown, now0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after := f.dump(); after != before {
+		t.Fatalf("Stage of a change past one transaction changed the firewall:\n%s", diffLines(before, after))
+	}
+	d, err := staged.Apply(ctx)
+	if err != nil || len(d.Added) != 3000 {
+		t.Fatalf("Apply: %v, %d added, want 3000", err, len(d.Added))
+	}
+	f.checkActual(grown)
+}
