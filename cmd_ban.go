@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
-	"os"
-	"runtime/debug"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -47,13 +45,6 @@ type banOptions struct {
 }
 
 func runBan(ctx context.Context, e *env, o banOptions) error {
-	// The heap of `ban -` only grows until the commit (the targets, the
-	// transaction's bans and pages, the firewall's plan): collecting at
-	// every doubling of it cost 5-8% of the time at 100,000 addresses,
-	// for 8% less peak memory (bench/RESULTS.md). GOGC, when set, decides.
-	if os.Getenv("GOGC") == "" {
-		defer debug.SetGCPercent(debug.SetGCPercent(200))
-	}
 	cfg, err := e.config()
 	if err != nil {
 		return err
