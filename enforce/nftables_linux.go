@@ -297,6 +297,11 @@ func (b *nftBackend) apply(ctx context.Context, jails []JailSpec, desired []Ban,
 // of an Apply of 100,000 bans) waits for the Apply. A change too large
 // for one transaction (nftTxnElems) is made afresh by the Apply.
 func (b *nftBackend) Stage(ctx context.Context, jails []JailSpec, desired []Ban, now time.Time) (Staged, error) {
+	if 2*len(desired) > nftTxnElems {
+		// Too large to add in one transaction (a ban is up to two
+		// interval elements): no preparing it twice.
+		return nftAfresh{b, jails, desired, now}, nil
+	}
 	a, err := b.prepare(ctx, jails, desired, now, false, true)
 	if err != nil {
 		return nil, err

@@ -199,26 +199,40 @@ func testStage(t *testing.T, kind string) {
 
 // TestStageNftablesTooLarge: a change past one transaction is not sent in
 // parts by Stage (that would put bans in force before the caller's
-// commit): Stage sends nothing, and the Apply makes it afresh.
+// commit): Stage sends nothing, and the Apply makes it afresh; whether
+// the desired bans alone are too many, or the removals make it so.
 func TestStageNftablesTooLarge(t *testing.T) {
 	defer func(n int) { nftTxnElems = n }(nftTxnElems)
 	nftTxnElems = 1000
 	ctx := context.Background()
-	f := newFixture(t, "nftables", Options{})
 	base := suiteBans()
-	f.apply(suiteJails, base)
 	grown := append(append([]Ban(nil), base...), manyBans("sshd", 3000, time.Hour)...)
-	before := f.dump()
-	staged, err := stager(t, f).Stage(ctx, suiteJails, grown, now0)
-	if err != nil {
-		t.Fatal(err)
+	for _, c := range []struct {
+		name       string
+		from, to   []Ban
+		added, rem int
+	}{
+		{"Adds", base, grown, 3000, 0},
+		{"Removals", grown, base, 0, 3000},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			nftTxnElems = 100000
+			f := newFixture(t, "nftables", Options{})
+			f.apply(suiteJails, c.from)
+			nftTxnElems = 1000
+			before := f.dump()
+			staged, err := stager(t, f).Stage(ctx, suiteJails, c.to, now0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if after := f.dump(); after != before {
+				t.Fatalf("Stage of a change past one transaction changed the firewall:\n%s", diffLines(before, after))
+			}
+			d, err := staged.Apply(ctx)
+			if err != nil || len(d.Added) != c.added || len(d.Removed) != c.rem {
+				t.Fatalf("Apply: %v, %d added, %d removed; want %d, %d", err, len(d.Added), len(d.Removed), c.added, c.rem)
+			}
+			f.checkActual(c.to)
+		})
 	}
-	if after := f.dump(); after != before {
-		t.Fatalf("Stage of a change past one transaction changed the firewall:\n%s", diffLines(before, after))
-	}
-	d, err := staged.Apply(ctx)
-	if err != nil || len(d.Added) != 3000 {
-		t.Fatalf("Apply: %v, %d added, want 3000", err, len(d.Added))
-	}
-	f.checkActual(grown)
 }
