@@ -341,3 +341,38 @@ func TestDigestBackoff(t *testing.T) {
 		t.Fatalf("the digest turned off, the failure record stays: %+v", f)
 	}
 }
+
+// TestRunOutboxTop: of many addresses the failures event keeps the
+// busiest maxOffenders, most failures first, ties by address.
+func TestRunOutboxTop(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "auth.log")
+	var lines []string
+	// address i fails i%4+1 times: 40 addresses
+	for i := 1; i <= 40; i++ {
+		for k := 0; k < i%4+1; k++ {
+			lines = append(lines, fmt.Sprintf("Nov 24 11:%02d:%02d h sshd[%d]: Failed password for u%d from 198.51.100.%d port 22 ssh2", i, k, i, k, i))
+		}
+	}
+	os.WriteFile(log, []byte(strings.Join(lines, "\n")+"\n"), 0o644)
+	db := openDB(t)
+	if _, err := Run(context.Background(), db, Options{Config: digestConfig(t, true, log), Now: digestNow}); err != nil {
+		t.Fatal(err)
+	}
+	var f *state.Event
+	for _, e := range outbox(t, db) {
+		if e.Kind == state.EventFailures {
+			f = &e
+		}
+	}
+	if f == nil || len(f.Top) != maxOffenders {
+		t.Fatalf("failures event %+v: want the top %d", f, maxOffenders)
+	}
+	// 4 failures: addresses 3, 7, 11, ..., 39 (10 of them), by address
+	for i, o := range f.Top {
+		want := fmt.Sprintf("198.51.100.%d/32", 3+4*i)
+		if o.Prefix.String() != want || o.Failures != 4 || strings.Join(o.Users, ",") != "u0,u1,u2,u3" {
+			t.Errorf("top %d: %s %d %v, want %s 4 [u0 u1 u2 u3]", i, o.Prefix, o.Failures, o.Users, want)
+		}
+	}
+}

@@ -118,14 +118,18 @@ type trackKey struct {
 // trackEntry is a track this run counted failures in: it is written back.
 // Entries live in blocks (see run.track), their tracks inline: a flood of
 // a million new addresses makes a few hundred allocations here, not
-// three million objects for the garbage collector to trace.
+// three million objects for the garbage collector to trace. An entry
+// takes 96 bytes, its jail and user names numbers (run.names).
 type trackEntry struct {
-	key   trackKey
-	tr    analyze.Track
-	users []string
+	tr  analyze.Track
+	key netip.Prefix
 	// n counts the address's failures in this run; a network's
 	// (count_prefix6), the failures while it was banned.
-	n int
+	n int32
+	// user is the first user name tried (a names number + 1; 0: none);
+	// the others are in run.moreUsers.
+	user uint32
+	jail uint16 // a names number
 	// fresh: the state held no track for it.
 	fresh bool
 }
@@ -137,18 +141,19 @@ type run struct {
 	clocks map[string]time.Time
 	tx     *state.Tx
 	res    *Result
-	// tracks finds an entry's number in blocks, by jail and network;
-	// neither key nor value holds a pointer, so that the garbage
-	// collector skips the map (a million entries in a flood).
-	tracks   map[string]map[netKey]int32
-	blocks   [][]trackEntry // the entries in the order first met (log time, mostly)
-	entries  int32
-	times    []int64 // room for new tracks' failure times
-	files    []fileSave
-	journals []journalSave
-	decided  []state.Ban
-	buf      []analyze.Failure
-	pols     map[string]*analyze.Policy // by jail; nil for a jail gone
+	// tracks finds an entry's number in blocks, by jail and network.
+	tracks map[string]*jailEntries
+	names  names
+	// moreUsers are the user names an entry met after its first.
+	moreUsers map[*trackEntry][]string
+	blocks    [][]trackEntry // the entries in the order first met (log time, mostly)
+	entries   int32
+	times     []int64 // room for new tracks' failure times
+	files     []fileSave
+	journals  []journalSave
+	decided   []state.Ban
+	buf       []analyze.Failure
+	pols      map[string]*analyze.Policy // by jail; nil for a jail gone
 	// refused caches the guard's answers (see guarded).
 	refused *guardCache
 	// counts are the run's failures per fleet bucket (share: failures).
@@ -232,7 +237,7 @@ func (e stateError) Unwrap() error { return e.err }
 func Run(ctx context.Context, db *state.DB, o Options) (*Result, error) {
 	res := &Result{Now: o.Now, Jails: map[string]*JailStats{}}
 	work := func(tx *state.Tx) error {
-		r := &run{ctx: ctx, o: o, tx: tx, res: res, tracks: map[string]map[netKey]int32{}, clocks: map[string]time.Time{}, counts: map[countKey]int{}}
+		r := &run{ctx: ctx, o: o, tx: tx, res: res, tracks: map[string]*jailEntries{}, clocks: map[string]time.Time{}, counts: map[countKey]int{}}
 		for _, j := range o.Config.Enabled() {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -309,7 +314,7 @@ func (r *run) failure(j *config.Jail, pol *analyze.Policy, f *analyze.Failure) e
 			// Nothing counts while the network is banned: its addresses
 			// need no track (a rotation costs one entry, not one per
 			// address); the network counts the failure for the digest.
-			ne.n++
+			ne.n = min(ne.n+1, math.MaxInt32)
 			return nil
 		}
 	}
@@ -318,10 +323,10 @@ func (r *run) failure(j *config.Jail, pol *analyze.Policy, f *analyze.Failure) e
 	if err != nil {
 		return err
 	}
-	if f.User != "" && len(e.users) < maxUsers && !slices.Contains(e.users, f.User) {
-		e.users = append(e.users, f.User)
+	if f.User != "" {
+		r.addUser(e, f.User)
 	}
-	e.n++
+	e.n = min(e.n+1, math.MaxInt32)
 	if fl := &r.o.Config.Fleet; fl.Share == config.ShareFailures && fl.TakesPart(j.Name) {
 		r.counts[countKey{k, fleet.BucketOf(f.Time)}]++
 	}
@@ -329,12 +334,12 @@ func (r *run) failure(j *config.Jail, pol *analyze.Policy, f *analyze.Failure) e
 	if !ok {
 		return nil
 	}
-	users := e.users
-	if dec.Key != k.key {
-		users = nil // a network: its addresses' names are theirs
+	var users []string
+	if dec.Key == k.key {
+		users = r.users(e) // a network's: its addresses' names are theirs
 	}
 	b := state.Ban{Jail: j.Name, Prefix: dec.Key, Start: dec.Start, Until: dec.Until,
-		Offense: dec.Offense, Failures: dec.Failures, Users: append([]string(nil), users...)}
+		Offense: dec.Offense, Failures: dec.Failures, Users: users}
 	r.decided = append(r.decided, b)
 	r.res.Jails[j.Name].Bans++
 	return nil
@@ -346,7 +351,7 @@ func (r *run) failure(j *config.Jail, pol *analyze.Policy, f *analyze.Failure) e
 const (
 	blockSize = 1024
 	timesSize = 8192
-	timesCap  = 8
+	timesCap  = 2
 )
 
 // netKey is a network as a map key without pointers: its address's 16
@@ -365,13 +370,22 @@ func netKeyOf(p netip.Prefix) netKey {
 // track returns the entry of k, read from the state the first time. The
 // entry stays where it is for the run (blocks never move).
 func (r *run) track(k trackKey) (*trackEntry, error) {
-	m := r.tracks[k.jail]
-	if m == nil {
-		m = map[netKey]int32{}
-		r.tracks[k.jail] = m
+	je := r.tracks[k.jail]
+	if je == nil {
+		id, err := r.names.id(k.jail)
+		if err != nil {
+			return nil, err
+		}
+		je = &jailEntries{jail: uint16(id)}
+		r.tracks[k.jail] = je
 	}
-	nk := netKeyOf(k.key)
-	if n, ok := m[nk]; ok {
+	m := &je.table
+	m.grow()
+	h := netKeyOf(k.key).hash()
+	slot, n, found := m.find(h, func(n int32) bool {
+		return r.blocks[n/blockSize][n%blockSize].key == k.key
+	})
+	if found {
 		return &r.blocks[n/blockSize][n%blockSize], nil
 	}
 	if r.entries == math.MaxInt32 {
@@ -385,7 +399,7 @@ func (r *run) track(k trackKey) (*trackEntry, error) {
 		r.blocks = append(r.blocks, make([]trackEntry, 0, blockSize))
 	}
 	b := &r.blocks[len(r.blocks)-1]
-	*b = append(*b, trackEntry{key: k})
+	*b = append(*b, trackEntry{key: k.key, jail: je.jail})
 	e := &(*b)[len(*b)-1]
 	if tr != nil {
 		e.tr = *tr
@@ -397,7 +411,7 @@ func (r *run) track(k trackKey) (*trackEntry, error) {
 		r.times = r.times[:n+timesCap]
 		e.tr.Failures, e.fresh = r.times[n:n:n+timesCap], true
 	}
-	m[nk] = r.entries
+	m.add(slot, h, r.entries)
 	r.entries++
 	return e, nil
 }
@@ -525,22 +539,40 @@ func (r *run) finish() error {
 			return err
 		}
 	}
-	// In the order met: their expiries come nearly sorted, as the
-	// index wants them.
-	updates := make([]state.TrackUpdate, 0, r.entries)
-	for _, b := range r.blocks {
-		for i := range b {
-			e := &b[i]
-			u := state.TrackUpdate{Jail: e.key.jail, Key: e.key.key, New: e.fresh}
-			if stale, exp := r.judge(e.key.jail, &e.tr); !stale {
-				u.Track, u.Expires = &e.tr, exp
-			} else if e.fresh {
-				continue // nothing to keep, nothing to delete
+	// Each jail's policy and due time looked up once, not per entry.
+	type judgement struct {
+		pol *analyze.Policy
+		at  time.Time
+	}
+	judges := map[uint16]judgement{}
+	for jail, je := range r.tracks {
+		at, _ := r.due(jail)
+		judges[je.jail] = judgement{r.policy(jail), at}
+	}
+	// In the order met: the order of the tracks in memory.
+	updates := func(yield func(*state.TrackUpdate) bool) {
+		var u state.TrackUpdate // one for all: PutTrackSeq keeps none
+		var last uint16
+		j := judges[last]
+		for _, b := range r.blocks {
+			for i := range b {
+				e := &b[i]
+				if e.jail != last {
+					last, j = e.jail, judges[e.jail]
+				}
+				u = state.TrackUpdate{Jail: r.names.list[e.jail], Key: e.key, New: e.fresh}
+				if stale, exp := judgeTrack(j.pol, j.at, &e.tr); !stale {
+					u.Track, u.Expires = &e.tr, exp
+				} else if e.fresh {
+					continue // nothing to keep, nothing to delete
+				}
+				if !yield(&u) {
+					return
+				}
 			}
-			updates = append(updates, u)
 		}
 	}
-	if err := r.tx.PutTracks(updates); err != nil {
+	if err := r.tx.PutTrackSeq(int(r.entries), updates); err != nil {
 		return err
 	}
 	for jail, t := range r.clocks {
@@ -636,31 +668,37 @@ func (r *run) outbox(events bool) error {
 	}
 	now := r.o.Now
 	counts := map[string]int{}
-	var top []state.Offender
+	// The busiest maxOffenders, kept in order as the entries go by: a
+	// flood's million entries are neither copied nor sorted.
+	before := func(a, b *state.Offender) bool {
+		if a.Failures != b.Failures {
+			return a.Failures > b.Failures
+		}
+		if a.Jail != b.Jail {
+			return a.Jail < b.Jail
+		}
+		return a.Prefix.Addr().Less(b.Prefix.Addr())
+	}
+	top := make([]state.Offender, 0, maxOffenders+1)
 	for _, b := range r.blocks {
 		for i := range b {
 			e := &b[i]
-			counts[e.key.jail] += e.n
+			jail := r.names.list[e.jail]
+			counts[jail] += int(e.n)
 			if e.n == 0 {
 				continue
 			}
-			top = append(top, state.Offender{Jail: e.key.jail, Prefix: e.key.key, Failures: e.n, Users: e.users})
+			o := state.Offender{Jail: jail, Prefix: e.key, Failures: int(e.n)}
+			if len(top) == maxOffenders && !before(&o, &top[len(top)-1]) {
+				continue
+			}
+			o.Users = r.users(e)
+			at := sort.Search(len(top), func(i int) bool { return before(&o, &top[i]) })
+			top = slices.Insert(top, at, o)
+			top = top[:min(len(top), maxOffenders)]
 		}
 	}
 	if len(counts) > 0 {
-		sort.Slice(top, func(i, j int) bool {
-			a, b := top[i], top[j]
-			if a.Failures != b.Failures {
-				return a.Failures > b.Failures
-			}
-			if a.Jail != b.Jail {
-				return a.Jail < b.Jail
-			}
-			return a.Prefix.Addr().Less(b.Prefix.Addr())
-		})
-		if len(top) > maxOffenders {
-			top = top[:maxOffenders]
-		}
 		if err := r.tx.AddEvent(&state.Event{Kind: state.EventFailures, Time: now, Counts: counts, Top: top}); err != nil {
 			return err
 		}
@@ -705,11 +743,16 @@ func (r *run) due(jail string) (time.Time, bool) {
 // judge reports whether a track can go (see due) and, if not, when it
 // can.
 func (r *run) judge(jail string, tr *analyze.Track) (stale bool, expires int64) {
-	pol := r.policy(jail)
-	if pol == nil {
-		return true, 0 // the jail is gone
-	}
 	at, _ := r.due(jail)
+	return judgeTrack(r.policy(jail), at, tr)
+}
+
+// judgeTrack judges a track of a jail of policy pol (nil: a jail gone)
+// due at at.
+func judgeTrack(pol *analyze.Policy, at time.Time, tr *analyze.Track) (stale bool, expires int64) {
+	if pol == nil {
+		return true, 0
+	}
 	return tr.Stale(pol, at), tr.Expiry(pol)
 }
 

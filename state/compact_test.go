@@ -26,7 +26,13 @@ func bloated(t *testing.T, dir string, n int) (string, []netip.Prefix) {
 	}
 	us := make([]TrackUpdate, n)
 	for i := range us {
-		us[i] = TrackUpdate{Jail: "sshd", Key: benchAddr(i), Track: &analyze.Track{Failures: []int64{int64(i)}}, Expires: int64(i), New: true}
+		// Two dozen failures each: tracks packed in shards take
+		// few bytes apiece.
+		f := make([]int64, 24)
+		for j := range f {
+			f[j] = int64(i) + int64(j)*1e9
+		}
+		us[i] = TrackUpdate{Jail: "sshd", Key: benchAddr(i), Track: &analyze.Track{Failures: f}, Expires: int64(i), New: true}
 	}
 	var kept []netip.Prefix
 	err = db.Update(func(tx *Tx) error {

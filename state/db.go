@@ -17,7 +17,7 @@ import (
 
 // SchemaVersion is the layout this logjail writes. Older files are
 // migrated on open; newer ones are refused.
-const SchemaVersion = 3
+const SchemaVersion = 4
 
 var (
 	bucketMeta    = []byte("meta")
@@ -200,8 +200,9 @@ func (db *DB) init() error {
 	}
 	if db.readOnly {
 		if version == 0 || version >= 2 {
-			// empty: reads find nothing; 2 lacks only the ban
-			// summary (schema 3), which no reader needs
+			// empty: reads find nothing; 2 and 3 keep a track per
+			// key, which reads as a shard of one (decodeShard), and
+			// lack the ban summary (3), which no reader needs
 			return nil
 		}
 		return fmt.Errorf("state %s has schema version %d: a run (not a read-only command) migrates it to %d", db.path, version, SchemaVersion)
@@ -216,12 +217,16 @@ func (db *DB) init() error {
 		// 3 needs none: without a ban summary the next run reads the
 		// bans and writes one (a file of 3 is refused by a logjail of
 		// 2, which would write bans without dropping the summary).
-		if version == 1 {
-			// Index the tracks, all due: the next run's purge judges
-			// each once and indexes the live ones by their expiry.
-			if err := tx.indexTracks(); err != nil {
+		// 1 to 2 indexed the tracks by expiry; 3 to 4 packs them in
+		// shards (migrateTracks), indexed by theirs, which a file of
+		// 1 (its tracks due at once: the next run's purge judges each)
+		// or 2 gets as well.
+		if version >= 1 {
+			if err := tx.migrateTracks(); err != nil {
 				return err
 			}
+		}
+		if version == 1 {
 			if err := tx.tx.Bucket(bucketMeta).Delete(keyPurged); err != nil {
 				return err
 			}
@@ -263,7 +268,13 @@ func (db *DB) Update(fn func(*Tx) error) error {
 		return fmt.Errorf("%w: %s", ErrReadOnly, db.path)
 	}
 	return catch(db.path, func() error {
-		return db.b.Update(func(tx *bolt.Tx) error { return fn(&Tx{tx: tx, path: db.path}) })
+		return db.b.Update(func(tx *bolt.Tx) error {
+			t := &Tx{tx: tx, path: db.path}
+			if err := fn(t); err != nil {
+				return err
+			}
+			return t.flushTracks() // PutTrack's, written at the end
+		})
 	})
 }
 

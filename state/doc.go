@@ -11,9 +11,12 @@
 //	         of every ban)
 //	files    per jail and log path: where reading stopped (offset, inode,
 //	         fingerprint; see analyze.FileState)
-//	tracks   per jail and address (or IPv6 network): the failures inside
-//	         the window, the last ban and the offense count (analyze.Track)
-//	expiry   the tracks indexed by the time they go stale (analyze.Track.Expiry)
+//	tracks   per jail, shards of up to 256 tracks: per address (or IPv6
+//	         network) the failures inside the window, the last ban and the
+//	         offense count (analyze.Track), packed in key order under the
+//	         key of the shard's first (see Tracks)
+//	expiry   the shards indexed by the time their first track goes stale
+//	         (analyze.Track.Expiry)
 //	bans     the bans logjail holds: active ones, and expired ones until a
 //	         run lifts them
 //	history  every ban issued, by start time, kept for `history` (default
@@ -59,12 +62,35 @@
 // # Cost
 //
 // A quiet run (no new lines) touches the meta and files buckets and the
-// bans it holds; it never scans the tracks bucket, whose entries are read
-// one by one as failures arrive. Tracks are purged through the expiry
-// index ([Tx.PurgeTracks]): one key per jail on a quiet run, and the
-// windows a run has passed, however many a flood left. Writes of many
-// keys go in key order ([Tx.PutTracks]), which bbolt appends; in random
-// order it moves memory in proportion to the square of their number.
+// bans it holds; it never scans the tracks bucket, whose shards are read
+// as failures arrive. Tracks are purged through the expiry index
+// ([Tx.PurgeTracks]): one key per jail on a quiet run, and the shards
+// holding the windows a run has passed, however many a flood left. Writes
+// of many keys go in key order ([Tx.PutTracks]), which bbolt appends; in
+// random order it moves memory in proportion to the square of their
+// number.
+//
+// # Tracks
+//
+// A jail's tracks, sorted by key (the address's 16 bytes, IPv4 mapped,
+// the prefix length, an IPv4 flag), are cut into ranges of at most 256
+// tracks and 64 KiB (a large maxretry makes long tracks), each one value
+// of the tracks bucket under jail, 0, the key of its first track. A
+// shard holds the keys from its own up to the next shard's. Its
+// value: a format byte (0x40), varint the earliest expiry of its tracks,
+// uvarint their count, then per track a byte 1 for IPv4 (0 for IPv6), the
+// prefix length, the address (4 or 16 bytes), uvarint the length of the
+// track's encoding and the encoding (format byte 2, varint expiry,
+// uvarint offenses, varint ban start and end, uvarint count, varint
+// deltas of the failure times; Unix nanoseconds). The expiry index holds
+// one key per shard: jail, 0, the earliest expiry (8 bytes, big-endian,
+// sign bit flipped), the shard's key after the jail. [Tx.Track] finds a
+// shard with a cursor (Seek, Prev) and decodes it once per transaction;
+// [Tx.PutTracks] merges the updates of each shard it touches into it,
+// once, splitting a shard past 256 into shards of at most 192 and deleting
+// one left empty; [Tx.PurgeTracks] rewrites the shards the index says
+// are due. One key per window (schema 3) made a flood of a million new
+// addresses put two million keys, most of the run.
 //
 // # Size
 //
@@ -78,6 +104,11 @@
 //
 // # Schema
 //
-// Version 2 added the expiry index; a version 1 file is migrated on open
-// by indexing every track as due, so the first run judges each once.
+// Version 2 added the expiry index; 3 the ban summary (no migration: a run
+// writes it); 4 packed the tracks in shards. A file of 1 to 3 is migrated
+// when opened for writing, in one transaction: its tracks (one key each)
+// are read and written back in shards with their index; a version 1
+// track, which has no expiry, is due at once, so the first run judges it.
+// A read-only open (status, a dry run) of a file of 2 or 3 reads it as it
+// is: a track under its own key reads as a shard of one.
 package state

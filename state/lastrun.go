@@ -28,7 +28,8 @@ const lastRunSuffix = ".lastrun"
 var ErrUnchanged = errors.New("state unchanged: nothing to commit")
 
 // Changed reports whether this write transaction has changed anything
-// yet: a put or a delete of an existing key, a bucket made or dropped.
+// yet: a put or a delete of an existing key, a bucket made or dropped, a
+// track kept for the commit (PutTrack, DeleteTrack).
 // (bbolt copies a page into a node before any change to it, and only
 // then; a transaction without one would commit only its freelist and
 // meta page.)
@@ -37,7 +38,7 @@ func (tx *Tx) Changed() bool {
 		return false
 	}
 	st := tx.tx.Stats()
-	return st.GetNodeCount() > 0
+	return len(tx.pending) > 0 || st.GetNodeCount() > 0
 }
 
 // lastRunLen is the length of what NoteRun writes: the longest RFC 3339

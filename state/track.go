@@ -2,14 +2,13 @@ package state
 
 import (
 	"bytes"
-	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"iter"
 	"math"
 	"net/netip"
 	"slices"
-	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -17,21 +16,23 @@ import (
 	"logjail/analyze"
 )
 
-// Tracks are kept in the tracks bucket under jail, 0, prefix (18 bytes).
-// The expiry bucket indexes them by the time they go stale: jail, 0, the
-// time (8 bytes, big-endian, sign bit flipped so that the order is the
-// times' order), prefix. A run purges a jail's tracks by walking its index
-// from the start up to the jail's time: a quiet run reads one index key per
-// jail, whatever the number of tracks. The index is a hint, not the truth:
-// a track is deleted only when the policy of the day finds it stale, and a
-// track written without its expiry (PutTrack) is indexed as due at once, to
-// be judged by the next purge.
+// Tracks are packed in shards (shard.go) in the tracks bucket. The expiry
+// bucket indexes the shards by the earliest time one of their tracks goes
+// stale: jail, 0, the time (8 bytes, big-endian, sign bit flipped so that
+// the order is the times' order), the shard's start (18 bytes). A run
+// purges a jail's tracks by walking its index from the start up to the
+// jail's time: a quiet run reads one index key per jail, whatever the
+// number of tracks, and a run that passes windows rewrites the shards
+// that hold them. The index is a hint, not the truth: a track is deleted
+// only when the policy of the day finds it stale, and a track written
+// without its expiry (PutTrack) is due at once, to be judged by the next
+// purge.
 
 // A track is stored as format byte (2), varint expiry (Unix nanoseconds:
-// where its index entry is), uvarint offenses, varint ban start and until
+// its shard is indexed at the earliest of its tracks'), uvarint offenses, varint ban start and until
 // (Unix nanoseconds), uvarint count, then the failure times as varint
-// deltas: some thirty bytes for a typical address. Format 1 lacks the
-// expiry; its tracks are indexed as due (schema 1 files, see migrate).
+// deltas: some twenty bytes for a typical address. Format 1 lacks the
+// expiry; its tracks are due (schema 1 files, see migrate).
 
 const (
 	trackFormat1 = 1
@@ -137,38 +138,41 @@ func decodeTrack(b []byte) (*analyze.Track, error) {
 	return &tr, nil
 }
 
-func trackKeyOf(jail string, key netip.Prefix) []byte { return jailKey(jail, prefixBytes(key)) }
-
-// expiryKey returns the index key of a track key (jail, 0, prefix).
-func expiryKey(trackKey []byte, expires int64) []byte {
-	return appendExpiryKey(make([]byte, 0, len(trackKey)+8), trackKey, expires)
-}
-
-func appendExpiryKey(k, trackKey []byte, expires int64) []byte {
-	j := bytes.IndexByte(trackKey, 0)
-	k = append(k, trackKey[:j+1]...)
+// expiryKey returns the index key of a shard key (jail, 0, start).
+func expiryKey(shardKey []byte, expires int64) []byte {
+	j := bytes.IndexByte(shardKey, 0)
+	k := make([]byte, 0, len(shardKey)+8)
+	k = append(k, shardKey[:j+1]...)
 	k = binary.BigEndian.AppendUint64(k, uint64(expires)^1<<63)
-	return append(k, trackKey[j+1:]...)
+	return append(k, shardKey[j+1:]...)
 }
 
-// splitExpiryKey returns an index key's expiry and track key.
-func splitExpiryKey(k []byte) (expires int64, trackKey []byte, ok bool) {
+// splitExpiryKey returns an index key's expiry and shard key.
+func splitExpiryKey(k []byte) (expires int64, shardKey []byte, ok bool) {
 	j := bytes.IndexByte(k, 0)
 	if j < 0 || len(k) != j+1+8+18 {
 		return 0, nil, false
 	}
 	expires = int64(binary.BigEndian.Uint64(k[j+1:]) ^ 1<<63)
-	trackKey = append(append(make([]byte, 0, j+1+18), k[:j+1]...), k[j+9:]...)
-	return expires, trackKey, true
+	shardKey = append(append(make([]byte, 0, j+1+18), k[:j+1]...), k[j+9:]...)
+	return expires, shardKey, true
 }
 
 // Track returns the track of key in jail, or nil.
 func (tx *Tx) Track(jail string, key netip.Prefix) (*analyze.Track, error) {
-	data := tx.get(bucketTracks, trackKeyOf(jail, key))
-	if data == nil {
+	if n, ok := tx.at[pendingKey{jail, key}]; ok {
+		return cloneTrack(tx.pending[n].Track), nil
+	}
+	id := idOf(key)
+	sh, err := tx.shardOf(jail, id)
+	if err != nil || sh == nil {
+		return nil, err
+	}
+	i, ok := sh.find(id)
+	if !ok {
 		return nil, nil
 	}
-	tr, err := decodeTrack(data)
+	tr, err := decodeTrack(sh.vals[i])
 	if err != nil {
 		return nil, corrupt(tx.path, fmt.Errorf("track %s %s: %w", jail, key, err))
 	}
@@ -185,60 +189,82 @@ type TrackUpdate struct {
 	// Unix nanoseconds: where the purge finds it.
 	Expires int64
 	// New says that the track was not in the state when this
-	// transaction looked (Tx.Track returned nil): there is no old index
-	// entry to look up.
+	// transaction looked (Tx.Track returned nil). A hint that the
+	// shards (schema 4) no longer need: the track's shard is read
+	// anyway.
 	New bool
 }
 
 // PutTrack saves a track, to be judged by the next purge (PutTracks
-// indexes it by its expiry instead).
+// indexes it by its expiry instead). The track is copied.
 func (tx *Tx) PutTrack(jail string, key netip.Prefix, tr *analyze.Track) error {
-	return tx.PutTracks([]TrackUpdate{{Jail: jail, Key: key, Track: tr, Expires: expiryNow}})
+	return tx.putPending(TrackUpdate{Jail: jail, Key: key, Track: cloneTrack(tr), Expires: expiryNow})
 }
 
 // DeleteTrack removes a track.
 func (tx *Tx) DeleteTrack(jail string, key netip.Prefix) error {
-	return tx.PutTracks([]TrackUpdate{{Jail: jail, Key: key}})
+	return tx.putPending(TrackUpdate{Jail: jail, Key: key})
 }
 
-type keyVal struct{ k, v []byte }
-
-// updateOrder is an update's key in a form quick to compare: jail, then
-// prefixBytes as two words and a third (bits, IPv4 flag).
-type updateOrder struct {
-	jail      string
-	hi, lo    uint64
-	bits, is4 uint32
-	i         int
-}
-
-func orderOf(u *TrackUpdate, i int) updateOrder {
-	a := u.Key.Addr().As16()
-	return updateOrder{u.Jail, binary.BigEndian.Uint64(a[:8]), binary.BigEndian.Uint64(a[8:]),
-		uint32(u.Key.Bits()), uint32(boolByte(u.Key.Addr().Is4())), i}
-}
-
-func compareOrder(a, b updateOrder) int {
-	if a.jail != b.jail {
-		return strings.Compare(a.jail, b.jail)
+// putPending keeps an update of one track until the next write of many:
+// written one at a time, each rewrote its shard (an unban of 10,000
+// addresses by hand: 40 us each, ten times one key per track).
+func (tx *Tx) putPending(u TrackUpdate) error {
+	if !tx.tx.Writable() {
+		return fmt.Errorf("%w: %s", ErrReadOnly, tx.path)
 	}
-	switch {
-	case a.hi != b.hi:
-		return cmp.Compare(a.hi, b.hi)
-	case a.lo != b.lo:
-		return cmp.Compare(a.lo, b.lo)
-	case a.bits != b.bits:
-		return cmp.Compare(a.bits, b.bits)
+	k := pendingKey{u.Jail, u.Key}
+	if n, ok := tx.at[k]; ok {
+		tx.pending[n] = u
+		return nil
 	}
-	return cmp.Compare(a.is4, b.is4)
+	if tx.at == nil {
+		tx.at = map[pendingKey]int{}
+	}
+	tx.at[k] = len(tx.pending)
+	tx.pending = append(tx.pending, u)
+	return nil
 }
 
-// PutTracks writes and deletes tracks, with their index entries, in key
-// order: bbolt keeps a bucket's pages as sorted slices that it splits
-// only at commit, so a transaction that inserts many keys in random order
-// moves memory in proportion to the square of their number (68% of a run
-// with 50,000 new addresses), and in key order appends.
+// flushTracks writes the pending updates.
+func (tx *Tx) flushTracks() error {
+	if len(tx.pending) == 0 {
+		return nil
+	}
+	return tx.PutTracks(nil)
+}
+
+func cloneTrack(tr *analyze.Track) *analyze.Track {
+	if tr == nil {
+		return nil
+	}
+	c := *tr
+	c.Failures = slices.Clone(tr.Failures)
+	return &c
+}
+
+// PutTracks writes and deletes tracks. Each shard they fall in is read
+// once and written once, in key order (bbolt keeps a bucket's pages as
+// sorted slices that it splits only at commit: keys put in random order
+// move memory in proportion to the square of their number); a shard that
+// grows past shardMax is split, one left empty deleted, and each shard
+// written is indexed again at its earliest expiry. The cost is linear in
+// the updates and the shards they touch, not in the state's size. Of two
+// updates of one key, the later wins.
 func (tx *Tx) PutTracks(us []TrackUpdate) error {
+	return tx.PutTrackSeq(len(us), func(yield func(*TrackUpdate) bool) {
+		for i := range us {
+			if !yield(&us[i]) {
+				return
+			}
+		}
+	})
+}
+
+// PutTrackSeq is PutTracks of the updates seq yields, about n of them: a
+// run of a million new addresses need not hold a million updates as well
+// as its tracks. The updates are read once, in seq's order, and not kept.
+func (tx *Tx) PutTrackSeq(n int, seq iter.Seq[*TrackUpdate]) error {
 	tb, ib := tx.bucket(bucketTracks), tx.bucket(bucketExpiry)
 	if tb == nil || ib == nil || !tx.tx.Writable() {
 		return fmt.Errorf("%w: %s", ErrReadOnly, tx.path)
@@ -247,112 +273,243 @@ func (tx *Tx) PutTracks(us []TrackUpdate) error {
 	// one page after the other, and half-empty pages would double the
 	// file and the bytes written.
 	tb.FillPercent, ib.FillPercent = 0.9, 0.9
-	order := make([]updateOrder, len(us))
-	for i := range us {
-		order[i] = orderOf(&us[i], i)
-	}
-	slices.SortFunc(order, compareOrder)
-	// Keys and values go in one buffer (bbolt keeps the slices it is
-	// given until the commit): a run of a million new addresses makes
-	// three allocations here, not four million.
-	size := 0
-	for i := range us {
-		size += 2 * (len(us[i].Jail) + 1 + 18 + 8)
-		if tr := us[i].Track; tr != nil {
-			size += 1 + 5*binary.MaxVarintLen64 + binary.MaxVarintLen64*len(tr.Failures)
-		}
-	}
-	arena := make([]byte, 0, size)
-	take := func(start int) []byte { return arena[start:len(arena):len(arena)] }
-	type indexPut struct {
-		jail    string
-		expires int64
-		n       int // place in key order
-		key     []byte
-	}
-	// Encoded in the updates' own order, which is the order of their
-	// tracks in the caller's memory (a run's, the order met): in key
-	// order every track would be a cache miss or two.
-	kvs := make([]keyVal, len(us))
-	for i := range us {
-		u := &us[i]
-		start := len(arena)
-		arena = append(arena, u.Jail...)
-		arena = append(arena, 0)
-		arena = append(arena, prefixBytes(u.Key)...)
-		kvs[i].k = take(start)
-		if u.Track != nil {
-			start = len(arena)
-			arena = appendTrack(arena, u.Track, u.Expires)
-			kvs[i].v = take(start)
-		}
-	}
-	// By the updates' own order: a run gives them in the order met, so
-	// their expiries come nearly sorted, which the sort below is quick on.
-	byInput := make([]indexPut, len(us))
-	var idxDel [][]byte
-	for n, o := range order {
-		u := &us[o.i]
-		k, v := kvs[o.i].k, kvs[o.i].v
-		keep := false
-		if !u.New {
-			if old := tb.Get(k); old != nil {
-				exp, err := trackExpiry(old)
-				if err != nil {
-					return corrupt(tx.path, fmt.Errorf("track %s %s: %w", u.Jail, u.Key, err))
+	if len(tx.pending) > 0 {
+		// PutTrack's first: seq's come later, and win
+		pending := tx.pending
+		tx.pending, tx.at = nil, nil
+		seq0 := seq
+		seq = func(yield func(*TrackUpdate) bool) {
+			for i := range pending {
+				if !yield(&pending[i]) {
+					return
 				}
-				if v != nil && exp == u.Expires {
-					keep = true // the index entry is in place
-				} else {
-					idxDel = append(idxDel, expiryKey(k, exp))
+			}
+			seq0(yield)
+		}
+		n += len(pending)
+	}
+	// The tracks are encoded in seq's order, which is the order of the
+	// tracks in the caller's memory (a run's: the order met), into their
+	// updateOrder (a window of one failure takes 23 bytes) or, when
+	// longer, one buffer: in key order every track would be a cache miss
+	// or two, and one allocation each a million for a flood.
+	w := shardWriter{tx: tx, tb: tb}
+	var scratch []byte
+	var jails []string
+	jailOf := map[string]uint16{}
+	order := make([]updateOrder, 0, n)
+	var err error
+	for u := range seq {
+		j, ok := jailOf[u.Jail]
+		if !ok {
+			if len(jails) > math.MaxUint16 {
+				err = fmt.Errorf("state %s: more than %d jails", tx.path, math.MaxUint16)
+				break
+			}
+			j = uint16(len(jails))
+			jailOf[u.Jail] = j
+			jails = append(jails, u.Jail)
+		}
+		id := idOf(u.Key)
+		o := updateOrder{hi: id.hi, lo: id.lo, bits: id.bits, is4: id.is4, jail: j}
+		if u.Track != nil {
+			scratch = appendTrack(scratch[:0], u.Track, u.Expires)
+			if len(scratch) <= len(o.val) {
+				o.n = uint8(copy(o.val[:], scratch))
+			} else {
+				if len(w.arena)+len(scratch) > math.MaxUint32 {
+					err = fmt.Errorf("state %s: %d bytes of tracks in one write", tx.path, len(w.arena))
+					break
+				}
+				o.n = inArena
+				binary.LittleEndian.PutUint32(o.val[:], uint32(len(w.arena)))
+				binary.LittleEndian.PutUint32(o.val[4:], uint32(len(scratch)))
+				w.arena = append(w.arena, scratch...)
+			}
+		}
+		order = append(order, o)
+	}
+	if err != nil {
+		return err
+	}
+	// Jails by name, so that the shards go in key order.
+	rank := make([]uint16, len(jails))
+	byName := slices.Clone(jails)
+	slices.Sort(byName)
+	for r, name := range byName {
+		rank[jailOf[name]] = uint16(r)
+	}
+	for i := range order {
+		order[i].jail = rank[order[i].jail]
+	}
+	sortOrder(order)
+	for start := 0; start < len(order); {
+		jail := byName[order[start].jail]
+		end := start + 1
+		for end < len(order) && order[end].jail == order[start].jail {
+			end++
+		}
+		err := w.putJail(jail, order[start:end])
+		delete(tx.shards, jail) // the shards read are rewritten
+		if err != nil {
+			return err
+		}
+		start = end
+	}
+	return tx.writeIndex(ib, w.idxDel, w.idxPut)
+}
+
+// shardWriter writes shards and gathers their index changes.
+type shardWriter struct {
+	tx *Tx
+	tb *bolt.Bucket
+	// arena holds the updates' tracks too long for their updateOrder.
+	arena          []byte
+	entries        []shardEntry
+	idxDel, idxPut [][]byte
+}
+
+// entry returns the shard entry of an update that keeps its track.
+func (w *shardWriter) entry(o *updateOrder) shardEntry {
+	var v []byte
+	if o.n == inArena {
+		off, n := binary.LittleEndian.Uint32(o.val[:]), binary.LittleEndian.Uint32(o.val[4:])
+		v = w.arena[off : off+n : off+n]
+	} else {
+		v = o.val[:o.n:o.n]
+	}
+	exp, _ := trackExpiry(v)
+	return shardEntry{o.id(), exp, v}
+}
+
+// putJail merges the updates of one jail (ord, in key order) into the
+// shards they fall in.
+func (w *shardWriter) putJail(jail string, ord []updateOrder) error {
+	for i := 0; i < len(ord); {
+		id := ord[i].id()
+		sh, err := w.tx.shardOf(jail, id)
+		if err != nil {
+			return err
+		}
+		j := i + 1
+		for j < len(ord) && (sh == nil || sh.covers(ord[j].id())) {
+			j++
+		}
+		// Counted first, then written: a shard of a million new
+		// tracks (the first write of a flood) is cut into pieces as
+		// they come, never held whole.
+		merge := func(emit func(shardEntry)) {
+			a := 0 // the next of sh's tracks
+			for k := i; k < j; k++ {
+				o := &ord[k]
+				id := o.id()
+				if k+1 < j && ord[k+1].id() == id {
+					continue // a later update of the same key
+				}
+				if sh != nil {
+					for ; a < len(sh.ids) && compareID(sh.ids[a], id) < 0; a++ {
+						emit(shardEntry{sh.ids[a], sh.exps[a], sh.vals[a]})
+					}
+					if a < len(sh.ids) && sh.ids[a] == id {
+						a++
+					}
+				}
+				if o.n > 0 {
+					emit(w.entry(o))
+				}
+			}
+			if sh != nil {
+				for ; a < len(sh.ids); a++ {
+					emit(shardEntry{sh.ids[a], sh.exps[a], sh.vals[a]})
 				}
 			}
 		}
-		if v != nil && !keep {
-			byInput[o.i] = indexPut{u.Jail, u.Expires, n, k}
+		n := 0
+		merge(func(shardEntry) { n++ })
+		if err := w.write(jail, sh, n, merge); err != nil {
+			return err
 		}
-		var err error
-		if v == nil {
-			err = tb.Delete(k)
-		} else {
-			err = tb.Put(k, v)
-		}
-		if err != nil {
-			return fmt.Errorf("state %s: track %s %s: %w", tx.path, u.Jail, u.Key, err)
-		}
+		i = j
 	}
-	puts := byInput[:0]
-	for _, p := range byInput {
-		if p.key != nil {
-			puts = append(puts, p)
-		}
-	}
-	// The index's order: jail, expiry, then the track key's.
-	slices.SortFunc(puts, func(a, b indexPut) int {
-		if a.jail != b.jail {
-			return strings.Compare(a.jail, b.jail)
-		}
-		if a.expires != b.expires {
-			return cmp.Compare(a.expires, b.expires)
-		}
-		return cmp.Compare(a.n, b.n)
-	})
-	idxPut := make([][]byte, len(puts))
-	for i, p := range puts {
-		start := len(arena)
-		arena = appendExpiryKey(arena, p.key, p.expires)
-		idxPut[i] = take(start)
-	}
-	return tx.writeIndex(ib, idxDel, idxPut, true)
+	return nil
 }
 
-// writeIndex deletes and adds index keys, each in key order (put is
-// sorted already when sorted is true).
-func (tx *Tx) writeIndex(ib *bolt.Bucket, del, put [][]byte, sorted bool) error {
-	slices.SortFunc(del, bytes.Compare)
-	if !sorted {
-		slices.SortFunc(put, bytes.Compare)
+// write replaces shard sh (nil: none yet) with the n tracks merge gives:
+// one shard, or several of about shardFill when more than shardMax (or
+// of shardBytes at most), or none.
+func (w *shardWriter) write(jail string, sh *shard, n int, merge func(emit func(shardEntry))) error {
+	kept := false // sh's index entry stays
+	moved := true // sh's key goes: its tracks are gone or start below it
+	pieces := 1
+	if n > shardMax {
+		pieces = (n + shardFill() - 1) / shardFill()
 	}
+	size := (n + pieces - 1) / pieces
+	var err error
+	first := true
+	flush := func() {
+		piece := w.entries
+		w.entries = w.entries[:0]
+		if err != nil || len(piece) == 0 {
+			return
+		}
+		key := []byte(nil)
+		if first && sh != nil && compareID(piece[0].id, sh.start) >= 0 {
+			key = sh.key
+		} else {
+			// A new shard; or the jail's first, whose tracks now
+			// start below it: it moves to its first track.
+			key = shardKey(jail, piece[0].id)
+		}
+		if sh != nil && bytes.Equal(key, sh.key) {
+			// the first piece; or, when the first moved below
+			// it, the one starting at sh's own first track
+			moved = false
+		}
+		val, least := encodeShard(piece)
+		if err = w.tb.Put(key, val); err != nil {
+			err = fmt.Errorf("state %s: track shard %s: %w", w.tx.path, jail, err)
+			return
+		}
+		if first && sh != nil && !moved && least == sh.expires {
+			kept = true
+		} else {
+			w.idxPut = append(w.idxPut, expiryKey(key, least))
+		}
+		first = false
+	}
+	w.entries = w.entries[:0]
+	held := 0 // the bytes of w.entries' tracks
+	merge(func(e shardEntry) {
+		if held += len(e.val); held > shardBytes && len(w.entries) > 0 {
+			flush()
+			held = len(e.val)
+		}
+		w.entries = append(w.entries, e)
+		if len(w.entries) == size {
+			flush()
+			held = 0
+		}
+	})
+	flush()
+	if err != nil || sh == nil {
+		return err
+	}
+	if moved {
+		if err := w.tb.Delete(sh.key); err != nil {
+			return fmt.Errorf("state %s: track shard %s: %w", w.tx.path, jail, err)
+		}
+	}
+	if !kept {
+		w.idxDel = append(w.idxDel, expiryKey(sh.key, sh.expires))
+	}
+	return nil
+}
+
+// writeIndex deletes and adds index keys, each in key order.
+func (tx *Tx) writeIndex(ib *bolt.Bucket, del, put [][]byte) error {
+	slices.SortFunc(del, bytes.Compare)
+	slices.SortFunc(put, bytes.Compare)
 	for _, k := range del {
 		if err := ib.Delete(k); err != nil {
 			return fmt.Errorf("state %s: track index: %w", tx.path, err)
@@ -366,22 +523,35 @@ func (tx *Tx) writeIndex(ib *bolt.Bucket, del, put [][]byte, sorted bool) error 
 	return nil
 }
 
-// ForEachTrack calls fn for every track (status).
+// ForEachTrack calls fn for every track (status), in key order.
 func (tx *Tx) ForEachTrack(fn func(jail string, key netip.Prefix, tr *analyze.Track) error) error {
+	if err := tx.flushTracks(); err != nil {
+		return err
+	}
 	b := tx.bucket(bucketTracks)
 	if b == nil {
 		return nil
 	}
 	return b.ForEach(func(k, v []byte) error {
-		jail, key, err := splitTrackKey(k)
+		sh, err := decodeShard(k, v)
 		if err != nil {
-			return corrupt(tx.path, err)
+			return tx.shardError(k, err)
 		}
-		tr, err := decodeTrack(v)
-		if err != nil {
-			return corrupt(tx.path, fmt.Errorf("track %s %s: %w", jail, key, err))
+		jail, _, _ := splitShardKey(k)
+		for i, id := range sh.ids {
+			key, err := id.prefix()
+			if err != nil {
+				return tx.shardError(k, err)
+			}
+			tr, err := decodeTrack(sh.vals[i])
+			if err != nil {
+				return corrupt(tx.path, fmt.Errorf("track %s %s: %w", jail, key, err))
+			}
+			if err := fn(jail, key, tr); err != nil {
+				return err
+			}
 		}
-		return fn(jail, key, tr)
+		return nil
 	})
 }
 
@@ -394,16 +564,26 @@ type TrackJudge func(jail string, tr *analyze.Track) (stale bool, expires int64)
 // PurgeTracks deletes the tracks whose time has come. due returns the time
 // up to which a jail's tracks are due, or ok false for a jail no longer
 // configured, all of whose tracks go. Each due track is judged, and
-// deleted or indexed again. The cost is one index key per jail plus the
-// tracks due: a run that passes a flood's windows purges them, a quiet
-// run reads no track. It returns how many tracks it deleted.
+// deleted or kept with the expiry the judge gives. The cost is one index
+// key per jail plus the shards holding due tracks: a run that passes a
+// flood's windows purges them, a quiet run reads no track. It returns how
+// many tracks it deleted.
 func (tx *Tx) PurgeTracks(due func(jail string) (time.Time, bool), judge TrackJudge) (int, error) {
+	if err := tx.flushTracks(); err != nil {
+		return 0, err
+	}
 	tb, ib := tx.bucket(bucketTracks), tx.bucket(bucketExpiry)
 	if tb == nil || ib == nil {
 		return 0, nil
 	}
-	var dead, idxDel, idxPut [][]byte
-	var reindex []keyVal
+	type dueShard struct {
+		jail     string
+		end      int64 // the jail's due time
+		live     bool  // the jail is configured
+		idx, key []byte
+		expires  int64
+	}
+	var todo []dueShard
 	c := ib.Cursor()
 	for k, _ := c.First(); k != nil; {
 		j := bytes.IndexByte(k, 0)
@@ -417,83 +597,132 @@ func (tx *Tx) PurgeTracks(due func(jail string) (time.Time, bool), judge TrackJu
 			end = at.UnixNano()
 		}
 		for ; k != nil && len(k) > j && string(k[:j]) == jail && k[j] == 0; k, _ = c.Next() {
-			exp, tk, good := splitExpiryKey(k)
+			exp, sk, good := splitExpiryKey(k)
 			if !good {
 				return 0, corrupt(tx.path, fmt.Errorf("track index key %q", k))
 			}
 			if exp > end {
 				break
 			}
-			idxDel = append(idxDel, bytes.Clone(k))
-			v := tb.Get(tk)
-			if v == nil {
-				continue // a stray index entry: drop it
-			}
-			if !ok {
-				dead = append(dead, tk) // the jail is gone
-				continue
-			}
-			tr, err := decodeTrack(v)
-			if err != nil {
-				return 0, corrupt(tx.path, fmt.Errorf("track %q: %w", tk, err))
-			}
-			if stale, exp := judge(jail, tr); stale {
-				dead = append(dead, tk)
-			} else {
-				reindex = append(reindex, keyVal{tk, encodeTrack(tr, exp)})
-				idxPut = append(idxPut, expiryKey(tk, exp))
-			}
+			todo = append(todo, dueShard{jail, end, ok, bytes.Clone(k), sk, exp})
 		}
 		// The next jail's entries start after jail, 0, 0xff...: seek
 		// past this jail's remaining (not yet due) entries.
 		k, _ = c.Seek(append([]byte(jail), 1))
 	}
+	if len(todo) == 0 {
+		return 0, nil
+	}
 	if !tx.tx.Writable() {
 		return 0, fmt.Errorf("%w: %s", ErrReadOnly, tx.path)
 	}
-	for _, k := range dead { // in key order: the index is per jail, then by time
-		if err := tb.Delete(k); err != nil {
-			return 0, fmt.Errorf("state %s: track %q: %w", tx.path, k, err)
+	tb.FillPercent, ib.FillPercent = 0.9, 0.9
+	tx.shards = nil // the shards read are rewritten
+	// In shard key order, as bbolt wants its writes.
+	slices.SortFunc(todo, func(a, b dueShard) int { return bytes.Compare(a.key, b.key) })
+	w := shardWriter{tx: tx, tb: tb}
+	dead := 0
+	for _, d := range todo {
+		w.idxDel = append(w.idxDel, d.idx)
+		v := tb.Get(d.key)
+		if v == nil {
+			continue // a stray index entry: drop it
 		}
-	}
-	slices.SortFunc(reindex, func(a, b keyVal) int { return bytes.Compare(a.k, b.k) })
-	for _, kv := range reindex {
-		if err := tb.Put(kv.k, kv.v); err != nil {
-			return 0, fmt.Errorf("state %s: track %q: %w", tx.path, kv.k, err)
-		}
-	}
-	return len(dead), tx.writeIndex(ib, idxDel, idxPut, false)
-}
-
-// indexTracks indexes every track as due: the migration from schema 1,
-// whose files have no index.
-func (tx *Tx) indexTracks() error {
-	tb, ib := tx.bucket(bucketTracks), tx.bucket(bucketExpiry)
-	var put [][]byte
-	err := tb.ForEach(func(k, v []byte) error {
-		exp, err := trackExpiry(v)
+		sh, err := decodeShard(d.key, v)
 		if err != nil {
-			return corrupt(tx.path, fmt.Errorf("track %q: %w", k, err))
+			return 0, tx.shardError(d.key, err)
 		}
-		put = append(put, expiryKey(k, exp))
-		return nil
-	})
-	if err != nil {
-		return err
+		if sh.expires != d.expires {
+			continue // stray: the shard's own entry is elsewhere
+		}
+		es := w.entries[:0]
+		for i, id := range sh.ids {
+			e := shardEntry{id, sh.exps[i], sh.vals[i]}
+			if e.exp <= d.end {
+				if !d.live {
+					dead++
+					continue
+				}
+				tr, err := decodeTrack(e.val)
+				if err != nil {
+					p, _ := id.prefix()
+					return 0, corrupt(tx.path, fmt.Errorf("track %s %s: %w", d.jail, p, err))
+				}
+				stale, exp := judge(d.jail, tr)
+				if stale {
+					dead++
+					continue
+				}
+				e.exp, e.val = exp, appendTrack(nil, tr, exp)
+			}
+			es = append(es, e)
+		}
+		w.entries = es
+		// The index entry is deleted above: write the shard as new
+		// (same key, or gone).
+		if len(es) == 0 {
+			if err := tb.Delete(sh.key); err != nil {
+				return 0, fmt.Errorf("state %s: track shard %s: %w", tx.path, d.jail, err)
+			}
+			continue
+		}
+		val, least := encodeShard(es)
+		if err := tb.Put(sh.key, val); err != nil {
+			return 0, fmt.Errorf("state %s: track shard %s: %w", tx.path, d.jail, err)
+		}
+		w.idxPut = append(w.idxPut, expiryKey(sh.key, least))
 	}
-	return tx.writeIndex(ib, nil, put, false)
+	return dead, tx.writeIndex(ib, w.idxDel, w.idxPut)
 }
 
+// migrateTracks packs the tracks of a schema 1 to 3 file, one bbolt key
+// each (jail, 0, prefixBytes: the value a track of format 1 or 2), into
+// shards with their index (schema 4): one transaction, like every
+// migration. A format 1 track (schema 1, no expiry) is due at once.
+func (tx *Tx) migrateTracks() error {
+	var us []TrackUpdate
+	if old := tx.tx.Bucket(bucketTracks); old != nil {
+		err := old.ForEach(func(k, v []byte) error {
+			jail, key, err := splitTrackKey(k)
+			if err != nil {
+				return corrupt(tx.path, err)
+			}
+			tr, err := decodeTrack(v)
+			if err != nil {
+				return corrupt(tx.path, fmt.Errorf("track %s %s: %w", jail, key, err))
+			}
+			exp, _ := trackExpiry(v)
+			us = append(us, TrackUpdate{Jail: jail, Key: key, Track: tr, Expires: exp, New: true})
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if err := tx.tx.DeleteBucket(bucketTracks); err != nil {
+			return fmt.Errorf("state %s: drop old tracks: %w", tx.path, err)
+		}
+	}
+	if tx.tx.Bucket(bucketExpiry) != nil {
+		if err := tx.tx.DeleteBucket(bucketExpiry); err != nil {
+			return fmt.Errorf("state %s: drop old track index: %w", tx.path, err)
+		}
+	}
+	for _, name := range [][]byte{bucketTracks, bucketExpiry} {
+		if _, err := tx.tx.CreateBucket(name); err != nil {
+			return fmt.Errorf("state %s: create bucket %s: %w", tx.path, name, err)
+		}
+	}
+	tx.shards = nil
+	return tx.PutTracks(us)
+}
+
+// splitTrackKey reads a track key of schema 3 and before.
 func splitTrackKey(k []byte) (string, netip.Prefix, error) {
 	j, rest, ok := bytes.Cut(k, []byte{0})
 	if !ok || len(rest) != 18 {
 		return "", netip.Prefix{}, fmt.Errorf("track key %q", k)
 	}
-	a := netip.AddrFrom16([16]byte(rest[:16]))
-	if rest[17] == 1 {
-		a = a.Unmap()
-	}
-	p, err := a.Prefix(int(rest[16]))
+	p, err := idOfKey(rest).prefix()
 	if err != nil {
 		return "", netip.Prefix{}, fmt.Errorf("track key %q: %w", k, err)
 	}

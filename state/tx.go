@@ -19,6 +19,18 @@ type Tx struct {
 	path string
 	// summaryGone: the ban summary was deleted in this transaction.
 	summaryGone bool
+	// shards: the track shards read in this transaction, per jail.
+	shards map[string]*jailShards
+	// pending are PutTrack's and DeleteTrack's updates, written with
+	// the next PutTracks, purge, walk of the tracks or at the commit;
+	// at is their place by jail and key.
+	pending []TrackUpdate
+	at      map[pendingKey]int
+}
+
+type pendingKey struct {
+	jail string
+	key  netip.Prefix
 }
 
 // Ban is a ban logjail holds.
