@@ -21,9 +21,14 @@ import (
 // order added, so that growing reads no key.
 type entryTable struct {
 	tags    []uint8
-	nums    []int32
+	nums    []int32 // entry number + 1; 0: in pending
 	members []member
 	bits    uint // log2(len(tags))
+	// pending are the latest entries added, whose numbers are written
+	// in nums a batch at a time: one at a time, each was a cache miss
+	// the run waited for; a batch overlaps them.
+	pending  [64]member // hash: the slot
+	npending int
 }
 
 type member struct {
@@ -46,17 +51,40 @@ func (t *entryTable) find(h uint64, same func(n int32) bool) (slot uint32, n int
 		case 0:
 			return i, 0, false
 		case tag:
-			if same(t.nums[i]) {
-				return i, t.nums[i], true
+			n := t.nums[i] - 1
+			if n < 0 {
+				n = t.pendingAt(i)
+			}
+			if n >= 0 && same(n) {
+				return i, n, true
 			}
 		}
 	}
 }
 
+// pendingAt returns the entry number of a pending slot (-1: none, which
+// cannot be: a tagged slot's number is in nums or pending).
+func (t *entryTable) pendingAt(slot uint32) int32 {
+	for _, p := range t.pending[:t.npending] {
+		if p.hash == slot {
+			return p.n
+		}
+	}
+	return -1
+}
+
 // add puts entry n, of hash h, in the empty slot find returned.
 func (t *entryTable) add(slot uint32, h uint64, n int32) {
-	t.tags[slot], t.nums[slot] = tagOf(uint32(h>>32)), n
+	t.tags[slot] = tagOf(uint32(h >> 32))
 	t.members = append(t.members, member{uint32(h >> 32), n})
+	if t.npending == len(t.pending) {
+		for _, p := range t.pending {
+			t.nums[p.hash] = p.n + 1
+		}
+		t.npending = 0
+	}
+	t.pending[t.npending] = member{slot, n}
+	t.npending++
 }
 
 // grow makes room for one more entry: at most half the slots full
@@ -74,8 +102,9 @@ func (t *entryTable) grow() {
 		for t.tags[i] != 0 {
 			i = (i + 1) & mask
 		}
-		t.tags[i], t.nums[i] = tagOf(m.hash), m.n
+		t.tags[i], t.nums[i] = tagOf(m.hash), m.n+1
 	}
+	t.npending = 0
 }
 
 // hash mixes a network's words (the finalizer of SplitMix64).

@@ -6,8 +6,9 @@ import (
 )
 
 // TestEntryTable: keys inserted across several growths are found again,
-// each at its own entry, with colliding hashes among them; keys never
-// inserted are not found.
+// each at its own entry (at once, while its number waits to be written,
+// and later), with colliding hashes among them; keys never inserted are
+// not found.
 func TestEntryTable(t *testing.T) {
 	var tab entryTable
 	var keys []netKey
@@ -33,6 +34,10 @@ func TestEntryTable(t *testing.T) {
 			tab.add(slot, hash(k), int32(len(keys)))
 			keys = append(keys, k)
 			seen[k] = true
+			// found at once, its number still pending
+			if _, got, found := find(k); !found || got != int32(len(keys)-1) {
+				t.Fatalf("%v just added: entry %d (%v)", k, got, found)
+			}
 		}
 	}
 	for n, k := range keys {
