@@ -174,10 +174,10 @@
 // done while it commits, through a backend that is a Stager: Stage reads
 // and plans as Apply would, and the Staged it returns is applied after
 // the commit or dropped. ipset fills each set that gains StageMin members
-// or more into a staging set no rule references (logjail-<jail>-4t),
-// swapped with the live set at the Apply ("ipset swap", atomic) or
-// renamed into place when there was none; Drop destroys it, and any
-// Apply destroys one a crash left. nftables builds its transaction and
+// or more (half of the set or more) into a staging set no rule
+// references (logjail-<jail>-4t), swapped with the live set at the Apply
+// ("ipset swap", atomic) or renamed into place when there was none; Drop
+// destroys it, and any Apply destroys one a crash left. nftables builds its transaction and
 // sends it at the Apply: the kernel holds no open transaction, and rules
 // name their sets, so a staged set would need a second name per shard.
 //

@@ -175,8 +175,9 @@ type Staged interface {
 }
 
 // StageMin is how many members a set gains before Stage fills it as a
-// staging set (ipset): below it, the members are added to the set in
-// place at the Apply, which costs less than a second set.
+// staging set (ipset), and they must make half of the set or more: else
+// the members are added to the set in place at the Apply, which costs
+// less than filling the whole set anew.
 const StageMin = 1000
 
 // Kinds lists the backends New knows.

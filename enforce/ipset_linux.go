@@ -186,7 +186,8 @@ func (b *ipsetBackend) Plan(ctx context.Context, jails []JailSpec, desired []Ban
 }
 
 // Stage prepares an Apply, and fills every set that gains at least
-// StageMin members, or is rebuilt, as a staging set beside it
+// StageMin members, which make half of it or more, or is rebuilt, as a
+// staging set beside it
 // (logjail-<jail>-4t), which no rule references: until the Apply, the
 // firewall blocks what it blocked. The Apply then swaps each staging set
 // with its set (ipset swap, atomic; a set not there yet is renamed
@@ -354,8 +355,11 @@ func (b *ipsetBackend) prepare(ctx context.Context, jails []JailSpec, desired []
 					d.Updated = append(d.Updated, u.ban)
 				}
 				d.Added = append(d.Added, md.add...)
-				if stage && len(md.add) >= StageMin {
-					// The whole set anew: every member with its timeout.
+				if stage && len(md.add) >= StageMin && 2*len(md.add) >= len(want) {
+					// The whole set anew, every member with its timeout:
+					// only when the new members are half of it or more
+					// (a thousand more in a set of a million are added
+					// in place, not a million filled anew).
 					staging(name, fam, want, true)
 					continue
 				}

@@ -111,8 +111,8 @@ func testStage(t *testing.T, kind string) {
 		if again, err := f.b.Plan(ctx, suiteJails, grown, now0); err != nil || !again.Empty() {
 			t.Errorf("Plan after the staged Apply: %v\n%s", err, diffText(again))
 		}
-		// And back: 3,000 fewer (removals are never staged ahead of
-		// the commit, only swapped in; the result is the same).
+		// And back: 3,000 fewer (removals are made in place at the
+		// Apply: nothing to fill ahead).
 		staged, err = stager(t, f).Stage(ctx, suiteJails, base, now0)
 		if err != nil {
 			t.Fatal(err)
@@ -143,7 +143,8 @@ func testStage(t *testing.T, kind string) {
 	})
 
 	t.Run("Small", func(t *testing.T) {
-		// One ban more stays an add in place: nothing staged.
+		// One ban more stays an add in place: nothing staged; and so
+		// do many into a set much larger.
 		f := newFixture(t, kind, Options{})
 		f.apply(suiteJails, grown)
 		more := append(append([]Ban(nil), grown...), ban("sshd", "198.51.100.10", time.Hour))
@@ -157,6 +158,19 @@ func testStage(t *testing.T, kind string) {
 		d, err := staged.Apply(ctx)
 		if err != nil || len(d.Added) != 1 {
 			t.Fatalf("Apply: %v, %d added, want 1", err, len(d.Added))
+		}
+		f.checkActual(more)
+		// 1,200 more in a set of 3,001 (ipset): past StageMin, but
+		// less than half of the set, so added in place too.
+		more = append(more, manyBans("sshd", 4200, time.Hour)[3000:]...)
+		if staged, err = stager(t, f).Stage(ctx, suiteJails, more, now0); err != nil {
+			t.Fatal(err)
+		}
+		if s := f.stagingSets(); len(s) > 0 {
+			t.Errorf("1,200 bans into 3,002 staged sets %v", s)
+		}
+		if d, err = staged.Apply(ctx); err != nil || len(d.Added) != 1200 {
+			t.Fatalf("Apply: %v, %d added, want 1200", err, len(d.Added))
 		}
 		f.checkActual(more)
 	})
