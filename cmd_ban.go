@@ -20,7 +20,9 @@ func banCommand(e *env) *cli.Command {
 		Name:      "ban",
 		Usage:     "ban addresses or networks by hand (- reads one per line from stdin)",
 		ArgsUsage: "(IP|CIDR)... | -",
-		Description: "Bans go into the state and the firewall before the command returns. Without --jail\n" +
+		Description: "Bans go into the state and the firewall before the command returns: the state\n" +
+			"first, then the firewall (ipset and nftables prepare a large change while the state\n" +
+			"commits; see README \"How ban applies a large ban\"). Without --jail\n" +
 			"they belong to the jail \"manual\", which blocks every port and lasts until unbanned;\n" +
 			"with --jail they block that jail's ports for its bantime (growing with\n" +
 			"bantime_increment, which counts bans by hand too), unless --for says otherwise.\n" +

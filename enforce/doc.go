@@ -166,6 +166,21 @@
 //	# nftables
 //	nft delete table inet logjail
 //
+// # Staging
+//
+// A caller that commits its own record of the bans before the firewall
+// (logjail's state: a crash between leaves bans to install, never a ban
+// in force the state does not know) can have the slow part of an Apply
+// done while it commits, through a backend that is a Stager: Stage reads
+// and plans as Apply would, and the Staged it returns is applied after
+// the commit or dropped. ipset fills each set that gains StageMin members
+// or more (half of the set or more) into a staging set no rule
+// references (logjail-<jail>-4t), swapped with the live set at the Apply
+// ("ipset swap", atomic) or renamed into place when there was none; Drop
+// destroys it, and any Apply destroys one a crash left. nftables builds its transaction and
+// sends it at the Apply: the kernel holds no open transaction, and rules
+// name their sets, so a staged set would need a second name per shard.
+//
 // # Caveats
 //
 // Switching backend: flush with the old one first ("logjail firewall

@@ -146,6 +146,40 @@ type Backend interface {
 	Flush(ctx context.Context) error
 }
 
+// Stager is a Backend that can do the slow part of an Apply ahead, while
+// the caller commits the bans it applies, without changing what the
+// firewall blocks: the caller's state is written first, the firewall
+// changed after, and a crash in between leaves nothing in force that the
+// state does not hold.
+//
+// ipset fills every set that gains at least StageMin members into a
+// staging set no rule references, and the Apply swaps it in (atomic);
+// nftables reads the kernel and builds its transaction, and the Apply
+// sends it.
+type Stager interface {
+	// Stage reads the kernel and plans as Apply(jails, desired, now)
+	// would, and reports the same errors; the returned Staged finishes
+	// or drops it.
+	Stage(ctx context.Context, jails []JailSpec, desired []Ban, now time.Time) (Staged, error)
+}
+
+// Staged is an Apply that Stage prepared: exactly one of its methods is
+// called, once.
+type Staged interface {
+	// Apply makes the change: it returns what Apply would have, the
+	// kernel being as Stage read it.
+	Apply(ctx context.Context) (Diff, error)
+	// Drop abandons the change (the caller's commit failed): the
+	// firewall is left as Stage found it, without staging sets.
+	Drop(ctx context.Context) error
+}
+
+// StageMin is how many members a set gains before Stage fills it as a
+// staging set (ipset), and they must make half of the set or more: else
+// the members are added to the set in place at the Apply, which costs
+// less than filling the whole set anew.
+const StageMin = 1000
+
 // Kinds lists the backends New knows.
 var Kinds = []string{"iptables", "ipset", "nftables", "none"}
 

@@ -4,6 +4,7 @@ package enforce
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/bits"
 	"net/netip"
@@ -110,8 +111,22 @@ func (b *ipsetBackend) createLine(name string, fam family, members int) string {
 	return fmt.Sprintf("create %s hash:net family %s hashsize %d maxelem %d timeout 0", name, ipsetFamily(fam), hashsize, b.opts.MaxElem)
 }
 
-func addLine(set string, ban Ban, now time.Time) string {
-	return fmt.Sprintf("add %s %s timeout %d", set, Addr(ban.Prefix), kernelTimeout(ban.Until, now)/time.Second)
+// ipsetScript is the input of one ipset restore, a command a line.
+type ipsetScript []byte
+
+func (s *ipsetScript) line(l string) { *s = append(append(*s, l...), '\n') }
+
+// add adds the line that adds ban to set with its timeout (100,000 of
+// them for `ban -`: appended, not formatted).
+func (s *ipsetScript) add(set string, ban Ban, now time.Time) {
+	b := append(append(append(*s, "add "...), set...), ' ')
+	if ban.Prefix.IsSingleIP() {
+		b = ban.Prefix.Addr().AppendTo(b)
+	} else {
+		b = ban.Prefix.AppendTo(b)
+	}
+	b = strconv.AppendInt(append(b, " timeout "...), int64(kernelTimeout(ban.Until, now)/time.Second), 10)
+	*s = append(b, '\n')
 }
 
 // ruleSpecs are the INPUT rules matching one jail's set of one family.
@@ -155,18 +170,76 @@ func (b *ipsetBackend) Actual(ctx context.Context, now time.Time) ([]Ban, error)
 }
 
 func (b *ipsetBackend) Apply(ctx context.Context, jails []JailSpec, desired []Ban, now time.Time) (Diff, error) {
-	return b.apply(ctx, jails, desired, now, false)
+	c, err := b.prepare(ctx, jails, desired, now, false)
+	if err != nil {
+		return c.diff(), err
+	}
+	return c.write(ctx, false)
 }
 
 func (b *ipsetBackend) Plan(ctx context.Context, jails []JailSpec, desired []Ban, now time.Time) (Diff, error) {
-	return b.apply(ctx, jails, desired, now, true)
+	c, err := b.prepare(ctx, jails, desired, now, false)
+	if err != nil {
+		return c.diff(), err
+	}
+	return c.write(ctx, true)
 }
 
-func (b *ipsetBackend) apply(ctx context.Context, jails []JailSpec, desired []Ban, now time.Time, dry bool) (Diff, error) {
+// Stage prepares an Apply, and fills every set that gains at least
+// StageMin members, which make half of it or more, or is rebuilt, as a
+// staging set beside it
+// (logjail-<jail>-4t), which no rule references: until the Apply, the
+// firewall blocks what it blocked. The Apply then swaps each staging set
+// with its set (ipset swap, atomic; a set not there yet is renamed
+// into place) and destroys what it swapped out. A staging set left by a
+// crash is destroyed by the next Apply or Stage.
+func (b *ipsetBackend) Stage(ctx context.Context, jails []JailSpec, desired []Ban, now time.Time) (Staged, error) {
+	c, err := b.prepare(ctx, jails, desired, now, true)
+	if err != nil {
+		return nil, err
+	}
+	if len(c.fill) > 0 {
+		if _, err := b.t.run(ctx, c.fill, "ipset", "restore"); err != nil {
+			err = backendError(b.Kind(), "restore", err)
+			return nil, errors.Join(err, c.Drop(ctx))
+		}
+	}
+	return c, nil
+}
+
+// ipsetChange is one Apply of the ipset backend, prepared: what was
+// read, the plan, the Diff it makes and the scripts that make it.
+type ipsetChange struct {
+	b     *ipsetBackend
+	jails []JailSpec
+	now   time.Time
+	p     *plan
+	fams  []family
+	fts   map[family]*filterTable
+	sets  map[string]*ipsetSet
+	d     Diff
+	// fill makes and fills the staging sets (Stage runs it), staged
+	// names them; script is the member changes, the staging sets'
+	// swaps included.
+	fill, script ipsetScript
+	staged       []string
+}
+
+// diff is the Diff of a change that may not have been prepared.
+func (c *ipsetChange) diff() Diff {
+	if c == nil {
+		return Diff{}
+	}
+	return c.d
+}
+
+// prepare reads the kernel and plans an Apply without changing anything;
+// stage moves the filling of large sets into staging sets (see Stage).
+func (b *ipsetBackend) prepare(ctx context.Context, jails []JailSpec, desired []Ban, now time.Time, stage bool) (*ipsetChange, error) {
 	// Every change goes through ipset restore: without the program, fail
 	// before reading anything.
 	if _, err := b.t.command(ctx, "ipset"); err != nil {
-		return Diff{}, backendError(b.Kind(), "restore", err)
+		return nil, backendError(b.Kind(), "restore", err)
 	}
 	// The plan is built while the tools read the kernel.
 	fams := b.families()
@@ -187,31 +260,56 @@ func (b *ipsetBackend) apply(ctx context.Context, jails []JailSpec, desired []Ba
 		readV6,
 	)
 	if err != nil {
-		return Diff{}, err
+		return nil, err
 	}
-	fts := map[family]*filterTable{v4: ft4, v6: ft6}
 	if len(fams) == 1 {
 		p.refuseFamily(v6, "IPv6 is disabled in the kernel")
 	}
-	d := Diff{Refused: p.refused}
+	c := &ipsetChange{b: b, jails: jails, now: now, p: p, fams: fams, fts: map[family]*filterTable{v4: ft4, v6: ft6}, sets: sets, d: Diff{Refused: p.refused}}
+	d := &c.d
 
 	// Check before changing anything.
 	for _, j := range p.jails {
 		for _, fam := range fams {
 			name := setName(j.name, fam)
 			if s := sets[name]; s != nil && (s.typ != "hash:net" || s.family != ipsetFamily(fam)) {
-				return d, backendError(b.Kind(), "check", fmt.Errorf("set %s exists as %s family %s, logjail needs hash:net family %s (remove it with: ipset destroy %s): %w",
+				return c, backendError(b.Kind(), "check", fmt.Errorf("set %s exists as %s family %s, logjail needs hash:net family %s (remove it with: ipset destroy %s): %w",
 					name, s.typ, s.family, ipsetFamily(fam), name, ErrConflict))
 			}
 		}
 	}
 
-	// 1. Sets and members, in one ipset restore.
-	var script []string
+	// Sets and members: script, run in one ipset restore; with stage,
+	// the large sets filled beforehand (fill).
+	early := &c.script
+	if stage {
+		early = &c.fill
+	}
 	for _, name := range sortedKeys(sets) {
 		if _, _, tmp, _ := parseSetName(name); tmp {
-			script = append(script, "destroy "+name) // left by an interrupted rebuild
+			early.line("destroy " + name) // left by an interrupted rebuild or stage
 			d.Setup = append(d.Setup, "destroy set "+name+" (ipset)")
+		}
+	}
+	// staging fills tmp with want, to be swapped with (or renamed to)
+	// name by the script.
+	staging := func(name string, fam family, want []Ban, exists bool) {
+		tmp := name + tmpSuffix
+		fill := &c.script
+		if stage {
+			fill = &c.fill
+			c.staged = append(c.staged, tmp)
+		}
+		*fill = slices.Grow(*fill, 48*len(want))
+		fill.line(b.createLine(tmp, fam, len(want)))
+		for _, w := range want {
+			fill.add(tmp, w, now)
+		}
+		if exists {
+			c.script.line("swap " + name + " " + tmp)
+			c.script.line("destroy " + tmp)
+		} else {
+			c.script.line("rename " + tmp + " " + name)
 		}
 	}
 	for _, j := range p.jails {
@@ -221,21 +319,20 @@ func (b *ipsetBackend) apply(ctx context.Context, jails []JailSpec, desired []Ba
 			s := sets[name]
 			switch {
 			case s == nil:
-				script = append(script, b.createLine(name, fam, len(want)))
 				d.Setup = append(d.Setup, "create set "+name+" (ipset)")
-				for _, w := range want {
-					script = append(script, addLine(name, w, now))
-				}
 				d.Added = append(d.Added, want...)
+				if stage && len(want) >= StageMin {
+					staging(name, fam, want, false)
+					continue
+				}
+				c.script.line(b.createLine(name, fam, len(want)))
+				for _, w := range want {
+					c.script.add(name, w, now)
+				}
 			case s.maxelem != b.opts.MaxElem || !s.timeout:
 				// Rebuild beside it and swap: the INPUT rule keeps
 				// pointing at the name, so the jail never goes unguarded.
-				tmp := name + tmpSuffix
-				script = append(script, b.createLine(tmp, fam, len(want)))
-				for _, w := range want {
-					script = append(script, addLine(tmp, w, now))
-				}
-				script = append(script, "swap "+name+" "+tmp, "destroy "+tmp)
+				staging(name, fam, want, true)
 				d.Setup = append(d.Setup, fmt.Sprintf("rebuild set %s with maxelem %d and timeouts (ipset)", name, b.opts.MaxElem))
 				old := map[netip.Prefix]bool{}
 				for _, m := range s.members {
@@ -252,23 +349,64 @@ func (b *ipsetBackend) apply(ctx context.Context, jails []JailSpec, desired []Ba
 			default:
 				md := diffMembers(p, s.members, func(k setKey) bool { return k == setKey{j.name, fam} }, true, now)
 				for _, f := range md.del {
-					script = append(script, "del "+name+" "+Addr(f.ban.Prefix))
 					d.Removed = append(d.Removed, f.ban)
 				}
-				for _, a := range md.add {
-					script = append(script, addLine(name, a, now))
-				}
 				for _, u := range md.upd {
-					script = append(script, addLine(name, u.ban, now)) // -exist: resets the timeout
 					d.Updated = append(d.Updated, u.ban)
 				}
 				d.Added = append(d.Added, md.add...)
+				if stage && len(md.add) >= StageMin && 2*len(md.add) >= len(want) {
+					// The whole set anew, every member with its timeout:
+					// only when the new members are half of it or more
+					// (a thousand more in a set of a million are added
+					// in place, not a million filled anew).
+					staging(name, fam, want, true)
+					continue
+				}
+				for _, f := range md.del {
+					c.script.line("del " + name + " " + Addr(f.ban.Prefix))
+				}
+				for _, a := range md.add {
+					c.script.add(name, a, now)
+				}
+				for _, u := range md.upd {
+					c.script.add(name, u.ban, now) // -exist: resets the timeout
+				}
 			}
 		}
 	}
-	if len(script) > 0 && !dry {
-		if _, err := b.t.run(ctx, []byte(strings.Join(script, "\n")+"\n"), "ipset", "restore", "-exist"); err != nil {
-			return d, backendError(b.Kind(), "restore", err)
+	return c, nil
+}
+
+// Apply finishes a staged change (see Stage).
+func (c *ipsetChange) Apply(ctx context.Context) (Diff, error) { return c.write(ctx, false) }
+
+// Drop destroys the staging sets Stage filled.
+func (c *ipsetChange) Drop(ctx context.Context) error {
+	if len(c.staged) == 0 {
+		return nil
+	}
+	var script []string
+	for _, name := range c.staged {
+		script = append(script, "destroy "+name)
+	}
+	c.staged = nil
+	if _, err := c.b.t.run(ctx, []byte(strings.Join(script, "\n")+"\n"), "ipset", "restore"); err != nil {
+		return backendError(c.b.Kind(), "destroy staging sets", err)
+	}
+	return nil
+}
+
+// write makes a prepared change (dry: only reports it): the members,
+// then the INPUT rules, then the sets of jails gone.
+func (c *ipsetChange) write(ctx context.Context, dry bool) (Diff, error) {
+	b, p, fams, d := c.b, c.p, c.fams, &c.d
+	// 1. Sets and members, in one ipset restore.
+	if len(c.script) > 0 && !dry {
+		_, err := b.t.run(ctx, c.script, "ipset", "restore", "-exist")
+		c.staged = nil // swapped, or left for the next Apply to destroy
+		if err != nil {
+			return *d, backendError(b.Kind(), "restore", err)
 		}
 	}
 
@@ -278,16 +416,16 @@ func (b *ipsetBackend) apply(ctx context.Context, jails []JailSpec, desired []Ba
 		for _, j := range p.jails {
 			want = append(want, b.ruleSpecs(j, fam)...)
 		}
-		setup, err := b.x.reconcileInput(ctx, fam, fts[fam], isSetRule, want, dry)
+		setup, err := b.x.reconcileInput(ctx, fam, c.fts[fam], isSetRule, want, dry)
 		d.Setup = append(d.Setup, setup...)
 		if err != nil {
-			return d, err
+			return *d, err
 		}
 	}
 
 	// 3. The sets of jails no longer configured, now unreferenced.
 	var destroy []string
-	for name, s := range sets {
+	for name, s := range c.sets {
 		jailName, fam, tmp, ok := parseSetName(name)
 		if tmp {
 			continue
@@ -304,17 +442,17 @@ func (b *ipsetBackend) apply(ctx context.Context, jails []JailSpec, desired []Ba
 	if len(destroy) > 0 && !dry {
 		slices.Sort(destroy)
 		if _, err := b.t.run(ctx, []byte(strings.Join(destroy, "\n")+"\n"), "ipset", "restore"); err != nil {
-			return d, backendError(b.Kind(), "restore", err)
+			return *d, backendError(b.Kind(), "restore", err)
 		}
 	}
 	if !dry {
-		d.Mark = b.mark(p, fams, jails, now)
+		d.Mark = b.mark(p, fams, c.jails, c.now)
 	}
 	slices.Sort(d.Setup)
 	sortBans(d.Added)
 	sortBans(d.Removed)
 	sortBans(d.Updated)
-	return d, nil
+	return *d, nil
 }
 
 // mark reads the sets' headers after an Apply: when logjail's sets are

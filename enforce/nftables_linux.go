@@ -46,16 +46,17 @@ const (
 	nftChain = "input"
 	// nftChunk is how many elements go in one netlink message: a message's
 	// element list is one attribute, whose length field has 16 bits.
-	nftChunk = 1000
-	// nftTxnElems bounds the elements of one transaction: the whole
-	// transaction travels in one sendmsg, which must fit the socket's
-	// send buffer (nftSendBuf).
-	nftTxnElems = 250000
-	nftSendBuf  = 64 << 20
+	nftChunk   = 1000
+	nftSendBuf = 64 << 20
 	// nftRecvBuf holds the acknowledgements of a transaction's messages,
 	// each taking about a kilobyte of the buffer.
 	nftRecvBuf = 16 << 20
 )
+
+// nftTxnElems bounds the elements of one transaction: the whole
+// transaction travels in one sendmsg, which must fit the socket's send
+// buffer (nftSendBuf). (A variable for the tests.)
+var nftTxnElems = 250000
 
 func (b *nftBackend) Kind() string { return "nftables" }
 
@@ -281,6 +282,67 @@ func (b *nftBackend) Plan(ctx context.Context, jails []JailSpec, desired []Ban, 
 // apply builds the transaction; dry drops it instead of committing it:
 // the messages queued on the connection are never sent.
 func (b *nftBackend) apply(ctx context.Context, jails []JailSpec, desired []Ban, now time.Time, dry bool) (Diff, error) {
+	a, err := b.prepare(ctx, jails, desired, now, dry, false)
+	if err != nil {
+		return a.diff(), err
+	}
+	defer a.n.close()
+	return a.finish()
+}
+
+// Stage reads the kernel, plans and builds the Apply's transaction
+// without sending anything: the Apply sends it. The kernel has no
+// transaction that stays open, and a set the rules do not use yet would
+// need names that change at every swap, so the kernel's own part (a tenth
+// of an Apply of 100,000 bans) waits for the Apply. A change too large
+// for one transaction (nftTxnElems) is made afresh by the Apply.
+func (b *nftBackend) Stage(ctx context.Context, jails []JailSpec, desired []Ban, now time.Time) (Staged, error) {
+	if 2*len(desired) > nftTxnElems {
+		// Too large to add in one transaction (a ban is up to two
+		// interval elements): no preparing it twice.
+		return nftAfresh{b, jails, desired, now}, nil
+	}
+	a, err := b.prepare(ctx, jails, desired, now, false, true)
+	if err != nil {
+		return nil, err
+	}
+	if a.tx.over {
+		a.n.close()
+		return nftAfresh{b, jails, desired, now}, nil
+	}
+	return a, nil
+}
+
+// nftAfresh is a change Stage could not hold in one transaction.
+type nftAfresh struct {
+	b       *nftBackend
+	jails   []JailSpec
+	desired []Ban
+	now     time.Time
+}
+
+func (s nftAfresh) Apply(ctx context.Context) (Diff, error) {
+	return s.b.Apply(ctx, s.jails, s.desired, s.now)
+}
+
+func (s nftAfresh) Drop(context.Context) error { return nil }
+
+// Apply sends a staged transaction (see Stage).
+func (a *nftApply) Apply(context.Context) (Diff, error) {
+	defer a.n.close()
+	return a.finish()
+}
+
+// Drop closes a staged transaction's connection: nothing was sent.
+func (a *nftApply) Drop(context.Context) error {
+	a.n.close()
+	return nil
+}
+
+// prepare reads the kernel and builds the transaction on the connection,
+// sending nothing unless it must be committed in parts (hold forbids
+// that: the transaction is marked over instead). The caller closes a.n.
+func (b *nftBackend) prepare(ctx context.Context, jails []JailSpec, desired []Ban, now time.Time, dry, hold bool) (*nftApply, error) {
 	// The plan is built while the kernel is read.
 	var (
 		p      *plan
@@ -289,9 +351,8 @@ func (b *nftBackend) apply(ctx context.Context, jails []JailSpec, desired []Ban,
 	)
 	n, err := b.open()
 	if err != nil {
-		return Diff{}, backendError(b.Kind(), "open", err)
+		return nil, backendError(b.Kind(), "open", err)
 	}
-	defer n.close()
 	err = concurrently(
 		func() (err error) { p, err = preparePlan(ctx, b.Kind(), b.t, b.opts, jails, desired, now); return err },
 		func() error {
@@ -306,17 +367,38 @@ func (b *nftBackend) apply(ctx context.Context, jails []JailSpec, desired []Ban,
 		},
 	)
 	if err != nil {
-		return Diff{}, err
+		n.close()
+		return nil, err
 	}
-	a := &nftApply{b: b, n: n, p: p, now: now, tx: &nftTxn{c: n.c, dry: dry}, d: Diff{Refused: p.refused}}
+	a := &nftApply{b: b, n: n, p: p, now: now, jails: jails, before: before, genErr: genErr,
+		tx: &nftTxn{c: n.c, dry: dry, hold: hold}, d: Diff{Refused: p.refused}}
 	if err := a.run(); err != nil {
+		n.close()
+		return a, backendError(b.Kind(), a.step, err)
+	}
+	return a, nil
+}
+
+// diff is the Diff of an Apply that may not have been prepared.
+func (a *nftApply) diff() Diff {
+	if a == nil {
+		return Diff{}
+	}
+	return a.d
+}
+
+// finish commits what prepare built and leaves the mark.
+func (a *nftApply) finish() (Diff, error) {
+	b := a.b
+	a.step = "commit"
+	if err := a.tx.flush(); err != nil {
 		return a.d, backendError(b.Kind(), a.step, err)
 	}
-	if !dry && genErr == nil {
-		if after, err := n.er.gen(); err == nil && after.sameKernel(before) && after.id-before.id == a.tx.sent {
+	if !a.tx.dry && a.genErr == nil {
+		if after, err := a.n.er.gen(); err == nil && after.sameKernel(a.before) && after.id-a.before.id == a.tx.sent {
 			// Nobody else changed the ruleset between the reading and
 			// the commit: the kernel holds the plan.
-			if m := newMark(b.Kind(), b.opts, jails, now); m != nil {
+			if m := newMark(b.Kind(), b.opts, a.jails, a.now); m != nil {
 				m.Gen, m.Boot, m.NetNS = after.id, after.boot, after.netns
 				a.d.Mark = m
 			}
@@ -331,13 +413,18 @@ func (b *nftBackend) apply(ctx context.Context, jails []JailSpec, desired []Ban,
 // nftApply is one Apply's work: what was read, the plan, and the
 // transaction being built.
 type nftApply struct {
-	b    *nftBackend
-	n    *nftConn
-	p    *plan
-	now  time.Time
-	tx   *nftTxn
-	d    Diff
-	step string // for the error: what was being done
+	b     *nftBackend
+	n     *nftConn
+	p     *plan
+	now   time.Time
+	jails []JailSpec
+	// before is the ruleset's generation before the reading (genErr:
+	// why not known).
+	before nftGen
+	genErr error
+	tx     *nftTxn
+	d      Diff
+	step   string // for the error: what was being done
 
 	table  *nftables.Table
 	chains map[string]*nftables.Chain // by name: input and the jails' chains
@@ -351,7 +438,7 @@ type nftApply struct {
 	nextID uint32
 }
 
-// run builds the transaction in an order that never leaves a jail
+// run builds the transaction (finish commits it) in an order that never leaves a jail
 // unguarded, should it be committed in parts (past nftTxnElems elements):
 // structure that is missing first, then the members, then the rules, and
 // what goes last.
@@ -424,8 +511,8 @@ func (a *nftApply) run() error {
 			a.setup("delete chain inet " + nftTable + " " + name)
 		}
 	}
-	a.step = "commit"
-	return a.tx.flush()
+	a.tx.emit()
+	return a.tx.err
 }
 
 // structure finds or creates the table, chain input and the jails'
@@ -614,13 +701,16 @@ func (a *nftApply) removedWithJail() {
 }
 
 type nftTxn struct {
-	c        *nftables.Conn
-	dry      bool // nothing is sent: the plan of a dry run
-	set      *nftables.Set
-	deleting bool
-	buf      []nftables.SetElement
-	pending  int
-	err      error
+	c   *nftables.Conn
+	dry bool // nothing is sent: the plan of a dry run
+	// hold: nothing is sent before flush (Stage); a transaction that
+	// outgrows nftTxnElems is marked over and built no further.
+	hold, over bool
+	set        *nftables.Set
+	deleting   bool
+	buf        []nftables.SetElement
+	pending    int
+	err        error
 	// queued says that a message waits on the connection; sent counts
 	// the transactions committed, each of which moves the ruleset's
 	// generation by one.
@@ -650,7 +740,7 @@ func (t *nftTxn) queue(s *nftables.Set, els []nftables.SetElement, del bool) {
 
 // emit turns the buffered elements into one message.
 func (t *nftTxn) emit() {
-	if len(t.buf) == 0 || t.err != nil || t.dry {
+	if len(t.buf) == 0 || t.err != nil || t.dry || t.over {
 		t.buf = t.buf[:0]
 		return
 	}
@@ -663,6 +753,10 @@ func (t *nftTxn) emit() {
 	t.queued = true
 	t.buf = make([]nftables.SetElement, 0, nftChunk+2)
 	if t.err == nil && t.pending >= nftTxnElems {
+		if t.hold {
+			t.over = true
+			return
+		}
 		t.err = t.commit()
 		t.pending = 0
 	}

@@ -141,3 +141,18 @@ func TestToolMissing(t *testing.T) {
 		}
 	}
 }
+
+// TestIpsetScriptAdd: the add lines are what ipset save writes (an
+// address bare, a network with its length, the timeout in seconds, 0 for
+// a permanent ban).
+func TestIpsetScriptAdd(t *testing.T) {
+	var s ipsetScript
+	s.add("logjail-sshd-4", ban("sshd", "203.0.113.7", 10*time.Minute), now0)
+	s.add("logjail-sshd-4", ban("sshd", "203.0.113.64/26", 0), now0)
+	s.add("logjail-sshd-6", ban("sshd", "2001:db8:bad::7", time.Hour), now0)
+	s.line("swap logjail-sshd-4 logjail-sshd-4t")
+	want := "add logjail-sshd-4 203.0.113.7 timeout 600\nadd logjail-sshd-4 203.0.113.64/26 timeout 0\nadd logjail-sshd-6 2001:db8:bad::7 timeout 3600\nswap logjail-sshd-4 logjail-sshd-4t\n"
+	if string(s) != want {
+		t.Errorf("got\n%s\nwant\n%s", s, want)
+	}
+}

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -42,6 +43,11 @@ type ledger struct {
 	// pending finds them until then.
 	tracks  []state.TrackUpdate
 	pending map[trackKey]*analyze.Track
+	// unique says that no two bans of the transaction share a jail and
+	// prefix (Ban's targets): pending is not needed, and tracks comes
+	// from slab.
+	unique bool
+	slab   []analyze.Track
 	// fleet is the fleet section: this host's own bans, and its unbans
 	// by hand, in a jail that takes part go to the fleet outbox (bans
 	// at flush).
@@ -54,6 +60,12 @@ type ledger struct {
 	// offense tracks written go stale.
 	cfg  *config.Config
 	pols map[string]*analyze.Policy
+	// heldAll, when set, are all the bans the state held when the
+	// transaction began (read once: `ban -` looks up every target),
+	// found by heldAt.
+	heldAll  []state.Ban
+	heldAt   map[trackKey]int
+	heldJail string
 	// last is the track read last from the state (nil: none there), for
 	// countOffense after offense: one lookup per ban, not two.
 	last struct {
@@ -131,6 +143,13 @@ func newLedger(tx *state.Tx, cfg *config.Config, now time.Time, dry bool, n int)
 func (l *ledger) held(k trackKey) (*state.Ban, bool, error) {
 	if b, ok := l.put[k]; ok {
 		return &b, true, nil
+	}
+	if l.heldAll != nil && k.jail == l.heldJail {
+		i, ok := l.heldAt[k]
+		if !ok {
+			return nil, false, nil
+		}
+		return &l.heldAll[i], true, nil
 	}
 	b, err := l.tx.Ban(k.jail, k.key)
 	return b, b != nil, err
@@ -251,6 +270,9 @@ func (l *ledger) offense(j *config.Jail, history time.Duration, p netip.Prefix) 
 	if err != nil {
 		return 0, err
 	}
+	if tr == nil {
+		return 1, nil // no track: a first offense
+	}
 	if tr.BanStart != 0 && tr.BanStart <= l.now.UnixNano()-int64(history) {
 		return 1, nil // the last ban is out of history
 	}
@@ -264,7 +286,11 @@ func (l *ledger) countOffense(b state.Ban) error {
 		return nil
 	}
 	k := trackKey{b.Jail, b.Prefix}
-	tr, pending := l.pending[k]
+	var tr *analyze.Track
+	pending := false
+	if !l.unique {
+		tr, pending = l.pending[k]
+	}
 	if !pending {
 		if l.last.ok && l.last.k == k {
 			tr = l.last.tr // offense read it just now
@@ -277,14 +303,16 @@ func (l *ledger) countOffense(b state.Ban) error {
 		l.last.ok = false
 		u := state.TrackUpdate{Jail: b.Jail, Key: b.Prefix, Track: tr, New: tr == nil} // Expires: at flush
 		if tr == nil {
-			tr = &analyze.Track{}
+			tr = l.newTrack()
 			u.Track = tr
 		}
 		l.tracks = append(l.tracks, u)
-		if l.pending == nil {
-			l.pending = map[trackKey]*analyze.Track{}
+		if !l.unique { // else no other ban of the transaction looks it up
+			if l.pending == nil {
+				l.pending = map[trackKey]*analyze.Track{}
+			}
+			l.pending[k] = tr
 		}
-		l.pending[k] = tr
 	}
 	tr.Offenses, tr.Failures = b.Offense, nil
 	tr.BanStart, tr.BanUntil = b.Start.UnixNano(), 0
@@ -295,10 +323,10 @@ func (l *ledger) countOffense(b state.Ban) error {
 }
 
 // track returns the track of jail and prefix, this transaction's
-// pending one first, a new one when there is none.
+// pending one first; nil when there is none.
 func (l *ledger) track(jail string, p netip.Prefix) (*analyze.Track, error) {
 	k := trackKey{jail, p}
-	if tr, ok := l.pending[k]; ok {
+	if tr, ok := l.pending[k]; ok && !l.unique {
 		return tr, nil
 	}
 	tr, err := l.tx.Track(jail, p)
@@ -306,9 +334,6 @@ func (l *ledger) track(jail string, p netip.Prefix) (*analyze.Track, error) {
 		return nil, err
 	}
 	l.last.k, l.last.tr, l.last.ok = k, tr, true
-	if tr == nil {
-		tr = &analyze.Track{}
-	}
 	return tr, nil
 }
 
@@ -403,13 +428,48 @@ func Ban(ctx context.Context, db *state.DB, o BanOptions) (*BanResult, error) {
 	}
 	res := &BanResult{}
 	targets := uniq(o.Targets)
+	var (
+		stage *staging
+		early = -1 // the new bans an early stage counted on
+	)
+	st, stager := o.Firewall.(enforce.Stager)
+	if stager && (given || j == nil) {
+		// Every new ban lasts as long (no offense decides): the
+		// firewall's change is known from the bans held, and staged
+		// while the transaction decides, writes and commits.
+		var held []state.Ban
+		if err := db.View(func(tx *state.Tx) (err error) { held, err = tx.Bans(); return err }); err != nil {
+			return nil, err
+		}
+		var until time.Time
+		if !permanent {
+			until = o.Now.Add(d)
+		}
+		var jails []enforce.JailSpec
+		var desired []enforce.Ban
+		jails, desired, early = predictDesired(cfg, held, jail, targets, until, o.Now)
+		stage = startStage(ctx, st, jails, desired, o.Now)
+	}
 	err = db.Update(func(tx *state.Tx) error {
 		// The targets are unique: the ledger need not remember what it
 		// put (a map of 100,000 bans for ban -).
 		l := newLedger(tx, cfg, o.Now, false, len(targets))
 		l.put = nil
+		if j != nil {
+			l.tracks = make([]state.TrackUpdate, 0, len(targets))
+			l.unique, l.slab = true, make([]analyze.Track, 0, len(targets))
+		}
+		if err := l.readHeld(jail); err != nil {
+			return err
+		}
+		// The bans recorded, in one allocation (never grown: pointers
+		// into it are kept).
+		bans := make([]state.Ban, 0, len(targets))
 		for _, p := range targets {
-			b := state.Ban{Jail: jail, Prefix: p, Start: o.Now, Offense: 1, Manual: true}
+			// Made in place in bans (taken back if kept): a ban per
+			// target on the heap was a fifth of this loop.
+			bans = append(bans, state.Ban{Jail: jail, Prefix: p, Start: o.Now, Offense: 1, Manual: true})
+			b := &bans[len(bans)-1]
 			if j != nil {
 				n, err := l.offense(j, cfg.History, p)
 				if err != nil {
@@ -425,31 +485,55 @@ func Ban(ctx context.Context, db *state.DB, o BanOptions) (*BanResult, error) {
 			}
 			// A ban held already that lasts longer stays as it is: the
 			// request changes nothing (no history, event or offense).
-			if old, err := l.outlasting(&b); err != nil {
+			if old, err := l.outlasting(b); err != nil {
 				return err
 			} else if old != nil {
 				res.Kept = append(res.Kept, *old)
+				bans = bans[:len(bans)-1]
 				continue
 			}
-			nb := &b
-			if err := l.log(nb); err != nil {
+			if err := l.log(b); err != nil {
 				return err
 			}
-			l.hold(nb)
+			l.hold(b)
 			res.Banned++
 			if j != nil {
-				if err := l.countOffense(b); err != nil {
+				if err := l.countOffense(*b); err != nil {
 					return err
 				}
 			}
 		}
+		if stage != nil && len(l.bans) != early {
+			// Not what the early stage counted on (never seen): stage
+			// anew from what the transaction decided.
+			if err := stage.drop(ctx); err != nil {
+				return err
+			}
+			stage = nil
+		}
+		// The firewall's change is staged while the bans are written
+		// and committed; it takes effect after the commit.
+		if stager && stage == nil {
+			jails, desired, err := l.desiredAfter()
+			if err != nil {
+				return err
+			}
+			stage = startStage(ctx, st, jails, desired, o.Now)
+		}
 		return l.flush()
 	})
 	if err != nil {
+		if stage != nil {
+			err = errors.Join(err, stage.drop(ctx))
+		}
 		return nil, err
 	}
 	res.FleetErr = sendFleet(ctx, db, cfg, o.Now)
-	res.Firewall, err = enforceState(ctx, cfg, db, o.Firewall, o.Now)
+	if stage != nil {
+		res.Firewall, err = stage.finish(ctx, cfg, db, o.Firewall, o.Now)
+	} else {
+		res.Firewall, err = enforceState(ctx, cfg, db, o.Firewall, o.Now)
+	}
 	return res, err
 }
 
@@ -573,7 +657,21 @@ func enforceState(ctx context.Context, cfg *config.Config, db *state.DB, fw enfo
 	}
 	d, err := Enforce(ctx, cfg, db, fw, now)
 	if err != nil {
-		return d, fmt.Errorf("%w (the state keeps the bans; the next run retries)", err)
+		return d, stateKeeps(err)
 	}
 	return d, nil
+}
+
+// stateKeeps says that a firewall error leaves the bans in the state.
+func stateKeeps(err error) error {
+	return fmt.Errorf("%w (the state keeps the bans; the next run retries)", err)
+}
+
+// newTrack returns a new empty track, from the slab while it lasts.
+func (l *ledger) newTrack() *analyze.Track {
+	if len(l.slab) < cap(l.slab) {
+		l.slab = l.slab[:len(l.slab)+1]
+		return &l.slab[len(l.slab)-1]
+	}
+	return &analyze.Track{}
 }

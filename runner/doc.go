@@ -36,6 +36,13 @@
 //     checks the kernel against the mark the last apply left in the
 //     summary ([enforce.Checker]) and compares in full only when the
 //     check fails or [FullCompareEvery] has passed (firewallStep).
+//     [Ban] commits the state first and changes the firewall after; with
+//     a backend that can stage ([enforce.Stager]) it stages the change
+//     while its transaction writes and commits (stage.go): from the
+//     start when every new ban lasts as long (--for, the manual jail),
+//     predicted from the bans held and checked by the transaction, else
+//     once the transaction has decided; applied after the commit,
+//     dropped when it fails.
 //   - Sources: a jail's records come through [analyze.Source], its log
 //     files' and its journal's ([journal.RunSource]) alike, read by one
 //     loop (sources.go), which saves each source's opaque position with

@@ -21,8 +21,10 @@ const (
 	banOrigin = 2
 )
 
-func encodeBan(b *Ban) []byte {
-	out := make([]byte, 0, 32)
+func encodeBan(b *Ban) []byte { return appendBan(make([]byte, 0, 32), b) }
+
+// appendBan appends encodeBan(b) to out.
+func appendBan(out []byte, b *Ban) []byte {
 	out = append(out, banFormat)
 	out = binary.AppendVarint(out, b.Start.UnixNano())
 	until := int64(0)

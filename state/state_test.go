@@ -2,6 +2,7 @@ package state
 
 import (
 	"errors"
+	"fmt"
 	"math/rand"
 	"net/netip"
 	"os"
@@ -528,7 +529,9 @@ func TestBadFiles(t *testing.T) {
 }
 
 // TestPutBansInOrder: bans and history written in one batch, given in
-// random order, all read back, in key order.
+// random order, all read back, in key order, each found under its own
+// key with its own fields (keys and values are cut from shared buffers;
+// some values are longer than a buffer's chunk).
 func TestPutBansInOrder(t *testing.T) {
 	db, _ := openTemp(t)
 	var bans []*Ban
@@ -537,7 +540,12 @@ func TestPutBansInOrder(t *testing.T) {
 		if i%2 == 1 {
 			a = netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 14: byte(i >> 8), 15: byte(i)})
 		}
-		bans = append(bans, &Ban{Jail: "sshd", Prefix: netip.PrefixFrom(a, a.BitLen()), Start: t0.Add(time.Duration(i) * time.Second), Until: t0.Add(time.Hour), Offense: 1})
+		b := &Ban{Jail: "sshd", Prefix: netip.PrefixFrom(a, a.BitLen()), Start: t0.Add(time.Duration(i) * time.Second), Until: t0.Add(time.Hour), Offense: 1 + i%7}
+		if i%50 == 3 {
+			b.Users = []string{strings.Repeat("u", 300+i), fmt.Sprint("user", i)}
+			b.Origin = fmt.Sprint("host-", i)
+		}
+		bans = append(bans, b)
 	}
 	err := db.Update(func(tx *Tx) error {
 		if err := tx.PutBans(bans); err != nil {
@@ -556,6 +564,12 @@ func TestPutBansInOrder(t *testing.T) {
 		for i := 1; i < len(got); i++ {
 			if string(banKey(got[i-1].Jail, got[i-1].Prefix)) >= string(banKey(got[i].Jail, got[i].Prefix)) {
 				t.Fatalf("bans out of key order at %d", i)
+			}
+		}
+		for _, want := range bans {
+			b, err := tx.Ban(want.Jail, want.Prefix)
+			if err != nil || b == nil || !b.Start.Equal(want.Start) || b.Offense != want.Offense || b.Origin != want.Origin || !slices.Equal(b.Users, want.Users) {
+				t.Fatalf("Ban(%s, %s) = %+v, %v; want %+v", want.Jail, want.Prefix, b, err, want)
 			}
 		}
 		n := 0

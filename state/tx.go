@@ -201,6 +201,13 @@ func (tx *Tx) SetLogClock(jail string, t time.Time) error {
 
 func banKey(jail string, p netip.Prefix) []byte { return jailKey(jail, prefixBytes(p)) }
 
+// appendBanKey appends banKey(jail, p) to dst.
+func appendBanKey(dst []byte, jail string, p netip.Prefix) []byte {
+	dst = append(append(dst, jail...), 0)
+	a := p.Addr().As16()
+	return append(append(dst, a[:]...), byte(p.Bits()), boolByte(p.Addr().Is4()))
+}
+
 // Ban returns the ban of prefix in jail, or nil.
 func (tx *Tx) Ban(jail string, p netip.Prefix) (*Ban, error) {
 	data := tx.get(bucketBans, banKey(jail, p))
@@ -255,29 +262,53 @@ func (tx *Tx) PutBans(bans []*Ban) error {
 	if err := tx.bansWritten(); err != nil {
 		return err
 	}
-	return tx.putOrdered(bucketBans, bans, func(b *Ban) []byte { return banKey(b.Jail, b.Prefix) })
+	return tx.putOrdered(bucketBans, bans, func(dst []byte, b *Ban) []byte { return appendBanKey(dst, b.Jail, b.Prefix) })
 }
 
 // AddHistories records bans issued, as AddHistory each, in key order.
 func (tx *Tx) AddHistories(bans []*Ban) error {
-	return tx.putOrdered(bucketHistory, bans, historyKey)
+	return tx.putOrdered(bucketHistory, bans, appendHistoryKey)
 }
 
 // putOrdered puts every ban into bucket under key(ban), in the order of
-// the keys, each key built once.
-func (tx *Tx) putOrdered(bucket []byte, bans []*Ban, key func(*Ban) []byte) error {
+// the keys, each key built once. Keys and values are cut from shared
+// buffers (bbolt keeps them, unchanged, until the commit): `ban -` of
+// 100,000 addresses made 400,000 small allocations here.
+func (tx *Tx) putOrdered(bucket []byte, bans []*Ban, key func([]byte, *Ban) []byte) error {
 	keys := make([][]byte, len(bans))
 	order := make([]int, len(bans))
+	var buf arena
 	for i, b := range bans {
-		keys[i], order[i] = key(b), i
+		keys[i], order[i] = buf.cut(key(buf.next(), b)), i
 	}
 	slices.SortFunc(order, func(a, b int) int { return bytes.Compare(keys[a], keys[b]) })
 	for _, i := range order {
-		if err := tx.put(bucket, keys[i], encodeBan(bans[i])); err != nil {
+		if err := tx.put(bucket, keys[i], buf.cut(appendBan(buf.next(), bans[i]))); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// arena hands out byte slices from chunks: next is the free end of the
+// current chunk to append to, cut takes what was appended as one slice.
+// A slice that outgrows the chunk is moved by append, which leaves the
+// slices cut before it where they are.
+type arena struct{ b []byte }
+
+func (a *arena) next() []byte {
+	if cap(a.b)-len(a.b) < 256 {
+		a.b = make([]byte, 0, 64<<10)
+	}
+	return a.b[len(a.b):]
+}
+
+func (a *arena) cut(s []byte) []byte {
+	s = s[:len(s):len(s)]
+	if len(s) > 0 && len(a.b) < cap(a.b) && &s[0] == &a.b[:len(a.b)+1][len(a.b)] {
+		a.b = a.b[:len(a.b)+len(s)]
+	}
+	return s
 }
 
 // DeleteBan lifts a ban from the state.
@@ -293,9 +324,11 @@ func (tx *Tx) AddHistory(b *Ban) error {
 	return tx.put(bucketHistory, historyKey(b), encodeBan(b))
 }
 
-func historyKey(b *Ban) []byte {
-	k := binary.BigEndian.AppendUint64(nil, uint64(b.Start.UnixNano()))
-	return append(k, banKey(b.Jail, b.Prefix)...)
+func historyKey(b *Ban) []byte { return appendHistoryKey(nil, b) }
+
+func appendHistoryKey(dst []byte, b *Ban) []byte {
+	dst = binary.BigEndian.AppendUint64(dst, uint64(b.Start.UnixNano()))
+	return appendBanKey(dst, b.Jail, b.Prefix)
 }
 
 // History calls fn for the bans issued in [from, to), oldest first.

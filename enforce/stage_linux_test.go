@@ -1,0 +1,252 @@
+//go:build linux
+
+package enforce
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+)
+
+// manyBans returns n bans of jail from 10.0.0.0 upwards.
+func manyBans(jail string, n int, d time.Duration) []Ban {
+	out := make([]Ban, n)
+	for i := range out {
+		a := netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
+		out[i] = Ban{Jail: jail, Prefix: netip.PrefixFrom(a, 32), Until: now0.Add(d)}
+	}
+	return out
+}
+
+// stagingSets lists the ipset staging sets in the namespace.
+func (f *fixture) stagingSets() []string {
+	f.t.Helper()
+	var out []string
+	for _, name := range strings.Fields(f.sh("ipset list -n")) {
+		if _, _, tmp, ok := parseSetName(name); ok && tmp {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// enforced prints what the firewall blocks: the rules, and the members
+// of the sets they use (not the staging sets).
+func (f *fixture) enforced() string {
+	f.t.Helper()
+	var b strings.Builder
+	b.WriteString(dumpExpires.ReplaceAllString(f.sh("iptables-save | sed '/^#/d'; ip6tables-save | sed '/^#/d'; nft list ruleset"), ""))
+	for _, ban := range f.actual() {
+		fmt.Fprintf(&b, "%s\n", ban)
+	}
+	return b.String()
+}
+
+func stager(t *testing.T, f *fixture) Stager {
+	t.Helper()
+	st, ok := f.b.(Stager)
+	if !ok {
+		t.Fatalf("the %s backend is no Stager", f.kind)
+	}
+	return st
+}
+
+func TestStageIpset(t *testing.T)    { testStage(t, "ipset") }
+func TestStageNftables(t *testing.T) { testStage(t, "nftables") }
+
+// testStage checks Stage against the kernel: until the Apply nothing the
+// firewall blocks changes; the Apply leaves exactly the desired bans and
+// the Diff a plain Apply reports; Drop leaves the firewall as it was; and
+// what a crash leaves after Stage goes at the next Apply.
+func testStage(t *testing.T, kind string) {
+	ctx := context.Background()
+	base := suiteBans()
+	// A large change: 3,000 more bans in sshd (staged, ipset), one more
+	// in web (added in place).
+	grown := append(append([]Ban(nil), base...), manyBans("sshd", 3000, time.Hour)...)
+	grown = append(grown, ban("web", "198.51.100.9", time.Hour))
+
+	t.Run("Apply", func(t *testing.T) {
+		f := newFixture(t, kind, Options{})
+		f.apply(suiteJails, base)
+		plan, err := f.b.Plan(ctx, suiteJails, grown, now0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := f.enforced()
+		staged, err := stager(t, f).Stage(ctx, suiteJails, grown, now0)
+		if err != nil {
+			t.Fatalf("Stage: %v", err)
+		}
+		if after := f.enforced(); after != before {
+			t.Fatalf("Stage changed what the firewall blocks:\n%s", diffLines(before, after))
+		}
+		if kind == "ipset" {
+			// sshd's IPv4 set is filled beside it; web's one new
+			// member waits for the Apply.
+			if got := strings.Join(f.stagingSets(), " "); got != "logjail-sshd-4t" {
+				t.Errorf("staging sets after Stage: %q, want logjail-sshd-4t", got)
+			}
+		}
+		d, err := staged.Apply(ctx)
+		if err != nil {
+			t.Fatalf("Apply: %v", err)
+		}
+		if got, want := diffText(d), diffText(plan); got != want {
+			t.Errorf("staged Apply did\n%s\nPlan listed\n%s", got, want)
+		}
+		if len(d.Added) != 3001 || len(d.Removed) != 0 {
+			t.Errorf("staged Apply added %d, removed %d; want 3001, 0", len(d.Added), len(d.Removed))
+		}
+		f.checkActual(grown)
+		if s := f.stagingSets(); len(s) > 0 {
+			t.Errorf("staging sets left after Apply: %v", s)
+		}
+		if d.Mark == nil {
+			t.Error("a staged Apply into a quiet kernel left no mark")
+		}
+		if again, err := f.b.Plan(ctx, suiteJails, grown, now0); err != nil || !again.Empty() {
+			t.Errorf("Plan after the staged Apply: %v\n%s", err, diffText(again))
+		}
+		// And back: 3,000 fewer (removals are made in place at the
+		// Apply: nothing to fill ahead).
+		staged, err = stager(t, f).Stage(ctx, suiteJails, base, now0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d, err = staged.Apply(ctx); err != nil || len(d.Removed) != 3001 {
+			t.Fatalf("staged Apply back: %v, removed %d", err, len(d.Removed))
+		}
+		f.checkActual(base)
+	})
+
+	t.Run("IntoEmpty", func(t *testing.T) {
+		// The first ban -: no set yet; the staging set is renamed in.
+		f := newFixture(t, kind, Options{})
+		staged, err := stager(t, f).Stage(ctx, suiteJails, grown, now0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := f.actual(); len(got) != 0 {
+			t.Fatalf("Stage put %d bans in force", len(got))
+		}
+		if _, err := staged.Apply(ctx); err != nil {
+			t.Fatal(err)
+		}
+		f.checkActual(grown)
+		if s := f.stagingSets(); len(s) > 0 {
+			t.Errorf("staging sets left: %v", s)
+		}
+	})
+
+	t.Run("Small", func(t *testing.T) {
+		// One ban more stays an add in place: nothing staged; and so
+		// do many into a set much larger.
+		f := newFixture(t, kind, Options{})
+		f.apply(suiteJails, grown)
+		more := append(append([]Ban(nil), grown...), ban("sshd", "198.51.100.10", time.Hour))
+		staged, err := stager(t, f).Stage(ctx, suiteJails, more, now0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s := f.stagingSets(); len(s) > 0 {
+			t.Errorf("one ban staged sets %v", s)
+		}
+		d, err := staged.Apply(ctx)
+		if err != nil || len(d.Added) != 1 {
+			t.Fatalf("Apply: %v, %d added, want 1", err, len(d.Added))
+		}
+		f.checkActual(more)
+		// 1,200 more in a set of 3,001 (ipset): past StageMin, but
+		// less than half of the set, so added in place too.
+		more = append(more, manyBans("sshd", 4200, time.Hour)[3000:]...)
+		if staged, err = stager(t, f).Stage(ctx, suiteJails, more, now0); err != nil {
+			t.Fatal(err)
+		}
+		if s := f.stagingSets(); len(s) > 0 {
+			t.Errorf("1,200 bans into 3,002 staged sets %v", s)
+		}
+		if d, err = staged.Apply(ctx); err != nil || len(d.Added) != 1200 {
+			t.Fatalf("Apply: %v, %d added, want 1200", err, len(d.Added))
+		}
+		f.checkActual(more)
+	})
+
+	t.Run("Drop", func(t *testing.T) {
+		f := newFixture(t, kind, Options{})
+		f.apply(suiteJails, base)
+		before := f.dump()
+		staged, err := stager(t, f).Stage(ctx, suiteJails, grown, now0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := staged.Drop(ctx); err != nil {
+			t.Fatalf("Drop: %v", err)
+		}
+		if after := f.dump(); after != before {
+			t.Errorf("Drop left the firewall changed:\n%s", diffLines(before, after))
+		}
+	})
+
+	t.Run("Crash", func(t *testing.T) {
+		// Stage, then neither Apply nor Drop (the process died): the
+		// next Apply, and the next Stage, clean up after it.
+		f := newFixture(t, kind, Options{})
+		f.apply(suiteJails, base)
+		if _, err := stager(t, f).Stage(ctx, suiteJails, grown, now0); err != nil {
+			t.Fatal(err)
+		}
+		f.checkActual(base)
+		if _, err := stager(t, f).Stage(ctx, suiteJails, grown, now0); err != nil {
+			t.Fatalf("Stage over a crashed one: %v", err)
+		}
+		f.apply(suiteJails, base)
+		f.checkActual(base)
+		if s := f.stagingSets(); len(s) > 0 {
+			t.Errorf("staging sets left after the next Apply: %v", s)
+		}
+	})
+}
+
+// TestStageNftablesTooLarge: a change past one transaction is not sent in
+// parts by Stage (that would put bans in force before the caller's
+// commit): Stage sends nothing, and the Apply makes it afresh; whether
+// the desired bans alone are too many, or the removals make it so.
+func TestStageNftablesTooLarge(t *testing.T) {
+	defer func(n int) { nftTxnElems = n }(nftTxnElems)
+	nftTxnElems = 1000
+	ctx := context.Background()
+	base := suiteBans()
+	grown := append(append([]Ban(nil), base...), manyBans("sshd", 3000, time.Hour)...)
+	for _, c := range []struct {
+		name       string
+		from, to   []Ban
+		added, rem int
+	}{
+		{"Adds", base, grown, 3000, 0},
+		{"Removals", grown, base, 0, 3000},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			nftTxnElems = 100000
+			f := newFixture(t, "nftables", Options{})
+			f.apply(suiteJails, c.from)
+			nftTxnElems = 1000
+			before := f.dump()
+			staged, err := stager(t, f).Stage(ctx, suiteJails, c.to, now0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if after := f.dump(); after != before {
+				t.Fatalf("Stage of a change past one transaction changed the firewall:\n%s", diffLines(before, after))
+			}
+			d, err := staged.Apply(ctx)
+			if err != nil || len(d.Added) != c.added || len(d.Removed) != c.rem {
+				t.Fatalf("Apply: %v, %d added, %d removed; want %d, %d", err, len(d.Added), len(d.Removed), c.added, c.rem)
+			}
+			f.checkActual(c.to)
+		})
+	}
+}
