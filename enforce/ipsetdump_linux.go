@@ -148,20 +148,7 @@ func (r *ipsetReader) headers() (map[string]*ipsetSet, error) {
 			s = &ipsetSet{name: name}
 			sets[name] = s
 		}
-		return eachAttr(msg[4:], func(t uint16, v []byte) error {
-			switch t {
-			case ipsetAttrTypename:
-				s.typ = cString(v)
-			case ipsetAttrFamily:
-				if len(v) < 1 {
-					return errTruncated
-				}
-				s.family = nfprotoName(v[0])
-			case ipsetAttrData:
-				return s.addHeader(v)
-			}
-			return nil
-		})
+		return eachAttr(msg[4:], s.addHeaderAttr)
 	})
 	if err != nil {
 		return nil, err
@@ -219,24 +206,32 @@ func (s *ipsetSet) addMsg(jail string, typ uint16, msg []byte, now time.Time) er
 		return fmt.Errorf("the kernel answered with set %q", name)
 	}
 	return eachAttr(msg[4:], func(t uint16, v []byte) error {
-		switch t {
-		case ipsetAttrTypename:
-			s.typ = cString(v)
-		case ipsetAttrFamily:
-			if len(v) < 1 {
-				return errTruncated
-			}
-			s.family = nfprotoName(v[0])
-		case ipsetAttrData:
-			return s.addHeader(v)
-		case ipsetAttrADT:
-			if s.typ == "" {
-				return errors.New("members before the set's header")
-			}
-			return s.addMembers(jail, v, now)
+		if t != ipsetAttrADT {
+			return s.addHeaderAttr(t, v)
 		}
-		return nil
+		if s.typ == "" {
+			return errors.New("members before the set's header")
+		}
+		return s.addMembers(jail, v, now)
 	})
+}
+
+// addHeaderAttr reads one attribute of a message about s that describes
+// the set itself: its type, family and creation options; others are
+// passed over.
+func (s *ipsetSet) addHeaderAttr(t uint16, v []byte) error {
+	switch t {
+	case ipsetAttrTypename:
+		s.typ = cString(v)
+	case ipsetAttrFamily:
+		if len(v) < 1 {
+			return errTruncated
+		}
+		s.family = nfprotoName(v[0])
+	case ipsetAttrData:
+		return s.addHeader(v)
+	}
+	return nil
 }
 
 // addMembers adds the members of an ADT attribute.
