@@ -46,11 +46,7 @@ func testFirewallExact(t *testing.T, kind string, n int) {
 	ns := netns(t)
 	inNS(t, ns, "ip", "link", "set", "lo", "up")
 	dir := t.TempDir()
-	log := filepath.Join(dir, "auth.log")
-	os.WriteFile(log, nil, 0o644)
-	cfg := filepath.Join(dir, "logjail.yaml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf("state: %s\nfirewall: {backend: %s}\njails:\n  sshd:\n    logpath: [%s]\n    port: ssh\n",
-		filepath.Join(dir, "state.db"), kind, log)), 0o644)
+	cfg := sshdFirewallConfig(t, dir, kind, filepath.Join(dir, "state.db"), "")
 	now, _ := time.Parse(time.RFC3339, testNow)
 	lj := func(at time.Time, stdin string, args ...string) string {
 		t.Helper()
@@ -292,4 +288,21 @@ func delStructure(t *testing.T, kind, ns string) {
 	case "nftables":
 		inNS(t, ns, "sh", "-c", "nft flush chain inet logjail input && nft flush chain inet logjail logjail-sshd && nft delete chain inet logjail logjail-sshd")
 	}
+}
+
+// sshdFirewallConfig writes a configuration with one sshd jail over an
+// empty log in dir, the given backend and state file, and the jail's
+// extra YAML lines (indented by four spaces); it returns its path.
+func sshdFirewallConfig(t *testing.T, dir, backend, stateFile, extra string) string {
+	t.Helper()
+	log := filepath.Join(dir, "auth.log")
+	if err := os.WriteFile(log, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "logjail.yaml")
+	text := fmt.Sprintf("state: %s\nfirewall: {backend: %s}\njails:\n  sshd:\n    logpath: [%s]\n    port: ssh\n%s", stateFile, backend, log, extra)
+	if err := os.WriteFile(cfg, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
 }

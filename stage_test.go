@@ -29,11 +29,7 @@ func TestBanStagedCommitFails(t *testing.T) {
 			dir := t.TempDir()
 			full := filepath.Join(dir, "full")
 			os.Mkdir(full, 0o755)
-			log := filepath.Join(dir, "auth.log")
-			os.WriteFile(log, nil, 0o644)
-			cfg := filepath.Join(dir, "logjail.yaml")
-			os.WriteFile(cfg, []byte(fmt.Sprintf("state: %s\nfirewall: {backend: %s}\njails:\n  sshd:\n    logpath: [%s]\n    port: ssh\n",
-				filepath.Join(full, "state.db"), c.kind, log)), 0o644)
+			cfg := sshdFirewallConfig(t, dir, c.kind, filepath.Join(full, "state.db"), "")
 			var addrs strings.Builder
 			for i := range 20000 {
 				fmt.Fprintf(&addrs, "10.%d.%d.%d\n", i>>16, byte(i>>8), byte(i))
@@ -83,11 +79,7 @@ func TestRunRemovesStagingSets(t *testing.T) {
 	testenv.Netns(t, "ipset", "iptables", "ip6tables")
 	ns := netns(t)
 	dir := t.TempDir()
-	log := filepath.Join(dir, "auth.log")
-	os.WriteFile(log, nil, 0o644)
-	cfg := filepath.Join(dir, "logjail.yaml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf("state: %s\nfirewall: {backend: ipset}\njails:\n  sshd:\n    logpath: [%s]\n    port: ssh\n",
-		filepath.Join(dir, "state.db"), log)), 0o644)
+	cfg := sshdFirewallConfig(t, dir, "ipset", filepath.Join(dir, "state.db"), "")
 	var addrs strings.Builder
 	want := map[string]bool{}
 	for i := range 3000 {
@@ -122,11 +114,7 @@ func TestBanStagedTimeouts(t *testing.T) {
 	testenv.Netns(t, "ipset", "iptables", "ip6tables")
 	ns := netns(t)
 	dir := t.TempDir()
-	log := filepath.Join(dir, "auth.log")
-	os.WriteFile(log, nil, 0o644)
-	cfg := filepath.Join(dir, "logjail.yaml")
-	os.WriteFile(cfg, []byte(fmt.Sprintf("state: %s\nfirewall: {backend: ipset}\njails:\n  sshd:\n    logpath: [%s]\n    port: ssh\n    bantime: 10m\n",
-		filepath.Join(dir, "state.db"), log)), 0o644)
+	cfg := sshdFirewallConfig(t, dir, "ipset", filepath.Join(dir, "state.db"), "    bantime: 10m\n")
 	addrs := func(from, to int) string {
 		var b strings.Builder
 		for i := from; i < to; i++ {
