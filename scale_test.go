@@ -239,7 +239,7 @@ func nftSetOf(t *testing.T, ns, addr string) string {
 	t.Helper()
 	out := inNS(t, ns, "nft", "-j", "list", "table", "inet", "logjail")
 	for k := range 16 {
-		set := fmt.Sprintf("logjail-sshd-4.%d", k)
+		set := fmt.Sprintf("logjail-sshd-4.ip%d", k)
 		sets := inNS(t, ns, "nft", "list", "set", "inet", "logjail", set)
 		if strings.Contains(sets, addr+" ") || strings.Contains(sets, addr+",") {
 			return set
@@ -271,7 +271,7 @@ func addMember(t *testing.T, kind, ns, addr string) {
 	case "iptables":
 		inNS(t, ns, "iptables", "-A", "logjail-sshd", "-s", addr+"/32", "-m", "comment", "--comment", "logjail", "-j", "DROP")
 	case "nftables":
-		inNS(t, ns, "nft", "add", "element", "inet", "logjail", "logjail-sshd-4.0", "{", addr, "}")
+		inNS(t, ns, "nft", "add", "element", "inet", "logjail", "logjail-sshd-4.ip0", "{", addr, "}")
 	}
 }
 

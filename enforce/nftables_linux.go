@@ -6,7 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/netip"
+	"iter"
 	"sort"
 	"strings"
 	"time"
@@ -178,23 +178,33 @@ func (n *nftConn) read() error {
 
 // members lists the bans in one of logjail's sets, as read. A range that
 // is no single prefix (made by hand) is listed as the prefixes covering
-// it, all marked not ok; so is every element of a set that is no interval
-// set.
+// it, all marked not ok.
 func (n *nftConn) members(s *nftables.Set, jail string, now time.Time) []found[nftRange] {
 	var out []found[nftRange]
-	if !s.Interval {
-		for _, e := range n.elems[s.Name] {
-			if a := e.addr(); !e.end {
-				p := netip.PrefixFrom(a, a.BitLen())
-				out = append(out, found[nftRange]{ban: banOf(jail, p, e.expires, now), raw: nftRange{set: s.Name, start: a, end: a.Next(), left: e.expires}})
-			}
-		}
-		return out
-	}
-	for r := range intervals(s.Name, n.elems[s.Name]) {
+	for r := range n.ranges(s) {
 		out = appendRange(out, r, jail, now)
 	}
 	return out
+}
+
+// ranges yields the members of one of logjail's sets, as read: the
+// intervals of an interval set, the addresses of a hash set (each the
+// interval of one address).
+func (n *nftConn) ranges(s *nftables.Set) iter.Seq[nftRange] {
+	if s.Interval {
+		return intervals(s.Name, n.elems[s.Name])
+	}
+	return func(yield func(nftRange) bool) {
+		for _, e := range n.elems[s.Name] {
+			if e.end {
+				continue
+			}
+			a := e.addr()
+			if !yield(nftRange{set: s.Name, start: a, end: a.Next(), left: e.expires}) {
+				return
+			}
+		}
+	}
 }
 
 // appendRange appends the bans of one interval: its prefix, or the
@@ -297,9 +307,8 @@ func (b *nftBackend) apply(ctx context.Context, jails []JailSpec, desired []Ban,
 // of an Apply of 100,000 bans) waits for the Apply. A change too large
 // for one transaction (nftTxnElems) is made afresh by the Apply.
 func (b *nftBackend) Stage(ctx context.Context, jails []JailSpec, desired []Ban, now time.Time) (Staged, error) {
-	if 2*len(desired) > nftTxnElems {
-		// Too large to add in one transaction (a ban is up to two
-		// interval elements): no preparing it twice.
+	if nftElems(desired) > nftTxnElems {
+		// Too large to add in one transaction: no preparing it twice.
 		return nftAfresh{b, jails, desired, now}, nil
 	}
 	a, err := b.prepare(ctx, jails, desired, now, false, true)
@@ -311,6 +320,19 @@ func (b *nftBackend) Stage(ctx context.Context, jails []JailSpec, desired []Ban,
 		return nftAfresh{b, jails, desired, now}, nil
 	}
 	return a, nil
+}
+
+// nftElems counts the set elements that hold bans: one per address, two
+// (a start and an end) per network.
+func nftElems(bans []Ban) int {
+	n := 0
+	for _, b := range bans {
+		n++
+		if b.Prefix.Bits() != b.Prefix.Addr().BitLen() {
+			n++
+		}
+	}
+	return n
 }
 
 // nftAfresh is a change Stage could not hold in one transaction.
@@ -460,13 +482,13 @@ func (a *nftApply) run() error {
 	a.step = "create set"
 	for _, j := range a.p.jails {
 		for _, fam := range families {
-			for k := range nftShards {
-				name := shardName(j.name, fam, k)
+			for _, pl := range nftPlaces {
+				name := shardName(j.name, fam, pl)
 				if a.shards[name] != nil {
 					continue
 				}
 				a.nextID++
-				s := &nftables.Set{Table: a.table, ID: a.nextID, Name: name, KeyType: keyType(fam), Interval: true, HasTimeout: true}
+				s := &nftables.Set{Table: a.table, ID: a.nextID, Name: name, KeyType: keyType(fam), Interval: pl.net, HasTimeout: true}
 				if err := a.n.c.AddSet(s, nil); err != nil {
 					return err
 				}
@@ -551,15 +573,15 @@ func (a *nftApply) sortSets() {
 	a.shards, a.remake = map[string]*nftables.Set{}, map[string]bool{}
 	for _, name := range sortedKeys(a.n.sets) {
 		s := a.n.sets[name]
-		jail, fam, k, ok := nftSetOwner(name)
+		jail, fam, pl, ok := nftSetOwner(name)
 		if !ok {
 			continue
 		}
 		_, configured := a.p.byName[jail]
 		switch {
-		case !configured || k < 0 || k >= nftShards:
+		case !configured || pl.k < 0 || pl.k >= nftShards:
 			a.retire = append(a.retire, name)
-		case !s.Interval || !s.HasTimeout || s.KeyType.Name != keyType(fam).Name:
+		case s.Interval != pl.net || !s.HasTimeout || s.KeyType.Name != keyType(fam).Name:
 			a.remake[name] = true
 		default:
 			a.shards[name] = s
@@ -623,20 +645,20 @@ func (a *nftApply) members(j jail, fam family) {
 	sk := setKey{j.name, fam}
 	want, idx := a.p.bySet[sk], a.p.index[sk]
 	seen := make([]bool, len(want))
-	byShard := make([][]Ban, nftShards) // to add
-	var stray []found[nftRange]         // not in its place, not desired or not in logjail's form
-	for k := range nftShards {
-		s := a.n.sets[shardName(j.name, fam, k)]
+	byShard := map[nftPlace][]Ban{} // to add
+	var stray []found[nftRange]     // not in its place, not desired or not in logjail's form
+	for _, pl := range nftPlaces {
+		s := a.n.sets[shardName(j.name, fam, pl)]
 		if s == nil || a.remake[s.Name] {
 			continue
 		}
-		for r := range intervals(s.Name, a.n.elems[s.Name]) {
-			if p, ok := r.prefix(); ok && shardOf(p) == k {
+		for r := range a.n.ranges(s) {
+			if p, ok := r.prefix(); ok && placeOf(p) == pl {
 				if i, desired := idx[keyOf(p)]; desired && !seen[i] {
 					seen[i] = true
 					if w := want[i]; !timeoutOK(expiry(r.left, a.now), w.Until, a.now) {
-						a.tx.del(s, rangeElems(r))
-						byShard[k] = append(byShard[k], w)
+						a.tx.del(s, rangeIn(s, r))
+						byShard[pl] = append(byShard[pl], w)
 						a.d.Updated = append(a.d.Updated, w)
 					}
 					continue
@@ -662,7 +684,7 @@ func (a *nftApply) members(j jail, fam family) {
 		}
 		if s := a.shards[f.raw.set]; s != nil && !a.remake[f.raw.set] && !deleted[f.raw] {
 			deleted[f.raw] = true
-			a.tx.del(s, rangeElems(f.raw))
+			a.tx.del(s, rangeIn(s, f.raw))
 		}
 	}
 	for i, w := range want {
@@ -675,13 +697,13 @@ func (a *nftApply) members(j jail, fam family) {
 		case !timeoutOK(old.Until, w.Until, a.now):
 			a.d.Updated = append(a.d.Updated, w)
 		}
-		k := shardOf(w.Prefix)
-		byShard[k] = append(byShard[k], w)
+		pl := placeOf(w.Prefix)
+		byShard[pl] = append(byShard[pl], w)
 	}
-	for k, bans := range byShard {
-		s := a.shards[shardName(j.name, fam, k)]
-		for _, w := range bans {
-			a.tx.add(s, setElems(w.Prefix, kernelTimeout(w.Until, a.now)))
+	for _, pl := range nftPlaces {
+		s := a.shards[shardName(j.name, fam, pl)]
+		for _, w := range byShard[pl] {
+			a.tx.add(s, elemsIn(s, w.Prefix, kernelTimeout(w.Until, a.now)))
 		}
 	}
 }

@@ -67,20 +67,31 @@ func TestShardOf(t *testing.T) {
 	}
 
 	for name, want := range map[string]string{
-		"logjail-sshd-4.0": "sshd 4 0 true", "logjail-a-6-6.15": "a-6 6 15 true", "logjail-a.1-4.3": "a.1 4 3 true",
-		"logjail-sshd-4": "sshd 4 -1 true", "logjail-x-4.3-6": "x-4.3 6 -1 true", "logjail-sshd-4.99": "sshd 4 99 true",
+		"logjail-sshd-4.ip0": "sshd 4 0 false", "logjail-a-6-6.ip15": "a-6 6 15 false", "logjail-a.1-4.ip3": "a.1 4 3 false",
+		"logjail-sshd-4.net0": "sshd 4 0 true", "logjail-a-6-6.net15": "a-6 6 15 true", "logjail-net-4.net3": "net 4 3 true",
+		"logjail-ip-6.ip1": "ip 6 1 false", "logjail-sshd-4.ip99": "sshd 4 99 false",
+		// earlier layouts
+		"logjail-sshd-4": "sshd 4 -1 true", "logjail-x-4.3-6": "x-4.3 6 -1 true", "logjail-sshd-4.0": "sshd 4 -1 true", "logjail-sshd-4.15": "sshd 4 -1 true",
 		"logjail-sshd-4.": "", "logjail-sshd-4.03": "", "logjail-sshd.3": "", "logjail-sshd-4t.3": "", "other-4.3": "",
+		"logjail-sshd-4.net": "", "logjail-sshd-4.ip": "", "logjail-sshd-4.net03": "", "logjail-sshd-4.nett3": "", "logjail-sshd-4.3net": "", "logjail-sshd-4.ipnet3": "",
 	} {
 		got := ""
-		if jail, fam, k, ok := nftSetOwner(name); ok {
-			got = fmt.Sprintf("%s %d %d %v", jail, fam, k, ok)
+		if jail, fam, pl, ok := nftSetOwner(name); ok {
+			got = fmt.Sprintf("%s %d %d %v", jail, fam, pl.k, pl.net)
 		}
 		if got != want {
 			t.Errorf("nftSetOwner(%q) = %q, want %q", name, got, want)
 		}
 	}
-	if got := shardName("a-6", v6, 15); got != "logjail-a-6-6.15" {
-		t.Errorf("shardName: %s", got)
+	for pl, want := range map[nftPlace]string{{15, false}: "logjail-a-6-6.ip15", {3, true}: "logjail-a-6-6.net3"} {
+		if got := shardName("a-6", v6, pl); got != want {
+			t.Errorf("shardName(%v) = %s, want %s", pl, got, want)
+		}
+	}
+	for p, want := range map[string]nftPlace{"203.0.113.7/32": {2, false}, "203.0.113.64/26": {3, true}, "2001:db8:bad::7/128": {3, false}, "2001:db8:bad:1::/64": {5, true}, "198.18.0.0/31": {shardOf(netip.MustParsePrefix("198.18.0.0/31")), true}} {
+		if got := placeOf(netip.MustParsePrefix(p)); got != want {
+			t.Errorf("placeOf(%s) = %v, want %v", p, got, want)
+		}
 	}
 }
 
@@ -89,8 +100,8 @@ func TestShardOf(t *testing.T) {
 func (f *fixture) shardsHolding(jail string, fam family, s string) []string {
 	f.t.Helper()
 	var sets []string
-	for k := range nftShards {
-		name := shardName(jail, fam, k)
+	for _, pl := range nftPlaces {
+		name := shardName(jail, fam, pl)
 		out := f.sh("nft list set inet logjail " + name)
 		for _, field := range strings.FieldsFunc(out, func(r rune) bool { return r == ' ' || r == ',' || r == '{' || r == '}' || r == '\n' || r == '\t' }) {
 			if field == s {
@@ -101,10 +112,11 @@ func (f *fixture) shardsHolding(jail string, fam family, s string) []string {
 	return sets
 }
 
-// TestNftablesShards: each ban, a network as well, lies in exactly the
-// shard shardOf names; a ban moved into another shard by hand goes back,
-// and a set with a shard number past nftShards goes, without either
-// counting as a change of bans.
+// TestNftablesShards: each ban lies in exactly the set placeOf names, an
+// address in its shard's hash set, a network in its shard's interval
+// set; a ban moved into another set by hand (another shard, or an
+// address into a network set) goes back, and a set with a shard number
+// past nftShards goes, without either counting as a change of bans.
 func TestNftablesShards(t *testing.T) {
 	f := newFixture(t, "nftables", Options{})
 	want := suiteBans()
@@ -112,27 +124,40 @@ func TestNftablesShards(t *testing.T) {
 	for _, b := range want {
 		fam := familyOf(b.Prefix)
 		got := f.shardsHolding(b.Jail, fam, Addr(b.Prefix))
-		if w := shardName(b.Jail, fam, shardOf(b.Prefix)); len(got) != 1 || got[0] != w {
+		if w := shardName(b.Jail, fam, placeOf(b.Prefix)); len(got) != 1 || got[0] != w {
 			t.Errorf("%s lies in %v, want only %s", b, got, w)
 		}
 	}
+	for _, pl := range nftPlaces {
+		out := f.sh("nft list set inet logjail " + shardName("sshd", v4, pl))
+		if isInterval := strings.Contains(out, "flags interval,timeout"); isInterval != pl.net || !strings.Contains(out, "timeout") {
+			t.Errorf("set %s: want interval %v with timeouts:\n%s", shardName("sshd", v4, pl), pl.net, out)
+		}
+	}
 
-	net := want[1] // sshd 203.0.113.64/26
-	home := shardName("sshd", v4, shardOf(net.Prefix))
-	away := shardName("sshd", v4, (shardOf(net.Prefix)+1)%nftShards)
+	net, host := want[1], want[0] // sshd 203.0.113.64/26, 203.0.113.7
+	home := shardName("sshd", v4, placeOf(net.Prefix))
+	away := shardName("sshd", v4, nftPlace{k: (placeOf(net.Prefix).k + 1) % nftShards, net: true})
+	hostHome := shardName("sshd", v4, placeOf(host.Prefix))
+	hostAway := shardName("sshd", v4, nftPlace{k: placeOf(host.Prefix).k, net: true})
 	f.sh(fmt.Sprintf(`nft delete element inet logjail %s '{ 203.0.113.64/26 }'
 nft add element inet logjail %s '{ 203.0.113.64/26 timeout 1h }'
-nft add set inet logjail logjail-sshd-4.%d '{ type ipv4_addr; flags interval,timeout; }'
-nft add element inet logjail logjail-sshd-4.%[3]d '{ 203.0.113.7 timeout 10m }'`, home, away, nftShards))
+nft delete element inet logjail %s '{ 203.0.113.7 }'
+nft add element inet logjail %s '{ 203.0.113.7 timeout 10m }'
+nft add set inet logjail logjail-sshd-4.ip%d '{ type ipv4_addr; flags timeout; }'
+nft add element inet logjail logjail-sshd-4.ip%[5]d '{ 203.0.113.7 timeout 10m }'`, home, away, hostHome, hostAway, nftShards))
 	d := f.apply(suiteJails, want)
 	if len(d.Added)+len(d.Removed)+len(d.Updated) != 0 {
 		t.Errorf("moving bans to their shards changed bans: %+v", d)
 	}
-	if step := fmt.Sprintf("delete set inet logjail logjail-sshd-4.%d", nftShards); !slices.Contains(d.Setup, step) {
+	if step := fmt.Sprintf("delete set inet logjail logjail-sshd-4.ip%d", nftShards); !slices.Contains(d.Setup, step) {
 		t.Errorf("no %q in %q", step, d.Setup)
 	}
 	if got := f.shardsHolding("sshd", v4, "203.0.113.64/26"); len(got) != 1 || got[0] != home {
 		t.Errorf("203.0.113.64/26 lies in %v after Apply, want only %s", got, home)
+	}
+	if got := f.shardsHolding("sshd", v4, "203.0.113.7"); len(got) != 1 || got[0] != hostHome {
+		t.Errorf("203.0.113.7 lies in %v after Apply, want only %s", got, hostHome)
 	}
 	f.checkActual(want)
 	if d := f.apply(suiteJails, want); !d.Empty() {
@@ -140,12 +165,20 @@ nft add element inet logjail logjail-sshd-4.%[3]d '{ 203.0.113.7 timeout 10m }'`
 	}
 }
 
-// TestNftablesMigration: a table left by a version before the sharding
-// (testdata/nftables-v1.nft, what it made of the suite's bans) becomes,
-// in one Apply, the table this version builds: old sets and rules gone,
-// every ban in its shard, and no ban counted as added or removed unless
-// it was.
+// TestNftablesMigration: a table left by an earlier version becomes, in
+// one Apply, the table this version builds: old sets and rules gone,
+// every ban in its set, and no ban counted as added or removed unless it
+// was. testdata/nftables-v1.nft is what the version before the sharding
+// made of the suite's bans (one interval set per jail and family, rules
+// in chain input); nftables-v2.nft what the sharded version before the
+// hash sets made (16 interval sets per jail and family, jail chains).
 func TestNftablesMigration(t *testing.T) {
+	for _, old := range []string{"v1", "v2"} {
+		t.Run(old, func(t *testing.T) { testNftablesMigration(t, "testdata/nftables-"+old+".nft") })
+	}
+}
+
+func testNftablesMigration(t *testing.T, file string) {
 	for _, tc := range []struct {
 		name     string
 		blocking string
@@ -162,12 +195,12 @@ func TestNftablesMigration(t *testing.T) {
 			removed: []int{0, 6}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			old, err := os.ReadFile("testdata/nftables-v1.nft")
+			old, err := os.ReadFile(file)
 			if err != nil {
 				t.Fatal(err)
 			}
 			f := newFixture(t, "nftables", Options{BlockType: tc.blocking})
-			f.sh("nft -f testdata/nftables-v1.nft")
+			f.sh("nft -f " + file)
 			f.checkActual(suiteBans())
 
 			want := tc.desired(suiteBans())

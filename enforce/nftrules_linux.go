@@ -57,8 +57,8 @@ func (b *nftBackend) wantRules(p *plan) []nftRule {
 			}
 		}
 		for _, fam := range families {
-			for k := range nftShards {
-				set := shardName(j.name, fam, k)
+			for _, pl := range nftPlaces {
+				set := shardName(j.name, fam, pl)
 				out = append(out, nftRule{chain: jailChain(j.name), id: set + " " + verdict, jail: j, set: set, fam: fam})
 			}
 		}
