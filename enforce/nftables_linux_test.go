@@ -67,26 +67,34 @@ func TestShardOf(t *testing.T) {
 	}
 
 	for name, want := range map[string]string{
-		"logjail-sshd-4.ip0": "sshd 4 0 false", "logjail-a-6-6.ip15": "a-6 6 15 false", "logjail-a.1-4.ip3": "a.1 4 3 false",
-		"logjail-sshd-4.net0": "sshd 4 0 true", "logjail-a-6-6.net15": "a-6 6 15 true", "logjail-net-4.net3": "net 4 3 true",
-		"logjail-ip-6.ip1": "ip 6 1 false", "logjail-sshd-4.ip99": "sshd 4 99 false",
+		"logjail-sshd-4.ip0a": "sshd 4 0 false a", "logjail-a-6-6.ip15b": "a-6 6 15 false b", "logjail-a.1-4.ip3a": "a.1 4 3 false a",
+		"logjail-sshd-4.net0a": "sshd 4 0 true a", "logjail-a-6-6.net15b": "a-6 6 15 true b", "logjail-net-4.net3a": "net 4 3 true a",
+		"logjail-ip-6.ip1b": "ip 6 1 false b", "logjail-sshd-4.ip99a": "sshd 4 99 false a",
 		// earlier layouts
-		"logjail-sshd-4": "sshd 4 -1 true", "logjail-x-4.3-6": "x-4.3 6 -1 true", "logjail-sshd-4.0": "sshd 4 -1 true", "logjail-sshd-4.15": "sshd 4 -1 true",
-		"logjail-sshd-4.": "", "logjail-sshd-4.03": "", "logjail-sshd.3": "", "logjail-sshd-4t.3": "", "other-4.3": "",
-		"logjail-sshd-4.net": "", "logjail-sshd-4.ip": "", "logjail-sshd-4.net03": "", "logjail-sshd-4.nett3": "", "logjail-sshd-4.3net": "", "logjail-sshd-4.ipnet3": "",
+		"logjail-sshd-4": "sshd 4 -1 true -", "logjail-x-4.3-6": "x-4.3 6 -1 true -", "logjail-sshd-4.0": "sshd 4 -1 true -", "logjail-sshd-4.15": "sshd 4 -1 true -",
+		"logjail-sshd-4.": "", "logjail-sshd-4.03": "", "logjail-sshd.3": "", "logjail-sshd-4t.3a": "", "other-4.3": "", "logjail-sshd-4.0a": "",
+		"logjail-sshd-4.ip0": "", "logjail-sshd-4.net3": "", "logjail-sshd-4.ip3c": "", "logjail-sshd-4.ip3ab": "", "logjail-sshd-4.ipa": "",
+		"logjail-sshd-4.neta": "", "logjail-sshd-4.ip03a": "", "logjail-sshd-4.nett3a": "", "logjail-sshd-4.3neta": "", "logjail-sshd-4.ipnet3a": "",
 	} {
 		got := ""
-		if jail, fam, pl, ok := nftSetOwner(name); ok {
-			got = fmt.Sprintf("%s %d %d %v", jail, fam, pl.k, pl.net)
+		if o, ok := nftSetOwner(name); ok {
+			g := "-"
+			if o.gen != 0 {
+				g = string(o.gen)
+			}
+			got = fmt.Sprintf("%s %d %d %v %s", o.jail, o.fam, o.pl.k, o.pl.net, g)
 		}
 		if got != want {
 			t.Errorf("nftSetOwner(%q) = %q, want %q", name, got, want)
 		}
 	}
-	for pl, want := range map[nftPlace]string{{15, false}: "logjail-a-6-6.ip15", {3, true}: "logjail-a-6-6.net3"} {
-		if got := shardName("a-6", v6, pl); got != want {
+	for pl, want := range map[nftPlace]string{{15, false}: "logjail-a-6-6.ip15a", {3, true}: "logjail-a-6-6.net3a"} {
+		if got := shardName("a-6", v6, pl, 'a'); got != want {
 			t.Errorf("shardName(%v) = %s, want %s", pl, got, want)
 		}
+	}
+	if got := shardName("sshd", v4, nftPlace{k: 7}, otherGen('a')); got != "logjail-sshd-4.ip7b" || otherGen('b') != 'a' {
+		t.Errorf("the other generation: %s", got)
 	}
 	for p, want := range map[string]nftPlace{"203.0.113.7/32": {2, false}, "203.0.113.64/26": {3, true}, "2001:db8:bad::7/128": {3, false}, "2001:db8:bad:1::/64": {5, true}, "198.18.0.0/31": {shardOf(netip.MustParsePrefix("198.18.0.0/31")), true}} {
 		if got := placeOf(netip.MustParsePrefix(p)); got != want {
@@ -95,21 +103,26 @@ func TestShardOf(t *testing.T) {
 	}
 }
 
-// shardsHolding lists the sets of a jail and family whose listing shows
-// the address or network s.
-func (f *fixture) shardsHolding(jail string, fam family, s string) []string {
+// shardsHolding lists the sets of a jail and family in generation gen
+// whose listing shows the address or network s.
+func (f *fixture) shardsHolding(jail string, fam family, s string, gen byte) []string {
 	f.t.Helper()
-	var sets []string
+	return f.setsHolding(jail, fam, gen)[s]
+}
+
+// setsHolding maps every address or network in the sets of a jail and
+// family in generation gen to the sets whose listing shows it.
+func (f *fixture) setsHolding(jail string, fam family, gen byte) map[string][]string {
+	f.t.Helper()
+	holding := map[string][]string{}
 	for _, pl := range nftPlaces {
-		name := shardName(jail, fam, pl)
+		name := shardName(jail, fam, pl, gen)
 		out := f.sh("nft list set inet logjail " + name)
 		for _, field := range strings.FieldsFunc(out, func(r rune) bool { return r == ' ' || r == ',' || r == '{' || r == '}' || r == '\n' || r == '\t' }) {
-			if field == s {
-				sets = append(sets, name)
-			}
+			holding[field] = append(holding[field], name)
 		}
 	}
-	return sets
+	return holding
 }
 
 // TestNftablesShards: each ban lies in exactly the set placeOf names, an
@@ -123,40 +136,40 @@ func TestNftablesShards(t *testing.T) {
 	f.apply(suiteJails, want)
 	for _, b := range want {
 		fam := familyOf(b.Prefix)
-		got := f.shardsHolding(b.Jail, fam, Addr(b.Prefix))
-		if w := shardName(b.Jail, fam, placeOf(b.Prefix)); len(got) != 1 || got[0] != w {
+		got := f.shardsHolding(b.Jail, fam, Addr(b.Prefix), 'a')
+		if w := shardName(b.Jail, fam, placeOf(b.Prefix), 'a'); len(got) != 1 || got[0] != w {
 			t.Errorf("%s lies in %v, want only %s", b, got, w)
 		}
 	}
 	for _, pl := range nftPlaces {
-		out := f.sh("nft list set inet logjail " + shardName("sshd", v4, pl))
+		out := f.sh("nft list set inet logjail " + shardName("sshd", v4, pl, 'a'))
 		if isInterval := strings.Contains(out, "flags interval,timeout"); isInterval != pl.net || !strings.Contains(out, "timeout") {
-			t.Errorf("set %s: want interval %v with timeouts:\n%s", shardName("sshd", v4, pl), pl.net, out)
+			t.Errorf("set %s: want interval %v with timeouts:\n%s", shardName("sshd", v4, pl, 'a'), pl.net, out)
 		}
 	}
 
 	net, host := want[1], want[0] // sshd 203.0.113.64/26, 203.0.113.7
-	home := shardName("sshd", v4, placeOf(net.Prefix))
-	away := shardName("sshd", v4, nftPlace{k: (placeOf(net.Prefix).k + 1) % nftShards, net: true})
-	hostHome := shardName("sshd", v4, placeOf(host.Prefix))
-	hostAway := shardName("sshd", v4, nftPlace{k: placeOf(host.Prefix).k, net: true})
+	home := shardName("sshd", v4, placeOf(net.Prefix), 'a')
+	away := shardName("sshd", v4, nftPlace{k: (placeOf(net.Prefix).k + 1) % nftShards, net: true}, 'a')
+	hostHome := shardName("sshd", v4, placeOf(host.Prefix), 'a')
+	hostAway := shardName("sshd", v4, nftPlace{k: placeOf(host.Prefix).k, net: true}, 'a')
 	f.sh(fmt.Sprintf(`nft delete element inet logjail %s '{ 203.0.113.64/26 }'
 nft add element inet logjail %s '{ 203.0.113.64/26 timeout 1h }'
 nft delete element inet logjail %s '{ 203.0.113.7 }'
 nft add element inet logjail %s '{ 203.0.113.7 timeout 10m }'
-nft add set inet logjail logjail-sshd-4.ip%d '{ type ipv4_addr; flags timeout; }'
-nft add element inet logjail logjail-sshd-4.ip%[5]d '{ 203.0.113.7 timeout 10m }'`, home, away, hostHome, hostAway, nftShards))
+nft add set inet logjail logjail-sshd-4.ip%da '{ type ipv4_addr; flags timeout; }'
+nft add element inet logjail logjail-sshd-4.ip%[5]da '{ 203.0.113.7 timeout 10m }'`, home, away, hostHome, hostAway, nftShards))
 	d := f.apply(suiteJails, want)
 	if len(d.Added)+len(d.Removed)+len(d.Updated) != 0 {
 		t.Errorf("moving bans to their shards changed bans: %+v", d)
 	}
-	if step := fmt.Sprintf("delete set inet logjail logjail-sshd-4.ip%d", nftShards); !slices.Contains(d.Setup, step) {
+	if step := fmt.Sprintf("delete set inet logjail logjail-sshd-4.ip%da", nftShards); !slices.Contains(d.Setup, step) {
 		t.Errorf("no %q in %q", step, d.Setup)
 	}
-	if got := f.shardsHolding("sshd", v4, "203.0.113.64/26"); len(got) != 1 || got[0] != home {
+	if got := f.shardsHolding("sshd", v4, "203.0.113.64/26", 'a'); len(got) != 1 || got[0] != home {
 		t.Errorf("203.0.113.64/26 lies in %v after Apply, want only %s", got, home)
 	}
-	if got := f.shardsHolding("sshd", v4, "203.0.113.7"); len(got) != 1 || got[0] != hostHome {
+	if got := f.shardsHolding("sshd", v4, "203.0.113.7", 'a'); len(got) != 1 || got[0] != hostHome {
 		t.Errorf("203.0.113.7 lies in %v after Apply, want only %s", got, hostHome)
 	}
 	f.checkActual(want)

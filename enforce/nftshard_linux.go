@@ -78,30 +78,61 @@ const (
 	nftNetTag  = "net"
 )
 
-// shardName names a jail's set of one family at pl:
-// logjail-sshd-4.ip0 ... logjail-sshd-4.ip15 hold addresses and
-// logjail-sshd-4.net0 ... logjail-sshd-4.net15 networks. The dot keeps
-// the names apart from the unsharded sets of the first versions
-// (logjail-<jail>-4, which never hold a dot after the family) whatever
-// the jail is called, jail names with digits and dashes included.
-func shardName(jail string, fam family, pl nftPlace) string {
+// nftGens are the two generations of a jail's sets of one family. The
+// rules use one; a large change fills the other while nothing uses it
+// (Stage), and the Apply points the rules at it and deletes the first:
+// the kernel cannot rename a set, so the names alternate.
+var nftGens = [2]byte{'a', 'b'}
+
+// otherGen is the generation a large change fills when g is in use.
+func otherGen(g byte) byte {
+	if g == nftGens[0] {
+		return nftGens[1]
+	}
+	return nftGens[0]
+}
+
+// shardName names a jail's set of one family at pl in generation gen:
+// logjail-sshd-4.ip0a ... logjail-sshd-4.ip15a hold addresses and
+// logjail-sshd-4.net0a ... logjail-sshd-4.net15a networks (b for the
+// other generation). The dot keeps the names apart from the unsharded
+// sets of the first versions (logjail-<jail>-4, which never hold a dot
+// after the family) whatever the jail is called, jail names with digits
+// and dashes included.
+func shardName(jail string, fam family, pl nftPlace, gen byte) string {
 	tag := nftHostTag
 	if pl.net {
 		tag = nftNetTag
 	}
-	return setName(jail, fam) + "." + tag + strconv.Itoa(pl.k)
+	return setName(jail, fam) + "." + tag + strconv.Itoa(pl.k) + string(gen)
 }
 
-// parseShardName splits logjail-<jail>-<4|6>.ip<k> and .net<k>. It
-// accepts any shard number, also one at or past nftShards (left by a
-// version with more shards), so that such a set is known as logjail's and
-// retired. The sets of the version before the hash sets,
-// logjail-<jail>-<4|6>.<k> (interval sets holding every ban), are
-// logjail's too, at shard -1: they are retired.
-func parseShardName(name string) (jail string, fam family, pl nftPlace, ok bool) {
+// nftOwner is what a set's name says of it: logjail's set of a jail and
+// family at a place, in a generation; pl.k is -1 for a set of an earlier
+// layout, which is retired.
+type nftOwner struct {
+	jail string
+	fam  family
+	pl   nftPlace
+	gen  byte
+}
+
+// key is the jail and family the set belongs to.
+func (o nftOwner) key() setKey { return setKey{o.jail, o.fam} }
+
+// current tells whether the set is one of the nftShards places.
+func (o nftOwner) current() bool { return o.pl.k >= 0 && o.pl.k < nftShards }
+
+// parseShardName splits logjail-<jail>-<4|6>.ip<k><gen> and
+// .net<k><gen>. It accepts any shard number, also one at or past
+// nftShards (left by a version with more shards), so that such a set is
+// known as logjail's and retired. The sets of the version before the
+// hash sets, logjail-<jail>-<4|6>.<k> (interval sets holding every ban),
+// are logjail's too, at shard -1: they are retired.
+func parseShardName(name string) (o nftOwner, ok bool) {
 	dot := strings.LastIndexByte(name, '.')
 	if dot < 0 {
-		return "", 0, nftPlace{}, false
+		return o, false
 	}
 	digits, tag := name[dot+1:], ""
 	for _, t := range []string{nftHostTag, nftNetTag} {
@@ -110,32 +141,38 @@ func parseShardName(name string) (jail string, fam family, pl nftPlace, ok bool)
 			break
 		}
 	}
+	if tag != "" {
+		if len(digits) == 0 || (digits[len(digits)-1] != nftGens[0] && digits[len(digits)-1] != nftGens[1]) {
+			return o, false
+		}
+		digits, o.gen = digits[:len(digits)-1], digits[len(digits)-1]
+	}
 	if !isDigits(digits) || len(digits) > 4 || (len(digits) > 1 && digits[0] == '0') {
-		return "", 0, nftPlace{}, false
+		return nftOwner{}, false
 	}
 	jail, fam, tmp, ok := parseSetName(name[:dot])
 	if !ok || tmp {
-		return "", 0, nftPlace{}, false
+		return nftOwner{}, false
 	}
+	o.jail, o.fam = jail, fam
 	switch tag {
 	case "":
-		pl = nftPlace{k: -1, net: true}
+		o.pl = nftPlace{k: -1, net: true}
 	default:
-		pl.k, _ = strconv.Atoi(digits)
-		pl.net = tag == nftNetTag
+		o.pl.k, _ = strconv.Atoi(digits)
+		o.pl.net = tag == nftNetTag
 	}
-	return jail, fam, pl, true
+	return o, true
 }
 
 // nftSetOwner tells whether a set in table inet logjail is logjail's and
-// to which jail and family it belongs, and its place: a shard's set, or
-// a set of an earlier layout (shard -1).
-func nftSetOwner(name string) (jail string, fam family, pl nftPlace, ok bool) {
-	if jail, fam, pl, ok := parseShardName(name); ok {
-		return jail, fam, pl, true
+// whose it is (see nftOwner).
+func nftSetOwner(name string) (nftOwner, bool) {
+	if o, ok := parseShardName(name); ok {
+		return o, true
 	}
 	if jail, fam, _, ok := parseSetName(name); ok {
-		return jail, fam, nftPlace{k: -1, net: true}, true
+		return nftOwner{jail: jail, fam: fam, pl: nftPlace{k: -1, net: true}}, true
 	}
-	return "", 0, nftPlace{}, false
+	return nftOwner{}, false
 }
