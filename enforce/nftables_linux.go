@@ -9,6 +9,7 @@ import (
 	"iter"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/nftables"
@@ -100,9 +101,10 @@ func (b *nftBackend) open() (*nftConn, error) {
 		closeNS()
 		return nil, err
 	}
+	var once sync.Once
 	return &nftConn{
 		c: c, er: er,
-		close:  func() { _ = er.close(); _ = c.CloseLasting(); closeNS() },
+		close:  func() { once.Do(func() { _ = er.close(); _ = c.CloseLasting(); closeNS() }) },
 		chains: map[string]*nftables.Chain{}, sets: map[string]*nftables.Set{},
 		elems: map[string][]nftElem{}, rules: map[string][]*nftables.Rule{}, used: map[string]bool{},
 	}, nil
@@ -369,15 +371,15 @@ func (b *nftBackend) apply(ctx context.Context, jails []JailSpec, desired []Ban,
 // deletes the sets they used, in one transaction. Drop deletes the
 // filled sets; sets a crash leaves go at the next Apply.
 //
-// A change too large for one transaction (nftTxnElems) is made afresh by
-// the Apply.
+// The filled sets may take several transactions (nftTxnElems): no rule
+// uses them. The rest of a change too large for one transaction is made
+// afresh by the Apply.
 func (b *nftBackend) Stage(ctx context.Context, jails []JailSpec, desired []Ban, now time.Time) (Staged, error) {
-	if nftElems(desired) > nftTxnElems {
-		// Too large to add in one transaction: no preparing it twice.
-		return nftAfresh{b, jails, desired, now}, nil
-	}
 	a, err := b.prepare(ctx, jails, desired, now, false, true)
 	if err != nil {
+		if a != nil && len(a.filled) > 0 {
+			err = errors.Join(err, a.Drop(ctx))
+		}
 		return nil, err
 	}
 	if a.tx.over {
@@ -385,19 +387,6 @@ func (b *nftBackend) Stage(ctx context.Context, jails []JailSpec, desired []Ban,
 		return nftAfresh{b, jails, desired, now}, nil
 	}
 	return a, nil
-}
-
-// nftElems counts the set elements that hold bans: one per address, two
-// (a start and an end) per network.
-func nftElems(bans []Ban) int {
-	n := 0
-	for _, b := range bans {
-		n++
-		if b.Prefix.Bits() != b.Prefix.Addr().BitLen() {
-			n++
-		}
-	}
-	return n
 }
 
 // nftAfresh is a change Stage could not hold in one transaction.
@@ -432,11 +421,20 @@ func (a *nftApply) Drop(ctx context.Context) error {
 		return backendError(a.b.Kind(), "delete staged sets", err)
 	}
 	defer n.close()
-	if a.tableMade {
+	// Those that exist: a stage that failed made some or none.
+	sets, err := n.c.GetSets(a.table)
+	if err != nil && !errors.Is(err, unix.ENOENT) {
+		return backendError(a.b.Kind(), "delete staged sets", err)
+	}
+	switch {
+	case len(sets) == 0:
+	case a.tableMade:
 		n.c.DelTable(a.table)
-	} else {
-		for _, name := range sortedKeys(a.filled) {
-			n.c.DelSet(&nftables.Set{Table: a.table, Name: name})
+	default:
+		for _, s := range sets {
+			if a.filled[s.Name] != nil {
+				n.c.DelSet(&nftables.Set{Table: a.table, Name: s.Name})
+			}
 		}
 	}
 	a.filled = nil
@@ -671,6 +669,7 @@ func (a *nftApply) stage() error {
 		return nil
 	}
 	a.step = "stage"
+	a.tx.hold = false // filled in as many transactions as it takes
 	if a.n.table == nil {
 		a.n.table = a.n.c.AddTable(&nftables.Table{Family: nftables.TableFamilyINet, Name: nftTable})
 		a.setup("create table inet " + nftTable)
@@ -694,21 +693,25 @@ func (a *nftApply) stage() error {
 			}
 			sets[pl], a.filled[name] = s, s
 		}
+		// Set by set: a message holds the elements of one set.
+		byPlace := map[nftPlace][]Ban{}
 		for _, w := range a.p.bySet[k] {
-			a.tx.add(sets[placeOf(w.Prefix)], elemsIn(sets[placeOf(w.Prefix)], w.Prefix, kernelTimeout(w.Until, a.now)))
+			pl := placeOf(w.Prefix)
+			byPlace[pl] = append(byPlace[pl], w)
+		}
+		for _, pl := range nftPlaces {
+			for _, w := range byPlace[pl] {
+				a.tx.add(sets[pl], elemsIn(sets[pl], w.Prefix, kernelTimeout(w.Until, a.now)))
+			}
 		}
 		a.gen[k], a.staged[k] = g, true
 	}
 	a.tx.emit()
-	if a.tx.err != nil {
-		return a.tx.err
+	if a.tx.err == nil {
+		a.tx.err = a.tx.commit()
 	}
-	if err := a.tx.commit(); err != nil {
-		a.filled = nil // the transaction failed whole: nothing to drop
-		return err
-	}
-	a.tx.pending = 0
-	return nil
+	a.tx.hold, a.tx.pending = true, 0
+	return a.tx.err
 }
 
 // worthStaging tells whether Stage fills k's sets of the other

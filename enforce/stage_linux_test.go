@@ -268,6 +268,26 @@ func testStage(t *testing.T, kind string) {
 		}
 	})
 
+	t.Run("DropIntoEmpty", func(t *testing.T) {
+		// The first ban - failed its commit: nothing of it stays, not
+		// even the table nftables' Stage made for its sets.
+		f := newFixture(t, kind, Options{})
+		before := f.dump()
+		staged, err := stager(t, f).Stage(ctx, suiteJails, grown, now0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if kind == "nftables" && len(f.stagingSets()) == 0 {
+			t.Fatal("Stage into an empty firewall filled no set")
+		}
+		if err := staged.Drop(ctx); err != nil {
+			t.Fatalf("Drop: %v", err)
+		}
+		if after := f.dump(); after != before {
+			t.Errorf("Drop left the firewall changed:\n%s", diffLines(before, after))
+		}
+	})
+
 	t.Run("Crash", func(t *testing.T) {
 		// Stage, then neither Apply nor Drop (the process died): the
 		// next Apply, and the next Stage, clean up after it.
@@ -288,10 +308,12 @@ func testStage(t *testing.T, kind string) {
 	})
 }
 
-// TestStageNftablesTooLarge: a change past one transaction is not sent in
-// parts by Stage (that would put bans in force before the caller's
-// commit): Stage sends nothing, and the Apply makes it afresh; whether
-// the desired bans alone are too many, or the removals make it so.
+// TestStageNftablesTooLarge: a change past one transaction. Stage may
+// fill sets no rule uses in several transactions, which changes nothing
+// the firewall blocks, and the Apply swaps them in (Adds); the rest of a
+// change is never sent in parts by Stage (that would put bans in force
+// before the caller's commit): Stage sends nothing, and the Apply makes
+// it afresh (Removals, which are made in place).
 func TestStageNftablesTooLarge(t *testing.T) {
 	defer func(n int) { nftTxnElems = n }(nftTxnElems)
 	nftTxnElems = 1000
@@ -302,21 +324,28 @@ func TestStageNftablesTooLarge(t *testing.T) {
 		name       string
 		from, to   []Ban
 		added, rem int
+		staged     int // sets Stage fills
 	}{
-		{"Adds", base, grown, 3000, 0},
-		{"Removals", grown, base, 0, 3000},
+		{"Adds", base, grown, 3000, 0, 2 * nftShards},
+		{"Removals", grown, base, 0, 3000, 0},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			nftTxnElems = 100000
 			f := newFixture(t, "nftables", Options{})
 			f.apply(suiteJails, c.from)
 			nftTxnElems = 1000
-			before := f.dump()
+			before, enforced := f.dump(), f.enforced()
 			staged, err := stager(t, f).Stage(ctx, suiteJails, c.to, now0)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if after := f.dump(); after != before {
+			if after := f.enforced(); after != enforced {
+				t.Fatalf("Stage of a change past one transaction changed what the firewall blocks:\n%s", diffLines(enforced, after))
+			}
+			if got := len(f.stagingSets()); got != c.staged {
+				t.Errorf("Stage filled %d sets, want %d", got, c.staged)
+			}
+			if after := f.dump(); c.staged == 0 && after != before {
 				t.Fatalf("Stage of a change past one transaction changed the firewall:\n%s", diffLines(before, after))
 			}
 			d, err := staged.Apply(ctx)
@@ -324,6 +353,9 @@ func TestStageNftablesTooLarge(t *testing.T) {
 				t.Fatalf("Apply: %v, %d added, %d removed; want %d, %d", err, len(d.Added), len(d.Removed), c.added, c.rem)
 			}
 			f.checkActual(c.to)
+			if s := f.stagingSets(); len(s) > 0 {
+				t.Errorf("staging sets left after Apply: %v", s)
+			}
 		})
 	}
 }
