@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"net/netip"
 	"sort"
 	"strings"
 	"sync"
@@ -694,14 +695,14 @@ func (a *nftApply) stage() error {
 			sets[pl], a.filled[name] = s, s
 		}
 		// Set by set: a message holds the elements of one set.
-		byPlace := map[nftPlace][]Ban{}
+		byPlace := make(map[nftPlace][]Ban, len(nftPlaces))
 		for _, w := range a.p.bySet[k] {
 			pl := placeOf(w.Prefix)
 			byPlace[pl] = append(byPlace[pl], w)
 		}
 		for _, pl := range nftPlaces {
 			for _, w := range byPlace[pl] {
-				a.tx.add(sets[pl], elemsIn(sets[pl], w.Prefix, kernelTimeout(w.Until, a.now)))
+				a.tx.addPrefix(sets[pl], w.Prefix, kernelTimeout(w.Until, a.now))
 			}
 		}
 		a.gen[k], a.staged[k] = g, true
@@ -900,26 +901,29 @@ func (a *nftApply) members(j jail, fam family) {
 			a.tx.del(s, rangeIn(s, f.raw))
 		}
 	}
+	if len(had) == 0 && len(a.d.Added) == 0 {
+		a.d.Added = make([]Ban, 0, len(want))
+	}
 	for i, w := range want {
 		if seen[i] {
 			continue
 		}
-		switch old, ok := had[keyOf(w.Prefix)]; {
+		old, ok := had[keyOf(w.Prefix)]
+		switch {
 		case !ok:
 			a.d.Added = append(a.d.Added, w)
 		case !timeoutOK(old.Until, w.Until, a.now):
 			a.d.Updated = append(a.d.Updated, w)
 		}
-		pl := placeOf(w.Prefix)
-		byShard[pl] = append(byShard[pl], w)
-	}
-	if a.staged[sk] {
-		return
+		if !a.staged[sk] {
+			pl := placeOf(w.Prefix)
+			byShard[pl] = append(byShard[pl], w)
+		}
 	}
 	for _, pl := range nftPlaces {
 		s := a.shards[shardName(j.name, fam, pl, a.gen[sk])]
 		for _, w := range byShard[pl] {
-			a.tx.add(s, elemsIn(s, w.Prefix, kernelTimeout(w.Until, a.now)))
+			a.tx.addPrefix(s, w.Prefix, kernelTimeout(w.Until, a.now))
 		}
 	}
 }
@@ -947,6 +951,7 @@ type nftTxn struct {
 	set        *nftables.Set
 	deleting   bool
 	buf        []nftables.SetElement
+	keys       []byte // the arena of addPrefix's keys
 	pending    int
 	err        error
 	// queued says that a message waits on the connection; sent counts
@@ -965,12 +970,49 @@ func (a *nftApply) setup(line string) {
 func (t *nftTxn) add(s *nftables.Set, els []nftables.SetElement) { t.queue(s, els, false) }
 func (t *nftTxn) del(s *nftables.Set, els []nftables.SetElement) { t.queue(s, els, true) }
 
+// addPrefix queues the elements of p in set s with the timeout: one in a
+// hash set (which holds single addresses), a start and an end in an
+// interval set. An address's key is carved from a shared arena: a large
+// change makes one allocation per thousand keys, not one per key.
+func (t *nftTxn) addPrefix(s *nftables.Set, p netip.Prefix, timeout time.Duration) {
+	if s.Interval {
+		t.add(s, setElems(p, timeout))
+		return
+	}
+	if cap(t.keys)-len(t.keys) < 16 {
+		t.keys = make([]byte, 0, 16*nftChunk)
+	}
+	start := len(t.keys)
+	if a := p.Addr(); a.Is4() {
+		k := a.As4()
+		t.keys = append(t.keys, k[:]...)
+	} else {
+		k := a.As16()
+		t.keys = append(t.keys, k[:]...)
+	}
+	t.queue1(s, nftables.SetElement{Key: t.keys[start:len(t.keys):len(t.keys)], Timeout: timeout}, false)
+}
+
+// queue adds the elements of one prefix to the message being built:
+// they stay in one message, and so in one transaction.
 func (t *nftTxn) queue(s *nftables.Set, els []nftables.SetElement, del bool) {
 	if t.set != s || t.deleting != del {
 		t.emit()
 		t.set, t.deleting = s, del
 	}
 	t.buf = append(t.buf, els...)
+	if len(t.buf) >= nftChunk {
+		t.emit()
+	}
+}
+
+// queue1 is queue of a prefix that is one element, without a slice.
+func (t *nftTxn) queue1(s *nftables.Set, e nftables.SetElement, del bool) {
+	if t.set != s || t.deleting != del {
+		t.emit()
+		t.set, t.deleting = s, del
+	}
+	t.buf = append(t.buf, e)
 	if len(t.buf) >= nftChunk {
 		t.emit()
 	}

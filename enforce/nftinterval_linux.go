@@ -128,16 +128,6 @@ func setElems(p netip.Prefix, timeout time.Duration) []nftables.SetElement {
 	return els
 }
 
-// elemsIn are the elements of p in set s with the timeout: one in a hash
-// set (which holds single addresses), a start and an end in an interval
-// set.
-func elemsIn(s *nftables.Set, p netip.Prefix, timeout time.Duration) []nftables.SetElement {
-	if !s.Interval {
-		return []nftables.SetElement{{Key: p.Addr().AsSlice(), Timeout: timeout}}
-	}
-	return setElems(p, timeout)
-}
-
 // rangeIn are the elements that delete r from set s.
 func rangeIn(s *nftables.Set, r nftRange) []nftables.SetElement {
 	if !s.Interval {
