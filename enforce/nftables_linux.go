@@ -695,15 +695,10 @@ func (a *nftApply) stage() error {
 			sets[pl], a.filled[name] = s, s
 		}
 		// Set by set: a message holds the elements of one set.
-		byPlace := make(map[nftPlace][]Ban, len(nftPlaces))
-		for _, w := range a.p.bySet[k] {
-			pl := placeOf(w.Prefix)
-			byPlace[pl] = append(byPlace[pl], w)
-		}
-		for _, pl := range nftPlaces {
-			for _, w := range byPlace[pl] {
-				a.tx.addPrefix(sets[pl], w.Prefix, kernelTimeout(w.Until, a.now))
-			}
+		want := a.p.bySet[k]
+		for _, i := range byPlace(want) {
+			w := &want[i]
+			a.tx.addPrefix(sets[placeOf(w.Prefix)], w.Prefix, kernelTimeout(w.Until, a.now))
 		}
 		a.gen[k], a.staged[k] = g, true
 	}
@@ -713,6 +708,32 @@ func (a *nftApply) stage() error {
 	}
 	a.tx.hold, a.tx.pending = true, 0
 	return a.tx.err
+}
+
+// byPlace orders the indexes of bans by their place (nftPlaces' order),
+// keeping their order within a place.
+func byPlace(bans []Ban) []int32 {
+	at := make(map[nftPlace]int, len(nftPlaces))
+	for i, pl := range nftPlaces {
+		at[pl] = i
+	}
+	places := make([]uint8, len(bans))
+	var count [2 * nftShards]int
+	for i := range bans {
+		pl := at[placeOf(bans[i].Prefix)]
+		places[i] = uint8(pl)
+		count[pl]++
+	}
+	var next [2 * nftShards]int
+	for pl := 1; pl < len(next); pl++ {
+		next[pl] = next[pl-1] + count[pl-1]
+	}
+	out := make([]int32, len(bans))
+	for i, pl := range places {
+		out[next[pl]] = int32(i)
+		next[pl]++
+	}
+	return out
 }
 
 // worthStaging tells whether Stage fills k's sets of the other
@@ -972,15 +993,17 @@ func (t *nftTxn) del(s *nftables.Set, els []nftables.SetElement) { t.queue(s, el
 
 // addPrefix queues the elements of p in set s with the timeout: one in a
 // hash set (which holds single addresses), a start and an end in an
-// interval set. An address's key is carved from a shared arena: a large
-// change makes one allocation per thousand keys, not one per key.
+// interval set. An address's key is carved from an arena that every
+// message reuses, and queued without a slice of its own: a large change
+// allocates nothing per element.
 func (t *nftTxn) addPrefix(s *nftables.Set, p netip.Prefix, timeout time.Duration) {
 	if s.Interval {
 		t.add(s, setElems(p, timeout))
 		return
 	}
+	t.to(s, false)
 	if cap(t.keys)-len(t.keys) < 16 {
-		t.keys = make([]byte, 0, 16*nftChunk)
+		t.keys = make([]byte, 0, 16*(nftChunk+2)) // the keys queued keep the old one
 	}
 	start := len(t.keys)
 	if a := p.Addr(); a.Is4() {
@@ -990,38 +1013,37 @@ func (t *nftTxn) addPrefix(s *nftables.Set, p netip.Prefix, timeout time.Duratio
 		k := a.As16()
 		t.keys = append(t.keys, k[:]...)
 	}
-	t.queue1(s, nftables.SetElement{Key: t.keys[start:len(t.keys):len(t.keys)], Timeout: timeout}, false)
+	t.buf = append(t.buf, nftables.SetElement{Key: t.keys[start:len(t.keys):len(t.keys)], Timeout: timeout})
+	if len(t.buf) >= nftChunk {
+		t.emit()
+	}
 }
 
 // queue adds the elements of one prefix to the message being built:
 // they stay in one message, and so in one transaction.
 func (t *nftTxn) queue(s *nftables.Set, els []nftables.SetElement, del bool) {
-	if t.set != s || t.deleting != del {
-		t.emit()
-		t.set, t.deleting = s, del
-	}
+	t.to(s, del)
 	t.buf = append(t.buf, els...)
 	if len(t.buf) >= nftChunk {
 		t.emit()
 	}
 }
 
-// queue1 is queue of a prefix that is one element, without a slice.
-func (t *nftTxn) queue1(s *nftables.Set, e nftables.SetElement, del bool) {
+// to makes the message being built one that adds to (or, del, deletes
+// from) s, emitting the one before.
+func (t *nftTxn) to(s *nftables.Set, del bool) {
 	if t.set != s || t.deleting != del {
 		t.emit()
 		t.set, t.deleting = s, del
-	}
-	t.buf = append(t.buf, e)
-	if len(t.buf) >= nftChunk {
-		t.emit()
 	}
 }
 
 // emit turns the buffered elements into one message.
 func (t *nftTxn) emit() {
+	// The library marshals the elements into the message at once:
+	// their slice and the keys' arena serve the next message.
+	defer func() { t.buf, t.keys = t.buf[:0], t.keys[:0] }()
 	if len(t.buf) == 0 || t.err != nil || t.dry || t.over {
-		t.buf = t.buf[:0]
 		return
 	}
 	if t.deleting {
@@ -1031,7 +1053,6 @@ func (t *nftTxn) emit() {
 	}
 	t.pending += len(t.buf)
 	t.queued = true
-	t.buf = make([]nftables.SetElement, 0, nftChunk+2)
 	if t.err == nil && t.pending >= nftTxnElems {
 		if t.hold {
 			t.over = true
