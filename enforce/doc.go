@@ -12,7 +12,8 @@
 //
 //	iptables   a chain per jail, one rule per banned address
 //	ipset      a hash:net set per jail and family, one INPUT rule each
-//	nftables   table inet logjail, 16 interval sets per jail and family
+//	nftables   table inet logjail, per jail and family 16 hash sets of
+//	           addresses and 16 interval sets of networks
 //	none       keeps nothing; plans against an empty firewall
 //
 // # What each backend creates
