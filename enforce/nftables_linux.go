@@ -384,7 +384,11 @@ func (b *nftBackend) Stage(ctx context.Context, jails []JailSpec, desired []Ban,
 		return nil, err
 	}
 	if a.tx.over {
-		a.n.close()
+		// The rest is too large to hold: made afresh after the commit,
+		// without the sets filled for it.
+		if err := a.Drop(ctx); err != nil {
+			return nil, err
+		}
 		return nftAfresh{b, jails, desired, now}, nil
 	}
 	return a, nil

@@ -328,6 +328,9 @@ func TestStageNftablesTooLarge(t *testing.T) {
 	}{
 		{"Adds", base, grown, 3000, 0, 2 * nftShards},
 		{"Removals", grown, base, 0, 3000, 0},
+		// sshd's adds are staged, web's removals are too many to hold:
+		// all of it afresh, the sets filled for sshd deleted again.
+		{"Both", append(append([]Ban(nil), base...), manyBans("web", 3000, time.Hour)...), grown, 3000, 3000, 0},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			nftTxnElems = 100000
