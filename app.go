@@ -20,8 +20,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 	app := &cli.App{
 		Name:                 "logjail",
 		Usage:                "ban addresses that fail to log in, from cron (fail2ban without the daemon)",
-		Version:              versionString(),
-		HideVersion:          true,
+		HideVersion:          true, // the version command says it
 		Reader:               stdin,
 		Writer:               stdout,
 		ErrWriter:            stderr,
