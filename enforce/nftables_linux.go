@@ -682,9 +682,10 @@ func (a *nftApply) stage() error {
 	}
 	a.table = a.n.table
 	a.staged, a.filled = map[setKey]bool{}, map[string]*nftables.Set{}
+	sets := map[setKey]map[nftPlace]*nftables.Set{}
 	for _, k := range keys {
 		g := otherGen(a.gen[k])
-		sets := map[nftPlace]*nftables.Set{}
+		sets[k] = map[nftPlace]*nftables.Set{}
 		for _, pl := range nftPlaces {
 			name := shardName(k.jail, k.fam, pl, g)
 			if old := a.n.sets[name]; old != nil { // left by a stage that never came in use
@@ -696,15 +697,34 @@ func (a *nftApply) stage() error {
 			if err != nil {
 				return err
 			}
-			sets[pl], a.filled[name] = s, s
-		}
-		// Set by set: a message holds the elements of one set.
-		want := a.p.bySet[k]
-		for _, i := range byPlace(want) {
-			w := &want[i]
-			a.tx.addPrefix(sets[placeOf(w.Prefix)], w.Prefix, kernelTimeout(w.Until, a.now))
+			sets[k][pl], a.filled[name] = s, s
 		}
 		a.gen[k], a.staged[k] = g, true
+	}
+	// The sets first, in a transaction of their own; then the addresses,
+	// written by nftFill; the networks through the library.
+	if err := a.tx.commit(); err != nil {
+		return err
+	}
+	fill, err := newNftFill(a.n.er)
+	if err != nil {
+		return err
+	}
+	defer func() { a.tx.sent += fill.sent }()
+	for _, k := range keys {
+		want := a.p.bySet[k]
+		for _, i := range byPlace(want) { // set by set: a message holds one set's elements
+			w := &want[i]
+			s := sets[k][placeOf(w.Prefix)]
+			if s.Interval {
+				a.tx.addPrefix(s, w.Prefix, kernelTimeout(w.Until, a.now))
+			} else if err := fill.add(s.Name, w.Prefix.Addr(), kernelTimeout(w.Until, a.now)); err != nil {
+				return err
+			}
+		}
+	}
+	if err := fill.flush(); err != nil {
+		return err
 	}
 	a.tx.emit()
 	if a.tx.err == nil {

@@ -3,14 +3,18 @@
 package enforce
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // nftEachShard repeats a shell line for every shard number $k.
@@ -249,5 +253,71 @@ func testNftablesMigration(t *testing.T, file string) {
 				t.Errorf("Apply after the migration is no no-op: %+v", d)
 			}
 		})
+	}
+}
+
+// TestNftFill: the elements nftFill writes itself reach the kernel as the
+// library's would, addresses of both families with and without a
+// timeout, over several transactions; and an error of the kernel's (a set
+// that does not exist) comes back as an error, not a wait.
+func TestNftFill(t *testing.T) {
+	defer func(n int) { nftTxnElems = n }(nftTxnElems)
+	nftTxnElems = 1000 // four transactions: 3 × 1,000 addresses, then 2
+	f := newFixture(t, "nftables", Options{})
+	f.sh(`nft add table inet logjail
+nft add set inet logjail s4 '{ type ipv4_addr; flags timeout; }'
+nft add set inet logjail s6 '{ type ipv6_addr; flags timeout; }'`)
+	open := func() *nftFill {
+		fd, closeNS, err := f.b.(*nftBackend).t.nsHandle()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(closeNS)
+		r, err := dialDumpReader(fd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { r.close() })
+		fill, err := newNftFill(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fill
+	}
+	fill := open()
+	for _, b := range manyBans("sshd", 3000, time.Hour) {
+		if err := fill.add("s4", b.Prefix.Addr(), time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, a := range []string{"2001:db8::1", "2001:db8::2"} {
+		timeout := time.Duration(0)
+		if a == "2001:db8::1" {
+			timeout = 90 * time.Second
+		}
+		if err := fill.add("s6", netip.MustParseAddr(a), timeout); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := fill.flush(); err != nil {
+		t.Fatal(err)
+	}
+	if fill.sent != 4 {
+		t.Errorf("%d transactions, want 4", fill.sent)
+	}
+	v4 := f.sh("nft list set inet logjail s4")
+	if got := strings.Count(v4, "timeout 1h"); got != 3000 || !strings.Contains(v4, "10.0.11.183 timeout 1h") {
+		t.Errorf("s4 holds %d addresses with timeout 1h, want 3000 with 10.0.11.183:\n%.500s", got, v4)
+	}
+	if v6 := f.sh("nft list set inet logjail s6"); !strings.Contains(v6, "2001:db8::1 timeout 1m30s") || !regexp.MustCompile(`2001:db8::2[ ,\n}]`).MatchString(v6) || strings.Contains(v6, "2001:db8::2 timeout") {
+		t.Errorf("s6:\n%s", v6)
+	}
+
+	fill = open()
+	if err := fill.add("missing", netip.MustParseAddr("192.0.2.9"), 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := fill.flush(); !errors.Is(err, unix.ENOENT) {
+		t.Errorf("adding to a set that does not exist: %v, want ENOENT", err)
 	}
 }
