@@ -2,7 +2,6 @@ package state
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"net/netip"
@@ -265,11 +264,6 @@ func (tx *Tx) PutBans(bans []*Ban) error {
 	return tx.putOrdered(bucketBans, bans, func(dst []byte, b *Ban) []byte { return appendBanKey(dst, b.Jail, b.Prefix) })
 }
 
-// AddHistories records bans issued, as AddHistory each, in key order.
-func (tx *Tx) AddHistories(bans []*Ban) error {
-	return tx.putOrdered(bucketHistory, bans, appendHistoryKey)
-}
-
 // putOrdered puts every ban into bucket under key(ban), in the order of
 // the keys, each key built once. Keys and values are cut from shared
 // buffers (bbolt keeps them, unchanged, until the commit): `ban -` of
@@ -317,64 +311,6 @@ func (tx *Tx) DeleteBan(jail string, p netip.Prefix) error {
 		return err
 	}
 	return tx.del(bucketBans, banKey(jail, p))
-}
-
-// AddHistory records a ban issued.
-func (tx *Tx) AddHistory(b *Ban) error {
-	return tx.put(bucketHistory, historyKey(b), encodeBan(b))
-}
-
-func historyKey(b *Ban) []byte { return appendHistoryKey(nil, b) }
-
-func appendHistoryKey(dst []byte, b *Ban) []byte {
-	dst = binary.BigEndian.AppendUint64(dst, uint64(b.Start.UnixNano()))
-	return appendBanKey(dst, b.Jail, b.Prefix)
-}
-
-// History calls fn for the bans issued in [from, to), oldest first.
-func (tx *Tx) History(from, to time.Time, fn func(*Ban) error) error {
-	b := tx.bucket(bucketHistory)
-	if b == nil {
-		return nil
-	}
-	c := b.Cursor()
-	end := uint64(to.UnixNano())
-	for k, v := c.Seek(binary.BigEndian.AppendUint64(nil, uint64(from.UnixNano()))); k != nil; k, v = c.Next() {
-		if len(k) < 8 || binary.BigEndian.Uint64(k) >= end {
-			break
-		}
-		jail, p, err := splitTrackKey(k[8:])
-		if err != nil {
-			return corrupt(tx.path, fmt.Errorf("history: %w", err))
-		}
-		ban, err := decodeBan(jail, p, v)
-		if err != nil {
-			return corrupt(tx.path, fmt.Errorf("history %s %s: %w", jail, p, err))
-		}
-		if err := fn(&ban); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// PurgeHistory deletes the bans issued before t.
-func (tx *Tx) PurgeHistory(before time.Time) (int, error) {
-	b := tx.bucket(bucketHistory)
-	c := b.Cursor()
-	end := uint64(before.UnixNano())
-	// Collect, then delete: a cursor sent back to First after each delete
-	// walks the pages emptied so far (bbolt frees them at commit).
-	var dead [][]byte
-	for k, _ := c.First(); len(k) >= 8 && binary.BigEndian.Uint64(k) < end; k, _ = c.Next() {
-		dead = append(dead, bytes.Clone(k))
-	}
-	for i, k := range dead {
-		if err := b.Delete(k); err != nil {
-			return i, fmt.Errorf("state %s: history: %w", tx.path, err)
-		}
-	}
-	return len(dead), nil
 }
 
 func (tx *Tx) timeMeta(key []byte) (time.Time, bool) {
