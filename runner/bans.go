@@ -543,17 +543,22 @@ func Ban(ctx context.Context, db *state.DB, o BanOptions) (*BanResult, error) {
 // table of indexes into ps (1 MiB for `ban -` of 100,000, where a map of
 // prefixes took 9 MiB and a tenth of the command).
 func uniq(ps []netip.Prefix) []netip.Prefix {
-	size := 1
+	size, shift := 1, 64
 	for size < 2*len(ps) {
-		size <<= 1
+		size, shift = size<<1, shift-1
 	}
 	slots := make([]int32, size) // index+1 into ps; 0: free
 	var out []netip.Prefix       // made at the first repeat
 	for i, p := range ps {
 		a := p.Addr().As16()
-		h := (binary.LittleEndian.Uint64(a[:8])*0x9e3779b97f4a7c15 ^ binary.LittleEndian.Uint64(a[8:]) ^ uint64(p.Bits())) * 0xff51afd7ed558ccd
+		// Mixed so that every bit of the address reaches the top bits,
+		// which pick the slot.
+		h := binary.LittleEndian.Uint64(a[:8])*0x9e3779b97f4a7c15 ^ binary.LittleEndian.Uint64(a[8:]) ^ uint64(p.Bits())
+		h ^= h >> 31
+		h *= 0xff51afd7ed558ccd
+		h ^= h >> 29
 		dup := false
-		for j := h >> 32 & uint64(size-1); ; j = (j + 1) & uint64(size-1) {
+		for j := h >> shift & uint64(size-1); ; j = (j + 1) & uint64(size-1) {
 			k := slots[j]
 			if k == 0 {
 				slots[j] = int32(i + 1)
