@@ -15,9 +15,9 @@ import (
 // batch: the bans of one jail issued at one time, written together
 // (`ban -` of 100,000 addresses), under the first one's key and 2 bytes
 // more that keep it apart from any single ban's key. A batch is
-// historyBatch, uvarint the count, then per ban its 18-byte prefix,
-// uvarint the length of its encoding, and the encoding. One bbolt key per
+// historyBatch, uvarint the count, then a ban entry per ban. One bbolt key per
 // ban was a third of `ban -`; a batch of historyBatchMax bans is one.
+// A ban entry is as a ban shard holds it (appendBanEntry).
 
 const historyBatch = 0x42
 
@@ -76,9 +76,7 @@ func (tx *Tx) AddHistories(bans []*Ban) error {
 		val = append(val[:0], historyBatch)
 		val = binary.AppendUvarint(val, uint64(n))
 		for _, b := range batch {
-			enc = appendBan(enc[:0], b)
-			val = idOf(b.Prefix).appendKey(val)
-			val = append(binary.AppendUvarint(val, uint64(len(enc))), enc...)
+			val, enc = appendBanEntry(val, b, enc)
 		}
 		// Under the first ban's key and a count no batch of that key
 		// took yet: a ban logged twice in a transaction must not
@@ -148,23 +146,19 @@ func (tx *Tx) historyBatch(k, v []byte, fn func(*Ban) error) error {
 	}
 	v = v[w:]
 	for ; n > 0; n-- {
-		if len(v) < 18 {
-			return bad("truncated")
-		}
-		p, err := idOfKey(v[:18]).prefix()
+		id, enc, rest, err := nextBanEntry(v)
 		if err != nil {
 			return bad(err.Error())
 		}
-		l, w := binary.Uvarint(v[18:])
-		if w <= 0 || l > uint64(len(v)-18-w) {
-			return bad("truncated")
+		p, err := id.prefix()
+		if err != nil {
+			return bad(err.Error())
 		}
-		v = v[18+w:]
-		ban, err := decodeBan(jail, p, v[:l])
+		ban, err := decodeBan(jail, p, enc)
 		if err != nil {
 			return bad(fmt.Sprintf("%s: %v", p, err))
 		}
-		v = v[l:]
+		v = rest
 		if err := fn(&ban); err != nil {
 			return err
 		}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
-	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -205,112 +204,6 @@ func appendBanKey(dst []byte, jail string, p netip.Prefix) []byte {
 	dst = append(append(dst, jail...), 0)
 	a := p.Addr().As16()
 	return append(append(dst, a[:]...), byte(p.Bits()), boolByte(p.Addr().Is4()))
-}
-
-// Ban returns the ban of prefix in jail, or nil.
-func (tx *Tx) Ban(jail string, p netip.Prefix) (*Ban, error) {
-	data := tx.get(bucketBans, banKey(jail, p))
-	if data == nil {
-		return nil, nil
-	}
-	b, err := decodeBan(jail, p, data)
-	if err != nil {
-		return nil, corrupt(tx.path, fmt.Errorf("ban %s %s: %w", jail, p, err))
-	}
-	return &b, nil
-}
-
-// Bans returns every ban held, active or expired but not yet lifted, in
-// key order (jail, then address).
-func (tx *Tx) Bans() ([]Ban, error) {
-	b := tx.bucket(bucketBans)
-	if b == nil {
-		return nil, nil
-	}
-	out := make([]Ban, 0, b.Stats().KeyN)
-	err := b.ForEach(func(k, v []byte) error {
-		jail, p, err := splitTrackKey(k)
-		if err != nil {
-			return corrupt(tx.path, err)
-		}
-		ban, err := decodeBan(jail, p, v)
-		if err != nil {
-			return corrupt(tx.path, fmt.Errorf("ban %s %s: %w", jail, p, err))
-		}
-		out = append(out, ban)
-		return nil
-	})
-	return out, err
-}
-
-// PutBan saves a ban, replacing one of the same jail and prefix.
-func (tx *Tx) PutBan(b *Ban) error {
-	if err := tx.bansWritten(); err != nil {
-		return err
-	}
-	return tx.put(bucketBans, banKey(b.Jail, b.Prefix), encodeBan(b))
-}
-
-// PutBans saves bans, as PutBan each, in key order: bbolt appends keys
-// that come in order, and moves memory for every key that does not
-// (quadratic in the number written in one transaction).
-func (tx *Tx) PutBans(bans []*Ban) error {
-	if len(bans) == 0 {
-		return nil
-	}
-	if err := tx.bansWritten(); err != nil {
-		return err
-	}
-	return tx.putOrdered(bucketBans, bans, func(dst []byte, b *Ban) []byte { return appendBanKey(dst, b.Jail, b.Prefix) })
-}
-
-// putOrdered puts every ban into bucket under key(ban), in the order of
-// the keys, each key built once. Keys and values are cut from shared
-// buffers (bbolt keeps them, unchanged, until the commit): `ban -` of
-// 100,000 addresses made 400,000 small allocations here.
-func (tx *Tx) putOrdered(bucket []byte, bans []*Ban, key func([]byte, *Ban) []byte) error {
-	keys := make([][]byte, len(bans))
-	order := make([]int, len(bans))
-	var buf arena
-	for i, b := range bans {
-		keys[i], order[i] = buf.cut(key(buf.next(), b)), i
-	}
-	slices.SortFunc(order, func(a, b int) int { return bytes.Compare(keys[a], keys[b]) })
-	for _, i := range order {
-		if err := tx.put(bucket, keys[i], buf.cut(appendBan(buf.next(), bans[i]))); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// arena hands out byte slices from chunks: next is the free end of the
-// current chunk to append to, cut takes what was appended as one slice.
-// A slice that outgrows the chunk is moved by append, which leaves the
-// slices cut before it where they are.
-type arena struct{ b []byte }
-
-func (a *arena) next() []byte {
-	if cap(a.b)-len(a.b) < 256 {
-		a.b = make([]byte, 0, 64<<10)
-	}
-	return a.b[len(a.b):]
-}
-
-func (a *arena) cut(s []byte) []byte {
-	s = s[:len(s):len(s)]
-	if len(s) > 0 && len(a.b) < cap(a.b) && &s[0] == &a.b[:len(a.b)+1][len(a.b)] {
-		a.b = a.b[:len(a.b)+len(s)]
-	}
-	return s
-}
-
-// DeleteBan lifts a ban from the state.
-func (tx *Tx) DeleteBan(jail string, p netip.Prefix) error {
-	if err := tx.bansWritten(); err != nil {
-		return err
-	}
-	return tx.del(bucketBans, banKey(jail, p))
 }
 
 func (tx *Tx) timeMeta(key []byte) (time.Time, bool) {
