@@ -57,38 +57,64 @@ type banShard struct {
 	encs [][]byte
 }
 
-// decodeBanShard reads the shard under key k of jail.
-func decodeBanShard(k, v []byte) (*banShard, error) {
+// banEntries calls fn with the prefix and encoding of each ban of the
+// shard under key k, value v, in prefix order.
+func banEntries(k, v []byte, fn func(id trackID, enc []byte) error) error {
 	_, start, ok := splitShardKey(k)
 	if !ok {
-		return nil, fmt.Errorf("key %q", k)
+		return fmt.Errorf("key %q", k)
 	}
 	if len(v) > 0 && v[0] == banFormat {
-		return &banShard{ids: []trackID{start}, encs: [][]byte{v}}, nil
+		return fn(start, v)
 	}
 	if len(v) == 0 || v[0] != banShardFormat {
-		return nil, errBan
+		return errBan
 	}
 	n, w := binary.Uvarint(v[1:])
 	if w <= 0 || n == 0 || n > uint64(len(v)) {
-		return nil, errors.New("bad count")
+		return errors.New("bad count")
 	}
 	v = v[1+w:]
-	s := &banShard{ids: make([]trackID, 0, n), encs: make([][]byte, 0, n)}
-	for ; n > 0; n-- {
+	last := start
+	for i := uint64(0); i < n; i++ {
 		id, enc, rest, err := nextBanEntry(v)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		if len(s.ids) > 0 && compareID(s.ids[len(s.ids)-1], id) >= 0 || len(s.ids) == 0 && id != start {
-			return nil, errors.New("bans out of order")
+		if i == 0 && id != start || i > 0 && compareID(last, id) >= 0 {
+			return errors.New("bans out of order")
 		}
-		s.ids, s.encs, v = append(s.ids, id), append(s.encs, enc), rest
+		if err := fn(id, enc); err != nil {
+			return err
+		}
+		last, v = id, rest
 	}
 	if len(v) != 0 {
-		return nil, errors.New("trailing bytes")
+		return errors.New("trailing bytes")
 	}
-	return s, nil
+	return nil
+}
+
+// banCount returns how many bans the shard value v holds, by its header
+// (banEntries checks it).
+func banCount(v []byte) int {
+	if len(v) > 0 && v[0] == banShardFormat {
+		if n, w := binary.Uvarint(v[1:]); w > 0 && n <= uint64(len(v)) {
+			return int(n)
+		}
+	}
+	return 1
+}
+
+// decodeBanShard reads the shard under key k.
+func decodeBanShard(k, v []byte) (*banShard, error) {
+	n := banCount(v)
+	s := &banShard{ids: make([]trackID, 0, n), encs: make([][]byte, 0, n)}
+	err := banEntries(k, v, func(id trackID, enc []byte) error {
+		s.ids, s.encs = append(s.ids, id), append(s.encs, enc)
+		return nil
+	})
+	return s, err
 }
 
 func (tx *Tx) banError(k []byte, err error) error {
@@ -150,23 +176,28 @@ func (tx *Tx) Bans() ([]Ban, error) {
 	if bb == nil {
 		return nil, nil
 	}
-	var out []Ban
+	n := 0
+	bb.ForEach(func(_, v []byte) error { n += banCount(v); return nil })
+	out := make([]Ban, 0, n)
 	err := bb.ForEach(func(k, v []byte) error {
 		jail, _, ok := splitShardKey(k)
 		if !ok {
 			return tx.banError(k, errors.New("bad key"))
 		}
-		s, err := decodeBanShard(k, v)
-		if err != nil {
-			return tx.banError(k, err)
-		}
-		out = slices.Grow(out, len(s.ids))
-		for i := range s.ids {
-			b, err := tx.banAt(jail, k, s, i)
+		err := banEntries(k, v, func(id trackID, enc []byte) error {
+			p, err := id.prefix()
 			if err != nil {
 				return err
 			}
+			b, err := decodeBan(jail, p, enc)
+			if err != nil {
+				return fmt.Errorf("%s: %w", p, err)
+			}
 			out = append(out, b)
+			return nil
+		})
+		if err != nil {
+			return tx.banError(k, err)
 		}
 		return nil
 	})
@@ -304,7 +335,12 @@ func (tx *Tx) writeBans(jail string, ups []banUpdate) error {
 		}
 		for len(ids) > 0 {
 			m := min(per, len(ids))
-			val := []byte{banShardFormat}
+			size := 1 + binary.MaxVarintLen64
+			for _, enc := range encs[:m] {
+				size += 18 + binary.MaxVarintLen64 + len(enc)
+			}
+			val := make([]byte, 1, size)
+			val[0] = banShardFormat
 			val = binary.AppendUvarint(val, uint64(m))
 			for i := range m {
 				val = ids[i].appendKey(val)
