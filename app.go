@@ -20,8 +20,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 	app := &cli.App{
 		Name:                 "logjail",
 		Usage:                "ban addresses that fail to log in, from cron (fail2ban without the daemon)",
-		Version:              versionString(),
-		HideVersion:          true,
+		HideVersion:          true, // the version command says it
 		Reader:               stdin,
 		Writer:               stdout,
 		ErrWriter:            stderr,
@@ -80,9 +79,9 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		"  logjail filter test /var/log/auth.log --filter sshd\n" +
 		"  logjail ban 198.51.100.7 --for 1h\n" +
 		"  logjail status --config /etc/logjail/test.yaml"
-	globalHelp := globalOptionsHelp(app.Flags)
+	help := newHelpTemplates(app.Flags)
 	for _, c := range app.Commands {
-		setupCommand(c, "logjail "+c.Name, app.Flags, globalHelp)
+		setupCommand(c, "logjail "+c.Name, app.Flags, help)
 	}
 	return app
 }
@@ -91,22 +90,38 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 const anywhere = "Options, global ones too, go before or after the command and its arguments;\n" +
 	"-- ends them (a file named -x goes after it); - is standard input."
 
+// helpTemplates are the help templates of every command: one for a command
+// with arguments and options, one for a command with subcommands. Both show
+// where options go and the global options.
+type helpTemplates struct {
+	command, parent string
+}
+
+// newHelpTemplates makes the help templates once, for all the commands:
+// each command's own copy of them was 2 KB made at every start.
+func newHelpTemplates(global []cli.Flag) helpTemplates {
+	where := "\n\n   " + strings.ReplaceAll(anywhere, "\n", "\n   ")
+	tail := "\nGLOBAL OPTIONS:\n" + globalOptionsHelp(global)
+	fill := func(tmpl, usage string) string {
+		return strings.Replace(tmpl, `{{template "usageTemplate" .}}`, usage+where, 1) + tail
+	}
+	return helpTemplates{
+		command: fill(cli.CommandHelpTemplate, "{{.HelpName}}{{if .ArgsUsage}} {{.ArgsUsage}}{{end}} [options]"),
+		parent:  fill(cli.SubcommandHelpTemplate, "{{.HelpName}} COMMAND [arguments and options...]"),
+	}
+}
+
 // setupCommand gives the command c (named name) and those below it their
 // help, which shows the global options, and their usage errors: exit 2,
 // one line naming the option.
-func setupCommand(c *cli.Command, name string, global []cli.Flag, globalHelp string) {
+func setupCommand(c *cli.Command, name string, global []cli.Flag, help helpTemplates) {
 	c.OnUsageError = func(_ *cli.Context, err error, _ bool) error {
 		return optionError(name, err, append(append([]cli.Flag{}, c.Flags...), global...))
 	}
-	usage := "{{.HelpName}}{{if .ArgsUsage}} {{.ArgsUsage}}{{end}} [options]"
-	tmpl := cli.CommandHelpTemplate
+	c.CustomHelpTemplate = help.command
 	if len(c.Subcommands) > 0 {
-		usage = "{{.HelpName}} COMMAND [arguments and options...]"
-		tmpl = cli.SubcommandHelpTemplate
+		c.CustomHelpTemplate = help.parent
 	}
-	usage += "\n\n   " + strings.ReplaceAll(anywhere, "\n", "\n   ")
-	c.CustomHelpTemplate = strings.Replace(tmpl, `{{template "usageTemplate" .}}`, usage, 1) +
-		"\nGLOBAL OPTIONS:\n" + globalHelp
 	if len(c.Subcommands) > 0 && c.Action == nil {
 		c.Action = func(ctx *cli.Context) error {
 			if ctx.NArg() > 0 {
@@ -116,7 +131,7 @@ func setupCommand(c *cli.Command, name string, global []cli.Flag, globalHelp str
 		}
 	}
 	for _, s := range c.Subcommands {
-		setupCommand(s, name+" "+s.Name, global, globalHelp)
+		setupCommand(s, name+" "+s.Name, global, help)
 	}
 }
 

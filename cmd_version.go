@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/debug"
+	"sync"
 
 	"github.com/urfave/cli/v2"
 )
@@ -17,13 +18,17 @@ var (
 	commit  = ""
 )
 
+// buildInfo is what the go command recorded of the build, parsed once: it
+// lists every module in the binary.
+var buildInfo = sync.OnceValues(debug.ReadBuildInfo)
+
 // versionString returns the build's version: the linker's, else the module
 // version go install recorded, else "devel".
 func versionString() string {
 	if version != "" {
 		return version
 	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+	if bi, ok := buildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 		return bi.Main.Version
 	}
 	return "devel"
@@ -35,7 +40,7 @@ func commitString() string {
 	if commit != "" {
 		return commit
 	}
-	if bi, ok := debug.ReadBuildInfo(); ok {
+	if bi, ok := buildInfo(); ok {
 		for _, s := range bi.Settings {
 			if s.Key == "vcs.revision" && s.Value != "" {
 				return s.Value

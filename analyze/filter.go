@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // Outcome says what a Matcher made of one line.
@@ -74,26 +75,30 @@ func (f *Filter) CheckMode(m string) (string, error) {
 	return "", fmt.Errorf("filter %s has no mode %q (modes: %s)", f.Name, m, strings.Join(f.Modes, ", "))
 }
 
-var builtins = map[string]*Filter{}
-
-// register adds a built-in filter; it is called from init functions.
-func register(f *Filter) {
-	if _, dup := builtins[f.Name]; dup {
-		panic("analyze: filter registered twice: " + f.Name)
+// builtins are the built-in filters by name, made at the first use: a
+// command that reads no log (version, status, ban) makes none.
+var builtins = sync.OnceValue(func() map[string]*Filter {
+	m := map[string]*Filter{}
+	for _, f := range []*Filter{apacheAuthFilter(), dovecotFilter(), nginxAuthFilter(), postfixFilter(),
+		proftpdFilter(), pureFTPdFilter(), sshdFilter(), vsftpdFilter()} {
+		if _, dup := m[f.Name]; dup {
+			panic("analyze: two built-in filters named " + f.Name)
+		}
+		m[f.Name] = f
 	}
-	builtins[f.Name] = f
-}
+	return m
+})
 
 // Builtin returns the built-in filter called name.
 func Builtin(name string) (*Filter, bool) {
-	f, ok := builtins[name]
+	f, ok := builtins()[name]
 	return f, ok
 }
 
 // Builtins returns every built-in filter, sorted by name.
 func Builtins() []*Filter {
-	fs := make([]*Filter, 0, len(builtins))
-	for _, f := range builtins {
+	fs := make([]*Filter, 0, len(builtins()))
+	for _, f := range builtins() {
 		fs = append(fs, f)
 	}
 	sort.Slice(fs, func(i, j int) bool { return fs[i].Name < fs[j].Name })

@@ -44,15 +44,16 @@ import (
 // Apache 2.4 is read without its port, where fail2ban's pattern may take
 // the port for the address's last group.
 
-func init() {
-	register(&Filter{
+// apacheAuthFilter returns the built-in filter; builtins calls it at the first use.
+func apacheAuthFilter() *Filter {
+	return &Filter{
 		Name: "apache-auth",
 		Rules: []string{"denied", "wrong-scheme", "user", "authorization", "password-mismatch",
 			"digest-user", "digest", "sni"},
 		Sample:      "[Tue Nov 24 10:00:00.123456 2026] [auth_basic:error] [pid 4242:tid 140011] [client 192.0.2.7:51234] AH01618: user admin not found: /private/",
 		Description: "Apache httpd 2.2/2.4: authentication and authorization failures in the error log or through syslog",
 		New:         func(string) Matcher { return &apacheAuthMatcher{} },
-	})
+	}
 }
 
 type apacheAuthMatcher struct{ h Header }

@@ -59,14 +59,15 @@ import (
 // earlier than fail2ban; no modes (fail2ban's aggressive mode also counts
 // disconnects without any authentication attempt).
 
-func init() {
-	register(&Filter{
+// dovecotFilter returns the built-in filter; builtins calls it at the first use.
+func dovecotFilter() *Filter {
+	return &Filter{
 		Name:        "dovecot",
 		Rules:       []string{"login", "pam", "passdb", "pam-unix"},
 		Sample:      "Nov 24 10:00:00 mail dovecot: imap-login: Disconnected (auth failed, 1 attempts in 2 secs): user=<admin>, method=PLAIN, rip=192.0.2.7, lip=198.51.100.1, TLS, session=<kQ8bKpYHhsPAAgAH>",
 		Description: "Dovecot IMAP/POP3: failed logins and passdb failures, through syslog or its own log",
 		New:         func(string) Matcher { return &dovecotMatcher{} },
-	})
+	}
 }
 
 type dovecotMatcher struct{ h Header }

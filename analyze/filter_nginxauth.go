@@ -39,14 +39,15 @@ import (
 // ("nginx: 2026/11/24 10:00:00 [error] ...") counts too; the aggressive
 // mode's TLS handshake failures are not implemented (no modes).
 
-func init() {
-	register(&Filter{
+// nginxAuthFilter returns the built-in filter; builtins calls it at the first use.
+func nginxAuthFilter() *Filter {
+	return &Filter{
 		Name:        "nginx-http-auth",
 		Rules:       []string{"password-mismatch", "user-not-found", "pam"},
 		Sample:      `2026/11/24 10:00:00 [error] 1234#1234: *7 user "admin": password mismatch, client: 192.0.2.7, server: example.com, request: "GET /private/ HTTP/1.1", host: "example.com"`,
 		Description: "nginx: HTTP Basic authentication failures (auth_basic, auth_pam) in the error log (file or syslog)",
 		New:         func(string) Matcher { return &nginxAuthMatcher{} },
-	})
+	}
 }
 
 type nginxAuthMatcher struct{ h Header }

@@ -20,14 +20,15 @@ import "bytes"
 // Deliberate difference from fail2ban 1.0.2: rsyslog's "message repeated N
 // times" counts N failures.
 
-func init() {
-	register(&Filter{
+// postfixFilter returns the built-in filter; builtins calls it at the first use.
+func postfixFilter() *Filter {
+	return &Filter{
 		Name:        "postfix",
 		Rules:       []string{"sasl"},
 		Sample:      "Nov 24 10:00:00 mail postfix/submission/smtpd[4242]: warning: unknown[192.0.2.7]: SASL LOGIN authentication failed: UGFzc3dvcmQ6",
 		Description: "Postfix smtpd: SASL authentication failures only (fail2ban's postfix[mode=auth]); no SMTP rejections",
 		New:         func(string) Matcher { return &postfixMatcher{} },
-	})
+	}
 }
 
 type postfixMatcher struct{ h Header }

@@ -27,14 +27,15 @@ import (
 // times" counts N failures; NAME must be made of the bytes ProFTPD lets
 // through.
 
-func init() {
-	register(&Filter{
+// proftpdFilter returns the built-in filter; builtins calls it at the first use.
+func proftpdFilter() *Filter {
+	return &Filter{
 		Name:        "proftpd",
 		Rules:       []string{"user", "root-login", "max-attempts"},
 		Sample:      "Nov 24 10:00:00 ftp proftpd[4242]: ftp.example.com (192.0.2.7[192.0.2.7]) - USER admin (Login failed): Incorrect password",
 		Description: "ProFTPD: failed logins through syslog or its SystemLog file",
 		New:         func(string) Matcher { return &proftpdMatcher{} },
-	})
+	}
 }
 
 type proftpdMatcher struct{ h Header }

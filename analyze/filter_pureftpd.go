@@ -27,14 +27,15 @@ import "bytes"
 // list (Korean and simplified Chinese decoded with the wrong charset) are
 // not recognised, as no log holds them in that form.
 
-func init() {
-	register(&Filter{
+// pureFTPdFilter returns the built-in filter; builtins calls it at the first use.
+func pureFTPdFilter() *Filter {
+	return &Filter{
 		Name:        "pure-ftpd",
 		Rules:       []string{"auth-failed"},
 		Sample:      "Nov 24 10:00:00 ftp pure-ftpd: (?@192.0.2.7) [WARNING] Authentication failed for user [admin]",
 		Description: "Pure-FTPd: authentication failures through syslog, in every language it ships",
 		New:         func(string) Matcher { return &pureftpdMatcher{} },
-	})
+	}
 }
 
 // pureftpdMsgs are Pure-FTPd's "authentication failed" message in its

@@ -109,8 +109,9 @@ var sshdModes = map[string]int{
 	"aggressive": sshdDDoS | sshdExtra,
 }
 
-func init() {
-	register(&Filter{
+// sshdFilter returns the built-in filter; builtins calls it at the first use.
+func sshdFilter() *Filter {
+	return &Filter{
 		Name:        "sshd",
 		Modes:       []string{"normal", "ddos", "extra", "aggressive"},
 		Description: "OpenSSH server (sshd, sshd-session) through syslog or journald text",
@@ -123,7 +124,7 @@ func init() {
 		New: func(mode string) Matcher {
 			return &sshdMatcher{mode: sshdModes[mode]}
 		},
-	})
+	}
 }
 
 // sshEvent is what one line says, before the process context is applied.

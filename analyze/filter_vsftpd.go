@@ -35,14 +35,15 @@ import (
 //     Client "..."` (or a pam_unix line whose user holds a second " rhost=")
 //     counts for nobody, where fail2ban may take the forged address.
 
-func init() {
-	register(&Filter{
+// vsftpdFilter returns the built-in filter; builtins calls it at the first use.
+func vsftpdFilter() *Filter {
+	return &Filter{
 		Name:        "vsftpd",
 		Rules:       []string{"fail-login", "pam"},
 		Sample:      `Tue Nov 24 10:00:00 2026 [pid 4242] [admin] FAIL LOGIN: Client "::ffff:192.0.2.7"`,
 		Description: "vsftpd: FAIL LOGIN records in vsftpd.log or syslog, pam_unix authentication failures",
 		New:         func(string) Matcher { return &vsftpdMatcher{} },
-	})
+	}
 }
 
 type vsftpdMatcher struct{ h Header }

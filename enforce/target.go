@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // target is where a backend acts: the process's own network namespace, or
@@ -67,9 +68,13 @@ type toolError struct {
 func (e *toolError) Error() string { return e.msg }
 func (e *toolError) Unwrap() error { return e.err }
 
+// The patterns of a tool's complaint, compiled at the first complaint, not
+// at every start.
 var (
-	toolPrefix = regexp.MustCompile(`^[a-z0-9-]+( v[0-9][0-9.]*)?( \([a-z_]+\))?: `)
-	lineError  = regexp.MustCompile(`^Error in line ([0-9]+): `)
+	toolPrefix = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^[a-z0-9-]+( v[0-9][0-9.]*)?( \([a-z_]+\))?: `)
+	})
+	lineError = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^Error in line ([0-9]+): `) })
 )
 
 // toolMessage picks the telling line of a tool's standard error:
@@ -80,8 +85,8 @@ func toolMessage(stderr string) string {
 		if l == "" || strings.HasPrefix(l, "#") || strings.HasPrefix(l, "Try `") {
 			continue
 		}
-		l = toolPrefix.ReplaceAllString(l, "")
-		l = lineError.ReplaceAllString(l, "line $1: ")
+		l = toolPrefix().ReplaceAllString(l, "")
+		l = lineError().ReplaceAllString(l, "line $1: ")
 		return l
 	}
 	return ""
