@@ -152,3 +152,22 @@ func TestBanUnbanFirewall(t *testing.T) {
 		t.Fatal("after flush: logjail rules remain")
 	}
 }
+
+func TestParseTargetsStdin(t *testing.T) {
+	in := "# bans\r\n192.0.2.1\r\n\n  2001:db8::/32  \n::ffff:198.51.100.7\n192.0.2.0/24\n10.0.0.1"
+	got, err := parseTargets([]string{"-"}, strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"192.0.2.1/32", "2001:db8::/32", "198.51.100.7/32", "192.0.2.0/24", "10.0.0.1/32"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("parseTargets = %v, want %v", got, want)
+	}
+	_, err = parseTargets([]string{"-"}, strings.NewReader("192.0.2.1\n# x\n\n192.0.2.300\n"))
+	if err == nil || !strings.Contains(err.Error(), `stdin line 4 "192.0.2.300"`) {
+		t.Errorf("bad line 4: err = %v, want one naming stdin line 4", err)
+	}
+	if got, err := parseTargets([]string{"-"}, strings.NewReader("")); err != nil || len(got) != 0 {
+		t.Errorf("empty stdin: %v, %v", got, err)
+	}
+}

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -142,7 +143,8 @@ func newLedger(tx *state.Tx, cfg *config.Config, now time.Time, dry bool, n int)
 // transaction's own included.
 func (l *ledger) held(k trackKey) (*state.Ban, bool, error) {
 	if b, ok := l.put[k]; ok {
-		return &b, true, nil
+		c := b // on the heap only when found (b itself was, at every call: 16 MB for ban - of 100,000)
+		return &c, true, nil
 	}
 	if l.heldAll != nil && k.jail == l.heldJail {
 		i, ok := l.heldAt[k]
@@ -537,15 +539,46 @@ func Ban(ctx context.Context, db *state.DB, o BanOptions) (*BanResult, error) {
 	return res, err
 }
 
-// uniq returns ps without repeats, in their first order.
+// uniq returns ps without repeats, in their first order: ps itself when
+// nothing repeats. The prefixes seen are found through an open-addressing
+// table of indexes into ps (1 MiB for `ban -` of 100,000, where a map of
+// prefixes took 9 MiB and a tenth of the command).
 func uniq(ps []netip.Prefix) []netip.Prefix {
-	seen := make(map[netip.Prefix]struct{}, len(ps))
-	out := make([]netip.Prefix, 0, len(ps))
-	for _, p := range ps {
-		if _, dup := seen[p]; !dup {
-			seen[p] = struct{}{}
+	size, shift := 1, 64
+	for size < 2*len(ps) {
+		size, shift = size<<1, shift-1
+	}
+	slots := make([]int32, size) // index+1 into ps; 0: free
+	var out []netip.Prefix       // made at the first repeat
+	for i, p := range ps {
+		a := p.Addr().As16()
+		// Mixed so that every bit of the address reaches the top bits,
+		// which pick the slot.
+		h := binary.LittleEndian.Uint64(a[:8])*0x9e3779b97f4a7c15 ^ binary.LittleEndian.Uint64(a[8:]) ^ uint64(p.Bits())
+		h ^= h >> 31
+		h *= 0xff51afd7ed558ccd
+		h ^= h >> 29
+		dup := false
+		for j := h >> shift & uint64(size-1); ; j = (j + 1) & uint64(size-1) {
+			k := slots[j]
+			if k == 0 {
+				slots[j] = int32(i + 1)
+				break
+			}
+			if ps[k-1] == p {
+				dup = true
+				break
+			}
+		}
+		switch {
+		case dup && out == nil:
+			out = append(make([]netip.Prefix, 0, len(ps)-1), ps[:i]...)
+		case !dup && out != nil:
 			out = append(out, p)
 		}
+	}
+	if out == nil {
+		return ps
 	}
 	return out
 }

@@ -16,8 +16,10 @@ import (
 )
 
 // SchemaVersion is the layout this logjail writes. Older files are
-// migrated on open; newer ones are refused.
-const SchemaVersion = 4
+// migrated on open; newer ones are refused. 5 packs the bans in shards
+// (banshard.go) and adds history batches (history.go), which a logjail
+// of 4 would call damage.
+const SchemaVersion = 5
 
 var (
 	bucketMeta    = []byte("meta")
@@ -220,9 +222,16 @@ func (db *DB) init() error {
 		// 1 to 2 indexed the tracks by expiry; 3 to 4 packs them in
 		// shards (migrateTracks), indexed by theirs, which a file of
 		// 1 (its tracks due at once: the next run's purge judges each)
-		// or 2 gets as well.
-		if version >= 1 {
+		// or 2 gets as well. 4 to 5 packs the bans in shards
+		// (migrateBans); history batches are only written from 5 on,
+		// beside the single entries before.
+		if version >= 1 && version < 4 {
 			if err := tx.migrateTracks(); err != nil {
+				return err
+			}
+		}
+		if version >= 1 {
+			if err := tx.migrateBans(); err != nil {
 				return err
 			}
 		}

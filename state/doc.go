@@ -19,8 +19,9 @@
 //	         (analyze.Track.Expiry)
 //	bans     the bans logjail holds: active ones, and expired ones until a
 //	         run lifts them
-//	history  every ban issued, by start time, kept for `history` (default
-//	         30 days) for digests and reports
+//	history  every ban issued, by start time (those of one jail and time
+//	         in batches: history.go), kept for `history` (default 30 days)
+//	         for digests and reports
 //	outbox   events waiting for the digest mail (bans, unbans, failures
 //	         per run, warnings), numbered in the order added ([Event])
 //

@@ -9,6 +9,8 @@ import (
 	"math"
 	"net/netip"
 	"slices"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // Tracks are packed in shards (schema 4): a jail's tracks, sorted by key,
@@ -312,6 +314,33 @@ func inJail(k []byte, jail string) (trackID, bool) {
 	return idOfKey(k[len(jail)+1:]), true
 }
 
+// keyBelow returns the last key of c's bucket from floor up and below
+// key, with its value; nil when there is none. bbolt's Cursor.Prev
+// answers nil, not the key before, when it comes to a leaf this
+// transaction emptied by deletes (Next and Last step over such a leaf,
+// Prev does not): then the keys from floor up to key are walked forward.
+func keyBelow(c *bolt.Cursor, floor, key []byte) (k, v []byte) {
+	if k, v = c.Seek(key); k == nil {
+		k, v = c.Last()
+	} else {
+		k, v = c.Prev()
+	}
+	if k != nil {
+		if bytes.Compare(k, floor) < 0 {
+			return nil, nil
+		}
+		return k, v
+	}
+	var lk, lv []byte
+	for k, v = c.Seek(floor); k != nil && bytes.Compare(k, key) < 0; k, v = c.Next() {
+		lk, lv = k, v
+	}
+	return lk, lv
+}
+
+// jailFloor is the lowest key a shard of jail can have.
+func jailFloor(jail string) []byte { return append([]byte(jail), 0) }
+
 // seekShard reads the shard of jail holding id from the file: the one
 // starting at id or before it, else the jail's first.
 func (tx *Tx) seekShard(jail string, id trackID) (*shard, error) {
@@ -323,12 +352,7 @@ func (tx *Tx) seekShard(jail string, id trackID) (*shard, error) {
 	key := shardKey(jail, id)
 	sk, sv := c.Seek(key)
 	if !bytes.Equal(sk, key) {
-		var pk, pv []byte
-		if sk == nil {
-			pk, pv = c.Last()
-		} else {
-			pk, pv = c.Prev()
-		}
+		pk, pv := keyBelow(c, jailFloor(jail), key)
 		if _, ok := inJail(pk, jail); ok {
 			sk, sv = pk, pv
 		} else if _, ok := inJail(sk, jail); !ok {
@@ -339,8 +363,7 @@ func (tx *Tx) seekShard(jail string, id trackID) (*shard, error) {
 	if err != nil {
 		return nil, tx.shardError(sk, err)
 	}
-	c.Seek(s.key)
-	pk, _ := c.Prev()
+	pk, _ := keyBelow(c, jailFloor(jail), s.key)
 	_, before := inJail(pk, jail)
 	s.first = !before
 	c.Seek(s.key)

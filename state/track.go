@@ -324,6 +324,11 @@ func (tx *Tx) PutTrackSeq(n int, seq iter.Seq[*TrackUpdate]) error {
 				o.n = inArena
 				binary.LittleEndian.PutUint32(o.val[:], uint32(len(w.arena)))
 				binary.LittleEndian.PutUint32(o.val[4:], uint32(len(scratch)))
+				if cap(w.arena)-len(w.arena) < len(scratch) {
+					// doubled: append's growth by a quarter allocated
+					// five times the arena (16 MB for ban - of 100,000)
+					w.arena = slices.Grow(w.arena, max(len(w.arena), 4096))
+				}
 				w.arena = append(w.arena, scratch...)
 			}
 		}
