@@ -239,7 +239,7 @@ func nftSetOf(t *testing.T, ns, addr string) string {
 	t.Helper()
 	out := inNS(t, ns, "nft", "-j", "list", "table", "inet", "logjail")
 	for k := range 16 {
-		set := fmt.Sprintf("logjail-sshd-4.%d", k)
+		set := fmt.Sprintf("logjail-sshd-4.ip%d%c", k, nftGenInUse(t, ns))
 		sets := inNS(t, ns, "nft", "list", "set", "inet", "logjail", set)
 		if strings.Contains(sets, addr+" ") || strings.Contains(sets, addr+",") {
 			return set
@@ -247,6 +247,20 @@ func nftSetOf(t *testing.T, ns, addr string) string {
 	}
 	t.Fatalf("%s in no set of table inet logjail:\n%.2000s", addr, out)
 	return ""
+}
+
+// nftGenInUse returns the generation of jail sshd's sets that its rules
+// use (a or b: a large ban fills the other and moves the rules to it).
+func nftGenInUse(t *testing.T, ns string) byte {
+	t.Helper()
+	rules := inNS(t, ns, "nft", "list", "chain", "inet", "logjail", "logjail-sshd")
+	for _, g := range []byte{'a', 'b'} {
+		if strings.Contains(rules, fmt.Sprintf("@logjail-sshd-4.ip0%c ", g)) {
+			return g
+		}
+	}
+	t.Fatalf("no rule of chain logjail-sshd uses logjail-sshd-4.ip0a or ip0b:\n%s", rules)
+	return 0
 }
 
 // delMember deletes a member of jail sshd by hand.
@@ -271,7 +285,7 @@ func addMember(t *testing.T, kind, ns, addr string) {
 	case "iptables":
 		inNS(t, ns, "iptables", "-A", "logjail-sshd", "-s", addr+"/32", "-m", "comment", "--comment", "logjail", "-j", "DROP")
 	case "nftables":
-		inNS(t, ns, "nft", "add", "element", "inet", "logjail", "logjail-sshd-4.0", "{", addr, "}")
+		inNS(t, ns, "nft", "add", "element", "inet", "logjail", fmt.Sprintf("logjail-sshd-4.ip0%c", nftGenInUse(t, ns)), "{", addr, "}")
 	}
 }
 

@@ -74,34 +74,53 @@ ip netns exec %[5]s sh -c "%[6]s" >%[7]s/after
 }
 
 // TestRunRemovesStagingSets: a staging set left by a `ban -` that died
-// before its commit goes at the next run, which leaves exactly the bans.
+// before its commit (ipset's logjail-sshd-4t; nftables' sets of the
+// generation no rule uses) goes at the next run, which leaves exactly the
+// bans.
 func TestRunRemovesStagingSets(t *testing.T) {
-	testenv.Netns(t, "ipset", "iptables", "ip6tables")
-	ns := netns(t)
-	dir := t.TempDir()
-	cfg := sshdFirewallConfig(t, dir, "ipset", filepath.Join(dir, "state.db"), "")
-	var addrs strings.Builder
-	want := map[string]bool{}
-	for i := range 3000 {
-		a := fmt.Sprintf("10.0.%d.%d", byte(i>>8), byte(i))
-		fmt.Fprintln(&addrs, a)
-		want["sshd "+a] = true
-	}
-	ljNS(t, ns, cfg, 0, addrs.String(), "ban", "--jail", "sshd", "--for", "1d", "-")
-	// What a crash between the staging and the commit leaves.
-	inNS(t, ns, "sh", "-c", "ipset create logjail-sshd-4t hash:net timeout 0 && ipset add logjail-sshd-4t 203.0.113.99")
-	ljNS(t, ns, cfg, 0, "", "run")
-	if sets := inNS(t, ns, "ipset", "list", "-n"); strings.Contains(sets, "logjail-sshd-4t") {
-		t.Errorf("the run left the staging set: %s", sets)
-	}
-	got := kernelMembers(t, "ipset", ns)
-	if len(got) != len(want) {
-		t.Errorf("after the run: %d members, want %d", len(got), len(want))
-	}
-	for m := range want {
-		if !got[m] {
-			t.Fatalf("after the run: %s missing", m)
-		}
+	for _, c := range []struct{ kind, tools string }{
+		{"ipset", "ipset iptables ip6tables"},
+		{"nftables", "nft"},
+	} {
+		t.Run(c.kind, func(t *testing.T) {
+			testenv.Netns(t, strings.Fields(c.tools)...)
+			ns := netns(t)
+			dir := t.TempDir()
+			cfg := sshdFirewallConfig(t, dir, c.kind, filepath.Join(dir, "state.db"), "")
+			var addrs strings.Builder
+			want := map[string]bool{}
+			for i := range 3000 {
+				a := fmt.Sprintf("10.0.%d.%d", byte(i>>8), byte(i))
+				fmt.Fprintln(&addrs, a)
+				want["sshd "+a] = true
+			}
+			ljNS(t, ns, cfg, 0, addrs.String(), "ban", "--jail", "sshd", "--for", "1d", "-")
+			// What a crash between the staging and the commit leaves.
+			leftover := "logjail-sshd-4t"
+			if c.kind == "ipset" {
+				inNS(t, ns, "sh", "-c", "ipset create logjail-sshd-4t hash:net timeout 0 && ipset add logjail-sshd-4t 203.0.113.99")
+			} else {
+				idle := byte('a')
+				if nftGenInUse(t, ns) == 'a' {
+					idle = 'b'
+				}
+				leftover = fmt.Sprintf("logjail-sshd-4.ip3%c", idle)
+				inNS(t, ns, "sh", "-c", fmt.Sprintf("nft add set inet logjail %[1]s '{ type ipv4_addr; flags timeout; }' && nft add element inet logjail %[1]s '{ 203.0.113.99 timeout 1h }'", leftover))
+			}
+			ljNS(t, ns, cfg, 0, "", "run")
+			if sets := inNS(t, ns, "sh", "-c", "ipset list -n 2>/dev/null; nft list ruleset"); strings.Contains(sets, leftover) {
+				t.Errorf("the run left the staging set %s: %s", leftover, sets)
+			}
+			got := kernelMembers(t, c.kind, ns)
+			if len(got) != len(want) {
+				t.Errorf("after the run: %d members, want %d", len(got), len(want))
+			}
+			for m := range want {
+				if !got[m] {
+					t.Fatalf("after the run: %s missing", m)
+				}
+			}
+		})
 	}
 }
 

@@ -220,7 +220,8 @@ var (
 	externalFlush = map[string]string{
 		"iptables": "iptables -F logjail-sshd; ip6tables -F logjail-sshd",
 		"ipset":    "ipset flush logjail-sshd-4; ipset flush logjail-sshd-6",
-		"nftables": nftEachShard("nft flush set inet logjail logjail-sshd-4.$k; nft flush set inet logjail logjail-sshd-6.$k"),
+		"nftables": nftEachShard("nft flush set inet logjail logjail-sshd-4.ip${k}a; nft flush set inet logjail logjail-sshd-6.ip${k}a; " +
+			"nft flush set inet logjail logjail-sshd-4.net${k}a; nft flush set inet logjail logjail-sshd-6.net${k}a"),
 	}
 	externalExtra = map[string]string{
 		"iptables": `iptables -A logjail-sshd -s 198.51.100.99 -m comment --comment logjail -j DROP
@@ -232,9 +233,9 @@ ipset add logjail-sshd-4 198.51.100.0/28 nomatch
 ipset add logjail-sshd-6 2001:db8:bad::99 timeout 100`,
 		// 198.51.100.99 in its own shard, the range anywhere, the IPv6
 		// address in a shard that is not its own.
-		"nftables": fmt.Sprintf(`nft add element inet logjail logjail-sshd-4.%d '{ 198.51.100.99 }'
-nft add element inet logjail logjail-sshd-4.0 '{ 198.51.100.16-198.51.100.21 }'
-nft add element inet logjail logjail-sshd-6.%d '{ 2001:db8:bad::99 timeout 100s }'`,
+		"nftables": fmt.Sprintf(`nft add element inet logjail logjail-sshd-4.ip%da '{ 198.51.100.99 }'
+nft add element inet logjail logjail-sshd-4.net0a '{ 198.51.100.16-198.51.100.21 }'
+nft add element inet logjail logjail-sshd-6.ip%da '{ 2001:db8:bad::99 timeout 100s }'`,
 			shardOf(netip.MustParsePrefix("198.51.100.99/32")), (shardOf(netip.MustParsePrefix("2001:db8:bad::99/128"))+1)%nftShards),
 	}
 	extraPrefixes = []string{"198.51.100.99/32", "2001:db8:bad::99/128"}
@@ -546,10 +547,13 @@ func testBackend(t *testing.T, kind string) {
 	if kind == "nftables" {
 		t.Run("Remake", func(t *testing.T) {
 			f := newFixture(t, kind, Options{})
-			// 203.0.113.7's shard, made by hand as no interval set
-			set := shardName("sshd", v4, shardOf(netip.MustParsePrefix("203.0.113.7/32")))
+			// 203.0.113.7's set, made by hand without timeouts, and a
+			// rule that uses it
+			set := shardName("sshd", v4, placeOf(netip.MustParsePrefix("203.0.113.7/32")), 'a')
 			f.sh(fmt.Sprintf(`nft add table inet logjail
+nft add chain inet logjail logjail-sshd
 nft add set inet logjail %[1]s '{ type ipv4_addr; }'
+nft add rule inet logjail logjail-sshd ip saddr @%[1]s drop comment '"%[1]s drop"'
 nft add element inet logjail %[1]s '{ 203.0.113.7, 198.51.100.99 }'`, set))
 			want := suiteBans()
 			d := f.apply(suiteJails, want)

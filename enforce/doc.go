@@ -12,7 +12,8 @@
 //
 //	iptables   a chain per jail, one rule per banned address
 //	ipset      a hash:net set per jail and family, one INPUT rule each
-//	nftables   table inet logjail, 16 interval sets per jail and family
+//	nftables   table inet logjail, per jail and family 16 hash sets of
+//	           addresses and 16 interval sets of networks
 //	none       keeps nothing; plans against an empty firewall
 //
 // # What each backend creates
@@ -58,38 +59,50 @@
 // nftables, one table:
 //
 //	table inet logjail {
-//		set logjail-sshd-4.0 { type ipv4_addr; flags interval,timeout; }
-//		...                  (logjail-sshd-4.0 to -4.15 and -6.0 to -6.15)
-//		set logjail-sshd-6.15 { type ipv6_addr; flags interval,timeout; }
+//		set logjail-sshd-4.ip0a { type ipv4_addr; flags timeout; }
+//		...                     (logjail-sshd-4.ip0a to -4.ip15a, -6.ip0a to -6.ip15a)
+//		set logjail-sshd-4.net0a { type ipv4_addr; flags interval,timeout; }
+//		...                     (logjail-sshd-4.net0a to -4.net15a, -6.net0a to -6.net15a)
 //		chain input {
 //			type filter hook input priority filter - 1; policy accept;
 //			tcp dport 22 jump logjail-sshd comment "logjail-sshd tcp dport 22"
 //		}
 //		chain logjail-sshd {
-//			ip saddr @logjail-sshd-4.0 counter drop comment "logjail-sshd-4.0 drop"
+//			ip saddr @logjail-sshd-4.ip0a counter drop comment "logjail-sshd-4.ip0a drop"
 //			...  (one rule per set)
-//			ip6 saddr @logjail-sshd-6.15 counter drop comment "logjail-sshd-6.15 drop"
+//			ip6 saddr @logjail-sshd-6.net15a counter drop comment "logjail-sshd-6.net15a drop"
 //		}
 //	}
 //
-// A jail's bans of one family are spread over 16 sets by a hash of the
-// prefix as written, so a network lies whole in one set. The kernel hands
-// a set's elements out in pieces of at most 32 KiB and walks the set from
-// its first element again for every piece, so reading a set costs O(n²)
-// in its size; 16 sets of n/16 cost a sixteenth. Chain input holds one
-// jump per jail and port range, the jail's chain one rule per set, each
-// rule named by its comment; with REJECT the rules end in "reject with
-// tcp reset" for TCP jails and "reject with icmpx port-unreachable"
-// otherwise. Sets are interval sets so networks work; elements carry
-// timeouts like ipset's. Every Apply is one netlink transaction (split
-// only past 250,000 elements, between whole prefixes, in an order that
-// never leaves a jail unguarded).
+// A jail's bans of one family are spread over 16 shards by a hash of the
+// prefix as written, so a network lies whole in one set. Each shard is a
+// hash set holding addresses (/32, /128), one element each, which the
+// kernel inserts in constant time, and an interval set holding the other
+// prefixes (a start and an end element each, in a tree the kernel checks
+// for overlaps at every insert: four times the kernel's cost of a hash
+// set for 100,000 addresses). The kernel hands a set's elements out in
+// pieces of at most 32 KiB and walks the set from its first element again
+// for every piece, so reading a set costs O(n²) in its size; 16 sets of
+// n/16 cost a sixteenth. A hash set's walk follows its buckets, which the
+// kernel may resize between two pieces: a dump that shows an element
+// twice is read again. Chain input holds one jump per jail and port
+// range, the jail's chain one rule per set, each rule named by its
+// comment; with REJECT the rules end in "reject with tcp reset" for TCP
+// jails and "reject with icmpx port-unreachable" otherwise. Elements
+// carry timeouts like ipset's. Every Apply is one netlink transaction
+// (split only past 250,000 elements, between whole prefixes, in an order
+// that never leaves a jail unguarded).
 //
-// Versions before the sharding kept one set per jail and family
-// (logjail-sshd-4, logjail-sshd-6) and matched them from chain input. The
-// next Apply migrates such a table in its transaction: the new sets,
-// chains and rules are made and filled, the old rules and sets removed;
-// bans that stay are reported neither added nor removed.
+// The last letter of a set's name is its generation, a or b: the rules
+// use one, and a large change staged (see Staging) fills the other and
+// moves the rules to it. Which one is in use is read from the rules.
+//
+// Earlier versions kept one set per jail and family (logjail-sshd-4,
+// logjail-sshd-6) matched from chain input, and later 16 interval sets
+// per jail and family holding every ban (logjail-sshd-4.0 ...). The next
+// Apply migrates such a table in its transaction: the new sets, chains
+// and rules are made and filled, the old rules and sets removed after
+// them; bans that stay are reported neither added nor removed.
 //
 // # How a run reconciles
 //
@@ -177,9 +190,15 @@
 // or more (half of the set or more) into a staging set no rule
 // references (logjail-<jail>-4t), swapped with the live set at the Apply
 // ("ipset swap", atomic) or renamed into place when there was none; Drop
-// destroys it, and any Apply destroys one a crash left. nftables builds its transaction and
-// sends it at the Apply: the kernel holds no open transaction, and rules
-// name their sets, so a staged set would need a second name per shard.
+// destroys it, and any Apply destroys one a crash left. nftables fills,
+// for each jail and family that gains as much, all its bans into its sets
+// of the generation no rule uses (logjail-sshd-4.ip0b ... while the rules
+// use logjail-sshd-4.ip0a ...), committed at once in as many transactions
+// as it takes; the rest of its transaction is built and sent at the
+// Apply, which also points the jail's rules at the filled sets and
+// deletes the sets they used (one transaction, a few milliseconds at
+// 100,000 bans). Drop deletes the filled sets; any Apply deletes sets of
+// the generation no rule uses that a crash left.
 //
 // # Caveats
 //

@@ -154,8 +154,8 @@ type Backend interface {
 //
 // ipset fills every set that gains at least StageMin members into a
 // staging set no rule references, and the Apply swaps it in (atomic);
-// nftables reads the kernel and builds its transaction, and the Apply
-// sends it.
+// nftables fills such a jail's sets of the generation no rule uses, and
+// the Apply points the rules at them in one transaction.
 type Stager interface {
 	// Stage reads the kernel and plans as Apply(jails, desired, now)
 	// would, and reports the same errors; the returned Staged finishes

@@ -46,7 +46,7 @@ func TestCheck(t *testing.T) {
 			case "ipset":
 				f.sh("ipset del logjail-sshd-4 203.0.113.7")
 			case "nftables":
-				f.sh("nft delete element inet logjail logjail-sshd-4." + strconv.Itoa(shardOf(ban("sshd", "203.0.113.7", 0).Prefix)) + " '{ 203.0.113.7 }'")
+				f.sh("nft delete element inet logjail logjail-sshd-4.ip" + strconv.Itoa(shardOf(ban("sshd", "203.0.113.7", 0).Prefix)) + "a '{ 203.0.113.7 }'")
 			}
 			check("after a member was deleted", suiteJails, m, false)
 			d = f.apply(suiteJails, suiteBans())

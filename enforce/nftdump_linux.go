@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/mdlayher/netlink"
@@ -34,17 +35,51 @@ func (e nftElem) addr() netip.Addr {
 	return netip.AddrFrom16(e.key)
 }
 
-// elements lists the elements of set in table inet table. A dump the
-// kernel marks as interrupted by a change is read again, a few times.
+// elements lists the elements of set in table inet table, in ascending
+// order. A dump the kernel marks as interrupted by a change is read
+// again, a few times; so is one that shows an element twice.
+//
+// The kernel hands a set out in pieces, each walking the set afresh and
+// skipping what the pieces before it gave. A hash set's walk follows its
+// buckets, and the kernel resizes the table in the background, after
+// many elements came or went (by a transaction, or by the expiry of
+// timeouts), without marking the dump: a resize between two pieces
+// reorders the walk, and the dump shows some elements twice and leaves
+// others out. A reading that saw an element twice would take the second
+// for a stray and delete the ban; one that left a ban out adds it again.
 func (r *dumpReader) elements(table, set string) ([]nftElem, error) {
 	var err error
 	for range 5 {
 		var els []nftElem
-		if els, err = r.setElems(table, set); !errors.Is(err, errDumpChanged) {
-			return els, err
+		if els, err = r.setElems(table, set); err == nil {
+			if sortElems(els) {
+				return els, nil
+			}
+			err = errDumpChanged
+		}
+		if !errors.Is(err, errDumpChanged) {
+			return nil, err
 		}
 	}
 	return nil, err
+}
+
+// sortElems puts els in ascending order (see cmpElem) and tells whether
+// every element is there once. The kernel dumps an interval set in
+// descending order.
+func sortElems(els []nftElem) bool {
+	if !slices.IsSortedFunc(els, cmpElem) {
+		slices.Reverse(els)
+		if !slices.IsSortedFunc(els, cmpElem) {
+			slices.SortFunc(els, cmpElem)
+		}
+	}
+	for i := 1; i < len(els); i++ {
+		if cmpElem(els[i-1], els[i]) == 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func (r *dumpReader) setElems(table, set string) ([]nftElem, error) {

@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"iter"
 	"net/netip"
-	"slices"
 	"time"
 
 	"github.com/google/nftables"
@@ -22,16 +21,10 @@ type nftRange struct {
 }
 
 // intervals yields the intervals of an interval set's elements, pairing
-// starts with ends. The kernel dumps them in descending order; els is
-// put into ascending order.
+// starts with ends; els is put into ascending order (sortElems).
 func intervals(set string, els []nftElem) iter.Seq[nftRange] {
 	return func(yield func(nftRange) bool) {
-		if !slices.IsSortedFunc(els, cmpElem) {
-			slices.Reverse(els)
-			if !slices.IsSortedFunc(els, cmpElem) {
-				slices.SortFunc(els, cmpElem)
-			}
-		}
+		sortElems(els)
 		var open nftRange
 		for _, e := range els {
 			if e.end {
@@ -133,6 +126,14 @@ func setElems(p netip.Prefix, timeout time.Duration) []nftables.SetElement {
 		els = append(els, nftables.SetElement{Key: next.AsSlice(), IntervalEnd: true})
 	}
 	return els
+}
+
+// rangeIn are the elements that delete r from set s.
+func rangeIn(s *nftables.Set, r nftRange) []nftables.SetElement {
+	if !s.Interval {
+		return []nftables.SetElement{{Key: r.start.AsSlice()}}
+	}
+	return rangeElems(r)
 }
 
 func rangeElems(r nftRange) []nftables.SetElement {

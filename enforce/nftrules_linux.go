@@ -31,8 +31,9 @@ type nftRule struct {
 func jailChain(jail string) string { return prefix + jail }
 
 // wantRules lists the rules of every jail: per port range one jump from
-// chain input, and in the jail's chain one rule per shard set.
-func (b *nftBackend) wantRules(p *plan) []nftRule {
+// chain input, and in the jail's chain one rule per set of the
+// generation gen names.
+func (b *nftBackend) wantRules(p *plan, gen map[setKey]byte) []nftRule {
 	var out []nftRule
 	verdict := "drop"
 	for _, j := range p.jails {
@@ -57,8 +58,8 @@ func (b *nftBackend) wantRules(p *plan) []nftRule {
 			}
 		}
 		for _, fam := range families {
-			for k := range nftShards {
-				set := shardName(j.name, fam, k)
+			for _, pl := range nftPlaces {
+				set := shardName(j.name, fam, pl, gen[setKey{j.name, fam}])
 				out = append(out, nftRule{chain: jailChain(j.name), id: set + " " + verdict, jail: j, set: set, fam: fam})
 			}
 		}

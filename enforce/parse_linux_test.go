@@ -123,6 +123,33 @@ func TestIntervals(t *testing.T) {
 	}
 }
 
+// TestSortElems: a set's dump comes out in ascending order whatever the
+// order the kernel walked it in, and one that shows an element twice (a
+// hash set resized between two pieces of the dump) is found out, an
+// interval's end at the key where the next interval starts being no
+// repeat.
+func TestSortElems(t *testing.T) {
+	ad := netip.MustParseAddr
+	els := []nftElem{elemOf(ad("203.0.113.9"), false), elemOf(ad("192.0.2.1"), false), elemOf(ad("198.51.100.7"), false)}
+	if !sortElems(els) {
+		t.Error("distinct elements taken for a repeat")
+	}
+	var got []string
+	for _, e := range els {
+		got = append(got, e.addr().String())
+	}
+	if want := []string{"192.0.2.1", "198.51.100.7", "203.0.113.9"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("sorted: %v, want %v", got, want)
+	}
+	if sortElems(append(els, elemOf(ad("198.51.100.7"), false))) {
+		t.Error("an element dumped twice went unnoticed")
+	}
+	touching := []nftElem{elemOf(ad("192.0.2.128"), true), elemOf(ad("192.0.2.128"), false), elemOf(ad("192.0.2.0"), false), elemOf(ad("192.0.3.0"), true)}
+	if !sortElems(touching) {
+		t.Error("the end of one interval and the start of the next taken for a repeat")
+	}
+}
+
 // TestToolMissing needs no root: the missing program is noticed before
 // anything runs.
 func TestToolMissing(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -21,9 +22,13 @@ func manyBans(jail string, n int, d time.Duration) []Ban {
 	return out
 }
 
-// stagingSets lists the ipset staging sets in the namespace.
+// stagingSets lists the staging sets in the namespace: ipset's, or the
+// nftables sets no rule uses.
 func (f *fixture) stagingSets() []string {
 	f.t.Helper()
+	if f.kind == "nftables" {
+		return f.nftStagingSets()
+	}
 	var out []string
 	for _, name := range strings.Fields(f.sh("ipset list -n")) {
 		if _, _, tmp, ok := parseSetName(name); ok && tmp {
@@ -38,11 +43,46 @@ func (f *fixture) stagingSets() []string {
 func (f *fixture) enforced() string {
 	f.t.Helper()
 	var b strings.Builder
-	b.WriteString(dumpExpires.ReplaceAllString(f.sh("iptables-save | sed '/^#/d'; ip6tables-save | sed '/^#/d'; nft list ruleset"), ""))
+	b.WriteString(dumpExpires.ReplaceAllString(f.sh("iptables-save | sed '/^#/d'; ip6tables-save | sed '/^#/d'"), ""))
+	b.WriteString(withoutIdleSets(dumpExpires.ReplaceAllString(f.sh("nft list ruleset"), "")))
 	for _, ban := range f.actual() {
 		fmt.Fprintf(&b, "%s\n", ban)
 	}
 	return b.String()
+}
+
+// withoutIdleSets drops from an nft listing the sets no rule uses.
+func withoutIdleSets(ruleset string) string {
+	var out []string
+	lines := strings.Split(ruleset, "\n")
+	for i := 0; i < len(lines); i++ {
+		name, ok := strings.CutPrefix(strings.TrimSpace(lines[i]), "set ")
+		if name, _ = strings.CutSuffix(name, " {"); ok && !strings.Contains(ruleset, "@"+name+" ") {
+			for i < len(lines) && strings.TrimSpace(lines[i]) != "}" {
+				i++
+			}
+			continue
+		}
+		if strings.TrimSpace(lines[i]) != "" {
+			out = append(out, lines[i])
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// nftStagingSets lists the nftables sets no rule uses.
+func (f *fixture) nftStagingSets() []string {
+	f.t.Helper()
+	ruleset := f.sh("nft list ruleset")
+	var out []string
+	for _, line := range strings.Split(ruleset, "\n") {
+		if name, ok := strings.CutPrefix(strings.TrimSpace(line), "set "); ok {
+			if name, _ = strings.CutSuffix(name, " {"); !strings.Contains(ruleset, "@"+name+" ") {
+				out = append(out, name)
+			}
+		}
+	}
+	return out
 }
 
 func stager(t *testing.T, f *fixture) Stager {
@@ -84,18 +124,55 @@ func testStage(t *testing.T, kind string) {
 		if after := f.enforced(); after != before {
 			t.Fatalf("Stage changed what the firewall blocks:\n%s", diffLines(before, after))
 		}
-		if kind == "ipset" {
-			// sshd's IPv4 set is filled beside it; web's one new
-			// member waits for the Apply.
-			if got := strings.Join(f.stagingSets(), " "); got != "logjail-sshd-4t" {
-				t.Errorf("staging sets after Stage: %q, want logjail-sshd-4t", got)
+		// sshd's IPv4 set is filled beside it; web's one new member
+		// waits for the Apply.
+		want := "logjail-sshd-4t"
+		if kind == "nftables" {
+			var sets []string
+			for _, pl := range nftPlaces {
+				sets = append(sets, shardName("sshd", v4, pl, 'b'))
+			}
+			slices.Sort(sets)
+			want = strings.Join(sets, " ")
+		}
+		staging := f.stagingSets()
+		slices.Sort(staging)
+		if got := strings.Join(staging, " "); got != want {
+			t.Errorf("staging sets after Stage: %q, want %q", got, want)
+		}
+		if kind == "nftables" {
+			// The filled sets hold sshd's IPv4 bans, the old and the
+			// new, each in its place.
+			holding := f.setsHolding("sshd", v4, 'b')
+			for _, b := range grown {
+				if b.Jail == "sshd" && b.Prefix.Addr().Is4() {
+					if got := holding[Addr(b.Prefix)]; len(got) != 1 || got[0] != shardName("sshd", v4, placeOf(b.Prefix), 'b') {
+						t.Fatalf("after Stage, %s lies in %v, want %s", b.Prefix, got, shardName("sshd", v4, placeOf(b.Prefix), 'b'))
+					}
+				}
 			}
 		}
 		d, err := staged.Apply(ctx)
 		if err != nil {
 			t.Fatalf("Apply: %v", err)
 		}
-		if got, want := diffText(d), diffText(plan); got != want {
+		got, want := diffText(d), diffText(plan)
+		if kind == "nftables" {
+			// The bans are the same; the structure is not: sshd's
+			// IPv4 rules move to the filled sets, the sets they used
+			// go.
+			for _, step := range []string{
+				`add rule "logjail-sshd-4.ip0b drop" to chain logjail-sshd`, `delete rule "logjail-sshd-4.ip0a drop" from chain logjail-sshd`,
+				"delete set inet logjail logjail-sshd-4.ip0a", "delete set inet logjail logjail-sshd-4.net15a",
+			} {
+				if !slices.Contains(d.Setup, step) {
+					t.Errorf("staged Apply: no %q in %q", step, d.Setup)
+				}
+			}
+			d.Setup, plan.Setup = nil, nil
+			got, want = diffText(d), diffText(plan)
+		}
+		if got != want {
 			t.Errorf("staged Apply did\n%s\nPlan listed\n%s", got, want)
 		}
 		if len(d.Added) != 3001 || len(d.Removed) != 0 {
@@ -191,6 +268,26 @@ func testStage(t *testing.T, kind string) {
 		}
 	})
 
+	t.Run("DropIntoEmpty", func(t *testing.T) {
+		// The first ban - failed its commit: nothing of it stays, not
+		// even the table nftables' Stage made for its sets.
+		f := newFixture(t, kind, Options{})
+		before := f.dump()
+		staged, err := stager(t, f).Stage(ctx, suiteJails, grown, now0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if kind == "nftables" && len(f.stagingSets()) == 0 {
+			t.Fatal("Stage into an empty firewall filled no set")
+		}
+		if err := staged.Drop(ctx); err != nil {
+			t.Fatalf("Drop: %v", err)
+		}
+		if after := f.dump(); after != before {
+			t.Errorf("Drop left the firewall changed:\n%s", diffLines(before, after))
+		}
+	})
+
 	t.Run("Crash", func(t *testing.T) {
 		// Stage, then neither Apply nor Drop (the process died): the
 		// next Apply, and the next Stage, clean up after it.
@@ -211,10 +308,12 @@ func testStage(t *testing.T, kind string) {
 	})
 }
 
-// TestStageNftablesTooLarge: a change past one transaction is not sent in
-// parts by Stage (that would put bans in force before the caller's
-// commit): Stage sends nothing, and the Apply makes it afresh; whether
-// the desired bans alone are too many, or the removals make it so.
+// TestStageNftablesTooLarge: a change past one transaction. Stage may
+// fill sets no rule uses in several transactions, which changes nothing
+// the firewall blocks, and the Apply swaps them in (Adds); the rest of a
+// change is never sent in parts by Stage (that would put bans in force
+// before the caller's commit): Stage sends nothing, and the Apply makes
+// it afresh (Removals, which are made in place).
 func TestStageNftablesTooLarge(t *testing.T) {
 	defer func(n int) { nftTxnElems = n }(nftTxnElems)
 	nftTxnElems = 1000
@@ -225,21 +324,31 @@ func TestStageNftablesTooLarge(t *testing.T) {
 		name       string
 		from, to   []Ban
 		added, rem int
+		staged     int // sets Stage fills
 	}{
-		{"Adds", base, grown, 3000, 0},
-		{"Removals", grown, base, 0, 3000},
+		{"Adds", base, grown, 3000, 0, 2 * nftShards},
+		{"Removals", grown, base, 0, 3000, 0},
+		// sshd's adds are staged, web's removals are too many to hold:
+		// all of it afresh, the sets filled for sshd deleted again.
+		{"Both", append(append([]Ban(nil), base...), manyBans("web", 3000, time.Hour)...), grown, 3000, 3000, 0},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			nftTxnElems = 100000
 			f := newFixture(t, "nftables", Options{})
 			f.apply(suiteJails, c.from)
 			nftTxnElems = 1000
-			before := f.dump()
+			before, enforced := f.dump(), f.enforced()
 			staged, err := stager(t, f).Stage(ctx, suiteJails, c.to, now0)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if after := f.dump(); after != before {
+			if after := f.enforced(); after != enforced {
+				t.Fatalf("Stage of a change past one transaction changed what the firewall blocks:\n%s", diffLines(enforced, after))
+			}
+			if got := len(f.stagingSets()); got != c.staged {
+				t.Errorf("Stage filled %d sets, want %d", got, c.staged)
+			}
+			if after := f.dump(); c.staged == 0 && after != before {
 				t.Fatalf("Stage of a change past one transaction changed the firewall:\n%s", diffLines(before, after))
 			}
 			d, err := staged.Apply(ctx)
@@ -247,6 +356,9 @@ func TestStageNftablesTooLarge(t *testing.T) {
 				t.Fatalf("Apply: %v, %d added, %d removed; want %d, %d", err, len(d.Added), len(d.Removed), c.added, c.rem)
 			}
 			f.checkActual(c.to)
+			if s := f.stagingSets(); len(s) > 0 {
+				t.Errorf("staging sets left after Apply: %v", s)
+			}
 		})
 	}
 }
