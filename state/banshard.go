@@ -126,19 +126,6 @@ func (tx *Tx) banError(k []byte, err error) error {
 	return corrupt(tx.path, fmt.Errorf("ban shard %q: %w", k, err))
 }
 
-// banAt returns the ban of the shard s at i.
-func (tx *Tx) banAt(jail string, k []byte, s *banShard, i int) (Ban, error) {
-	p, err := s.ids[i].prefix()
-	if err != nil {
-		return Ban{}, tx.banError(k, err)
-	}
-	b, err := decodeBan(jail, p, s.encs[i])
-	if err != nil {
-		return Ban{}, tx.banError(k, fmt.Errorf("%s: %w", p, err))
-	}
-	return b, nil
-}
-
 // Ban returns the ban of prefix in jail, or nil.
 func (tx *Tx) Ban(jail string, p netip.Prefix) (*Ban, error) {
 	bb := tx.bucket(bucketBans)
@@ -154,20 +141,30 @@ func (tx *Tx) Ban(jail string, p netip.Prefix) (*Ban, error) {
 			return nil, nil
 		}
 	}
-	s, err := decodeBanShard(k, v)
-	if err != nil {
+	// Read up to the prefix, nothing decoded on the way: a run looks up
+	// each ban it decides.
+	var found *Ban
+	err := banEntries(k, v, func(eid trackID, enc []byte) error {
+		switch c := compareID(eid, id); {
+		case c < 0:
+			return nil
+		case c == 0:
+			b, err := decodeBan(jail, p, enc)
+			if err != nil {
+				return fmt.Errorf("%s: %w", p, err)
+			}
+			found = &b
+		}
+		return errStop
+	})
+	if err != nil && err != errStop {
 		return nil, tx.banError(k, err)
 	}
-	i, found := slices.BinarySearchFunc(s.ids, id, compareID)
-	if !found {
-		return nil, nil
-	}
-	b, err := tx.banAt(jail, k, s, i)
-	if err != nil {
-		return nil, err
-	}
-	return &b, nil
+	return found, nil
 }
+
+// errStop ends a walk of a shard's bans early.
+var errStop = errors.New("stop")
 
 // Bans returns every ban held, active or expired but not yet lifted, in
 // key order (jail, then address).

@@ -177,6 +177,14 @@ func BenchmarkStateOps(b *testing.B) {
 				return err
 			}},
 			{"PutBans", empty, true, func(tx *Tx) error { return tx.PutBans(benchBans(n)) }},
+			{"Ban", withBans, false, func(tx *Tx) error {
+				for i := 0; i < n; i++ {
+					if b, err := tx.Ban("sshd", benchAddr(i)); b == nil || err != nil {
+						return fmt.Errorf("ban %d: %v", i, err)
+					}
+				}
+				return nil
+			}},
 			{"Bans", withBans, false, func(tx *Tx) error { bans, err := tx.Bans(); return count("bans", len(bans), err) }},
 			{"AddEvent", empty, true, addEvents},
 			{"ClearEvents", withEvents, true, func(tx *Tx) error { k, err := tx.ClearEvents(); return count("cleared", k, err) }},
