@@ -3,11 +3,13 @@ package fleet
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/netip"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"logjail/state"
 )
@@ -136,7 +138,26 @@ func setPos(c state.FleetCursor, table string, p pos) {
 // the server keeps the sent rows only if it also answered. An error
 // leaves the outbox to be sent again; every row carries its seq, and a
 // row already applied with that seq is left as it is.
+//
+// A serialization failure (another transaction wrote the same rows after
+// this one began: the server side of a run killed in the middle of its
+// exchange still commits what it was sent) is tried again, up to three
+// times in all.
 func (c *Client) Exchange(ctx context.Context, r Request) (*Response, error) {
+	for attempt := 1; ; attempt++ {
+		resp, err := c.exchange(ctx, r)
+		var pe *pgconn.PgError
+		if err == nil || attempt == 3 || !errors.As(err, &pe) || pe.Code != "40001" && pe.Code != "40P01" {
+			return resp, err
+		}
+		// The failed batch left its transaction aborted.
+		if _, rerr := c.conn.Exec(ctx, "ROLLBACK"); rerr != nil {
+			return nil, err
+		}
+	}
+}
+
+func (c *Client) exchange(ctx context.Context, r Request) (*Response, error) {
 	resp := &Response{Cursor: state.FleetCursor{}}
 	from, err := getPos(r.Cursor, "bans")
 	if err != nil {

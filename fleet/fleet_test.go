@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"logjail/config"
 	"logjail/internal/pgtest"
 	"logjail/state"
@@ -283,5 +285,66 @@ func TestTLSVerifyFull(t *testing.T) {
 	bad := strings.Replace(dsn, "sslrootcert="+ca, "sslrootcert="+other, 1)
 	if _, err := Connect(ctx, &config.Fleet{DSN: bad, PasswordFile: pw, Timeout: 5 * time.Second}, "web1"); err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Errorf("verify-full with another CA: %v, want a certificate error", err)
+	}
+}
+
+// TestExchangeRetriesSerialization: a row this exchange writes is changed
+// by a transaction that commits after the exchange's began (as the server
+// side of a run killed mid-exchange does): the exchange is tried again
+// and succeeds, its rows written once.
+func TestExchangeRetriesSerialization(t *testing.T) {
+	srv, db, dsn := fleetDB(t)
+	ctx := context.Background()
+	now := time.Date(2026, 12, 6, 3, 0, 0, 0, time.UTC)
+	web1 := connect(t, dsn, "web1")
+	first := []state.FleetEntry{{Seq: 1, Kind: state.FleetBan, Ban: ban("sshd", "192.0.2.1/32", now, time.Hour)}}
+	if _, err := web1.Exchange(ctx, Request{Now: now, Send: first, Jails: []string{"sshd"}, Cursor: state.FleetCursor{}}); err != nil {
+		t.Fatal(err)
+	}
+	// Another transaction holds the row...
+	admin, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	tx, err := admin.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, "UPDATE logjail.bans SET offense = 7 WHERE host = 'web1'"); err != nil {
+		t.Fatal(err)
+	}
+	// ... while the exchange, its snapshot taken, waits to write it ...
+	second := []state.FleetEntry{{Seq: 2, Kind: state.FleetBan, Ban: ban("sshd", "192.0.2.1/32", now, 2*time.Hour)}}
+	done := make(chan error, 1)
+	go func() {
+		_, err := web1.Exchange(ctx, Request{Now: now, Send: second, Jails: []string{"sshd"}, Cursor: state.FleetCursor{}})
+		done <- err
+	}()
+	waiting := false
+	for range 200 {
+		var n int
+		if err := srv.QueryRow(t, "postgres", "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'logjail web1' AND wait_event_type = 'Lock'", &n); err == nil && n > 0 {
+			waiting = true
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !waiting {
+		tx.Rollback(ctx)
+		t.Fatal("the exchange never waited on the row")
+	}
+	// ... and commits: the exchange's write fails to serialize once.
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("exchange after a serialization failure: %v", err)
+	}
+	var until time.Time
+	var seq int64
+	srv.QueryRow(t, db, "SELECT until, seq FROM logjail.bans WHERE host = 'web1'", &until, &seq)
+	if seq != 2 || !until.Equal(now.Add(2*time.Hour)) {
+		t.Errorf("web1's ban: seq %d until %s, want the second exchange's (seq 2, %s)", seq, until, now.Add(2*time.Hour))
 	}
 }
