@@ -260,15 +260,7 @@ func TestFleetSlowAndKilled(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	waiting := false
-	for range 100 {
-		var n int
-		if err := srv.QueryRow(t, "postgres", "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'logjail web1' AND wait_event_type = 'Lock'", &n); err == nil && n > 0 {
-			waiting = true
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waiting := srv.WaitLock(t, "logjail web1")
 	cmd.Process.Kill()
 	cmd.Wait()
 	tx.Rollback(ctx)

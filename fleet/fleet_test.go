@@ -321,15 +321,7 @@ func TestExchangeRetriesSerialization(t *testing.T) {
 		_, err := web1.Exchange(ctx, Request{Now: now, Send: second, Jails: []string{"sshd"}, Cursor: state.FleetCursor{}})
 		done <- err
 	}()
-	waiting := false
-	for range 200 {
-		var n int
-		if err := srv.QueryRow(t, "postgres", "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'logjail web1' AND wait_event_type = 'Lock'", &n); err == nil && n > 0 {
-			waiting = true
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waiting := srv.WaitLock(t, "logjail web1")
 	if !waiting {
 		tx.Rollback(ctx)
 		t.Fatal("the exchange never waited on the row")

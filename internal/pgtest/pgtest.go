@@ -190,6 +190,20 @@ func (s *Server) QueryRow(t testing.TB, db, sql string, dest ...any) error {
 	return conn.QueryRow(ctx, sql).Scan(dest...)
 }
 
+// WaitLock reports whether a session of application name app comes to
+// wait on a lock within about two seconds.
+func (s *Server) WaitLock(t testing.TB, app string) bool {
+	t.Helper()
+	for range 100 {
+		var n int
+		if err := s.QueryRow(t, "postgres", "SELECT count(*) FROM pg_stat_activity WHERE application_name = '"+app+"' AND wait_event_type = 'Lock'", &n); err == nil && n > 0 {
+			return true
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return false
+}
+
 // EnableTLS restarts the cluster with TLS on its TCP port, with a
 // server certificate for 127.0.0.1 signed by a CA of its own, and
 // returns the CA's PEM file (for sslrootcert).
