@@ -163,13 +163,11 @@ func (f *nftFill) commit() error {
 			return err
 		}
 		for b := f.r.buf[:n]; len(b) >= unix.SizeofNlMsghdr; {
-			size := int(binary.NativeEndian.Uint32(b[0:4]))
-			typ := binary.NativeEndian.Uint16(b[4:6])
-			if size < unix.SizeofNlMsghdr || size > len(b) {
-				return errTruncated
+			typ, _, _, msg, rest, err := nlNext(b)
+			if err != nil {
+				return err
 			}
-			msg := b[unix.SizeofNlMsghdr:size]
-			b = b[min(nlAlign(size), len(b)):]
+			b = rest
 			if typ != unix.NLMSG_ERROR || len(msg) < 4 {
 				continue
 			}

@@ -80,18 +80,11 @@ func (r *dumpReader) dump(typ netlink.HeaderType, data []byte, each func(typ uin
 			return err
 		}
 		for b := r.buf[:n]; len(b) > 0; {
-			if len(b) < unix.SizeofNlMsghdr {
-				return errTruncated
+			typ, flags, seq, msg, rest, err := nlNext(b)
+			if err != nil {
+				return err
 			}
-			size := int(binary.NativeEndian.Uint32(b[0:4]))
-			typ := binary.NativeEndian.Uint16(b[4:6])
-			flags := binary.NativeEndian.Uint16(b[6:8])
-			seq := binary.NativeEndian.Uint32(b[8:12])
-			if size < unix.SizeofNlMsghdr || size > len(b) {
-				return errTruncated
-			}
-			msg := b[unix.SizeofNlMsghdr:size]
-			b = b[min(nlAlign(size), len(b)):]
+			b = rest
 			if seq != req.Header.Sequence {
 				return fmt.Errorf("netlink answer to request %d, want %d", seq, req.Header.Sequence)
 			}
@@ -115,6 +108,22 @@ func (r *dumpReader) dump(typ netlink.HeaderType, data []byte, each func(typ uin
 			}
 		}
 	}
+}
+
+// nlNext splits the first netlink message off b: its header's type, flags
+// and sequence number, its payload, and the rest of b.
+func nlNext(b []byte) (typ, flags uint16, seq uint32, msg, rest []byte, err error) {
+	if len(b) < unix.SizeofNlMsghdr {
+		return 0, 0, 0, nil, nil, errTruncated
+	}
+	size := int(binary.NativeEndian.Uint32(b[0:4]))
+	if size < unix.SizeofNlMsghdr || size > len(b) {
+		return 0, 0, 0, nil, nil, errTruncated
+	}
+	typ = binary.NativeEndian.Uint16(b[4:6])
+	flags = binary.NativeEndian.Uint16(b[6:8])
+	seq = binary.NativeEndian.Uint32(b[8:12])
+	return typ, flags, seq, b[unix.SizeofNlMsghdr:size], b[min(nlAlign(size), len(b)):], nil
 }
 
 // receive reads one dump piece into r.buf.
