@@ -27,12 +27,12 @@ const banShardFormat = 0x43
 // larger cuts it into shards of 3/4 of it.
 var banShardMax = 256
 
-// appendBanEntry appends b as a shard or history batch holds it: its
-// prefix (18 bytes), uvarint the length of its encoding, the encoding.
-func appendBanEntry(dst []byte, b *Ban, scratch []byte) ([]byte, []byte) {
-	scratch = appendBan(scratch[:0], b)
-	dst = idOf(b.Prefix).appendKey(dst)
-	return append(binary.AppendUvarint(dst, uint64(len(scratch))), scratch...), scratch
+// appendBanEntry appends a ban as a shard or history batch holds it: its
+// prefix (18 bytes), uvarint the length of its encoding (appendBan), the
+// encoding.
+func appendBanEntry(dst []byte, id trackID, enc []byte) []byte {
+	dst = id.appendKey(dst)
+	return append(binary.AppendUvarint(dst, uint64(len(enc))), enc...)
 }
 
 // nextBanEntry reads the ban entry at the start of v: its prefix, its
@@ -340,8 +340,7 @@ func (tx *Tx) writeBans(jail string, ups []banUpdate) error {
 			val[0] = banShardFormat
 			val = binary.AppendUvarint(val, uint64(m))
 			for i := range m {
-				val = ids[i].appendKey(val)
-				val = append(binary.AppendUvarint(val, uint64(len(encs[i]))), encs[i]...)
+				val = appendBanEntry(val, ids[i], encs[i])
 			}
 			if err := bb.Put(shardKey(jail, ids[0]), val); err != nil {
 				return fmt.Errorf("state %s: bans: %w", tx.path, err)

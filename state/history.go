@@ -76,7 +76,8 @@ func (tx *Tx) AddHistories(bans []*Ban) error {
 		val = append(val[:0], historyBatch)
 		val = binary.AppendUvarint(val, uint64(n))
 		for _, b := range batch {
-			val, enc = appendBanEntry(val, b, enc)
+			enc = appendBan(enc[:0], b)
+			val = appendBanEntry(val, idOf(b.Prefix), enc)
 		}
 		// Under the first ban's key and a count no batch of that key
 		// took yet: a ban logged twice in a transaction must not
