@@ -502,11 +502,8 @@ func (b *ipsetBackend) checkSets(counts map[string]int) (bool, error) {
 // with m's counts, and the INPUT rules matching the sets with those
 // Apply makes for jails.
 func (b *ipsetBackend) Check(ctx context.Context, jails []JailSpec, m Mark) (bool, error) {
-	if !markOK(b.Kind(), b.opts, jails, m) {
-		return false, nil
-	}
-	js, err := parseJails(jails)
-	if err != nil {
+	js, ok := markedJails(b.Kind(), b.opts, jails, m)
+	if !ok {
 		return false, nil
 	}
 	fams := b.families()

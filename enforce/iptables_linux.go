@@ -167,11 +167,8 @@ func (b *iptablesBackend) mark(ctx context.Context, p *plan, fams []family, jail
 // only INPUT) against m's counts, and compares the jumps from INPUT with
 // those Apply makes for jails.
 func (b *iptablesBackend) Check(ctx context.Context, jails []JailSpec, m Mark) (bool, error) {
-	if !markOK(b.Kind(), b.opts, jails, m) {
-		return false, nil
-	}
-	js, err := parseJails(jails)
-	if err != nil {
+	js, ok := markedJails(b.Kind(), b.opts, jails, m)
+	if !ok {
 		return false, nil
 	}
 	return b.check(ctx, js, b.families(), m.Counts)

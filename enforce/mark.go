@@ -68,17 +68,14 @@ func parseJails(jails []JailSpec) ([]jail, error) {
 	return js, nil
 }
 
-// specPrint fingerprints the jails and options a plan is made for.
-func specPrint(kind string, opts Options, jails []JailSpec) (uint64, error) {
+// specPrint fingerprints the jails (parsed) and options a plan is made
+// for.
+func specPrint(kind string, opts Options, js []jail) uint64 {
 	h := fnv.New64a()
 	put := func(s string) { h.Write([]byte(s)); h.Write([]byte{0}) }
 	put(kind)
 	put(opts.BlockType)
 	h.Write(binary.BigEndian.AppendUint64(nil, uint64(opts.MaxElem)))
-	js, err := parseJails(jails)
-	if err != nil {
-		return 0, err
-	}
 	for _, j := range js {
 		put(j.name)
 		put(j.proto)
@@ -87,23 +84,26 @@ func specPrint(kind string, opts Options, jails []JailSpec) (uint64, error) {
 		}
 		put("")
 	}
-	return h.Sum64(), nil
+	return h.Sum64()
 }
 
-// markOK reports whether m was taken by a backend of kind for jails with
-// opts.
-func markOK(kind string, opts Options, jails []JailSpec, m Mark) bool {
-	spec, err := specPrint(kind, opts, jails)
-	return err == nil && m.Kind == kind && m.Spec == spec
+// markedJails parses jails and reports whether m was taken by a backend
+// of kind for them with opts; a Check goes on with the jails parsed.
+func markedJails(kind string, opts Options, jails []JailSpec, m Mark) ([]jail, bool) {
+	js, err := parseJails(jails)
+	if err != nil || m.Kind != kind || m.Spec != specPrint(kind, opts, js) {
+		return nil, false
+	}
+	return js, true
 }
 
 // newMark starts the mark of an Apply of kind for jails at now.
 func newMark(kind string, opts Options, jails []JailSpec, now time.Time) *Mark {
-	spec, err := specPrint(kind, opts, jails)
+	js, err := parseJails(jails)
 	if err != nil {
 		return nil
 	}
-	return &Mark{Kind: kind, Spec: spec, Full: now}
+	return &Mark{Kind: kind, Spec: specPrint(kind, opts, js), Full: now}
 }
 
 // planCounts is the number of members the plan puts in each of its sets,

@@ -323,7 +323,7 @@ func (b *nftBackend) Check(ctx context.Context, jails []JailSpec, m Mark) (bool,
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
-	if !markOK(b.Kind(), b.opts, jails, m) || m.Boot == "" {
+	if _, ok := markedJails(b.Kind(), b.opts, jails, m); !ok || m.Boot == "" {
 		return false, nil
 	}
 	fd, closeNS, err := b.t.nsHandle()
