@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"logjail/analyze"
 	"logjail/config"
 	"logjail/enforce"
 	"logjail/state"
@@ -301,17 +300,7 @@ func TestBanTrackExpires(t *testing.T) {
 	cfg := testConfig(t, log)
 	db := openDB(t)
 	mustBan(t, db, BanOptions{Config: cfg, Now: banNow, Jail: "sshd", Targets: []netip.Prefix{pfx("192.0.2.9")}})
-	tracks := func(at time.Time) int {
-		t.Helper()
-		if _, err := Run(context.Background(), db, Options{Config: cfg, Now: at}); err != nil {
-			t.Fatal(err)
-		}
-		n := 0
-		db.View(func(tx *state.Tx) error {
-			return tx.ForEachTrack(func(string, netip.Prefix, *analyze.Track) error { n++; return nil })
-		})
-		return n
-	}
+	tracks := func(at time.Time) int { t.Helper(); return runCountTracks(t, db, cfg, at) }
 	if n := tracks(banNow.Add(time.Minute)); n != 1 {
 		t.Fatalf("a run during the ban: %d tracks, want the ban's", n)
 	}

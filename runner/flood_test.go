@@ -193,17 +193,7 @@ func TestFloodThenSilence(t *testing.T) {
 	}
 	cfg := floodConfig(t, log, "")
 	db := openDB(t)
-	windows := func(now time.Time) int {
-		t.Helper()
-		if _, err := Run(context.Background(), db, Options{Config: cfg, Now: now}); err != nil {
-			t.Fatal(err)
-		}
-		n := 0
-		db.View(func(tx *state.Tx) error {
-			return tx.ForEachTrack(func(string, netip.Prefix, *analyze.Track) error { n++; return nil })
-		})
-		return n
-	}
+	windows := func(now time.Time) int { t.Helper(); return runCountTracks(t, db, cfg, now) }
 	last := floodT0.Add(299 * time.Second)
 	if n := windows(last); n != 300 {
 		t.Fatalf("after the flood: %d windows, want 300", n)
@@ -222,4 +212,18 @@ func TestFloodThenSilence(t *testing.T) {
 	if n := windows(last.Add(48 * time.Hour)); n != 300-101+1 {
 		t.Errorf("after a line at +10m100s: %d windows, want %d (the first 101 gone, one new)", n, 300-101+1)
 	}
+}
+
+// runCountTracks runs at now and returns how many tracks (open windows,
+// offense records) the state keeps after.
+func runCountTracks(t *testing.T, db *state.DB, cfg *config.Config, now time.Time) int {
+	t.Helper()
+	if _, err := Run(context.Background(), db, Options{Config: cfg, Now: now}); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	db.View(func(tx *state.Tx) error {
+		return tx.ForEachTrack(func(string, netip.Prefix, *analyze.Track) error { n++; return nil })
+	})
+	return n
 }
