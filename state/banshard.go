@@ -137,7 +137,7 @@ func (tx *Tx) Ban(jail string, p netip.Prefix) (*Ban, error) {
 	c := bb.Cursor()
 	k, v := c.Seek(key)
 	if !bytes.Equal(k, key) {
-		if k, v = keyBelow(c, jailFloor(jail), key); k == nil {
+		if k, v = keyBelowSeek(c, jailFloor(jail), key, k); k == nil {
 			return nil, nil
 		}
 	}
@@ -296,7 +296,7 @@ func (tx *Tx) writeBans(jail string, ups []banUpdate) error {
 		key := shardKey(jail, ups[0].id)
 		k, v := c.Seek(key)
 		if !bytes.Equal(k, key) {
-			if pk, pv := keyBelow(c, jailFloor(jail), key); pk != nil {
+			if pk, pv := keyBelowSeek(c, jailFloor(jail), key, k); pk != nil {
 				k, v = pk, pv
 			} else if _, ok := inJail(k, jail); !ok {
 				k, v = nil, nil // no shard: ups go into new ones

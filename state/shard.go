@@ -320,7 +320,14 @@ func inJail(k []byte, jail string) (trackID, bool) {
 // transaction emptied by deletes (Next and Last step over such a leaf,
 // Prev does not): then the keys from floor up to key are walked forward.
 func keyBelow(c *bolt.Cursor, floor, key []byte) (k, v []byte) {
-	if k, v = c.Seek(key); k == nil {
+	at, _ := c.Seek(key)
+	return keyBelowSeek(c, floor, key, at)
+}
+
+// keyBelowSeek is keyBelow for a cursor just sought to key, at being
+// what the seek found.
+func keyBelowSeek(c *bolt.Cursor, floor, key, at []byte) (k, v []byte) {
+	if at == nil {
 		k, v = c.Last()
 	} else {
 		k, v = c.Prev()
@@ -352,7 +359,7 @@ func (tx *Tx) seekShard(jail string, id trackID) (*shard, error) {
 	key := shardKey(jail, id)
 	sk, sv := c.Seek(key)
 	if !bytes.Equal(sk, key) {
-		pk, pv := keyBelow(c, jailFloor(jail), key)
+		pk, pv := keyBelowSeek(c, jailFloor(jail), key, sk)
 		if _, ok := inJail(pk, jail); ok {
 			sk, sv = pk, pv
 		} else if _, ok := inJail(sk, jail); !ok {
