@@ -7,7 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"logjail/fleet"
+	"logjail/remote"
 )
 
 func fleetCommand(e *env) *cli.Command {
@@ -38,12 +38,7 @@ func runFleetInit(ctx context.Context, e *env, _ fleetInitOptions) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, max(cfg.Fleet.Timeout, 30*time.Second))
 	defer cancel()
-	c, err := fleet.Connect(ctx, &cfg.Fleet, cfg.Fleet.Host)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	from, to, err := fleet.Init(ctx, c)
+	from, to, err := remote.InitFleet(ctx, &cfg.Fleet, cfg.Fleet.Host)
 	if err != nil {
 		return err
 	}

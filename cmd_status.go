@@ -9,6 +9,7 @@ import (
 
 	"logjail/config"
 	"logjail/fleet"
+	"logjail/remote"
 	"logjail/report"
 	"logjail/runner"
 )
@@ -170,16 +171,11 @@ func runStatusFleet(ctx context.Context, e *env, cfg *config.Config, o statusOpt
 	}
 	ctx, cancel := context.WithTimeout(ctx, cfg.Fleet.Timeout)
 	defer cancel()
-	c, err := fleet.Connect(ctx, &cfg.Fleet, cfg.Fleet.Host)
-	if err != nil {
-		return fmt.Errorf("fleet: %w", err)
-	}
-	defer c.Close()
 	var windows []fleet.Counting
 	for _, j := range cfg.Jails {
 		windows = append(windows, fleet.Counting{Jail: j.Name, FindTime: j.FindTime})
 	}
-	ov, err := c.Overview(ctx, e.now, windows, topFailing)
+	ov, err := remote.Overview(ctx, &cfg.Fleet, cfg.Fleet.Host, e.now, windows, topFailing)
 	if err != nil {
 		return fmt.Errorf("fleet: %w", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"logjail/config"
 	"logjail/enforce"
 	"logjail/mail"
+	"logjail/remote"
 	"logjail/state"
 )
 
@@ -109,7 +110,7 @@ func (e *env) mailer(cfg *config.Config) mail.Mailer {
 	if !cfg.Digest.Enabled() {
 		return nil
 	}
-	return mail.New(&cfg.Digest, e.host())
+	return remote.NewMailer(&cfg.Digest, e.host())
 }
 
 // host is this machine's name, for the digest's subject and greeting.

@@ -9,13 +9,20 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"logjail/internal/journaltest"
+	"logjail/remote"
+	"logjail/remote/serve"
 )
 
-// TestMain lets the scripts in testdata/script run the real program as the
-// command "logjail".
+// TestMain lets the scripts in testdata/script, and the tests that start
+// logjail, run the real program as the command "logjail", and its helper
+// logjail-net (package remote) as this same binary run by that name.
 func TestMain(m *testing.M) {
+	if self, err := os.Executable(); err == nil && os.Getenv("LOGJAIL_NET") == "" {
+		os.Setenv("LOGJAIL_NET", self)
+	}
 	testscript.Main(m, map[string]func(){
-		"logjail": func() { os.Exit(realMain(os.Args, os.Stdin, os.Stdout, os.Stderr)) },
+		"logjail":      func() { os.Exit(realMain(os.Args, os.Stdin, os.Stdout, os.Stderr)) },
+		remote.Program: func() { os.Exit(serve.Main(os.Args, os.Stdin, os.Stdout, os.Stderr)) },
 	})
 }
 
@@ -63,6 +70,7 @@ func TestScripts(t *testing.T) {
 				return err
 			}
 			env.Setenv("REPO", wd)
+			env.Setenv("LOGJAIL_NET", os.Getenv("LOGJAIL_NET"))
 			return nil
 		},
 	})

@@ -1,10 +1,9 @@
-// Package mail delivers logjail's digest: to an SMTP server (STARTTLS,
-// implicit TLS, AUTH with a password read from a file at send time) or
-// through a sendmail program, each step bounded by [Timeout].
+// Package mail is logjail's digest as a mail: the [Message] package
+// report composes (subject, text and HTML bodies) and the [Mailer] that
+// delivers it, which returns nil only once a server or program has taken
+// the message, and otherwise one line naming where it went ([Server]).
 //
-// It composes nothing: package report turns a digest into a [Message]
-// (subject, text and HTML bodies); this package makes the MIME message
-// of it and hands it over. A [Mailer] returns nil only once a server or
-// program has taken the message, and otherwise one line naming where it
-// went.
+// Delivery itself (MIME, SMTP, sendmail) is package mail/deliver's, run
+// in the helper program logjail-net (package remote) so that the logjail
+// binary does not load an SMTP client at every start.
 package mail

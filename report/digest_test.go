@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"logjail/mail/deliver"
 )
 
 var digestNow = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
@@ -188,7 +190,7 @@ func TestMailHeaders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, err := m.Bytes()
+	raw, err := deliver.Bytes(m)
 	if err != nil {
 		t.Fatal(err)
 	}

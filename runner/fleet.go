@@ -9,6 +9,7 @@ import (
 
 	"logjail/config"
 	"logjail/fleet"
+	"logjail/remote"
 	"logjail/state"
 )
 
@@ -110,12 +111,7 @@ func exchange(ctx context.Context, db *state.DB, o Options, res *Result) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, cfg.Fleet.Timeout)
 	defer cancel()
-	c, err := fleet.Connect(ctx, &cfg.Fleet, FleetHost(cfg, o.Host))
-	if err != nil {
-		return fmt.Errorf("fleet: %w (banned locally; %d changes kept for the next run)", err, len(req.Send))
-	}
-	defer c.Close()
-	resp, err := c.Exchange(ctx, req)
+	resp, err := remote.Exchange(ctx, &cfg.Fleet, FleetHost(cfg, o.Host), req)
 	if err != nil {
 		return fmt.Errorf("fleet: %w (banned locally; %d changes kept for the next run)", err, len(req.Send))
 	}
@@ -306,12 +302,7 @@ func sendFleet(ctx context.Context, db *state.DB, cfg *config.Config, now time.T
 	err = func() error {
 		ctx, cancel := context.WithTimeout(ctx, cfg.Fleet.Timeout)
 		defer cancel()
-		c, err := fleet.Connect(ctx, &cfg.Fleet, FleetHost(cfg, ""))
-		if err != nil {
-			return err
-		}
-		defer c.Close()
-		_, err = c.Exchange(ctx, fleet.Request{Now: now, Send: send, SendOnly: true})
+		_, err := remote.Exchange(ctx, &cfg.Fleet, FleetHost(cfg, ""), fleet.Request{Now: now, Send: send, SendOnly: true})
 		return err
 	}()
 	if err != nil {

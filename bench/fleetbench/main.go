@@ -34,6 +34,7 @@ import (
 
 	"logjail/config"
 	"logjail/fleet"
+	"logjail/fleet/pg"
 	"logjail/state"
 )
 
@@ -105,9 +106,9 @@ func freshDB(ctx context.Context, name string) string {
 	must(err)
 	_, err = c.Exec(ctx, "CREATE DATABASE "+name)
 	must(err)
-	cl, err := fleet.Connect(ctx, &config.Fleet{DSN: *dsn + " dbname=" + name}, "admin")
+	cl, err := pg.Connect(ctx, &config.Fleet{DSN: *dsn + " dbname=" + name}, "admin")
 	must(err)
-	_, _, err = fleet.Init(ctx, cl)
+	_, _, err = pg.Init(ctx, cl)
 	must(err)
 	cl.Close()
 	return name
@@ -150,7 +151,7 @@ func caughtUp(ctx context.Context, db string) state.FleetCursor {
 func oneRun(ctx context.Context, db, host string, seq uint64, at time.Time, cur state.FleetCursor) (total, exch time.Duration, next state.FleetCursor, err error) {
 	start := time.Now()
 	f := &config.Fleet{DSN: runDSN + " dbname=" + db, Timeout: 30 * time.Second}
-	c, err := fleet.Connect(ctx, f, host)
+	c, err := pg.Connect(ctx, f, host)
 	if err != nil {
 		return 0, 0, nil, err
 	}

@@ -1,9 +1,10 @@
-package fleet
+package pg
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"logjail/fleet"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -75,7 +76,7 @@ func TestInitTwiceAtOnce(t *testing.T) {
 func TestExchangeWithoutSchema(t *testing.T) {
 	srv := pgtest.New(t)
 	c := connect(t, srv.DSN+" dbname="+srv.Database(t), "web1")
-	_, err := c.Exchange(context.Background(), Request{Now: time.Now(), Cursor: state.FleetCursor{}})
+	_, err := c.Exchange(context.Background(), fleet.Request{Now: time.Now(), Cursor: state.FleetCursor{}})
 	if !errors.Is(err, ErrNoSchema) || !strings.Contains(err.Error(), "fleet init") {
 		t.Fatalf("exchange without schema: %v, want ErrNoSchema naming fleet init", err)
 	}
@@ -101,10 +102,10 @@ func TestExchange(t *testing.T) {
 		{Seq: 3, Kind: state.FleetBan, Ban: ban("nginx", "192.0.2.9/32", now, time.Hour)},                  // not read: nginx takes no part
 		{Seq: 4, Kind: state.FleetBan, Ban: ban("sshd", "192.0.2.2/32", now.Add(-2*time.Hour), time.Hour)}, // over
 	}
-	if _, err := a.Exchange(ctx, Request{Now: now, Send: send, Jails: jails, Cursor: state.FleetCursor{}}); err != nil {
+	if _, err := a.Exchange(ctx, fleet.Request{Now: now, Send: send, Jails: jails, Cursor: state.FleetCursor{}}); err != nil {
 		t.Fatal(err)
 	}
-	r, err := b.Exchange(ctx, Request{Now: now, Jails: jails, Cursor: state.FleetCursor{}})
+	r, err := b.Exchange(ctx, fleet.Request{Now: now, Jails: jails, Cursor: state.FleetCursor{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,31 +121,31 @@ func TestExchange(t *testing.T) {
 		}
 	}
 	// Nothing new: the cursor reads nothing again.
-	r2, err := b.Exchange(ctx, Request{Now: now, Jails: jails, Cursor: r.Cursor})
+	r2, err := b.Exchange(ctx, fleet.Request{Now: now, Jails: jails, Cursor: r.Cursor})
 	if err != nil || len(r2.Bans) != 0 {
 		t.Fatalf("second read: %+v, %v; want nothing", r2, err)
 	}
 	// The same entries sent again (a run killed before its state's
 	// commit) change nothing: no row is rewritten, nothing read again.
-	if _, err := a.Exchange(ctx, Request{Now: now, Send: send, Jails: jails, Cursor: state.FleetCursor{}}); err != nil {
+	if _, err := a.Exchange(ctx, fleet.Request{Now: now, Send: send, Jails: jails, Cursor: state.FleetCursor{}}); err != nil {
 		t.Fatal(err)
 	}
-	r3, err := b.Exchange(ctx, Request{Now: now, Jails: jails, Cursor: r2.Cursor})
+	r3, err := b.Exchange(ctx, fleet.Request{Now: now, Jails: jails, Cursor: r2.Cursor})
 	if err != nil || len(r3.Bans) != 0 {
 		t.Fatalf("after a resend: %+v, %v; want nothing new", r3.Bans, err)
 	}
 	// An unban by web1: read by web2, and the ban is no longer read by a
 	// newcomer.
 	un := []state.FleetEntry{{Seq: 5, Kind: state.FleetUnban, Jail: "sshd", Prefix: netip.MustParsePrefix("192.0.2.1/32"), At: now.Add(time.Minute)}}
-	if _, err := a.Exchange(ctx, Request{Now: now.Add(time.Minute), Send: un, Jails: jails, Cursor: state.FleetCursor{}}); err != nil {
+	if _, err := a.Exchange(ctx, fleet.Request{Now: now.Add(time.Minute), Send: un, Jails: jails, Cursor: state.FleetCursor{}}); err != nil {
 		t.Fatal(err)
 	}
-	r4, err := b.Exchange(ctx, Request{Now: now.Add(time.Minute), Jails: jails, Cursor: r3.Cursor})
+	r4, err := b.Exchange(ctx, fleet.Request{Now: now.Add(time.Minute), Jails: jails, Cursor: r3.Cursor})
 	if err != nil || len(r4.Unbans) != 1 || r4.Unbans[0].Host != "web1" {
 		t.Fatalf("unban read: %+v, %v", r4.Unbans, err)
 	}
 	c := connect(t, dsn, "web3")
-	r5, err := c.Exchange(ctx, Request{Now: now.Add(time.Minute), Jails: jails, Cursor: state.FleetCursor{}})
+	r5, err := c.Exchange(ctx, fleet.Request{Now: now.Add(time.Minute), Jails: jails, Cursor: state.FleetCursor{}})
 	if err != nil || len(r5.Bans) != 1 || r5.Bans[0].Jail != "manual" {
 		t.Fatalf("a newcomer read %+v, %v; want the manual ban alone", r5.Bans, err)
 	}
@@ -160,13 +161,13 @@ func TestExchangeMaxBans(t *testing.T) {
 		send = append(send, state.FleetEntry{Seq: uint64(i + 1), Kind: state.FleetBan,
 			Ban: ban("sshd", netip.AddrFrom4([4]byte{192, 0, 2, byte(i)}).String()+"/32", now, time.Hour)})
 	}
-	if _, err := a.Exchange(ctx, Request{Now: now, Send: send, Jails: []string{"sshd"}, Cursor: state.FleetCursor{}}); err != nil {
+	if _, err := a.Exchange(ctx, fleet.Request{Now: now, Send: send, Jails: []string{"sshd"}, Cursor: state.FleetCursor{}}); err != nil {
 		t.Fatal(err)
 	}
 	cur := state.FleetCursor{}
 	seen := map[netip.Prefix]bool{}
 	for run := 0; run < 3; run++ {
-		r, err := b.Exchange(ctx, Request{Now: now, Jails: []string{"sshd"}, MaxBans: 10, Cursor: cur})
+		r, err := b.Exchange(ctx, fleet.Request{Now: now, Jails: []string{"sshd"}, MaxBans: 10, Cursor: cur})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -213,12 +214,12 @@ func TestHostRole(t *testing.T) {
 	defer c1.Close()
 	now := time.Date(2026, 12, 6, 3, 0, 0, 0, time.UTC)
 	own := []state.FleetEntry{{Seq: 1, Kind: state.FleetBan, Ban: ban("sshd", "192.0.2.1/32", now, time.Hour)}}
-	if _, err := c1.Exchange(ctx, Request{Now: now, Send: own, Jails: []string{"sshd"}, Cursor: state.FleetCursor{}}); err != nil {
+	if _, err := c1.Exchange(ctx, fleet.Request{Now: now, Send: own, Jails: []string{"sshd"}, Cursor: state.FleetCursor{}}); err != nil {
 		t.Fatalf("web1 writing its own row: %v", err)
 	}
 	// web1 posing as web2: refused by row-level security.
 	c1.host = "web2"
-	if _, err := c1.Exchange(ctx, Request{Now: now, Send: own, Jails: []string{"sshd"}, Cursor: state.FleetCursor{}}); err == nil || !strings.Contains(err.Error(), "row-level security") {
+	if _, err := c1.Exchange(ctx, fleet.Request{Now: now, Send: own, Jails: []string{"sshd"}, Cursor: state.FleetCursor{}}); err == nil || !strings.Contains(err.Error(), "row-level security") {
 		t.Fatalf("web1 writing a web2 row: %v, want a row-level security refusal", err)
 	}
 	os.WriteFile(pw, []byte("pw-web2\n"), 0o600)
@@ -227,7 +228,7 @@ func TestHostRole(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c2.Close()
-	r, err := c2.Exchange(ctx, Request{Now: now, Jails: []string{"sshd"}, Cursor: state.FleetCursor{}})
+	r, err := c2.Exchange(ctx, fleet.Request{Now: now, Jails: []string{"sshd"}, Cursor: state.FleetCursor{}})
 	if err != nil || len(r.Bans) != 1 || r.Bans[0].Origin != "web1" {
 		t.Fatalf("web2 reads %+v, %v; want web1's ban", r, err)
 	}
@@ -298,7 +299,7 @@ func TestExchangeRetriesSerialization(t *testing.T) {
 	now := time.Date(2026, 12, 6, 3, 0, 0, 0, time.UTC)
 	web1 := connect(t, dsn, "web1")
 	first := []state.FleetEntry{{Seq: 1, Kind: state.FleetBan, Ban: ban("sshd", "192.0.2.1/32", now, time.Hour)}}
-	if _, err := web1.Exchange(ctx, Request{Now: now, Send: first, Jails: []string{"sshd"}, Cursor: state.FleetCursor{}}); err != nil {
+	if _, err := web1.Exchange(ctx, fleet.Request{Now: now, Send: first, Jails: []string{"sshd"}, Cursor: state.FleetCursor{}}); err != nil {
 		t.Fatal(err)
 	}
 	// Another transaction holds the row...
@@ -318,7 +319,7 @@ func TestExchangeRetriesSerialization(t *testing.T) {
 	second := []state.FleetEntry{{Seq: 2, Kind: state.FleetBan, Ban: ban("sshd", "192.0.2.1/32", now, 2*time.Hour)}}
 	done := make(chan error, 1)
 	go func() {
-		_, err := web1.Exchange(ctx, Request{Now: now, Send: second, Jails: []string{"sshd"}, Cursor: state.FleetCursor{}})
+		_, err := web1.Exchange(ctx, fleet.Request{Now: now, Send: second, Jails: []string{"sshd"}, Cursor: state.FleetCursor{}})
 		done <- err
 	}()
 	waiting := srv.WaitLock(t, "logjail web1")

@@ -1,4 +1,4 @@
-package mail
+package deliver
 
 import (
 	"context"
@@ -6,15 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
 
 	"logjail/config"
+	"logjail/mail"
 )
 
 // smtpMailer delivers to an SMTP server with go-mail.
@@ -25,7 +24,7 @@ type smtpMailer struct {
 }
 
 func (s *smtpMailer) Server() string {
-	return "SMTP server " + net.JoinHostPort(s.cfg.Host, strconv.Itoa(s.cfg.Port))
+	return mail.Server(&config.Digest{SMTP: s.cfg})
 }
 
 // Send delivers m. The TLS policy follows smtp.starttls:
@@ -41,8 +40,8 @@ func (s *smtpMailer) Server() string {
 // SSL_CERT_DIR add others) and the host name. AUTH picks the strongest
 // mechanism the server offers; PLAIN and LOGIN, which send the password
 // itself, only over TLS.
-func (s *smtpMailer) Send(ctx context.Context, m *Message) error {
-	msg, err := m.msg()
+func (s *smtpMailer) Send(ctx context.Context, m *mail.Message) error {
+	msg, err := build(m)
 	if err != nil {
 		return mailError(s.Server(), err)
 	}

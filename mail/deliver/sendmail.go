@@ -1,4 +1,4 @@
-package mail
+package deliver
 
 import (
 	"bytes"
@@ -8,6 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"logjail/config"
+	"logjail/mail"
 )
 
 // sendmailMailer hands messages to a sendmail program: the MTA's
@@ -18,7 +21,7 @@ type sendmailMailer struct {
 	timeout time.Duration
 }
 
-func (s *sendmailMailer) Server() string { return "sendmail " + s.path }
+func (s *sendmailMailer) Server() string { return mail.Server(&config.Digest{Sendmail: s.path}) }
 
 // mailUserAgents are programs that look like sendmail but read ~
 // escapes from the message (~! runs a shell command: fail2ban's
@@ -33,7 +36,7 @@ var mailUserAgents = []string{"mail", "Mail", "mailx", "nail", "s-nail", "bsd-ma
 // not end the message; -f: the envelope sender is digest.from; --: no
 // recipient can be taken for an option. Exit status 0 means the program
 // took the message.
-func (s *sendmailMailer) Send(ctx context.Context, m *Message) error {
+func (s *sendmailMailer) Send(ctx context.Context, m *mail.Message) error {
 	if err := checkSendmail(s.path); err != nil {
 		return mailError(s.Server(), err)
 	}
@@ -49,7 +52,7 @@ func (s *sendmailMailer) Send(ctx context.Context, m *Message) error {
 		}
 		args = append(args, a)
 	}
-	data, err := m.Bytes()
+	data, err := Bytes(m)
 	if err != nil {
 		return mailError(s.Server(), err)
 	}
@@ -65,7 +68,7 @@ func (s *sendmailMailer) Send(ctx context.Context, m *Message) error {
 			err = fmt.Errorf("no answer within %s", s.timeout)
 		}
 		if msg := oneLine(string(bytes.TrimSpace(out.Bytes()))); msg != "" {
-			err = fmt.Errorf("%w: %s", err, Printable(msg, maxOutput, "..."))
+			err = fmt.Errorf("%w: %s", err, mail.Printable(msg, maxOutput, "..."))
 		}
 		return mailError(s.Server(), err)
 	}

@@ -1,9 +1,9 @@
-package fleet
+package pg
 
 import (
 	"context"
 	"fmt"
-	"net/netip"
+	"logjail/fleet"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -11,31 +11,11 @@ import (
 	"logjail/state"
 )
 
-// Failing is an address that failed on several hosts inside its jail's
-// findtime.
-type Failing struct {
-	Jail     string
-	Prefix   netip.Prefix
-	Hosts    int
-	Failures int
-	Last     time.Time
-}
-
-// Overview is what `status --fleet` shows.
-type Overview struct {
-	// Bans are the fleet's bans active at the time asked, by origin
-	// host (Ban.Origin), then jail and address.
-	Bans []state.Ban
-	// Failing are the addresses that failed on the most hosts, most
-	// first.
-	Failing []Failing
-}
-
 // Overview reads the fleet's active bans at now and the addresses whose
 // failures inside findtime (of the jails in windows) came from the most
 // hosts, at most top of them.
-func (c *Client) Overview(ctx context.Context, now time.Time, windows []Counting, top int) (*Overview, error) {
-	ov := &Overview{}
+func (c *Client) Overview(ctx context.Context, now time.Time, windows []fleet.Counting, top int) (*fleet.Overview, error) {
+	ov := &fleet.Overview{}
 	err := pgx.BeginTxFunc(ctx, c.conn, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		if err := c.begin(ctx, tx); err != nil {
 			return err
@@ -74,7 +54,7 @@ ORDER BY b.host, b.jail, b.prefix`, now)
 		var since []int64
 		for _, w := range windows {
 			jails = append(jails, w.Jail)
-			since = append(since, BucketOf(now.Add(-w.FindTime)))
+			since = append(since, fleet.BucketOf(now.Add(-w.FindTime)))
 		}
 		rows, err = tx.Query(ctx, `WITH j AS (SELECT * FROM unnest($1::text[], $2::bigint[]) AS j(jail, since))
 SELECT f.jail, f.prefix, count(DISTINCT f.host)::int, sum(f.count)::int, max(f.bucket)
@@ -82,13 +62,13 @@ FROM logjail.failures f JOIN j USING (jail)
 WHERE f.bucket >= j.since AND f.bucket <= $3
 GROUP BY f.jail, f.prefix
 ORDER BY 3 DESC, 4 DESC, f.jail, f.prefix
-LIMIT $4`, jails, since, BucketOf(now), top)
+LIMIT $4`, jails, since, fleet.BucketOf(now), top)
 		if err != nil {
 			return fmt.Errorf("read failures: %w", err)
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var f Failing
+			var f fleet.Failing
 			var last int64
 			if err := rows.Scan(&f.Jail, &f.Prefix, &f.Hosts, &f.Failures, &last); err != nil {
 				return fmt.Errorf("read failures: %w", err)

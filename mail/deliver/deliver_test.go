@@ -1,4 +1,4 @@
-package mail
+package deliver
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"logjail/config"
+	"logjail/mail"
 )
 
 func TestReadPassword(t *testing.T) {
@@ -99,7 +100,7 @@ func TestSMTPTimeout(t *testing.T) {
 	var p int
 	fmt.Sscan(port, &p)
 	m := &smtpMailer{cfg: config.SMTP{Host: host, Port: p, StartTLS: config.StartTLSAuto}, helo: "h", timeout: 300 * time.Millisecond}
-	mail := &Message{From: "a@example.com", To: []string{"b@example.com"}, Subject: "s", Date: time.Now(), Host: "h", Text: "t", HTML: "<p>t</p>"}
+	mail := &mail.Message{From: "a@example.com", To: []string{"b@example.com"}, Subject: "s", Date: time.Now(), Host: "h", Text: "t", HTML: "<p>t</p>"}
 	start := time.Now()
 	err = m.Send(context.Background(), mail)
 	if err == nil {
@@ -120,7 +121,7 @@ func TestSendmailFails(t *testing.T) {
 	prog := filepath.Join(dir, "sendmail")
 	os.WriteFile(prog, []byte("#!/bin/sh\ncat >/dev/null\necho 'queue full' >&2\necho 'try later' >&2\nexit 75\n"), 0o755)
 	m := &sendmailMailer{path: prog, timeout: 5 * time.Second}
-	mail := &Message{From: "a@example.com", To: []string{"b@example.com"}, Subject: "s", Date: time.Now(), Host: "h", Text: "t", HTML: "<p>t</p>"}
+	mail := &mail.Message{From: "a@example.com", To: []string{"b@example.com"}, Subject: "s", Date: time.Now(), Host: "h", Text: "t", HTML: "<p>t</p>"}
 	err := m.Send(context.Background(), mail)
 	if err == nil || !strings.Contains(err.Error(), "sendmail "+prog) || !strings.Contains(err.Error(), "exit status 75: queue full; try later") {
 		t.Errorf("error %v", err)

@@ -1,10 +1,11 @@
-package fleet
+package pg
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"logjail/fleet"
 	"net/netip"
 	"time"
 
@@ -13,82 +14,6 @@ import (
 
 	"logjail/state"
 )
-
-// Bucket is the width of the failure counts' time buckets: fine enough
-// beside findtime (minutes), coarse enough that an attack is a few rows.
-const Bucket = 10 * time.Second
-
-// BucketOf returns the bucket (Unix seconds of its start) of t.
-func BucketOf(t time.Time) int64 {
-	s := int64(Bucket / time.Second)
-	u := t.Unix()
-	return u - ((u%s)+s)%s
-}
-
-// Counting is a jail whose failures the fleet counts.
-type Counting struct {
-	Jail     string
-	FindTime time.Duration
-	MaxRetry int
-}
-
-// Request is one run's exchange.
-type Request struct {
-	// Now is the run's time: which bans are active, which buckets count.
-	// The database's clock is never used.
-	Now time.Time
-	// Send is the outbox to send (state.Tx.FleetEntries).
-	Send []state.FleetEntry
-	// Cursor is how far the fleet's changes were read.
-	Cursor state.FleetCursor
-	// Jails are the jails whose bans and unbans are read.
-	Jails []string
-	// MaxBans bounds the bans read; the rest come in the next runs.
-	MaxBans int
-	// Counting are the jails whose fleet failure counts are read
-	// (share: failures).
-	Counting []Counting
-	// Keep is how long this host's failure counts are kept on the
-	// server (the longest findtime, twice).
-	Keep time.Duration
-	// SendOnly sends and reads nothing (ban and unban by hand): the
-	// cursor is left for the next run.
-	SendOnly bool
-}
-
-// Unban is an unban from the fleet: bans of Jail and Prefix that started
-// at or before At are lifted.
-type Unban struct {
-	Host   string
-	Jail   string
-	Prefix netip.Prefix
-	At     time.Time
-}
-
-// Count is the fleet's failures of an address in one bucket.
-type Count struct {
-	Jail   string
-	Prefix netip.Prefix
-	Bucket int64
-	Count  int
-	Hosts  int
-}
-
-// Response is what the fleet answered.
-type Response struct {
-	// Bans are the other hosts' bans changed since the cursor and active
-	// at Now, with Origin set; Capped says MaxBans cut them (the rest
-	// come next run).
-	Bans   []state.Ban
-	Capped bool
-	// Unbans are the other hosts' unbans since the cursor.
-	Unbans []Unban
-	// Counts are, for addresses whose fleet total over the jail's last
-	// two findtimes reaches maxretry, their counts per bucket.
-	Counts []Count
-	// Cursor is the cursor to save once the response is merged.
-	Cursor state.FleetCursor
-}
 
 // pos is a place in a table's order of change: (xid, host, jail,
 // prefix). A transaction's xid orders it after every transaction that
@@ -143,7 +68,7 @@ func setPos(c state.FleetCursor, table string, p pos) {
 // this one began: the server side of a run killed in the middle of its
 // exchange still commits what it was sent) is tried again, up to three
 // times in all.
-func (c *Client) Exchange(ctx context.Context, r Request) (*Response, error) {
+func (c *Client) Exchange(ctx context.Context, r fleet.Request) (*fleet.Response, error) {
 	for attempt := 1; ; attempt++ {
 		resp, err := c.exchange(ctx, r)
 		var pe *pgconn.PgError
@@ -157,8 +82,8 @@ func (c *Client) Exchange(ctx context.Context, r Request) (*Response, error) {
 	}
 }
 
-func (c *Client) exchange(ctx context.Context, r Request) (*Response, error) {
-	resp := &Response{Cursor: state.FleetCursor{}}
+func (c *Client) exchange(ctx context.Context, r fleet.Request) (*fleet.Response, error) {
+	resp := &fleet.Response{Cursor: state.FleetCursor{}}
 	from, err := getPos(r.Cursor, "bans")
 	if err != nil {
 		return nil, err
@@ -200,7 +125,7 @@ WHERE xid >= $1 AND host <> $2 AND jail = ANY($3)`, ufrom.Xid, c.host, r.Jails)
 		var maxretry []int32
 		for _, j := range r.Counting {
 			jails = append(jails, j.Jail)
-			since = append(since, BucketOf(r.Now.Add(-2*j.FindTime)))
+			since = append(since, fleet.BucketOf(r.Now.Add(-2*j.FindTime)))
 			maxretry = append(maxretry, int32(j.MaxRetry))
 		}
 		b.Queue(`WITH j AS (SELECT * FROM unnest($1::text[], $2::bigint[], $3::int[]) AS j(jail, since, maxretry)),
@@ -208,7 +133,7 @@ recent AS (SELECT f.* FROM logjail.failures f JOIN j USING (jail) WHERE f.bucket
 hot AS (SELECT r.jail, r.prefix FROM recent r JOIN j USING (jail) GROUP BY r.jail, r.prefix, j.maxretry HAVING sum(r.count) >= j.maxretry)
 SELECT r.jail, r.prefix, r.bucket, sum(r.count)::int, count(DISTINCT r.host)::int
 FROM recent r JOIN hot USING (jail, prefix)
-GROUP BY r.jail, r.prefix, r.bucket ORDER BY r.jail, r.prefix, r.bucket`, jails, since, maxretry, BucketOf(r.Now))
+GROUP BY r.jail, r.prefix, r.bucket ORDER BY r.jail, r.prefix, r.bucket`, jails, since, maxretry, fleet.BucketOf(r.Now))
 	}
 	b.Queue(`COMMIT`)
 
@@ -262,7 +187,7 @@ GROUP BY r.jail, r.prefix, r.bucket ORDER BY r.jail, r.prefix, r.bucket`, jails,
 }
 
 // sendCount is how many statements queueSend queues.
-func (c *Client) sendCount(r Request) int {
+func (c *Client) sendCount(r fleet.Request) int {
 	n := len(r.Send)
 	if r.Keep > 0 && len(r.Counting) > 0 {
 		n++
@@ -270,7 +195,7 @@ func (c *Client) sendCount(r Request) int {
 	return n
 }
 
-func (c *Client) queueSend(b *pgx.Batch, r Request) error {
+func (c *Client) queueSend(b *pgx.Batch, r fleet.Request) error {
 	for _, e := range r.Send {
 		switch e.Kind {
 		case state.FleetBan:
@@ -297,12 +222,12 @@ WHERE f.seq < EXCLUDED.seq`, c.host, e.Jail, e.Prefix, e.Bucket, e.Count, int64(
 		}
 	}
 	if r.Keep > 0 && len(r.Counting) > 0 {
-		b.Queue(`DELETE FROM logjail.failures WHERE host = $1 AND bucket < $2`, c.host, BucketOf(r.Now.Add(-r.Keep)))
+		b.Queue(`DELETE FROM logjail.failures WHERE host = $1 AND bucket < $2`, c.host, fleet.BucketOf(r.Now.Add(-r.Keep)))
 	}
 	return nil
 }
 
-func readBans(br pgx.BatchResults, limit int, from pos, horizon int64, resp *Response) error {
+func readBans(br pgx.BatchResults, limit int, from pos, horizon int64, resp *fleet.Response) error {
 	rows, err := br.Query()
 	if err != nil {
 		return fmt.Errorf("read bans: %w", err)
@@ -342,13 +267,13 @@ func readBans(br pgx.BatchResults, limit int, from pos, horizon int64, resp *Res
 	return nil
 }
 
-func readUnbans(br pgx.BatchResults, from pos, horizon int64, resp *Response) error {
+func readUnbans(br pgx.BatchResults, from pos, horizon int64, resp *fleet.Response) error {
 	rows, err := br.Query()
 	if err != nil {
 		return fmt.Errorf("read unbans: %w", err)
 	}
 	for rows.Next() {
-		var u Unban
+		var u fleet.Unban
 		if err := rows.Scan(&u.Host, &u.Jail, &u.Prefix, &u.At); err != nil {
 			rows.Close()
 			return fmt.Errorf("read unbans: %w", err)
@@ -363,13 +288,13 @@ func readUnbans(br pgx.BatchResults, from pos, horizon int64, resp *Response) er
 	return nil
 }
 
-func readCounts(br pgx.BatchResults, resp *Response) error {
+func readCounts(br pgx.BatchResults, resp *fleet.Response) error {
 	rows, err := br.Query()
 	if err != nil {
 		return fmt.Errorf("read failure counts: %w", err)
 	}
 	for rows.Next() {
-		var n Count
+		var n fleet.Count
 		if err := rows.Scan(&n.Jail, &n.Prefix, &n.Bucket, &n.Count, &n.Hosts); err != nil {
 			rows.Close()
 			return fmt.Errorf("read failure counts: %w", err)

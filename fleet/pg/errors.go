@@ -1,4 +1,4 @@
-package fleet
+package pg
 
 import "errors"
 
