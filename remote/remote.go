@@ -85,14 +85,21 @@ type Reply struct {
 // logjail (a build from source: `go build -o DIR . ./cmd/logjail-net`),
 // else [Installed].
 func Path() (string, error) {
-	if p := os.Getenv("LOGJAIL_NET"); p != "" {
-		return p, nil
+	exe, _ := os.Executable()
+	return find(os.Getenv("LOGJAIL_NET"), exe, Installed)
+}
+
+// find is Path with its inputs given: env is $LOGJAIL_NET, exe the
+// running program, installed the package's place.
+func find(env, exe, installed string) (string, error) {
+	if env != "" {
+		return env, nil
 	}
 	var tried []string
-	if exe, err := os.Executable(); err == nil {
+	if exe != "" {
 		tried = append(tried, filepath.Join(filepath.Dir(exe), Program))
 	}
-	tried = append(tried, Installed)
+	tried = append(tried, installed)
 	for _, p := range tried {
 		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
 			return p, nil
