@@ -3,9 +3,12 @@ package remote_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -21,6 +24,11 @@ import (
 func TestMain(m *testing.M) {
 	if filepath.Base(os.Args[0]) == remote.Program {
 		os.Exit(serve.Main(os.Args, os.Stdin, os.Stdout, os.Stderr))
+	}
+	if sm := os.Getenv("REMOTE_TEST_PARENT"); sm != "" {
+		// A logjail that is killed while it mails (TestKilledWithLogjail).
+		remote.NewMailer(&config.Digest{Sendmail: sm}, "web1").Send(context.Background(), message())
+		os.Exit(0)
 	}
 	self, err := os.Executable()
 	if err != nil {
@@ -107,6 +115,46 @@ func TestDeadline(t *testing.T) {
 	t.Log(err)
 	if d := time.Since(start); d > 10*time.Second {
 		t.Errorf("the call took %v", d)
+	}
+}
+
+// TestKilledWithLogjail: logjail-net does not outlive a logjail killed in
+// the middle of a call.
+func TestKilledWithLogjail(t *testing.T) {
+	dir := t.TempDir()
+	// The sendmail writes its parent's pid (logjail-net's) and its own.
+	sm := script(t, "echo $PPID $$ >"+dir+"/pids.tmp; mv "+dir+"/pids.tmp "+dir+"/pids; exec sleep 30\n")
+	self, _ := os.Executable()
+	parent := exec.Command(self, "-test.run=^$")
+	parent.Env = append(os.Environ(), "REMOTE_TEST_PARENT="+sm)
+	if err := parent.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var helper, sendmail int
+	for i := 0; i < 200 && helper == 0; i++ {
+		time.Sleep(50 * time.Millisecond)
+		if data, err := os.ReadFile(dir + "/pids"); err == nil {
+			fmt.Sscan(string(data), &helper, &sendmail)
+		}
+	}
+	if helper == 0 {
+		parent.Process.Kill()
+		parent.Wait()
+		t.Fatal("the sendmail never started")
+	}
+	t.Cleanup(func() { syscall.Kill(sendmail, syscall.SIGKILL) })
+	parent.Process.Kill()
+	parent.Wait()
+	for i := 0; ; i++ {
+		// Gone, or a zombie its new parent has not reaped yet.
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", helper))
+		if err != nil || strings.Contains(string(stat), ") Z ") {
+			break
+		}
+		if i == 100 {
+			t.Fatalf("logjail-net (pid %d) still runs 5 s after logjail was killed", helper)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 
