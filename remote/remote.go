@@ -110,7 +110,7 @@ func find(env, exe, installed string) (string, error) {
 
 // grace is how long past its deadline logjail-net may take to say that
 // the deadline passed before it is killed.
-const grace = 2 * time.Second
+const grace = 5 * time.Second
 
 // run makes one call and returns the reply; an error the call ended with
 // is returned as an error too.

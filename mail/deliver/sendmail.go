@@ -56,7 +56,11 @@ func (s *sendmailMailer) Send(ctx context.Context, m *mail.Message) error {
 	if err != nil {
 		return mailError(s.Server(), err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	limit := s.timeout
+	if d, ok := ctx.Deadline(); ok && time.Until(d) < limit {
+		limit = max(time.Until(d), 0).Round(time.Millisecond)
+	}
+	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, s.path, args...)
 	cmd.Stdin = bytes.NewReader(data)
@@ -65,7 +69,7 @@ func (s *sendmailMailer) Send(ctx context.Context, m *mail.Message) error {
 	cmd.WaitDelay = time.Second
 	if err := cmd.Run(); err != nil {
 		if ctx.Err() != nil {
-			err = fmt.Errorf("no answer within %s", s.timeout)
+			err = fmt.Errorf("no answer within %s", limit)
 		}
 		if msg := oneLine(string(bytes.TrimSpace(out.Bytes()))); msg != "" {
 			err = fmt.Errorf("%w: %s", err, mail.Printable(msg, maxOutput, "..."))
