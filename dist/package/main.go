@@ -311,6 +311,14 @@ func stage(root, work, version string, src source) (*staged, error) {
 		Destination: "/var/lib/logjail", Type: files.TypeDir,
 		FileInfo: &files.ContentFileInfo{Mode: 0o700, MTime: src.time, Owner: "root", Group: "root"},
 	})
+	// rpm -e removes only the directories the package names (dpkg those
+	// its files' paths hold): logjail's own.
+	for _, d := range []string{"/etc/logjail", "/usr/lib/logjail", "/usr/share/doc/logjail"} {
+		st.contents = append(st.contents, &files.Content{
+			Destination: d, Type: files.TypeDir, Packager: "rpm",
+			FileInfo: &files.ContentFileInfo{Mode: 0o755, MTime: src.time, Owner: "root", Group: "root"},
+		})
+	}
 
 	for _, s := range []struct {
 		dst  *string

@@ -246,7 +246,8 @@ func checkCopyrightModules(t *testing.T, copyright []byte, bins map[string]strin
 
 // TestRPMContents checks the .rpm made from the same description: the
 // same files where Fedora wants them, the conffile %config(noreplace),
-// the scriptlets. (Installing it needs an RPM system; not done here.)
+// the scriptlets, and that rpm -e takes all it put. (Installing it with
+// its scriptlets needs an RPM system; not done here.)
 func TestRPMContents(t *testing.T) {
 	rpm := testenv.Tool(t, "rpm")
 	path := filepath.Join(filepath.Dir(built(t)), "logjail-1.0.0-1.x86_64.rpm")
@@ -265,6 +266,9 @@ func TestRPMContents(t *testing.T) {
 		"/usr/share/zsh/site-functions/_logjail  -rw-r--r--",
 		"/usr/share/doc/logjail/crontab.example  -rw-r--r--",
 		"/var/lib/logjail  drwx------",
+		"/etc/logjail  drwxr-xr-x",
+		"/usr/lib/logjail  drwxr-xr-x",
+		"/usr/share/doc/logjail  drwxr-xr-x",
 	} {
 		if !strings.Contains(list, want+"\n") {
 			t.Errorf("rpm lacks %q:\n%s", want, list)
@@ -277,6 +281,22 @@ func TestRPMContents(t *testing.T) {
 	for _, want := range []string{"postinstall scriptlet", "systemctl enable logjail.timer", "preuninstall scriptlet", "logjail firewall flush"} {
 		if !strings.Contains(scripts, want) {
 			t.Errorf("rpm scriptlets lack %q:\n%s", want, scripts)
+		}
+	}
+
+	// Installed into an empty root of the test (without the scriptlets,
+	// which need a Fedora) and erased, it leaves nothing behind: it owns
+	// its directories.
+	root := t.TempDir()
+	run(t, rpm, "--root", root, "--initdb")
+	run(t, rpm, "--root", root, "-i", "--nodeps", "--noscripts", path)
+	if _, err := os.Stat(filepath.Join(root, "usr/lib/logjail/logjail-net")); err != nil {
+		t.Errorf("rpm -i: %v", err)
+	}
+	run(t, rpm, "--root", root, "-e", "--noscripts", "logjail")
+	for _, d := range []string{"etc", "usr/lib", "usr/sbin", "usr/share/doc", "var/lib"} {
+		if m, _ := filepath.Glob(filepath.Join(root, d, "*logjail*")); len(m) > 0 {
+			t.Errorf("rpm -e left %v", m)
 		}
 	}
 }
