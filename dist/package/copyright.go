@@ -9,19 +9,57 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
 
+// binary is a program the package installs.
+type binary struct {
+	dst  string // where it is installed: /usr/sbin/logjail
+	path string // the file built
+}
+
 // copyrightText is /usr/share/doc/logjail/copyright: logjail's notice and,
-// for each Go module linked into the binary (read from the binary), its
-// license and copyright line, read from its LICENSE file in the module
-// cache.
-func copyrightText(root, bin string, year int) ([]byte, error) {
-	bi, err := buildinfo.ReadFile(bin)
-	if err != nil {
-		return nil, fmt.Errorf("read build info of %q: %w", bin, err)
+// for each Go module linked into any of bins (read from the binaries),
+// its license and copyright line, read from its LICENSE file in the
+// module cache, and the binaries that hold it.
+func copyrightText(root string, bins []binary, year int) ([]byte, error) {
+	type module struct {
+		path, version string
+		in            []string // the binaries' file names
 	}
+	var (
+		mods  = map[string]*module{} // by path@version
+		keys  []string
+		goVer []string
+		dsts  []string
+	)
+	for _, bin := range bins {
+		bi, err := buildinfo.ReadFile(bin.path)
+		if err != nil {
+			return nil, fmt.Errorf("read build info of %q: %w", bin.path, err)
+		}
+		if !slices.Contains(goVer, bi.GoVersion) {
+			goVer = append(goVer, bi.GoVersion)
+		}
+		dsts = append(dsts, bin.dst)
+		name := filepath.Base(bin.dst)
+		for _, d := range bi.Deps {
+			if d.Replace != nil {
+				d = d.Replace
+			}
+			key := d.Path + "@" + d.Version
+			m := mods[key]
+			if m == nil {
+				m = &module{path: d.Path, version: d.Version}
+				mods[key] = m
+				keys = append(keys, key)
+			}
+			m.in = append(m.in, name)
+		}
+	}
+	slices.Sort(keys)
 	dirs, err := moduleDirs(root)
 	if err != nil {
 		return nil, err
@@ -33,16 +71,17 @@ Copyright ` + strconv.Itoa(year) + ` the logjail authors.
 License: the authors have not chosen a license yet; until they do, no
 rights beyond those the law grants are given.
 
-/usr/sbin/logjail is a static Go binary (` + bi.GoVersion + `). It contains
-the Go standard library (Copyright The Go Authors; BSD-3-Clause) and these
-modules, each under the license in its source:
 `)
-	for _, d := range bi.Deps {
-		if d.Replace != nil {
-			d = d.Replace
-		}
-		name, notice := license(dirs[d.Path+"@"+d.Version])
-		fmt.Fprintf(&b, "\n  %s %s\n    License: %s\n", d.Path, d.Version, name)
+	what := "is a static Go binary"
+	if len(bins) > 1 {
+		what = "are static Go binaries"
+	}
+	b.WriteString(wrap(fmt.Sprintf("%s %s (%s). They contain the Go standard library (Copyright The Go Authors; BSD-3-Clause) and these modules, each under the license in its source; after each, the binaries that hold it:",
+		strings.Join(dsts, " and "), what, strings.Join(goVer, ", ")), 72))
+	for _, key := range keys {
+		m := mods[key]
+		name, notice := license(dirs[key])
+		fmt.Fprintf(&b, "\n  %s %s (%s)\n    License: %s\n", m.path, m.version, strings.Join(m.in, ", "), name)
 		if notice != "" {
 			fmt.Fprintf(&b, "    %s\n", notice)
 		}
@@ -53,6 +92,27 @@ On Debian systems the complete text of the Apache License 2.0 is in
 2.0 in /usr/share/common-licenses/MPL-2.0.
 `)
 	return []byte(b.String()), nil
+}
+
+// wrap breaks text into lines of at most width characters, at spaces,
+// each ending in a newline.
+func wrap(text string, width int) string {
+	var b strings.Builder
+	n := 0
+	for _, w := range strings.Fields(text) {
+		if n > 0 && n+1+len(w) > width {
+			b.WriteString("\n")
+			n = 0
+		}
+		if n > 0 {
+			b.WriteString(" ")
+			n++
+		}
+		b.WriteString(w)
+		n += len(w)
+	}
+	b.WriteString("\n")
+	return b.String()
 }
 
 // moduleDirs maps path@version to the module's directory for every module

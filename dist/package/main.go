@@ -5,10 +5,11 @@
 //
 // writes OUTDIR/logjail_VERSION_amd64.deb and
 // OUTDIR/logjail-VERSION-1.x86_64.rpm. Run it in a checkout of logjail:
-// it builds the binary from there (static, CGO_ENABLED=0, the version and
-// commit stamped with -ldflags -X, since builds here run with
-// GOFLAGS=-buildvcs=false) and has that binary write its own man pages
-// and shell completions (the hidden `logjail gendocs`), so they describe
+// it builds the binaries from there, logjail and its network helper
+// logjail-net (static, CGO_ENABLED=0; logjail's version and commit
+// stamped with -ldflags -X, since builds here run with
+// GOFLAGS=-buildvcs=false) and has logjail write its own man pages and
+// shell completions (the hidden `logjail gendocs`), so they describe
 // exactly the commands it has.
 //
 // VERSION defaults to the tag at HEAD (v1.2.0 gives 1.2.0), else
@@ -18,13 +19,14 @@
 // The package holds:
 //
 //	/usr/sbin/logjail                          the static binary
+//	/usr/lib/logjail/logjail-net               its network clients (package remote)
 //	/etc/logjail/logjail.yaml                  conffile: the embedded default
 //	/lib/systemd/system/logjail.{service,timer}
 //	/usr/share/man/man8/logjail*.8.gz          logjail(8), logjail-COMMAND(8)
 //	/usr/share/bash-completion/completions/logjail
 //	/usr/share/zsh/vendor-completions/_logjail
 //	/usr/share/doc/logjail/{copyright,changelog.gz,crontab.example}
-//	/usr/share/lintian/overrides/logjail       the static binary is on purpose
+//	/usr/share/lintian/overrides/logjail       the static binaries are on purpose
 //	/var/lib/logjail                           the state, mode 0700
 //
 // The maintainer scripts (debian/, rpm/ beside this file) enable the timer
@@ -52,6 +54,7 @@ import (
 	"github.com/goreleaser/nfpm/v2/rpm"
 
 	"logjail/config"
+	"logjail/remote"
 )
 
 //go:embed debian rpm
@@ -202,22 +205,19 @@ type staged struct {
 	deb, rpm nfpm.Scripts
 }
 
-// stage builds the binary and writes every other file of the package into
-// work.
+// stage builds the binaries and writes every other file of the package
+// into work.
 func stage(root, work, version string, src source) (*staged, error) {
 	st := &staged{version: version, mtime: src.time}
 	bin := filepath.Join(work, "logjail")
-	// Built as README's From source says: urfave_cli_no_docs leaves out
-	// urfave/cli's man and markdown writers (and the blackfriday they
-	// import, whose package init every start would pay); the man pages
-	// come from internal/clidoc (gendocs below).
-	build := exec.Command("go", "build", "-trimpath", "-tags", "urfave_cli_no_docs", "-o", bin,
-		"-ldflags", fmt.Sprintf("-s -w -X main.version=%s -X main.commit=%s", version, src.stamp()), ".")
-	build.Dir = root
-	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		return nil, fmt.Errorf("go build: %w", err)
+	if err := goBuild(root, bin, ".", fmt.Sprintf("-X main.version=%s -X main.commit=%s", version, src.stamp())); err != nil {
+		return nil, err
+	}
+	// logjail-net has no version of its own to print: logjail and it
+	// check that they speak one protocol (package remote).
+	netBin := filepath.Join(work, "logjail-net")
+	if err := goBuild(root, netBin, "./cmd/logjail-net", ""); err != nil {
+		return nil, err
 	}
 
 	// The man pages and completions, by the binary itself; without
@@ -253,6 +253,7 @@ func stage(root, work, version string, src source) (*staged, error) {
 	}
 
 	add("/usr/sbin/logjail", bin, "", 0o755, "")
+	add(remote.Installed, netBin, "", 0o755, "")
 	file("/etc/logjail/logjail.yaml", "logjail.yaml", config.DefaultYAML(), files.TypeConfig, 0o644, "deb")
 	file("/etc/logjail/logjail.yaml", "logjail.yaml", config.DefaultYAML(), files.TypeConfigNoReplace, 0o644, "rpm")
 
@@ -294,7 +295,7 @@ func stage(root, work, version string, src source) (*staged, error) {
 	add("/usr/share/zsh/vendor-completions/_logjail", filepath.Join(docs, "completion/zsh/_logjail"), "", 0o644, "deb")
 	add("/usr/share/zsh/site-functions/_logjail", filepath.Join(docs, "completion/zsh/_logjail"), "", 0o644, "rpm")
 
-	copyright, err := copyrightText(root, bin, src.time.Year())
+	copyright, err := copyrightText(root, []binary{{"/usr/sbin/logjail", bin}, {remote.Installed, netBin}}, src.time.Year())
 	if err != nil {
 		return nil, err
 	}
@@ -310,6 +311,14 @@ func stage(root, work, version string, src source) (*staged, error) {
 		Destination: "/var/lib/logjail", Type: files.TypeDir,
 		FileInfo: &files.ContentFileInfo{Mode: 0o700, MTime: src.time, Owner: "root", Group: "root"},
 	})
+	// rpm -e removes only the directories the package names (dpkg those
+	// its files' paths hold): logjail's own.
+	for _, d := range []string{"/etc/logjail", "/usr/lib/logjail", "/usr/share/doc/logjail"} {
+		st.contents = append(st.contents, &files.Content{
+			Destination: d, Type: files.TypeDir, Packager: "rpm",
+			FileInfo: &files.ContentFileInfo{Mode: 0o755, MTime: src.time, Owner: "root", Group: "root"},
+		})
+	}
 
 	for _, s := range []struct {
 		dst  *string
@@ -331,10 +340,29 @@ func stage(root, work, version string, src source) (*staged, error) {
 	return st, errors.Join(errs...)
 }
 
+// goBuild builds the main package pkg (relative to root) into out, as
+// README's From source says: static, without file system paths, without
+// symbol tables; ldflags are added to "-s -w". The tag urfave_cli_no_docs
+// leaves out urfave/cli's man and markdown writers (and the blackfriday
+// they import, whose package init every start would pay); the man pages
+// come from internal/clidoc (gendocs below).
+func goBuild(root, out, pkg, ldflags string) error {
+	build := exec.Command("go", "build", "-trimpath", "-tags", "urfave_cli_no_docs", "-o", out,
+		"-ldflags", strings.TrimSpace("-s -w "+ldflags), pkg)
+	build.Dir = root
+	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		return fmt.Errorf("go build %s: %w", pkg, err)
+	}
+	return nil
+}
+
 // lintianOverrides explains what lintian flags on purpose.
-const lintianOverrides = `# Go builds a static binary (CGO_ENABLED=0) on purpose: it runs from cron
-# on hosts of any libc, and links nothing at run time.
+const lintianOverrides = `# Go builds static binaries (CGO_ENABLED=0) on purpose: they run from cron
+# on hosts of any libc, and link nothing at run time.
 logjail: statically-linked-binary [usr/sbin/logjail]
+logjail: statically-linked-binary [usr/lib/logjail/logjail-net]
 # The state holds the bans, log offsets and the digest's outbox (mail
 # addresses, log lines): root's alone, as systemd's StateDirectoryMode says.
 logjail: non-standard-dir-perm 0700 != 0755 [var/lib/logjail/]

@@ -3,13 +3,18 @@ package main
 import (
 	"bytes"
 	"crypto/rand"
+	"debug/buildinfo"
 	"debug/elf"
 	"encoding/hex"
 	"encoding/json"
+	"maps"
+	"mime"
+	"net/mail"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -97,6 +102,7 @@ func TestPackageContents(t *testing.T) {
 	list := run(t, dpkgDeb, "--contents", deb)
 	for _, want := range []string{
 		`-rwxr-xr-x root/root .* ./usr/sbin/logjail$`,
+		`-rwxr-xr-x root/root .* ./usr/lib/logjail/logjail-net$`,
 		`-rw-r--r-- root/root .* ./etc/logjail/logjail.yaml$`,
 		`-rw-r--r-- root/root .* ./lib/systemd/system/logjail.service$`,
 		`-rw-r--r-- root/root .* ./lib/systemd/system/logjail.timer$`,
@@ -122,17 +128,24 @@ func TestPackageContents(t *testing.T) {
 	dir := t.TempDir()
 	run(t, dpkgDeb, "--extract", deb, dir)
 	bin := filepath.Join(dir, "usr/sbin/logjail")
+	netBin := filepath.Join(dir, "usr/lib/logjail/logjail-net")
 
 	// Static: no program interpreter, no shared libraries.
-	f, err := elf.Open(bin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	for _, p := range f.Progs {
-		if p.Type == elf.PT_INTERP || p.Type == elf.PT_DYNAMIC {
-			t.Errorf("the binary is dynamically linked (program header %v)", p.Type)
+	for _, b := range []string{bin, netBin} {
+		f, err := elf.Open(b)
+		if err != nil {
+			t.Fatal(err)
 		}
+		for _, p := range f.Progs {
+			if p.Type == elf.PT_INTERP || p.Type == elf.PT_DYNAMIC {
+				t.Errorf("%s is dynamically linked (program header %v)", b, p.Type)
+			}
+		}
+		f.Close()
+	}
+	// logjail-net is the helper program, built from cmd/logjail-net.
+	if bi, err := buildinfo.ReadFile(netBin); err != nil || bi.Path != "logjail/cmd/logjail-net" {
+		t.Errorf("%s is not logjail-net: build info %v, %v", netBin, bi, err)
 	}
 	root, err := moduleRoot()
 	if err != nil {
@@ -170,8 +183,9 @@ func TestPackageContents(t *testing.T) {
 		}
 	}
 	if bytes.Contains(copyright, []byte("nfpm")) {
-		t.Errorf("copyright lists nfpm, which the binary does not link:\n%s", copyright)
+		t.Errorf("copyright lists nfpm, which neither binary links:\n%s", copyright)
 	}
+	checkCopyrightModules(t, copyright, map[string]string{"logjail": bin, "logjail-net": netBin})
 	// The units and the crontab call the packaged binary.
 	for _, name := range []string{"lib/systemd/system/logjail.service", "usr/share/doc/logjail/crontab.example"} {
 		data, err := os.ReadFile(filepath.Join(dir, name))
@@ -184,9 +198,56 @@ func TestPackageContents(t *testing.T) {
 	}
 }
 
+// checkCopyrightModules checks that the copyright lists each module of
+// the binaries (by name, as the copyright calls them) once, with the
+// binaries that hold it.
+func checkCopyrightModules(t *testing.T, copyright []byte, bins map[string]string) {
+	t.Helper()
+	want := map[string][]string{} // path version: binaries
+	for _, name := range slices.Sorted(maps.Keys(bins)) {
+		bi, err := buildinfo.ReadFile(bins[name])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range bi.Deps {
+			if d.Replace != nil {
+				d = d.Replace
+			}
+			want[d.Path+" "+d.Version] = append(want[d.Path+" "+d.Version], name)
+		}
+	}
+	got := map[string][]string{}
+	for _, m := range regexp.MustCompile(`(?m)^  (\S+ \S+) \(([^)]*)\)$`).FindAllSubmatch(copyright, -1) {
+		mod := string(m[1])
+		if _, dup := got[mod]; dup {
+			t.Errorf("copyright lists %s twice", mod)
+		}
+		got[mod] = strings.Split(string(m[2]), ", ")
+	}
+	if !maps.EqualFunc(got, want, slices.Equal) {
+		t.Errorf("copyright lists the modules\n%v\nthe binaries hold\n%v\n%s", got, want, copyright)
+	}
+	// The split's point: the clients' libraries are in logjail-net alone.
+	for _, mod := range []string{"github.com/jackc/pgx/v5", "github.com/wneessen/go-mail"} {
+		found := false
+		for m, in := range got {
+			if strings.HasPrefix(m, mod+" ") {
+				found = true
+				if !slices.Equal(in, []string{"logjail-net"}) {
+					t.Errorf("copyright: %s in %v, want logjail-net alone", m, in)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("copyright lacks %s", mod)
+		}
+	}
+}
+
 // TestRPMContents checks the .rpm made from the same description: the
 // same files where Fedora wants them, the conffile %config(noreplace),
-// the scriptlets. (Installing it needs an RPM system; not done here.)
+// the scriptlets, and that rpm -e takes all it put. (Installing it with
+// its scriptlets needs an RPM system; not done here.)
 func TestRPMContents(t *testing.T) {
 	rpm := testenv.Tool(t, "rpm")
 	path := filepath.Join(filepath.Dir(built(t)), "logjail-1.0.0-1.x86_64.rpm")
@@ -197,6 +258,7 @@ func TestRPMContents(t *testing.T) {
 	for _, want := range []string{
 		"/etc/logjail/logjail.yaml cn -rw-r--r--",
 		"/usr/sbin/logjail  -rwxr-xr-x",
+		"/usr/lib/logjail/logjail-net  -rwxr-xr-x",
 		"/usr/lib/systemd/system/logjail.service  -rw-r--r--",
 		"/usr/lib/systemd/system/logjail.timer  -rw-r--r--",
 		"/usr/share/man/man8/logjail.8.gz  -rw-r--r--",
@@ -204,6 +266,9 @@ func TestRPMContents(t *testing.T) {
 		"/usr/share/zsh/site-functions/_logjail  -rw-r--r--",
 		"/usr/share/doc/logjail/crontab.example  -rw-r--r--",
 		"/var/lib/logjail  drwx------",
+		"/etc/logjail  drwxr-xr-x",
+		"/usr/lib/logjail  drwxr-xr-x",
+		"/usr/share/doc/logjail  drwxr-xr-x",
 	} {
 		if !strings.Contains(list, want+"\n") {
 			t.Errorf("rpm lacks %q:\n%s", want, list)
@@ -216,6 +281,22 @@ func TestRPMContents(t *testing.T) {
 	for _, want := range []string{"postinstall scriptlet", "systemctl enable logjail.timer", "preuninstall scriptlet", "logjail firewall flush"} {
 		if !strings.Contains(scripts, want) {
 			t.Errorf("rpm scriptlets lack %q:\n%s", want, scripts)
+		}
+	}
+
+	// Installed into an empty root of the test (without the scriptlets,
+	// which need a Fedora) and erased, it leaves nothing behind: it owns
+	// its directories.
+	root := t.TempDir()
+	run(t, rpm, "--root", root, "--initdb")
+	run(t, rpm, "--root", root, "-i", "--nodeps", "--noscripts", path)
+	if _, err := os.Stat(filepath.Join(root, "usr/lib/logjail/logjail-net")); err != nil {
+		t.Errorf("rpm -i: %v", err)
+	}
+	run(t, rpm, "--root", root, "-e", "--noscripts", "logjail")
+	for _, d := range []string{"etc", "usr/lib", "usr/sbin", "usr/share/doc", "var/lib"} {
+		if m, _ := filepath.Glob(filepath.Join(root, d, "*logjail*")); len(m) > 0 {
+			t.Errorf("rpm -e left %v", m)
 		}
 	}
 }
@@ -260,8 +341,9 @@ func TestLintian(t *testing.T) {
 	}
 }
 
-// TestPackageInstall installs the package with dpkg, uses it, upgrades,
-// removes and purges it, and checks what each step must do. It runs
+// TestPackageInstall installs the package with dpkg, uses it (the digest
+// too, which goes through the installed logjail-net), upgrades, removes
+// and purges it, and checks what each step must do. It runs
 // every dpkg and logjail command inside a network namespace it creates,
 // so that the maintainer scripts' `logjail firewall flush` and the test's
 // bans reach that namespace's firewall, never the host's. It puts the
@@ -280,6 +362,10 @@ func TestPackageInstall(t *testing.T) {
 		if _, err := os.Stat(p); err == nil {
 			testenv.Missing(t, "%s exists; the test would delete it", p)
 		}
+	}
+	if _, err := os.Lstat("/usr/sbin/logjail-net"); err == nil {
+		// remote.Path would take it before the package's.
+		testenv.Missing(t, "/usr/sbin/logjail-net exists; the installed logjail would run it rather than the package's")
 	}
 	deb1 := built(t)
 	dir2 := t.TempDir()
@@ -336,6 +422,8 @@ func TestPackageInstall(t *testing.T) {
 COMP_WORDS=(logjail fi); COMP_CWORD=1; _logjail; echo "${COMPREPLY[*]}"`); strings.TrimSpace(got) != "filter firewall" {
 		t.Errorf("bash completion of 'logjail fi': %q", got)
 	}
+
+	checkInstalledDigest(t, in)
 
 	// A ban by the installed binary, with the installed configuration and
 	// state, in the namespace's firewall.
@@ -407,8 +495,10 @@ COMP_WORDS=(logjail fi); COMP_CWORD=1; _logjail; echo "${COMPREPLY[*]}"`); strin
 			t.Errorf("dpkg -r removed %s: %v", p, err)
 		}
 	}
-	if _, err := os.Stat("/usr/sbin/logjail"); err == nil {
-		t.Errorf("dpkg -r left /usr/sbin/logjail")
+	for _, p := range []string{"/usr/sbin/logjail", "/usr/lib/logjail/logjail-net", "/usr/lib/logjail"} {
+		if _, err := os.Lstat(p); err == nil {
+			t.Errorf("dpkg -r left %s", p)
+		}
 	}
 
 	// Purge: nothing is left.
@@ -446,6 +536,81 @@ COMP_WORDS=(logjail fi); COMP_CWORD=1; _logjail; echo "${COMPREPLY[*]}"`); strin
 	}
 	if _, err := os.Stat("/var/lib/logjail"); err == nil {
 		t.Errorf("dpkg --purge left /var/lib/logjail")
+	}
+}
+
+// checkInstalledDigest shows that the installed /usr/sbin/logjail finds
+// the installed /usr/lib/logjail/logjail-net and has it deliver the
+// digest: `logjail digest` hands the mail to a sendmail of the test that
+// keeps the message, its arguments and the program that ran it. The
+// configuration and state are the test's own (no firewall), so the
+// installed ones stay as the package left them. in runs a command in the
+// test's namespace.
+func checkInstalledDigest(t *testing.T, in func(args ...string) string) {
+	t.Helper()
+	dir := t.TempDir()
+	sendmail := filepath.Join(dir, "sendmail")
+	script := `#!/bin/sh
+# The sendmail of logjail's TestPackageInstall: it keeps what it is given.
+readlink /proc/$PPID/exe >` + dir + `/parent
+printf '%s
+' "$@" >` + dir + `/args
+cat >` + dir + `/message
+`
+	if err := os.WriteFile(sendmail, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "logjail.yaml")
+	if err := os.WriteFile(cfg, []byte(`state: `+dir+`/state.db
+firewall: {backend: none}
+digest:
+  to: [ops@example.com]
+  from: logjail@example.com
+  sendmail: `+sendmail+`
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Without LOGJAIL_NET, which would name another logjail-net.
+	logjail := []string{"env", "-u", "LOGJAIL_NET", "/usr/sbin/logjail", "--config", cfg}
+	in(append(logjail, "ban", "192.0.2.8")...)
+	if got, want := in(append(logjail, "digest")...), "Digest of 1 event sent to sendmail "+sendmail+".\n"; got != want {
+		t.Errorf("logjail digest printed %q, want %q", got, want)
+	}
+
+	read := func(name string) string {
+		data, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatalf("the sendmail did not run: %v", err)
+		}
+		return string(data)
+	}
+	if got := read("parent"); got != "/usr/lib/logjail/logjail-net\n" {
+		t.Errorf("the sendmail was run by %q, want /usr/lib/logjail/logjail-net", got)
+	}
+	if got := read("args"); got != "-i\n-f\nlogjail@example.com\n--\nops@example.com\n" {
+		t.Errorf("the sendmail's arguments: %q", got)
+	}
+	raw := read("message")
+	msg, err := mail.ReadMessage(strings.NewReader(raw))
+	if err != nil {
+		t.Fatalf("the sendmail got no mail message: %v\n%s", err, raw)
+	}
+	host, err := os.Hostname()
+	if err != nil {
+		t.Fatal(err)
+	}
+	subject, err := new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject"))
+	if want := "logjail on " + host + ": 1 new ban, 0 unbans, 0 failures"; err != nil || subject != want {
+		t.Errorf("Subject %q (%v), want %q", subject, err, want)
+	}
+	if v := msg.Header.Get("MIME-Version"); v != "1.0" {
+		t.Errorf("MIME-Version %q", v)
+	}
+	if ct, _, err := mime.ParseMediaType(msg.Header.Get("Content-Type")); err != nil || ct != "multipart/alternative" {
+		t.Errorf("Content-Type %q (%v), want multipart/alternative", msg.Header.Get("Content-Type"), err)
+	}
+	if !strings.Contains(raw, "192.0.2.8") {
+		t.Errorf("the digest does not name the ban:\n%s", raw)
 	}
 }
 
