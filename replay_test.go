@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"logjail/internal/journaltest"
 	"logjail/internal/testenv"
@@ -57,6 +58,21 @@ func TestReplayProgress(t *testing.T) {
 	}
 	if string(got) != out {
 		t.Errorf("the report differs with a progress bar")
+	}
+
+	// The bar fits stderr's terminal, whatever stdout is: in 70 columns
+	// with stdout redirected, no line wraps.
+	cmd = exec.Command(script, "-qec", "stty cols 70; logjail "+strings.Join(args, " ")+" >"+report, "/dev/null")
+	if term, err = cmd.CombinedOutput(); err != nil {
+		t.Fatalf("logjail under script: %v\n%s", err, term)
+	}
+	if !strings.Contains(string(term), "100%") {
+		t.Errorf("no progress bar on the terminal: %q", term)
+	}
+	for _, l := range strings.FieldsFunc(string(term), func(r rune) bool { return r == '\r' || r == '\n' }) {
+		if n := utf8.RuneCountInString(l); n > 70 {
+			t.Errorf("a line of %d columns on a terminal of 70: %q", n, l)
+		}
 	}
 }
 
