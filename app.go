@@ -79,10 +79,16 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
 		"  logjail filter test /var/log/auth.log --filter sshd\n" +
 		"  logjail ban 198.51.100.7 --for 1h\n" +
 		"  logjail status --config /etc/logjail/test.yaml"
-	help := newHelpTemplates(app.Flags)
 	for _, c := range app.Commands {
-		setupCommand(c, "logjail "+c.Name, app.Flags, help)
+		setupCommand(c, "logjail "+c.Name, app.Flags)
 	}
+	// urfave/cli prints every help through HelpPrinter; ours makes the
+	// commands' templates when a help is shown, not at every start. It is
+	// the process's one app's (tests that make several print no help
+	// from an older one). global is the four options above: the --help
+	// that app.Setup appends is listed among each command's own.
+	help := &helpTemplates{global: app.Flags}
+	cli.HelpPrinter = help.print
 	return app
 }
 
@@ -92,35 +98,59 @@ const anywhere = "Options, global ones too, go before or after the command and i
 
 // helpTemplates are the help templates of every command: one for a command
 // with arguments and options, one for a command with subcommands. Both show
-// where options go and the global options.
+// where options go and the global options. They are made at the first help
+// shown: the global options' text is most of newApp's work, and a cron run
+// shows no help.
 type helpTemplates struct {
-	command, parent string
+	global          []cli.Flag
+	command, parent string // "" until made
 }
 
-// newHelpTemplates makes the help templates once, for all the commands:
-// each command's own copy of them was 2 KB made at every start.
-func newHelpTemplates(global []cli.Flag) helpTemplates {
+// A command's CustomHelpTemplate is one of these marks, which print
+// replaces with the template it stands for.
+const (
+	commandHelp = "logjail: the help template of a command"
+	parentHelp  = "logjail: the help template of a command with subcommands"
+)
+
+// print is urfave/cli's HelpPrinter with the marks replaced by the
+// templates (made here the first time).
+func (h *helpTemplates) print(w io.Writer, templ string, data any) {
+	switch templ {
+	case commandHelp:
+		h.make()
+		templ = h.command
+	case parentHelp:
+		h.make()
+		templ = h.parent
+	}
+	cli.HelpPrinterCustom(w, templ, data, nil)
+}
+
+// make makes the help templates, once for all the commands.
+func (h *helpTemplates) make() {
+	if h.command != "" {
+		return
+	}
 	where := "\n\n   " + strings.ReplaceAll(anywhere, "\n", "\n   ")
-	tail := "\nGLOBAL OPTIONS:\n" + globalOptionsHelp(global)
+	tail := "\nGLOBAL OPTIONS:\n" + globalOptionsHelp(h.global)
 	fill := func(tmpl, usage string) string {
 		return strings.Replace(tmpl, `{{template "usageTemplate" .}}`, usage+where, 1) + tail
 	}
-	return helpTemplates{
-		command: fill(cli.CommandHelpTemplate, "{{.HelpName}}{{if .ArgsUsage}} {{.ArgsUsage}}{{end}} [options]"),
-		parent:  fill(cli.SubcommandHelpTemplate, "{{.HelpName}} COMMAND [arguments and options...]"),
-	}
+	h.command = fill(cli.CommandHelpTemplate, "{{.HelpName}}{{if .ArgsUsage}} {{.ArgsUsage}}{{end}} [options]")
+	h.parent = fill(cli.SubcommandHelpTemplate, "{{.HelpName}} COMMAND [arguments and options...]")
 }
 
 // setupCommand gives the command c (named name) and those below it their
 // help, which shows the global options, and their usage errors: exit 2,
 // one line naming the option.
-func setupCommand(c *cli.Command, name string, global []cli.Flag, help helpTemplates) {
+func setupCommand(c *cli.Command, name string, global []cli.Flag) {
 	c.OnUsageError = func(_ *cli.Context, err error, _ bool) error {
 		return optionError(name, err, append(append([]cli.Flag{}, c.Flags...), global...))
 	}
-	c.CustomHelpTemplate = help.command
+	c.CustomHelpTemplate = commandHelp
 	if len(c.Subcommands) > 0 {
-		c.CustomHelpTemplate = help.parent
+		c.CustomHelpTemplate = parentHelp
 	}
 	if len(c.Subcommands) > 0 && c.Action == nil {
 		c.Action = func(ctx *cli.Context) error {
@@ -131,7 +161,7 @@ func setupCommand(c *cli.Command, name string, global []cli.Flag, help helpTempl
 		}
 	}
 	for _, s := range c.Subcommands {
-		setupCommand(s, name+" "+s.Name, global, help)
+		setupCommand(s, name+" "+s.Name, global)
 	}
 }
 

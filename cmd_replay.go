@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/urfave/cli/v2"
@@ -131,14 +132,8 @@ func runReplay(ctx context.Context, e *env, o replayOptions) error {
 		size += info.Size()
 	}
 	if f, ok := e.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		var bar *progressbar.ProgressBar
-		switch {
-		case o.journal && size >= replayProgressMin/64:
-			bar = progressbar.Default(size, "replay")
-		case !o.journal && size >= replayProgressMin:
-			bar = progressbar.DefaultBytes(size, "replay")
-		}
-		if bar != nil {
+		if o.journal && size >= replayProgressMin/64 || !o.journal && size >= replayProgressMin {
+			bar := replayBar(f, size, o.journal)
 			ro.Progress = func(n int64) { bar.Set64(n) }
 			defer bar.Finish()
 		}
@@ -158,6 +153,34 @@ func runReplay(ctx context.Context, e *env, o replayOptions) error {
 		}
 		return report.WriteReplayTable(w, rep)
 	})
+}
+
+// replayBar is progressbar's Default (entries: the journal's) or
+// DefaultBytes (the files' bytes) on the terminal f, as wide as f: theirs
+// is as wide as stdout's terminal, or 80 columns when stdout is not one
+// (progressbar v3.15.0), and would wrap on a narrower f.
+func replayBar(f *os.File, total int64, entries bool) *progressbar.ProgressBar {
+	cols, _, err := term.GetSize(int(f.Fd()))
+	if err != nil {
+		cols = 80
+	}
+	count := progressbar.OptionShowBytes(true)
+	if entries {
+		count = progressbar.OptionShowIts()
+	}
+	return progressbar.NewOptions64(total,
+		progressbar.OptionSetDescription("replay"),
+		progressbar.OptionSetWriter(f),
+		// The rest of the line takes up to 57 columns: "replay 100% |",
+		// "| (999999/999999, 99999 it/s) [10m0s:10m0s]" and the last one.
+		progressbar.OptionSetWidth(max(cols-57, 5)),
+		progressbar.OptionThrottle(65*time.Millisecond),
+		progressbar.OptionShowCount(),
+		count,
+		progressbar.OptionOnCompletion(func() { fmt.Fprintln(f) }),
+		progressbar.OptionSpinnerType(14),
+		progressbar.OptionSetRenderBlankState(true),
+	)
 }
 
 // journalEntries counts the entries of a journal source's files, for the

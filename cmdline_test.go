@@ -130,3 +130,54 @@ func TestReorderArgsParsed(t *testing.T) {
 		}
 	}
 }
+
+// TestHelpRoutes shows the help of every command by each route urfave/cli
+// has to it (--help, -h, the help command, a command with subcommands
+// alone): each prints the command's template, made when a help is shown,
+// with where options go and the global options, never the mark that
+// stands for it.
+func TestHelpRoutes(t *testing.T) {
+	var routes [][]string
+	var walk func(path []string, cmds []*cli.Command)
+	walk = func(path []string, cmds []*cli.Command) {
+		for _, c := range cmds {
+			if c.Hidden {
+				continue
+			}
+			p := append(slices.Clone(path), c.Name)
+			routes = append(routes, append(slices.Clone(p), "--help"), append(slices.Clone(p), "-h"))
+			if len(c.Subcommands) > 0 {
+				// "help fleet" stops after the usage: urfave/cli v2.27.7
+				// lists the subcommands of a command it has not set up
+				// (its template fails on a nil category list), with or
+				// without our templates.
+				routes = append(routes, p)
+			} else {
+				routes = append(routes, append(append(slices.Clone(path), "help"), c.Name))
+			}
+			walk(p, c.Subcommands)
+		}
+	}
+	walk(nil, newApp(strings.NewReader(""), io.Discard, io.Discard).Commands)
+	if len(routes) < 40 {
+		t.Fatalf("only %d routes: the commands were not found", len(routes))
+	}
+	for _, r := range routes {
+		var out, errOut strings.Builder
+		code := realMain(append([]string{"logjail"}, r...), strings.NewReader(""), &out, &errOut)
+		name := strings.Join(slices.DeleteFunc(slices.Clone(r), func(w string) bool { return w == "help" || w[0] == '-' }), " ")
+		for _, want := range []string{
+			"\n   logjail " + name + " ",
+			"\n   Options, global ones too, go before or after the command and its arguments;\n",
+			"\nGLOBAL OPTIONS:\n   --config FILE  configuration FILE (env LOGJAIL_CONFIG) (default: ",
+			"\n   --verbose, -v  say what is done (default: false)\n",
+		} {
+			if code != 0 || !strings.Contains(out.String(), want) {
+				t.Errorf("logjail %s: exit %d, stdout lacks %q:\n%s%s", strings.Join(r, " "), code, want, out.String(), errOut.String())
+			}
+		}
+		if strings.Contains(out.String(), "logjail: the help template") {
+			t.Errorf("logjail %s prints the mark, not the template:\n%s", strings.Join(r, " "), out.String())
+		}
+	}
+}

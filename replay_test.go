@@ -2,12 +2,16 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+	"unicode/utf8"
 
+	"logjail/internal/journaltest"
 	"logjail/internal/testenv"
 )
 
@@ -45,12 +49,66 @@ func TestReplayProgress(t *testing.T) {
 	if !strings.Contains(string(term), "replay") || !strings.Contains(string(term), "100%") {
 		t.Errorf("no progress bar on the terminal: %q", term)
 	}
+	if want := fmt.Sprintf("/%d MB", (len(data)+500_000)/1_000_000); !strings.Contains(string(term), want) {
+		t.Errorf("the bar does not count bytes (%q): %q", want, term)
+	}
 	got, err := os.ReadFile(report)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if string(got) != out {
 		t.Errorf("the report differs with a progress bar")
+	}
+
+	// The bar fits stderr's terminal, whatever stdout is: in 70 columns
+	// with stdout redirected, no line wraps.
+	cmd = exec.Command(script, "-qec", "stty cols 70; logjail "+strings.Join(args, " ")+" >"+report, "/dev/null")
+	if term, err = cmd.CombinedOutput(); err != nil {
+		t.Fatalf("logjail under script: %v\n%s", err, term)
+	}
+	if !strings.Contains(string(term), "100%") {
+		t.Errorf("no progress bar on the terminal: %q", term)
+	}
+	for _, l := range strings.FieldsFunc(string(term), func(r rune) bool { return r == '\r' || r == '\n' }) {
+		if n := utf8.RuneCountInString(l); n > 70 {
+			t.Errorf("a line of %d columns on a terminal of 70: %q", n, l)
+		}
+	}
+}
+
+// TestReplayProgressJournal: a replay of journal files shows its progress
+// bar from replayProgressMin/64 entries, counting entries, not bytes.
+func TestReplayProgressJournal(t *testing.T) {
+	script := testenv.Tool(t, "script") // util-linux
+	journaltest.Need(t)
+	n := replayProgressMin/64 + 100
+	entries := make([]journaltest.Entry, n)
+	t0 := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
+	for i := range entries {
+		entries[i] = journaltest.Entry{Time: t0.Add(time.Duration(i) * time.Millisecond), Comm: "sshd", Ident: "sshd", PID: 1,
+			Msg: journaltest.SSHFail(fmt.Sprintf("192.0.2.%d", i%250+1))}
+	}
+	journal := filepath.Join(t.TempDir(), "system.journal")
+	journaltest.Write(t, journal, entries...)
+
+	report := filepath.Join(t.TempDir(), "report.json")
+	cmd := exec.Command(script, "-qec", "logjail --config /etc/logjail/logjail.yaml --now 2026-11-25T00:00:00Z replay --journal --format json "+journal+" >"+report, "/dev/null")
+	term, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("logjail under script: %v\n%s", err, term)
+	}
+	if want := fmt.Sprintf("(%d/%d, ", n, n); !strings.Contains(string(term), "replay") || !strings.Contains(string(term), "100%") || !strings.Contains(string(term), want) {
+		t.Errorf("no progress bar counting %d entries (%q) on the terminal: %q", n, want, term)
+	}
+	if strings.Contains(string(term), " MB") {
+		t.Errorf("the journal's bar counts bytes: %q", term)
+	}
+	got, err := os.ReadFile(report)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf(`"failures": %d,`, n); !strings.Contains(string(got), want) {
+		t.Errorf("report lacks %s: %.300s", want, got)
 	}
 }
 
