@@ -7,6 +7,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"logjail/config"
+	"logjail/remote"
 )
 
 func configCommand(e *env) *cli.Command {
@@ -31,6 +32,13 @@ func runConfigCheck(_ context.Context, e *env, _ configCheckOptions) error {
 		return err
 	}
 	printNotes(e, cfg)
+	if cfg.Digest.Enabled() || cfg.Fleet.Enabled() {
+		// The digest's mail and the fleet go through logjail-net: say
+		// now, not at the first digest or exchange, that it is missing.
+		if _, err := remote.Path(); err != nil {
+			fmt.Fprintf(e.stderr, "logjail: the digest's mail and the fleet will fail: %v\n", err)
+		}
+	}
 	return cfg.Format(e.stdout)
 }
 

@@ -30,7 +30,10 @@ func TestFind(t *testing.T) {
 	if p, _ := find("", exe, installed); p != filepath.Join(bin, Program) {
 		t.Errorf("beside logjail: %q", p)
 	}
-	if p, _ := find("/opt/x", exe, installed); p != "/opt/x" {
-		t.Errorf("LOGJAIL_NET: %q", p)
+	if p, err := find(installed, exe, ""); p != installed || err != nil {
+		t.Errorf("LOGJAIL_NET: %q, %v", p, err)
+	}
+	if _, err := find(filepath.Join(dir, "nothing"), exe, installed); err == nil || !strings.Contains(err.Error(), "LOGJAIL_NET="+filepath.Join(dir, "nothing")+": no such executable file") {
+		t.Errorf("LOGJAIL_NET naming nothing: %v", err)
 	}
 }

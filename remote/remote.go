@@ -93,6 +93,9 @@ func Path() (string, error) {
 // running program, installed the package's place.
 func find(env, exe, installed string) (string, error) {
 	if env != "" {
+		if !executable(env) {
+			return "", fmt.Errorf("LOGJAIL_NET=%s: no such executable file", env)
+		}
 		return env, nil
 	}
 	var tried []string
@@ -101,11 +104,17 @@ func find(env, exe, installed string) (string, error) {
 	}
 	tried = append(tried, installed)
 	for _, p := range tried {
-		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+		if executable(p) {
 			return p, nil
 		}
 	}
 	return "", fmt.Errorf("%s not found at %s: build it beside logjail (go build -o DIR . ./cmd/%s)", Program, strings.Join(tried, " or "), Program)
+}
+
+// executable reports whether p is a regular file someone may run.
+func executable(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
 }
 
 // grace is how long past its deadline logjail-net may take to say that

@@ -96,7 +96,7 @@ func TestErrors(t *testing.T) {
 
 	t.Setenv("LOGJAIL_NET", filepath.Join(dir, "no-such-program"))
 	err = remote.NewMailer(&config.Digest{Sendmail: sm}, "web1").Send(context.Background(), message())
-	if err == nil || !strings.HasPrefix(err.Error(), "digest: mail to sendmail "+sm+" failed: ") || !strings.Contains(err.Error(), "no-such-program") {
+	if err == nil || !strings.HasPrefix(err.Error(), "digest: mail to sendmail "+sm+" failed: ") || !strings.Contains(err.Error(), "LOGJAIL_NET="+filepath.Join(dir, "no-such-program")+": no such executable file") {
 		t.Errorf("no logjail-net: %v", err)
 	}
 }
