@@ -9,21 +9,13 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here"
-pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+. bench/pg.sh
 dir=$(mktemp -d /tmp/logjail-bench-pg.XXXXXX)
-chown postgres: "$dir"
-chmod 755 "$dir"
 port=55499
-stop() {
-	runuser -u postgres -- "$pgbin/pg_ctl" -D "$dir/data" -m fast stop >/dev/null 2>&1 || true
-	rm -rf "$dir"
-}
-trap stop EXIT
-runuser -u postgres -- "$pgbin/initdb" -D "$dir/data" --auth-local=trust --auth-host=reject --no-sync -U postgres >/dev/null 2>&1
+trap 'pg_stop "$dir"' EXIT
 # max_connections: the storm's 200 hosts at once, and the floor's after
 # them (Debian's default is 100: see README, PgBouncer).
-runuser -u postgres -- "$pgbin/pg_ctl" -D "$dir/data" -w -l "$dir/log" \
-	-o "-k $dir -p $port -c fsync=off -c max_connections=300 -c listen_addresses=''" start >/dev/null
+pg_start "$dir" "$port" -c max_connections=300
 # PgBouncer (Debian's pgbouncer) in transaction mode, 4 server
 # connections for every client.
 mkdir "$dir/bouncer"
@@ -47,7 +39,7 @@ chown -R postgres: "$dir"
 runuser -u postgres -- pgbouncer -d -q "$dir/pgbouncer.ini"
 stop_all() {
 	[ -f "$dir/pgbouncer.pid" ] && kill "$(cat "$dir/pgbouncer.pid")" 2>/dev/null || true
-	stop
+	pg_stop "$dir"
 }
 trap stop_all EXIT
 go build -o "$dir/fleetbench" ./bench/fleetbench

@@ -15,19 +15,11 @@ cd "$here"
 out=$here/bench/out
 mkdir -p "$out"
 CGO_ENABLED=0 go build -tags urfave_cli_no_docs -o "$out/" . ./cmd/logjail-net # as README
-pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+. bench/pg.sh
 dir=$(mktemp -d /tmp/logjail-bench-pg.XXXXXX)
-chown postgres: "$dir"
-chmod 755 "$dir"
+trap 'pg_stop "$dir"' EXIT
 port=55498
-stop() {
-	runuser -u postgres -- "$pgbin/pg_ctl" -D "$dir/data" -m fast stop >/dev/null 2>&1 || true
-	rm -rf "$dir"
-}
-trap stop EXIT
-runuser -u postgres -- "$pgbin/initdb" -D "$dir/data" --auth-local=trust --auth-host=reject --no-sync -U postgres >/dev/null 2>&1
-runuser -u postgres -- "$pgbin/pg_ctl" -D "$dir/data" -w -l "$dir/log" \
-	-o "-k $dir -p $port -c fsync=off -c listen_addresses=''" start >/dev/null
+pg_start "$dir" "$port"
 mkdir "$dir/hello"
 printf 'package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("hello, world") }\n' >"$dir/hello/main.go"
 printf 'module hello\n\ngo 1.26\n' >"$dir/hello/go.mod"
