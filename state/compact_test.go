@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -151,7 +152,7 @@ func TestCompactKilled(t *testing.T) {
 	dir := t.TempDir()
 	template, kept := bloated(t, dir, 400000)
 	trial := func(i int) string {
-		p := filepath.Join(dir, "trial", string(rune('a'+i)), "state.db")
+		p := filepath.Join(dir, "trial", strconv.Itoa(i), "state.db")
 		os.MkdirAll(filepath.Dir(p), 0o700)
 		src, _ := os.Open(template)
 		dst, _ := os.OpenFile(p, os.O_CREATE|os.O_WRONLY, 0o600)
@@ -173,8 +174,12 @@ func TestCompactKilled(t *testing.T) {
 	}
 	span := time.Since(start)
 	checkState(t, p, kept)
-	killed := 0
-	for i := 1; i <= 12; i++ {
+	// A kill may come after the end when the machine got faster than it
+	// was for the measure: trials go on until six compactions died
+	// (at most 40).
+	killed, trials := 0, 0
+	for i := 1; killed < 6 && i <= 40; i++ {
+		trials++
 		p := trial(i)
 		cmd := helper(p)
 		if err := cmd.Start(); err != nil {
@@ -188,14 +193,14 @@ func TestCompactKilled(t *testing.T) {
 		}
 		checkState(t, p, kept)
 	}
-	t.Logf("%d of 12 compactions killed (span %s)", killed, span)
+	t.Logf("%d of %d compactions killed (span %s)", killed, trials, span)
 	if killed < 4 {
 		t.Fatalf("only %d compactions killed: the test proves little", killed)
 	}
 
 	// A writer waiting for the lock while another compacts: it opens the
 	// new file and its write stays.
-	p = trial(13)
+	p = trial(100)
 	db, err := Open(p, Options{Timeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
