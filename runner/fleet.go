@@ -299,12 +299,9 @@ func sendFleet(ctx context.Context, db *state.DB, cfg *config.Config, now time.T
 	if err != nil || len(send) == 0 {
 		return err
 	}
-	err = func() error {
-		ctx, cancel := context.WithTimeout(ctx, cfg.Fleet.Timeout)
-		defer cancel()
-		_, err := remote.Exchange(ctx, &cfg.Fleet, FleetHost(cfg, ""), fleet.Request{Now: now, Send: send, SendOnly: true})
-		return err
-	}()
+	xctx, cancel := context.WithTimeout(ctx, cfg.Fleet.Timeout)
+	_, err = remote.Exchange(xctx, &cfg.Fleet, FleetHost(cfg, ""), fleet.Request{Now: now, Send: send, SendOnly: true})
+	cancel()
 	if err != nil {
 		err = fmt.Errorf("fleet: %w (kept for the next run to send)", err)
 		if uerr := recordFleetFailure(db, now, err); uerr != nil {
