@@ -20,10 +20,7 @@ dir=$(mktemp -d /tmp/logjail-bench-pg.XXXXXX)
 trap 'pg_stop "$dir"' EXIT
 port=55498
 pg_start "$dir" "$port"
-mkdir "$dir/hello"
-printf 'package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("hello, world") }\n' >"$dir/hello/main.go"
-printf 'module hello\n\ngo 1.26\n' >"$dir/hello/go.mod"
-(cd "$dir/hello" && go build -o "$out/hello" .)
+go build -o "$out/hello" ./bench/hello
 now=2026-11-24T12:00:00Z
 plain=$(go run ./bench/quietstate -dir "$dir/plain" -now "$now" -bans 10 -tracks 100)
 fleet=$(go run ./bench/quietstate -dir "$dir/fleet" -now "$now" -bans 10 -tracks 100)
@@ -51,7 +48,6 @@ t = {}
 for f in sorted(glob.glob(sys.argv[1] + "/h*.json")):
     for r in json.load(open(f))["results"]:
         t.setdefault(r["command"], []).extend(r["times"])
-names = {"hello": "hello"}
 print("| command | median ms | min ms | × hello | × quiet |")
 print("|---|---:|---:|---:|---:|")
 h = statistics.median(t["hello"])

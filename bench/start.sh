@@ -23,10 +23,7 @@ cd "$here"
 CGO_ENABLED=0 go build -tags urfave_cli_no_docs -o "$out/logjail" .  # as README
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
-mkdir "$dir/hello"
-printf 'package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("hello, world") }\n' >"$dir/hello/main.go"
-printf 'module hello\n\ngo 1.26\n' >"$dir/hello/go.mod"
-(cd "$dir/hello" && go build -o "$out/hello" .)
+go build -o "$out/hello" ./bench/hello
 now=2026-11-24T12:00:00Z
 small=$(go run ./bench/quietstate -dir "$dir/small" -now "$now" -bans 10 -tracks 100)
 large=$(go run ./bench/quietstate -dir "$dir/large" -now "$now" -bans "$bans" -tracks "$tracks")
